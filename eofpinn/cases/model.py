@@ -1,0 +1,187 @@
+"""Immutable case objects: the physical set-up and the dimensionless problem solvers see.
+
+A `Case` is what a case file describes (physical units, solver settings); its `problem`
+attribute is the dimensionless `Problem` of physics.md §2–§3 that every solver reads:
+walls at y = 0 (bottom) and y = 1 (top), x ∈ [0, ℓ], every quantity scaled by H, V_T, c0,
+U0 = ε_w V_T²/(μ H) and P0 = μ U0 / H.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+Ends = Literal["periodic", "reservoir"]
+IonWall = Literal["no_flux", "boltzmann"]
+Equations = Literal["full", "paper"]
+WallName = Literal["bottom", "top"]
+
+
+@dataclass(frozen=True)
+class ZetaSegment:
+    """A stretch [x_start, x_end) of one wall carrying the dimensionless zeta potential ζ̂."""
+
+    x_start: float
+    x_end: float
+    zeta_hat: float
+
+
+@dataclass(frozen=True)
+class Problem:
+    """The dimensionless steady PNP–Stokes problem (physics.md §2–§3).
+
+    Attributes:
+        debye_ratio: ε = λ_D / H, the coupling parameter.
+        length_ratio: ℓ = L / H.
+        field_hat: Ê = E H / V_T, the applied field along +x (φ = ψ − Ê x).
+        pressure_drop_hat: Δp̂ = p̂_in − p̂_out of the excess pressure P = p − Π.
+        peclet: Pe = U0 H / D_ref.
+        reynolds: Re = ρ U0 H / μ (only used when `inertia` is on).
+        delta_plus, delta_minus: D± / D_ref.
+        zeta_bottom, zeta_top: contiguous segments covering [0, ℓ] on each wall.
+        ends: "periodic" or "reservoir".
+        ion_wall: "no_flux" (n·N± = 0) or "boltzmann" (c± = exp(∓ζ̂)).
+        equations: "full" (physics.md §2) or "paper" (reduced model of arXiv 2605.23391).
+        inertia: include the Re (u·∇)u term in Stokes (physics.md §5).
+    """
+
+    debye_ratio: float
+    length_ratio: float
+    field_hat: float
+    zeta_bottom: tuple[ZetaSegment, ...]
+    zeta_top: tuple[ZetaSegment, ...]
+    pressure_drop_hat: float = 0.0
+    peclet: float = 1.0
+    reynolds: float = 0.0
+    delta_plus: float = 1.0
+    delta_minus: float = 1.0
+    ends: Ends = "periodic"
+    ion_wall: IonWall = "no_flux"
+    equations: Equations = "full"
+    inertia: bool = False
+
+    def zeta_segments(self, wall: WallName) -> tuple[ZetaSegment, ...]:
+        return self.zeta_bottom if wall == "bottom" else self.zeta_top
+
+    def zeta_wall(self, wall: WallName, x: np.ndarray) -> np.ndarray:
+        """ζ̂ on `wall` at positions x (piecewise constant; the last segment owns x = ℓ)."""
+        x = np.asarray(x, dtype=float)
+        segments = self.zeta_segments(wall)
+        values = np.full(x.shape, segments[-1].zeta_hat)
+        for seg in reversed(segments):
+            values = np.where(x < seg.x_end, seg.zeta_hat, values)
+        return values
+
+    @property
+    def uniform_zeta(self) -> float | None:
+        """The single ζ̂ of both walls if they are uniform and equal, else None."""
+        values = {s.zeta_hat for s in self.zeta_bottom} | {s.zeta_hat for s in self.zeta_top}
+        return values.pop() if len(values) == 1 else None
+
+    @property
+    def is_straight_channel(self) -> bool:
+        """True when physics.md §4's exact solution applies."""
+        return self.uniform_zeta is not None
+
+    @property
+    def paper_model(self) -> bool:
+        return self.equations == "paper"
+
+    @property
+    def fixes_ion_content(self) -> bool:
+        """False when no-flux walls and periodic ends leave the ion content free (physics.md §3)."""
+        return not (self.ion_wall == "no_flux" and self.ends == "periodic")
+
+
+@dataclass(frozen=True)
+class Electrolyte:
+    """A symmetric z:z electrolyte in SI units."""
+
+    concentration_mol_m3: float
+    valence: int
+    diffusivity_plus_m2_s: float
+    diffusivity_minus_m2_s: float
+    relative_permittivity: float
+    temperature_K: float
+    viscosity_Pa_s: float
+    density_kg_m3: float
+
+
+@dataclass(frozen=True)
+class Scalings:
+    """Everything derived from a case (physics.md §2), SI units in the names."""
+
+    height_m: float
+    length_m: float
+    debye_length_m: float
+    debye_ratio: float
+    thermal_voltage_V: float
+    velocity_scale_m_s: float
+    pressure_scale_Pa: float
+    concentration_scale_mol_m3: float
+    peclet: float
+    reynolds: float
+    zeta_hat: tuple[float, ...]
+    field_hat: float
+    length_ratio: float
+    field_V_m: float
+    helmholtz_smoluchowski_m_s: tuple[float, ...]
+
+    def as_dict(self) -> dict:
+        return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
+
+
+@dataclass(frozen=True)
+class FDSettings:
+    nx: int = 64
+    ny: int = 96
+    wall_stretch: float = 3.0
+    max_newton: int = 40
+    tolerance: float = 1e-10
+    continuation_steps: int = 0
+
+
+@dataclass(frozen=True)
+class PINNSettings:
+    steps: int = 5000
+    optimizer: str = "soap"
+    weighting: str = "gn"
+    learning_rate: float = 3e-3
+    betas: tuple[float, float] = (0.95, 0.95)
+    precondition_frequency: int = 10
+    gn_frequency: int = 100
+    width: int = 64
+    depth: int = 4
+    n_interior: int = 1000
+    n_boundary: int = 200
+    wall_band: float = 0.3
+    formulation: str = "recipe"
+    hard_walls: bool = True
+    log_concentrations: bool = True
+    resample_every: int = 0
+    dtype: str = "float32"
+    seed: int = 0
+    device: str = "auto"
+    log_every: int = 50
+    checkpoint_every: int = 500
+    eval_nx: int = 50
+    eval_ny: int = 101
+    compile: bool = False
+
+
+@dataclass(frozen=True)
+class Case:
+    """A loaded, validated case file."""
+
+    name: str
+    source: str
+    description: str
+    problem: Problem
+    electrolyte: Electrolyte
+    scalings: Scalings
+    dimensionless_input: bool
+    fd: FDSettings = field(default_factory=FDSettings)
+    pinn: PINNSettings = field(default_factory=PINNSettings)
+    warnings: tuple[str, ...] = ()

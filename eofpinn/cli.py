@@ -1,0 +1,155 @@
+"""Command line: `eofpinn info | solve | plot` (thin: parse, call, print)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import warnings
+from pathlib import Path
+
+from eofpinn.errors import EofpinnError
+
+SOLVERS = ("exact", "fd", "pinn")
+
+
+def _info(args: argparse.Namespace) -> int:
+    from eofpinn.cases import load_case
+
+    case = load_case(args.case)
+    s = case.scalings
+    keys = (
+        "debye_length_m", "debye_ratio", "thermal_voltage_V", "velocity_scale_m_s", "pressure_scale_Pa",
+        "peclet", "reynolds", "zeta_hat", "field_hat", "length_ratio",
+    )
+    if args.json:
+        payload = s.as_dict()
+        payload.update({"case": case.name, "warnings": list(case.warnings)})
+        print(json.dumps({k: payload[k] for k in ("case", *keys, *sorted(set(payload) - set(keys) - {"case"}))},
+                         indent=2))
+        return 0
+    p = case.problem
+    rows = [
+        ("case", case.name + (" (dimensionless input)" if case.dimensionless_input else "")),
+        ("description", case.description),
+        ("channel height H", f"{s.height_m * 1e9:.4g} nm"),
+        ("channel length L", f"{s.length_m * 1e9:.4g} nm   (ℓ = L/H = {s.length_ratio:.4g})"),
+        ("Debye length λ_D", f"{s.debye_length_m * 1e9:.4g} nm"),
+        ("Debye ratio ε = λ_D/H", f"{s.debye_ratio:.4g}"),
+        ("thermal voltage V_T", f"{s.thermal_voltage_V * 1e3:.4g} mV"),
+        ("velocity scale U0", f"{s.velocity_scale_m_s:.4g} m/s"),
+        ("pressure scale P0", f"{s.pressure_scale_Pa:.4g} Pa"),
+        ("Péclet Pe", f"{s.peclet:.4g}"),
+        ("Reynolds Re", f"{s.reynolds:.4g}"),
+        ("ζ̂ bottom wall", ", ".join(f"{z.zeta_hat:.4g}" for z in p.zeta_bottom)),
+        ("ζ̂ top wall", ", ".join(f"{z.zeta_hat:.4g}" for z in p.zeta_top)),
+        ("field E, Ê", f"{s.field_V_m:.4g} V/m, Ê = {s.field_hat:.4g}"),
+        ("pressure drop Δp̂", f"{p.pressure_drop_hat:.4g}"),
+        ("Helmholtz–Smoluchowski u", ", ".join(f"{u * 1e3:.4g} mm/s" for u in s.helmholtz_smoluchowski_m_s)),
+        ("model", f"{p.equations}, ion walls {p.ion_wall}, ends {p.ends}"),
+    ]
+    width = max(len(r[0]) for r in rows)
+    for label, value in rows:
+        print(f"{label:<{width}}  {value}")
+    return 0
+
+
+def _solve(args: argparse.Namespace) -> int:
+    from eofpinn import io, plots
+    from eofpinn.cases import load_case
+
+    case = load_case(args.case)
+    out_dir = io.prepare_run_dir(args.out, force=args.force or args.resume is not None)
+    if args.solver == "exact":
+        from eofpinn.solvers.exact import solve_exact
+
+        solution = solve_exact(case, nx=args.nx or 41, ny=args.ny or 201)
+    elif args.solver == "fd":
+        from eofpinn.solvers.fd import solve_fd
+
+        solution = solve_fd(case, nx=args.nx, ny=args.ny, progress=print)
+    else:
+        solution = _solve_pinn(case, args, out_dir)
+    written = io.write_run(solution, out_dir)
+    written += plots.plot_run(solution, out_dir)
+    print(f"{args.solver} solution of {case.name} written to {out_dir}/: " + ", ".join(p.name for p in written))
+    return 0
+
+
+def _solve_pinn(case, args: argparse.Namespace, out_dir: Path):
+    from eofpinn import io
+    from eofpinn.solvers.pinn import solve_pinn
+
+    overrides = {k: getattr(args, k) for k in ("device", "steps", "optimizer", "weighting", "seed")
+                 if getattr(args, k) is not None}
+    settings = dataclasses.replace(case.pinn, **overrides)
+    reference = io.read_run(args.reference) if args.reference else None
+    return solve_pinn(case, settings, out_dir, reference=reference,
+                      resume=Path(args.resume) if args.resume else None)
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from eofpinn import io, plots
+
+    solution = io.read_run(args.run_dir)
+    written = plots.plot_run(solution, args.run_dir)
+    print("wrote " + ", ".join(str(p) for p in written))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="eofpinn", description="Electroosmotic flow with resolved double layers.")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    info = sub.add_parser("info", help="print a case's derived scalings")
+    info.add_argument("case")
+    info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.set_defaults(run=_info)
+
+    solve = sub.add_parser("solve", help="solve a case and write fields.npz, fields.vts, summary.json, PNGs")
+    solve.add_argument("case")
+    solve.add_argument("--solver", choices=SOLVERS, default="exact")
+    solve.add_argument("--out", required=True, help="run directory (refused if it exists, unless --force)")
+    solve.add_argument("--force", action="store_true", help="overwrite an existing run directory")
+    solve.add_argument("--nx", type=int, help="grid points along the channel (exact, fd)")
+    solve.add_argument("--ny", type=int, help="grid points across the channel (exact, fd)")
+    pinn = solve.add_argument_group("PINN options (defaults from the case's [pinn] section)")
+    pinn.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    pinn.add_argument("--steps", type=int)
+    pinn.add_argument("--optimizer", choices=("soap", "adam"))
+    pinn.add_argument("--weighting", choices=("gn", "none", "lra"))
+    pinn.add_argument("--seed", type=int)
+    pinn.add_argument("--resume", metavar="DIR", help="continue the run checkpointed in DIR (use DIR as --out)")
+    pinn.add_argument("--reference", metavar="DIR", help="run directory of a reference solution (e.g. FD)")
+    solve.set_defaults(run=_solve)
+
+    plot = sub.add_parser("plot", help="field maps and wall-normal profiles of a run directory (PNG)")
+    plot.add_argument("run_dir")
+    plot.set_defaults(run=_plot)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.formatwarning = lambda message, category, *rest: f"warning: {message}\n"
+        try:
+            if hasattr(args, "case"):
+                _print_case_warnings(args.case)
+            return args.run(args)
+        except EofpinnError as exc:
+            print(f"eofpinn: error: {exc}", file=sys.stderr)
+            return exc.exit_code
+
+
+def _print_case_warnings(path: str) -> None:
+    from eofpinn.cases import load_case
+
+    for message in load_case(path).warnings:
+        print(f"warning: {message}", file=sys.stderr)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

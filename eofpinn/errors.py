@@ -1,0 +1,26 @@
+"""Exceptions that carry a message meant for the user, not a traceback."""
+
+
+class EofpinnError(Exception):
+    """Base class of every error eofpinn reports to a user (CLI exit code 2 or 1)."""
+
+    exit_code = 2
+
+
+class CaseError(EofpinnError):
+    """A case file is malformed: names the file, the key and what is allowed."""
+
+    def __init__(self, source: str, key: str, message: str):
+        self.source = source
+        self.key = key
+        super().__init__(f"{source}: [{key}] {message}")
+
+
+class SolverError(EofpinnError):
+    """A solver could not produce a trustworthy result (e.g. Newton did not converge)."""
+
+    exit_code = 1
+
+
+class UnsupportedCaseError(EofpinnError):
+    """The chosen solver cannot handle this case (e.g. exact solver on a patterned wall)."""

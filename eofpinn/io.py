@@ -1,0 +1,201 @@
+"""Writers and readers for solutions: `fields.npz`, `fields.vts` (ParaView), `summary.json`.
+
+One entry point, `write(solution, path)`, chooses the format by suffix; `write_run` writes all
+three plus a copy of the case file into a run directory, and `read_run` loads it back.
+
+VTK layout: a structured grid with points in metres (z = 0), point data in physical units with
+the unit in each array name (`potential_V`, `c_plus_mol_m3`, `velocity_m_s` as a 3-vector,
+`pressure_Pa`, ...) and the dimensionless fields as `*_nondim`. Field data carries the case name
+and its scalings so a ParaView user can see them in the Information panel.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from eofpinn.cases import load_case
+from eofpinn.cases.scalings import FARADAY
+from eofpinn.errors import EofpinnError
+from eofpinn.solution import FIELD_NAMES, Solution
+
+RUN_FILES = ("fields.npz", "fields.vts", "summary.json")
+
+
+def physical_fields(solution: Solution) -> dict[str, np.ndarray]:
+    """Fields in SI units, keyed by VTK array name (unit in the name); arrays shaped (nx, ny[, 3])."""
+    s = solution.case.scalings
+    e = solution.case.electrolyte
+    f = solution.fields
+    c0 = s.concentration_scale_mol_m3
+    velocity = np.stack([f["u"], f["v"], np.zeros_like(f["u"])], axis=-1) * s.velocity_scale_m_s
+    return {
+        "potential_V": f["phi"] * s.thermal_voltage_V,
+        "edl_potential_V": f["psi"] * s.thermal_voltage_V,
+        "c_plus_mol_m3": f["c_plus"] * c0,
+        "c_minus_mol_m3": f["c_minus"] * c0,
+        "charge_density_C_m3": e.valence * FARADAY * c0 * (f["c_plus"] - f["c_minus"]),
+        "velocity_m_s": velocity,
+        "pressure_Pa": f["p"] * s.pressure_scale_Pa,
+        "excess_pressure_Pa": solution.excess_pressure * s.pressure_scale_Pa,
+    }
+
+
+def _atomic_target(path: Path):
+    """A temporary path beside `path`, renamed over it once complete (never a half-written file)."""
+    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
+    os.close(handle)
+    return Path(tmp)
+
+
+def write_npz(solution: Solution, path: Path) -> None:
+    tmp = _atomic_target(path)
+    with open(tmp, "wb") as handle:
+        np.savez(handle, x=solution.x, y=solution.y, **{k: solution.fields[k] for k in FIELD_NAMES})
+    os.replace(tmp, path)
+
+
+def write_vts(solution: Solution, path: Path) -> None:
+    import pyvista as pv
+
+    height = solution.case.scalings.height_m
+    X, Y = solution.mesh
+    grid = pv.StructuredGrid(
+        (X * height)[:, :, None], (Y * height)[:, :, None], np.zeros_like(X)[:, :, None]
+    )
+
+    def points(array: np.ndarray) -> np.ndarray:
+        # VTK orders points with x fastest: Fortran order over (nx, ny).
+        if array.ndim == 3:
+            return array.reshape(-1, 3, order="F")
+        return array.ravel(order="F")
+
+    for name, array in physical_fields(solution).items():
+        grid.point_data[name] = points(array)
+    for name in FIELD_NAMES:
+        grid.point_data[f"{name}_nondim"] = points(solution.fields[name])
+    grid.field_data["case"] = [solution.case.name]
+    grid.field_data["solver"] = [solution.solver]
+    for key, value in solution.case.scalings.as_dict().items():
+        grid.field_data[key] = np.atleast_1d(np.asarray(value, dtype=float))
+    tmp = _atomic_target(path)
+    grid.save(str(tmp))
+    os.replace(tmp, path)
+
+
+def _jsonable(value):
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (np.floating, float)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    return value
+
+
+def flow_rate(solution: Solution) -> float:
+    """Dimensionless flow rate per unit depth, ∫u dy, averaged over the channel length."""
+    per_station = np.trapezoid(solution["u"], solution.y, axis=1)
+    return float(np.mean(per_station))
+
+
+def summary(solution: Solution) -> dict:
+    case, p = solution.case, solution.case.problem
+    s = case.scalings
+    q_hat = flow_rate(solution)
+    return _jsonable({
+        "case": case.name,
+        "case_source": case.source,
+        "description": case.description,
+        "solver": solution.solver,
+        "grid": {"nx": solution.x.size, "ny": solution.y.size},
+        "scalings": s.as_dict(),
+        "problem": {
+            "debye_ratio": p.debye_ratio, "length_ratio": p.length_ratio, "field_hat": p.field_hat,
+            "pressure_drop_hat": p.pressure_drop_hat, "peclet": p.peclet, "reynolds": p.reynolds,
+            "delta_plus": p.delta_plus, "delta_minus": p.delta_minus, "ends": p.ends,
+            "ion_wall": p.ion_wall, "equations": p.equations, "inertia": p.inertia,
+            "zeta_bottom": [s_.__dict__ for s_ in p.zeta_bottom], "zeta_top": [s_.__dict__ for s_ in p.zeta_top],
+        },
+        "field_ranges": {k: [float(np.min(v)), float(np.max(v))] for k, v in solution.fields.items()},
+        "flow_rate_hat": q_hat,
+        "flow_rate_per_depth_m2_s": q_hat * s.velocity_scale_m_s * s.height_m,
+        "mean_velocity_m_s": q_hat * s.velocity_scale_m_s,
+        "warnings": list(case.warnings),
+        "info": solution.info,
+    })
+
+
+def write_summary(solution: Solution, path: Path) -> None:
+    tmp = _atomic_target(path)
+    tmp.write_text(json.dumps(summary(solution), indent=2) + "\n")
+    os.replace(tmp, path)
+
+
+WRITERS = {".npz": write_npz, ".vts": write_vts, ".json": write_summary}
+
+
+def write(solution: Solution, path: str | Path) -> Path:
+    """Write `solution` to `path`; the format follows the suffix (.npz, .vts, .json)."""
+    path = Path(path)
+    try:
+        writer = WRITERS[path.suffix]
+    except KeyError:
+        raise EofpinnError(f"{path}: unknown output format; use one of {', '.join(WRITERS)}") from None
+    writer(solution, path)
+    return path
+
+
+def prepare_run_dir(out_dir: str | Path, force: bool = False) -> Path:
+    """Create `out_dir`; refuse to overwrite an existing run unless `force`."""
+    out_dir = Path(out_dir)
+    if out_dir.exists() and any(out_dir.iterdir()):
+        if not force:
+            raise EofpinnError(f"{out_dir}: output directory exists and is not empty; choose another --out or pass --force")
+        for name in RUN_FILES:
+            (out_dir / name).unlink(missing_ok=True)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    return out_dir
+
+
+def write_run(solution: Solution, out_dir: str | Path) -> list[Path]:
+    """Write fields.npz, fields.vts, summary.json and a copy of the case file into `out_dir`."""
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = [write(solution, out_dir / name) for name in RUN_FILES]
+    source = Path(solution.case.source)
+    if source.is_file() and source.resolve() != (out_dir / "case.toml").resolve():
+        shutil.copyfile(source, out_dir / "case.toml")
+        written.append(out_dir / "case.toml")
+    return written
+
+
+def read_run(run_dir: str | Path) -> Solution:
+    """Load a run directory written by `write_run` (needs its case.toml copy)."""
+    run_dir = Path(run_dir)
+    npz_path, case_path = run_dir / "fields.npz", run_dir / "case.toml"
+    for needed in (npz_path, case_path):
+        if not needed.is_file():
+            raise EofpinnError(f"{run_dir}: not a run directory ({needed.name} missing)")
+    data = np.load(npz_path)
+    info = {}
+    summary_path = run_dir / "summary.json"
+    solver = "unknown"
+    if summary_path.is_file():
+        meta = json.loads(summary_path.read_text())
+        solver, info = meta.get("solver", solver), meta.get("info", {})
+    return Solution(
+        case=load_case(case_path), x=data["x"], y=data["y"],
+        fields={k: data[k] for k in FIELD_NAMES}, solver=solver, info=info,
+    )
