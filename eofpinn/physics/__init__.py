@@ -1,0 +1,1 @@
+"""Physics shared by every solver: exact solutions and residuals (physics.md)."""
