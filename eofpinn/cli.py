@@ -15,9 +15,7 @@ SOLVERS = ("exact", "fd", "pinn")
 
 
 def _info(args: argparse.Namespace) -> int:
-    from eofpinn.cases import load_case
-
-    case = load_case(args.case)
+    case = _load(args)
     s = case.scalings
     keys = (
         "debye_length_m", "debye_ratio", "thermal_voltage_V", "velocity_scale_m_s", "pressure_scale_Pa",
@@ -55,11 +53,19 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
+def _load(args: argparse.Namespace):
+    from eofpinn.cases import load_case, parse_overrides, with_overrides
+
+    case = with_overrides(load_case(args.case), parse_overrides(getattr(args, "set", None)))
+    for message in case.warnings:
+        print(f"warning: {message}", file=sys.stderr)
+    return case
+
+
 def _solve(args: argparse.Namespace) -> int:
     from eofpinn import io, plots
-    from eofpinn.cases import load_case
 
-    case = load_case(args.case)
+    case = _load(args)
     out_dir = io.prepare_run_dir(args.out, force=args.force or args.resume is not None)
     if args.solver == "exact":
         from eofpinn.solvers.exact import solve_exact
@@ -71,6 +77,7 @@ def _solve(args: argparse.Namespace) -> int:
         solution = solve_fd(case, nx=args.nx, ny=args.ny, progress=print)
     else:
         solution = _solve_pinn(case, args, out_dir)
+    solution.info["overrides"] = parse_overrides_or_empty(args)
     written = io.write_run(solution, out_dir)
     written += plots.plot_run(solution, out_dir)
     print(f"{args.solver} solution of {case.name} written to {out_dir}/: " + ", ".join(p.name for p in written))
@@ -87,6 +94,24 @@ def _solve_pinn(case, args: argparse.Namespace, out_dir: Path):
     reference = io.read_run(args.reference) if args.reference else None
     return solve_pinn(case, settings, out_dir, reference=reference,
                       resume=Path(args.resume) if args.resume else None)
+
+
+def parse_overrides_or_empty(args: argparse.Namespace) -> dict[str, float]:
+    from eofpinn.cases import parse_overrides
+
+    return parse_overrides(getattr(args, "set", None))
+
+
+def _validate(args: argparse.Namespace) -> int:
+    from eofpinn import io
+    from eofpinn.validation.report import exact_reference, format_report, validate
+
+    solution = io.read_run(args.run_dir)
+    reference = exact_reference(solution) if args.reference == "exact" else io.read_run(args.reference)
+    report = validate(solution, reference, Path(args.run_dir))
+    print(format_report(report))
+    print(f"wrote {args.run_dir}/validation.json, comparison.png, profiles_comparison.png")
+    return 0
 
 
 def _plot(args: argparse.Namespace) -> int:
@@ -114,6 +139,9 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--force", action="store_true", help="overwrite an existing run directory")
     solve.add_argument("--nx", type=int, help="grid points along the channel (exact, fd)")
     solve.add_argument("--ny", type=int, help="grid points across the channel (exact, fd)")
+    solve.add_argument("--set", action="append", metavar="NAME=VALUE",
+                       help="override a dimensionless parameter (debye_ratio, zeta_hat, field_hat, peclet, "
+                            "pressure_drop_hat, length_ratio); repeatable")
     pinn = solve.add_argument_group("PINN options (defaults from the case's [pinn] section)")
     pinn.add_argument("--device", choices=("auto", "cpu", "cuda"))
     pinn.add_argument("--steps", type=int)
@@ -123,6 +151,12 @@ def build_parser() -> argparse.ArgumentParser:
     pinn.add_argument("--resume", metavar="DIR", help="continue the run checkpointed in DIR (use DIR as --out)")
     pinn.add_argument("--reference", metavar="DIR", help="run directory of a reference solution (e.g. FD)")
     solve.set_defaults(run=_solve)
+
+    check = sub.add_parser("validate", help="errors vs a reference, balances, comparison figures")
+    check.add_argument("run_dir")
+    check.add_argument("--reference", default="exact", metavar="DIR|exact",
+                       help="reference run directory, or 'exact' (straight channels; default)")
+    check.set_defaults(run=_validate)
 
     plot = sub.add_parser("plot", help="field maps and wall-normal profiles of a run directory (PNG)")
     plot.add_argument("run_dir")
@@ -136,19 +170,10 @@ def main(argv: list[str] | None = None) -> int:
         warnings.simplefilter("always")
         warnings.formatwarning = lambda message, category, *rest: f"warning: {message}\n"
         try:
-            if hasattr(args, "case"):
-                _print_case_warnings(args.case)
             return args.run(args)
         except EofpinnError as exc:
             print(f"eofpinn: error: {exc}", file=sys.stderr)
             return exc.exit_code
-
-
-def _print_case_warnings(path: str) -> None:
-    from eofpinn.cases import load_case
-
-    for message in load_case(path).warnings:
-        print(f"warning: {message}", file=sys.stderr)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eofpinn.cases import load_case
+from eofpinn.cases import load_case, with_overrides
 from eofpinn.cases.scalings import FARADAY
 from eofpinn.errors import EofpinnError
 from eofpinn.solution import FIELD_NAMES, Solution
@@ -195,7 +195,8 @@ def read_run(run_dir: str | Path) -> Solution:
     if summary_path.is_file():
         meta = json.loads(summary_path.read_text())
         solver, info = meta.get("solver", solver), meta.get("info", {})
+    case = with_overrides(load_case(case_path), info.get("overrides") or {})
     return Solution(
-        case=load_case(case_path), x=data["x"], y=data["y"],
+        case=case, x=data["x"], y=data["y"],
         fields={k: data[k] for k in FIELD_NAMES}, solver=solver, info=info,
     )

@@ -18,7 +18,7 @@ from eofpinn.cases.model import (
 
 __all__ = [
     "Case", "Electrolyte", "FDSettings", "PINNSettings", "Problem", "Scalings", "ZetaSegment",
-    "load_case", "case_from_problem", "straight_problem",
+    "load_case", "case_from_problem", "straight_problem", "with_overrides", "parse_overrides",
 ]
 
 
@@ -42,3 +42,53 @@ def case_from_problem(problem: Problem, name: str = "test", fd: FDSettings | Non
     return Case(name=name, source="<in memory>", description="", problem=problem, electrolyte=electrolyte,
                 scalings=scalings, dimensionless_input=True, fd=fd or FDSettings(), pinn=pinn or PINNSettings(),
                 warnings=scaling_warnings(scalings))
+
+
+# Dimensionless parameters a study may override (`eofpinn solve --set`, `eofpinn sweep --param`).
+OVERRIDABLE = ("debye_ratio", "zeta_hat", "field_hat", "peclet", "pressure_drop_hat", "length_ratio")
+
+
+def with_overrides(case: Case, overrides: dict[str, float]) -> Case:
+    """A copy of `case` with dimensionless parameters replaced (for studies and sweeps).
+
+    `zeta_hat` sets every wall segment to that value. The physical embodiment keeps the
+    electrolyte and takes H = λ_D/ε. Raises CaseError for unknown names.
+    """
+    from eofpinn.errors import CaseError
+
+    if not overrides:
+        return case
+    changes: dict = {}
+    for name, value in overrides.items():
+        if name not in OVERRIDABLE:
+            raise CaseError(case.source, name, f"cannot be overridden; allowed: {', '.join(OVERRIDABLE)}")
+        if name == "zeta_hat":
+            for wall in ("zeta_bottom", "zeta_top"):
+                changes[wall] = tuple(dataclasses.replace(s, zeta_hat=float(value)) for s in getattr(case.problem, wall))
+        elif name == "length_ratio":
+            scale = float(value) / case.problem.length_ratio
+            changes[name] = float(value)
+            for wall in ("zeta_bottom", "zeta_top"):
+                changes[wall] = tuple(ZetaSegment(s.x_start * scale, s.x_end * scale, s.zeta_hat)
+                                      for s in changes.get(wall, getattr(case.problem, wall)))
+        else:
+            changes[name] = float(value)
+    problem = dataclasses.replace(case.problem, **changes)
+    rebuilt = case_from_problem(problem, name=case.name, fd=case.fd, pinn=case.pinn, electrolyte=case.electrolyte)
+    return dataclasses.replace(rebuilt, source=case.source, description=case.description)
+
+
+def parse_overrides(items: list[str] | None, source: str = "--set") -> dict[str, float]:
+    """Parse ["debye_ratio=0.05", ...] into a dict, with a CaseError naming the bad item."""
+    from eofpinn.errors import CaseError
+
+    out = {}
+    for item in items or []:
+        name, sep, value = item.partition("=")
+        try:
+            if not sep:
+                raise ValueError
+            out[name.strip()] = float(value)
+        except ValueError:
+            raise CaseError(source, item, "expected NAME=NUMBER, e.g. debye_ratio=0.05") from None
+    return out

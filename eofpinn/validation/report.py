@@ -1,0 +1,94 @@
+"""`eofpinn validate`: errors against a reference, balances, and comparison figures."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from eofpinn.solution import FIELD_NAMES, Solution  # noqa: E402
+from eofpinn.physics.exact import exact_fields  # noqa: E402
+from eofpinn.validation.compare import balances, field_errors, on_grid  # noqa: E402
+
+LABELS = {"phi": "φ", "psi": "ψ", "c_plus": "c₊", "c_minus": "c₋", "u": "u", "v": "v", "p": "p"}
+STATIONS = (0.25, 0.5, 0.75)
+
+
+def exact_reference(solution: Solution) -> Solution:
+    """The exact solution on the solution's own grid (UnsupportedCaseError for patterned walls)."""
+    X, Y = solution.mesh
+    return Solution(case=solution.case, x=solution.x, y=solution.y,
+                    fields=exact_fields(solution.case.problem, X, Y), solver="exact")
+
+
+def plot_comparison(solution: Solution, reference: Solution, path: Path) -> Path:
+    """One row per field: solution | reference | signed error (dimensionless)."""
+    ref = on_grid(reference, solution.x, solution.y)
+    X, Y = solution.mesh
+    fig, axes = plt.subplots(len(FIELD_NAMES), 3, figsize=(12, 2.3 * len(FIELD_NAMES)), constrained_layout=True)
+    for row, name in zip(axes, FIELD_NAMES):
+        panels = (solution.fields[name], ref[name], solution.fields[name] - ref[name])
+        titles = (f"{LABELS[name]} ({solution.solver})", f"{LABELS[name]} ({reference.solver})", "error")
+        for ax, data, title in zip(row, panels, titles):
+            mesh = ax.pcolormesh(X, Y, data, shading="gouraud", cmap="RdBu_r" if title == "error" else "viridis")
+            fig.colorbar(mesh, ax=ax)
+            ax.set_title(title, fontsize=9)
+            ax.set_xticks([])
+            ax.set_yticks([])
+    fig.suptitle(f"{solution.case.name}: {solution.solver} vs {reference.solver} (dimensionless)")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def plot_profile_comparison(solution: Solution, reference: Solution, path: Path) -> Path:
+    """Wall-normal profiles of ψ, c±, u, p at three stations, solution (lines) vs reference (dots)."""
+    names = ("psi", "c_plus", "c_minus", "u", "p")
+    fig, axes = plt.subplots(1, len(names), figsize=(4 * len(names), 3.8), constrained_layout=True)
+    ell = solution.case.problem.length_ratio
+    for fraction, colour in zip(STATIONS, ("C0", "C1", "C2")):
+        i = int(np.argmin(np.abs(solution.x - fraction * ell)))
+        k = int(np.argmin(np.abs(reference.x - solution.x[i])))
+        for ax, name in zip(axes, names):
+            ax.plot(solution.y, solution.fields[name][i], color=colour, label=f"{solution.solver}, x = {solution.x[i]:.3g}")
+            ax.plot(reference.y, reference.fields[name][k], ".", color=colour, ms=3, label=f"{reference.solver}")
+            ax.set_xlabel("y / H")
+            ax.set_title(LABELS[name])
+    for ax in axes:
+        ax.grid(alpha=0.3)
+    axes[0].legend(fontsize=7)
+    fig.suptitle(f"{solution.case.name}: profiles at x/ℓ = {', '.join(map(str, STATIONS))}")
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    return path
+
+
+def validate(solution: Solution, reference: Solution, out_dir: Path) -> dict:
+    """Write validation.json, comparison.png and profiles_comparison.png; return the report."""
+    out_dir = Path(out_dir)
+    report = {
+        "case": solution.case.name,
+        "solver": solution.solver,
+        "reference": reference.solver,
+        "errors": field_errors(solution, reference),
+        "balances": balances(solution),
+        "reference_balances": balances(reference),
+    }
+    (out_dir / "validation.json").write_text(json.dumps(report, indent=2) + "\n")
+    plot_comparison(solution, reference, out_dir / "comparison.png")
+    plot_profile_comparison(solution, reference, out_dir / "profiles_comparison.png")
+    return report
+
+
+def format_report(report: dict) -> str:
+    lines = [f"{report['case']}: {report['solver']} vs {report['reference']}",
+             f"{'field':<10}{'rel. L2':>12}{'max error':>12}"]
+    for name, e in report["errors"].items():
+        lines.append(f"{name:<10}{e['relative_l2']:>12.3e}{e['max_error']:>12.3e}")
+    lines.append("balances: " + ", ".join(f"{k} = {v:.2e}" for k, v in report["balances"].items()))
+    return "\n".join(lines)
