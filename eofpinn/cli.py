@@ -114,6 +114,23 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _sweep(args: argparse.Namespace) -> int:
+    from eofpinn.cases import load_case
+    from eofpinn.validation import sweep
+
+    load_case(args.case)  # fail early, with the file's own error, before starting processes
+    parameter, values = sweep.parse_param(args.param)
+    specs = sweep.expand(parameter, values, args.optimizer.split(","), args.weighting.split(","), args.seeds)
+    out_dir = Path(args.out)
+    sweep.run_sweep(args.case, specs, out_dir, steps=args.steps, jobs=args.jobs)
+    rows = sweep.collect(specs, out_dir)
+    table = sweep.format_table(rows)
+    (out_dir / "sweep.txt").write_text(table + "\n")
+    (out_dir / "sweep.json").write_text(json.dumps({"rows": rows, "degradation": sweep.degradation(rows)}, indent=2))
+    print(table)
+    return 0 if len(rows) == len(specs) else 1
+
+
 def _plot(args: argparse.Namespace) -> int:
     from eofpinn import io, plots
 
@@ -157,6 +174,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--reference", default="exact", metavar="DIR|exact",
                        help="reference run directory, or 'exact' (straight channels; default)")
     check.set_defaults(run=_validate)
+
+    grid = sub.add_parser("sweep", help="grid of PINN runs (resumable) with an error/degradation table")
+    grid.add_argument("case")
+    grid.add_argument("--param", required=True, metavar="NAME=V1,V2,...", help="e.g. debye_ratio=0.2,0.1,0.05,0.02")
+    grid.add_argument("--optimizer", default="soap,adam", help="comma-separated: soap,adam")
+    grid.add_argument("--weighting", default="gn", help="comma-separated: gn,none,lra")
+    grid.add_argument("--seeds", type=int, default=1)
+    grid.add_argument("--steps", type=int, help="override the case's [pinn] steps")
+    grid.add_argument("--jobs", type=int, help="runs at once (default: one per GPU, else one per 2 cores)")
+    grid.add_argument("--out", required=True, help="sweep directory (reused: finished runs are skipped)")
+    grid.set_defaults(run=_sweep)
 
     plot = sub.add_parser("plot", help="field maps and wall-normal profiles of a run directory (PNG)")
     plot.add_argument("run_dir")
