@@ -127,6 +127,7 @@ def _sweep(args: argparse.Namespace) -> int:
     table = sweep.format_table(rows)
     (out_dir / "sweep.txt").write_text(table + "\n")
     (out_dir / "sweep.json").write_text(json.dumps({"rows": rows, "degradation": sweep.degradation(rows)}, indent=2))
+    sweep.write_collection(rows, out_dir)
     print(table)
     return 0 if len(rows) == len(specs) else 1
 
@@ -134,9 +135,15 @@ def _sweep(args: argparse.Namespace) -> int:
 def _plot(args: argparse.Namespace) -> int:
     from eofpinn import io, plots
 
+    from eofpinn.render import render_run
+
     solution = io.read_run(args.run_dir)
     written = plots.plot_run(solution, args.run_dir)
+    rendered, note = render_run(args.run_dir)
+    written += [rendered] if rendered else []
     print("wrote " + ", ".join(str(p) for p in written))
+    if rendered is None:
+        print(f"note: {note}", file=sys.stderr)
     return 0
 
 

@@ -160,3 +160,11 @@ def format_table(rows: list[dict]) -> str:
         lines.append("degradation ratio (strong ÷ weak coupling, final error, mean over seeds):")
         lines += [f"  {m:<20}{v:>10.3g}×" for m, v in ratios.items()]
     return "\n".join(lines)
+
+
+def write_collection(rows: list[dict], out_dir: Path) -> Path:
+    """sweep.pvd: every finished run's fields.vts as one ParaView collection (index = row)."""
+    from eofpinn.render import write_pvd
+
+    entries = [(i, Path(r["run"]) / "fields.vts") for i, r in enumerate(rows)]
+    return write_pvd(entries, out_dir / "sweep.pvd", names=[r["run"] for r in rows])
