@@ -1,0 +1,150 @@
+"""The staggered (MAC) finite-volume grid of the FD solver.
+
+Cells are uniform in x and clustered at both walls in y by a tanh map
+
+    y_face(s) = ½ (1 + tanh(β (2s − 1)) / tanh β),   s = f / m,  f = 0 … m,
+
+with β = `FDSettings.wall_stretch` (β = 3 puts the first face ≈ 0.03/m from each wall).
+Locations (x index i, y index j):
+
+    ψ, c±, P  cell centres     (x_i,       y_c[j])     scalar control volumes
+    u         vertical faces   (x_{i+½},   y_c[j])     between scalar cells i and i+1
+    v         horizontal faces (x_i,       y_f[j])     j = 1 … m−1 (walls carry v = 0)
+
+In x the scalar cells are centred on the output nodes x_i = i h: vertex-centred in x, so that
+reservoir ends (x_0 = 0, x_last = ℓ) are Dirichlet nodes and periodic ends are nodes 0 … n−1
+with x = ℓ a copy of x = 0. In y the scalars sit at the cell centres y_c = (y_f[j] + y_f[j+1])/2
+and the walls are faces, so the output y grid is [0, y_c[0], …, y_c[m−1], 1] (ny = m + 2 nodes).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+import numpy as np
+
+from eofpinn.cases.model import Problem
+
+MIN_CELLS_PER_DEBYE = 3
+
+
+def wall_clustered_faces(n_cells: int, wall_stretch: float) -> np.ndarray:
+    """Faces 0 = y_0 < … < y_m = 1 of a symmetric tanh-stretched grid (β = wall_stretch)."""
+    s = np.linspace(0.0, 1.0, n_cells + 1)
+    if wall_stretch <= 0.0:
+        return s
+    faces = 0.5 * (1.0 + np.tanh(wall_stretch * (2.0 * s - 1.0)) / np.tanh(wall_stretch))
+    faces[0], faces[-1] = 0.0, 1.0
+    return faces
+
+
+def cells_within_debye_length(n_cells: int, wall_stretch: float, debye_ratio: float) -> float:
+    """How many y cells lie within one Debye length of a wall (fractional)."""
+    faces = wall_clustered_faces(n_cells, wall_stretch)
+    return float(np.interp(debye_ratio, faces, np.arange(faces.size)))
+
+
+def ny_needed(debye_ratio: float, wall_stretch: float, cells_per_debye: float = MIN_CELLS_PER_DEBYE) -> int:
+    """Smallest ny (nodes incl. walls) giving `cells_per_debye` cells within ε of each wall."""
+    n_cells = 4
+    while cells_within_debye_length(n_cells, wall_stretch, debye_ratio) < cells_per_debye:
+        n_cells = int(np.ceil(n_cells * 1.1))
+    return n_cells + 2
+
+
+@dataclass(frozen=True)
+class StaggeredGrid:
+    """Geometry of the MAC grid; `periodic` selects periodic versus reservoir ends."""
+
+    length: float
+    nx: int
+    y_faces: np.ndarray
+    periodic: bool
+
+    @classmethod
+    def build(cls, problem: Problem, nx: int, ny: int, wall_stretch: float) -> StaggeredGrid:
+        if nx < 5 or ny < 6:
+            raise ValueError(f"FD grid too small: nx = {nx} (need ≥ 5), ny = {ny} (need ≥ 6)")
+        faces = wall_clustered_faces(ny - 2, wall_stretch)
+        return cls(problem.length_ratio, nx, faces, problem.ends == "periodic")
+
+    # ---- x direction -------------------------------------------------------------------
+    @property
+    def hx(self) -> float:
+        return self.length / (self.nx - 1)
+
+    @cached_property
+    def x_nodes(self) -> np.ndarray:
+        """All output nodes x_0 = 0 … x_{nx−1} = ℓ."""
+        return np.linspace(0.0, self.length, self.nx)
+
+    @property
+    def n(self) -> int:
+        """Scalar unknown columns: nodes 0 … nx−2 (periodic) or 1 … nx−2 (reservoir)."""
+        return self.nx - 1 if self.periodic else self.nx - 2
+
+    @property
+    def n_u(self) -> int:
+        """u columns: one face right of every periodic node, or every face between nodes."""
+        return self.n if self.periodic else self.nx - 1
+
+    @cached_property
+    def x_unknown(self) -> np.ndarray:
+        return self.x_nodes[:-1] if self.periodic else self.x_nodes[1:-1]
+
+    @cached_property
+    def x_u(self) -> np.ndarray:
+        """x of the u faces (x_{i+½})."""
+        return self.x_nodes[:-1] + 0.5 * self.hx
+
+    # ---- y direction -------------------------------------------------------------------
+    @property
+    def m(self) -> int:
+        return self.y_faces.size - 1
+
+    @cached_property
+    def y_centres(self) -> np.ndarray:
+        return 0.5 * (self.y_faces[1:] + self.y_faces[:-1])
+
+    @cached_property
+    def dy(self) -> np.ndarray:
+        """Cell heights Δy_j (m)."""
+        return np.diff(self.y_faces)
+
+    @cached_property
+    def dy_centres(self) -> np.ndarray:
+        """Distances between neighbouring centres, at interior faces 1 … m−1."""
+        return np.diff(self.y_centres)
+
+    @cached_property
+    def y_nodes(self) -> np.ndarray:
+        """Output y grid: both walls and every cell centre."""
+        return np.concatenate([[0.0], self.y_centres, [1.0]])
+
+    @property
+    def wall_distances(self) -> tuple[float, float]:
+        """Distances d₁, d₂ of the first two centres from a wall (the grid is symmetric)."""
+        return float(self.y_centres[0]), float(self.y_centres[1])
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.n, self.m
+
+
+def face_averaged_zeta(problem: Problem, grid: StaggeredGrid, wall: str) -> np.ndarray:
+    """ζ̂ averaged over the wall face [x_i − h/2, x_i + h/2] of every unknown column.
+
+    The wall value of a finite volume is the mean over its face, so a patch edge that falls on
+    a node gives that node the mean of the two patches (for periodic ends the face of node 0
+    wraps around x = 0).
+    """
+    h = grid.hx
+    left = grid.x_unknown - 0.5 * h
+    total = np.zeros(grid.n)
+    for shift in (-problem.length_ratio, 0.0, problem.length_ratio):
+        for seg in problem.zeta_segments(wall):
+            lo = np.maximum(left, seg.x_start + shift)
+            hi = np.minimum(left + h, seg.x_end + shift)
+            total += seg.zeta_hat * np.clip(hi - lo, 0.0, None)
+    return total / h

@@ -1,0 +1,122 @@
+"""Manufactured solutions that verify the FD scheme (used by tests/fd and validation studies).
+
+Each solution is a set of smooth analytic fields written in torch, so that autograd supplies
+the first and second derivatives that physics/residuals.py needs to produce the source terms.
+They satisfy the boundary conditions of their set-up exactly:
+
+- periodic ends, no-flux walls: c± = exp(∓ψ) g±(x, y) with ∂g±/∂y = 0 on the walls (zero
+  normal flux since v = 0 there) and mean(g±) = 1 (the ion gauge); u, v from a stream
+  function vanishing to second order on the walls plus a Poiseuille part; P with a drop Δp̂;
+- reservoir ends, Boltzmann walls: the same with x-dependence through cos(πx/ℓ), so that
+  ∂u/∂x = 0 and v = 0 at both ends.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from eofpinn.cases import FDSettings, Problem, ZetaSegment
+from eofpinn.physics.exact import Derivatives
+from eofpinn.solvers.fd.boundary import BoundaryData, EndData
+from eofpinn.solvers.fd.grid import StaggeredGrid
+from eofpinn.solvers.fd.sources import equation_points, manufactured_sources
+from eofpinn.solvers.fd.solver import make_layout, solve_system
+
+FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "P")
+_UNKNOWN_POINTS = {"psi": "cells", "c_plus": "cells", "c_minus": "cells", "u": "u_faces", "v": "v_faces",
+                   "P": "cells"}
+
+
+@dataclass(frozen=True)
+class Manufactured:
+    problem: Problem
+    periodic: bool
+    pressure_drop: float = 0.4
+
+    def _wave(self, x):
+        ell = self.problem.length_ratio
+        return torch.sin(2 * math.pi * x / ell) if self.periodic else torch.cos(math.pi * x / ell)
+
+    def _wave_x_antiderivative(self, x):
+        """A function whose x-derivative is proportional to `_wave`, zero slope at reservoir ends."""
+        ell = self.problem.length_ratio
+        return torch.cos(2 * math.pi * x / ell) if self.periodic else torch.cos(math.pi * x / ell)
+
+    def torch_fields(self, x, y) -> dict[str, torch.Tensor]:
+        ell, w = self.problem.length_ratio, self._wave(x)
+        psi = 0.6 + 0.3 * torch.cos(2 * math.pi * x / ell) + 0.5 * torch.cos(math.pi * y) * (1 + 0.2 * w)
+        shape_y = torch.cos(math.pi * y)
+        g_plus = 1 + 0.3 * w * shape_y
+        g_minus = 1 - 0.2 * w * shape_y
+        stream = 0.5 * y**2 * (1 - y) ** 2 * (1 + 0.5 * self._wave_x_antiderivative(x))
+        stream_y = torch.autograd.grad(stream.sum(), y, create_graph=True)[0]
+        stream_x = torch.autograd.grad(stream.sum(), x, create_graph=True)[0]
+        u = 0.3 * 6 * y * (1 - y) + stream_y
+        v = -stream_x
+        drop = self.pressure_drop if self.periodic else 0.0
+        pressure = drop * (1 - x / ell) + 0.5 * torch.cos(2 * math.pi * x / ell) * torch.cos(math.pi * y)
+        return {"psi": psi, "c_plus": torch.exp(-psi) * g_plus, "c_minus": torch.exp(psi) * g_minus,
+                "u": u, "v": v, "P": pressure}
+
+    def values(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+        xt = torch.tensor(np.asarray(x, float), requires_grad=True)
+        yt = torch.tensor(np.asarray(y, float), requires_grad=True)
+        return {k: v.detach().numpy() for k, v in self.torch_fields(xt, yt).items()}
+
+    def derivatives(self, x: np.ndarray, y: np.ndarray) -> dict[str, Derivatives]:
+        xt = torch.tensor(np.asarray(x, float), requires_grad=True)
+        yt = torch.tensor(np.asarray(y, float), requires_grad=True)
+        out = {}
+        for name, f in self.torch_fields(xt, yt).items():
+            fx, fy = torch.autograd.grad(f.sum(), (xt, yt), create_graph=True)
+            fxx = torch.autograd.grad(fx.sum(), xt, retain_graph=True)[0]
+            fyy = torch.autograd.grad(fy.sum(), yt, retain_graph=True)[0]
+            out[name] = Derivatives(*(t.detach().numpy() for t in (f, fx, fy, fxx, fyy)))
+        return out
+
+    def boundary(self, grid: StaggeredGrid) -> BoundaryData:
+        x = grid.x_unknown
+        zeros = np.zeros(grid.n)
+        bottom, top = self.values(x, zeros), self.values(x, zeros + 1.0)
+        c_wall = None
+        if self.problem.ion_wall == "boltzmann":
+            c_wall = {f"{name}_{wall}": values[name] for name in ("c_plus", "c_minus")
+                      for wall, values in (("bottom", bottom), ("top", top))}
+        keys = ("c_plus_bottom", "c_plus_top", "c_minus_bottom", "c_minus_top")
+        inlet = outlet = None
+        if not self.periodic:
+            inlet, outlet = (self._end(grid, x_end) for x_end in (0.0, grid.length))
+        return BoundaryData(bottom["psi"], top["psi"], c_wall, {k: zeros for k in keys}, inlet, outlet,
+                            pressure_jump=self.pressure_drop if self.periodic else 0.0)
+
+    def _end(self, grid: StaggeredGrid, x_end: float) -> EndData:
+        y = grid.y_centres
+        f = self.values(np.full(y.size, x_end), y)
+        walls = self.values(np.array([x_end, x_end]), np.array([0.0, 1.0]))["psi"]
+        return EndData(f["psi"], f["c_plus"], f["c_minus"], f["P"], (float(walls[0]), float(walls[1])))
+
+    def solve(self, nx: int, ny: int, wall_stretch: float = 1.5):
+        """Discrete solution and the max error of every field at its own unknown locations."""
+        grid = StaggeredGrid.build(self.problem, nx, ny, wall_stretch)
+        layout = make_layout(self.problem, grid)
+        sources = manufactured_sources(self.problem, layout, self.derivatives)
+        points = equation_points(layout)
+        exact = {name: self.values(*points[place])[name] for name, place in _UNKNOWN_POINTS.items()}
+        # Newton starts from the manufactured fields: the test is of the discretisation error.
+        system = solve_system(self.problem, grid, FDSettings(tolerance=1e-12), self.boundary(grid), sources,
+                              initial=layout.pack(exact))
+        errors = {name: float(np.max(np.abs(system.unknowns[name] - exact[name])) / np.max(np.abs(exact[name])))
+                  for name in FIELDS}
+        return system, errors
+
+
+def periodic_problem(**options) -> Problem:
+    wall = (ZetaSegment(0.0, 1.0, 0.0),)
+    base = dict(debye_ratio=0.3, length_ratio=1.0, field_hat=0.8, zeta_bottom=wall, zeta_top=wall,
+                peclet=2.0, delta_plus=1.1, delta_minus=0.9, ends="periodic", ion_wall="no_flux")
+    base.update(options)
+    return Problem(**base)

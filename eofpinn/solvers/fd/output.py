@@ -1,0 +1,90 @@
+"""From the staggered unknowns to the output node fields of a `Solution`.
+
+Output grid: x nodes 0 … ℓ (all nx of them; periodic x = ℓ repeats x = 0 with P lowered by
+Δp̂), y = [0, cell centres, 1]. Scalars are already at the interior nodes; u is averaged from
+the two faces either side of a node (∂u/∂x = 0 gives u at a reservoir end), v from the faces
+below and above a centre. Wall rows: ψ = wall value, u = v = 0, c± from the wall condition —
+Boltzmann values, or, for no-flux walls, a constant Slotboom variable c± e^{±ψ} across the
+half cell (zero normal flux at a wall with v = 0 says exactly that) — and P extrapolated
+quadratically from the first three centres. Finally φ = ψ + Ê (ℓ − x) and p = P + Π.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from eofpinn.cases.model import Problem
+from eofpinn.physics.exact import osmotic_pressure
+from eofpinn.solvers.fd.boundary import BoundaryData
+from eofpinn.solvers.fd.layout import Layout
+
+
+def _full_x(interior: np.ndarray, periodic: bool, inlet=None, outlet=None, jump: float = 0.0) -> np.ndarray:
+    """Unknown columns → all nx node columns."""
+    if periodic:
+        return np.concatenate([interior, interior[:1] - jump])
+    return np.concatenate([np.atleast_2d(inlet), interior, np.atleast_2d(outlet)])
+
+
+def _quadratic_extrapolation(values: np.ndarray, y: np.ndarray, at: float) -> np.ndarray:
+    """Value at `at` of the quadratic through three columns values[:, k] at y[k]."""
+    out = np.zeros(values.shape[0])
+    for k in range(3):
+        others = [y[i] for i in range(3) if i != k]
+        weight = np.prod([(at - o) / (y[k] - o) for o in others])
+        out = out + weight * values[:, k]
+    return out
+
+
+def _with_walls(interior: np.ndarray, bottom, top) -> np.ndarray:
+    return np.concatenate([np.atleast_1d(bottom)[:, None] + 0 * interior[:, :1], interior,
+                           np.atleast_1d(top)[:, None] + 0 * interior[:, :1]], axis=1)
+
+
+def node_fields(problem: Problem, layout: Layout, boundary: BoundaryData, unknowns: dict) -> dict[str, np.ndarray]:
+    grid, periodic = layout.grid, layout.grid.periodic
+    inlet, outlet = boundary.inlet, boundary.outlet
+
+    def end(name):
+        return (None, None) if periodic else (getattr(inlet, name), getattr(outlet, name))
+
+    psi = _full_x(unknowns["psi"], periodic, *end("psi"))
+    wall_bottom = _full_x(boundary.psi_bottom[:, None], periodic, *_end_walls(inlet, outlet, 0))[:, 0]
+    wall_top = _full_x(boundary.psi_top[:, None], periodic, *_end_walls(inlet, outlet, 1))[:, 0]
+    fields = {"psi": _with_walls(psi, wall_bottom, wall_top)}
+    for name, sign in (("c_plus", 1.0), ("c_minus", -1.0)):
+        c = _full_x(unknowns[name], periodic, *end(name))
+        # Slotboom extrapolation; equal to exp(∓ζ̂) for Boltzmann-distributed ions.
+        bottom = c[:, 0] * np.exp(sign * (psi[:, 0] - wall_bottom))
+        top = c[:, -1] * np.exp(sign * (psi[:, -1] - wall_top))
+        if boundary.c_wall is not None:
+            bottom, top = np.exp(-sign * wall_bottom), np.exp(-sign * wall_top)
+        fields[name] = _with_walls(c, bottom, top)
+    fields["u"] = _with_walls(_u_nodes(unknowns["u"], periodic), 0.0, 0.0)
+    v_full = np.pad(unknowns["v"], ((0, 0), (1, 1)))
+    v_centres = 0.5 * (v_full[:, 1:] + v_full[:, :-1])
+    zero = np.zeros(grid.m)
+    fields["v"] = _with_walls(_full_x(v_centres, periodic, zero, zero), 0.0, 0.0)
+    pressure = _full_x(unknowns["P"], periodic, *end("pressure"), jump=boundary.pressure_jump)
+    y = grid.y_centres
+    p_bottom = _quadratic_extrapolation(pressure[:, :3], y[:3], 0.0)
+    p_top = _quadratic_extrapolation(pressure[:, -3:], y[-3:], 1.0)
+    excess = _with_walls(pressure, p_bottom, p_top)
+    fields["p"] = excess + osmotic_pressure(problem, fields["c_plus"], fields["c_minus"])
+    x = grid.x_nodes[:, None]
+    fields["phi"] = fields["psi"] + problem.field_hat * (problem.length_ratio - x)
+    return fields
+
+
+def _end_walls(inlet, outlet, k: int):
+    if inlet is None:
+        return None, None
+    return np.array([[inlet.psi_walls[k]]]), np.array([[outlet.psi_walls[k]]])
+
+
+def _u_nodes(u: np.ndarray, periodic: bool) -> np.ndarray:
+    if periodic:
+        nodes = 0.5 * (u + np.roll(u, 1, axis=0))
+        return np.concatenate([nodes, nodes[:1]])
+    inner = 0.5 * (u[1:] + u[:-1])
+    return np.concatenate([u[:1], inner, u[-1:]])
