@@ -1,0 +1,107 @@
+"""Collocation points and the boundary data that goes with them.
+
+Interior (arXiv 2605.23391's layout): a fraction of the points uniform over [0, ℓ] × [0, 1], the
+rest uniform inside the two wall bands of height h = min(5 ε_p, 0.3), ε_p = √2 ε, where the
+double layer lives. The uniform points come first, so area means (the ion-content gauge) are
+taken over them alone, unbiased by the clustering. Each wall carries n_boundary points at
+uniform random x; each end carries n_boundary points, half uniform in y and half in the bands.
+Boundary targets (ζ̂ of the wall under each point, the equilibrium ψ_eq(y) at reservoir ends)
+are computed once per sampling, in float64 on the host, and stored with the points.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, fields
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from eofpinn.cases.model import PINNSettings, Problem
+from eofpinn.physics.exact import reservoir_profile
+
+
+@dataclass
+class Collocation:
+    """Points (N, 2) per region and their targets; `inlet`/`outlet` also serve periodic ends."""
+
+    interior: Tensor
+    n_uniform: int
+    bottom: Tensor
+    top: Tensor
+    inlet: Tensor
+    outlet: Tensor
+    zeta_bottom: Tensor  # ζ̂ on the bottom wall under each bottom point
+    zeta_top: Tensor
+    psi_inlet: Tensor  # ψ_eq(y) at the inlet points (reservoir ends; zeros when periodic)
+    psi_outlet: Tensor
+
+    REGIONS = ("interior", "bottom", "top", "inlet", "outlet")
+
+    def stacked(self) -> tuple[Tensor, dict[str, slice]]:
+        """All points in one (N, 2) batch (one network pass) and each region's slice of it."""
+        parts = [getattr(self, name) for name in self.REGIONS]
+        slices, start = {}, 0
+        for name, part in zip(self.REGIONS, parts):
+            slices[name] = slice(start, start + part.shape[0])
+            start += part.shape[0]
+        return torch.cat(parts), slices
+
+    def state_dict(self) -> dict:
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_state_dict(cls, state: dict, device: torch.device, dtype: torch.dtype) -> Collocation:
+        values = {k: (v.to(device=device, dtype=dtype) if isinstance(v, Tensor) else v) for k, v in state.items()}
+        return cls(**values)
+
+
+def wall_band_height(problem: Problem, settings: PINNSettings) -> float:
+    """h = min(5√2 ε, 0.3) unless the settings give one (wall_band > 0)."""
+    if settings.wall_band > 0.0:
+        return settings.wall_band
+    return min(5.0 * math.sqrt(2.0) * problem.debye_ratio, 0.3)
+
+
+def _uniform(n: int, generator: torch.Generator) -> Tensor:
+    return torch.rand(n, generator=generator, dtype=torch.float64)
+
+
+def _clustered_y(n_uniform: int, n_band: int, band: float, generator: torch.Generator) -> Tensor:
+    """n_uniform values uniform in [0, 1], then n_band uniform in [0, h] ∪ [1 − h, 1]."""
+    s = _uniform(n_band, generator)
+    in_band = s * band
+    lower = _uniform(n_band, generator) < 0.5
+    return torch.cat((_uniform(n_uniform, generator), torch.where(lower, in_band, 1.0 - in_band)))
+
+
+def sample_collocation(problem: Problem, settings: PINNSettings, generator: torch.Generator) -> Collocation:
+    """Draw a fresh set of points (float64, CPU) from `generator`."""
+    ell, band = problem.length_ratio, wall_band_height(problem, settings)
+    n_band = int(round(settings.n_interior * settings.wall_fraction))
+    n_uniform = settings.n_interior - n_band
+    y = _clustered_y(n_uniform, n_band, band, generator)
+    interior = torch.stack((ell * _uniform(settings.n_interior, generator), y), dim=1)
+
+    nb = settings.n_boundary
+    walls = {}
+    for name, y_wall in (("bottom", 0.0), ("top", 1.0)):
+        x = ell * _uniform(nb, generator)
+        walls[name] = torch.stack((x, torch.full_like(x, y_wall)), dim=1)
+    ends, psi_eq = {}, {}
+    for name, x_end in (("inlet", 0.0), ("outlet", ell)):
+        # Periodic ends need the outlet only (pressure gauge); the inlet is the same line.
+        n_end = nb if problem.ends == "reservoir" or name == "outlet" else 0
+        y_end = _clustered_y(n_end - n_end // 2, n_end // 2, band, generator)
+        ends[name] = torch.stack((torch.full_like(y_end, x_end), y_end), dim=1)
+        if problem.ends == "reservoir":
+            psi_eq[name] = torch.from_numpy(reservoir_profile(problem, name, y_end.numpy()))
+        else:
+            psi_eq[name] = torch.zeros_like(y_end)
+    zeta = {w: torch.from_numpy(problem.zeta_wall(w, walls[w][:, 0].numpy()).astype(np.float64)) for w in walls}
+    return Collocation(
+        interior=interior, n_uniform=n_uniform, bottom=walls["bottom"], top=walls["top"],
+        inlet=ends["inlet"], outlet=ends["outlet"], zeta_bottom=zeta["bottom"], zeta_top=zeta["top"],
+        psi_inlet=psi_eq["inlet"], psi_outlet=psi_eq["outlet"],
+    )

@@ -1,0 +1,127 @@
+"""Second-order jets of fields in the plane: (f, ∂f/∂x, ∂f/∂y, ∂²f/∂x², ∂²f/∂y²).
+
+The residuals of physics.md §2 need exactly these five numbers per field and point (no mixed
+derivative), so a *jet* is stored as one tensor of shape (5, N, ...) stacked in that order.
+Two ways to obtain the jets of a network's outputs:
+
+- `autograd_jets`: nested reverse-mode autograd — one gradient pass per network, then the
+  two second derivatives from that gradient. The reference path.
+- Taylor mode (`networks.MLP.taylor`): the jet is pushed forward through every layer by hand.
+  A linear layer acts on all five rows alike (the bias only on f); tanh acts by the chain rule
+      a = tanh h,  a' = 1 − a²,  a'' = −2 a a',  ∂a = a' ∂h,  ∂²a = a'' (∂h)² + a' ∂²h,
+  so one forward pass of a 5N batch gives every derivative, and the parameter gradient is a
+  single ordinary backward pass through it (no double backward).
+
+The jet algebra below (sums, products, exp, known functions of y) turns raw network jets into
+physical fields (hard walls, c = exp(·), Slotboom variables) without any further autograd.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor
+
+from eofpinn.physics.exact import Derivatives
+
+JET_ROWS = ("f", "x", "y", "xx", "yy")
+
+
+def as_derivatives(jet: Tensor) -> Derivatives:
+    """View a (5, N) jet as the `Derivatives` bundle that physics.residuals consumes."""
+    return Derivatives(f=jet[0], x=jet[1], y=jet[2], xx=jet[3], yy=jet[4])
+
+
+def constant_jet(value: Tensor | float, like: Tensor) -> Tensor:
+    """The jet of a constant (or of a per-point value with zero derivatives), shaped like `like`."""
+    jet = torch.zeros_like(like)
+    jet[0] = value
+    return jet
+
+
+def product(a: Tensor, b: Tensor) -> Tensor:
+    """Jet of a·b (Leibniz rule, second derivatives without the mixed term)."""
+    return torch.stack(
+        (
+            a[0] * b[0],
+            a[1] * b[0] + a[0] * b[1],
+            a[2] * b[0] + a[0] * b[2],
+            a[3] * b[0] + 2.0 * a[1] * b[1] + a[0] * b[3],
+            a[4] * b[0] + 2.0 * a[2] * b[2] + a[0] * b[4],
+        )
+    )
+
+
+def exponential(a: Tensor) -> Tensor:
+    """Jet of exp(a): e·(1, a_x, a_y, a_xx + a_x², a_yy + a_y²)."""
+    e = torch.exp(a[0])
+    return torch.stack((e, e * a[1], e * a[2], e * (a[3] + a[1] ** 2), e * (a[4] + a[2] ** 2)))
+
+
+def jet_of_y(value: Tensor, d_dy: Tensor, d2_dy2: Tensor) -> Tensor:
+    """Jet of a known function of y alone, from its value and two y-derivatives."""
+    zero = torch.zeros_like(value)
+    return torch.stack((value, zero, d_dy, zero, d2_dy2))
+
+
+def wall_distance_jet(y: Tensor) -> Tensor:
+    """Jet of d(y) = 4 y (1 − y): zero on both walls, 1 on the centre line (hard wall values)."""
+    return jet_of_y(4.0 * y * (1.0 - y), 4.0 - 8.0 * y, torch.full_like(y, -8.0))
+
+
+def wall_blend_jet(y: Tensor, bottom: float, top: float) -> Tensor:
+    """Jet of the linear blend bottom·(1 − y) + top·y, the wall values of a hard field."""
+    return jet_of_y(bottom + (top - bottom) * y, torch.full_like(y, top - bottom), torch.zeros_like(y))
+
+
+def gouy_chapman_jet(y: Tensor, zeta_bottom: float, zeta_top: float, debye_ratio: float) -> Tensor:
+    """Jet of the two-wall Gouy–Chapman profile, exact at both walls.
+
+    Each wall contributes 4 artanh(tanh(ζ̂/4) e^{−d/ε}) (d its distance; it solves
+    ε² ψ'' = sinh ψ exactly), and the linear interpolation of what each contributes at the
+    opposite wall is subtracted so that ψ = ζ̂ holds exactly on both walls.
+    """
+    total = torch.zeros((5,) + y.shape, dtype=y.dtype, device=y.device)
+    for zeta, distance, orientation in ((zeta_bottom, y, 1.0), (zeta_top, 1.0 - y, -1.0)):
+        q = math.tanh(zeta / 4.0) * torch.exp(-distance / debye_ratio)
+        psi = 2.0 * torch.log1p(2.0 * q / (1.0 - q))  # 4 artanh q, written to keep q ≪ 1 accurate
+        slope = -orientation * 4.0 * q / (debye_ratio * (1.0 - q * q))
+        total = total + jet_of_y(psi, slope, torch.sinh(psi) / debye_ratio**2)
+        far = 4.0 * math.atanh(math.tanh(zeta / 4.0) * math.exp(-1.0 / debye_ratio))  # at the other wall
+        far_wall_weight = y if orientation > 0 else 1.0 - y
+        total = total - jet_of_y(far * far_wall_weight, torch.full_like(y, orientation * far), torch.zeros_like(y))
+    return total
+
+
+def autograd_jets(outputs: Tensor, points: Tensor) -> Tensor:
+    """Jets (5, N, K) of network outputs (N, K) w.r.t. `points` (N, 2) by nested autograd.
+
+    Three reverse passes per network whatever K is: one for the gradients of all K outputs,
+    then one each for the x- and y-derivatives of those gradients (the K seeds of a pass are
+    batched with vmap, `is_grads_batched`). Points are independent, so the gradient of a sum
+    over points is each point's own derivative. `points` must require grad; the graph is kept
+    (create_graph) so that a loss built on the jets backpropagates to the parameters.
+    """
+    n, k = outputs.shape
+    seeds = torch.eye(k, dtype=outputs.dtype, device=outputs.device)
+    (gradient,) = torch.autograd.grad(outputs, points, grad_outputs=seeds[:, None, :].expand(k, n, k),
+                                      is_grads_batched=True, create_graph=True)  # (K, N, 2)
+    per_output = seeds[:, :, None].expand(k, k, n)
+    (d_dx,) = torch.autograd.grad(gradient[..., 0], points, grad_outputs=per_output, is_grads_batched=True,
+                                  create_graph=True)
+    (d_dy,) = torch.autograd.grad(gradient[..., 1], points, grad_outputs=per_output, is_grads_batched=True,
+                                  create_graph=True)
+    jet = torch.stack((outputs.T, gradient[..., 0], gradient[..., 1], d_dx[..., 0], d_dy[..., 1]))  # (5, K, N)
+    return jet.transpose(1, 2)
+
+
+def tanh_jet(value: Tensor, derivatives: Tensor) -> Tensor:
+    """Push a pre-activation jet — value (N, W), derivative rows (4, N, W) ordered x, y, xx, yy —
+    through tanh; returns the output jet (5, N, W) (see the module docstring)."""
+    a = torch.tanh(value)
+    slope = 1.0 - a * a
+    curvature = -2.0 * a * slope
+    first = slope * derivatives[:2]
+    second = torch.addcmul(slope * derivatives[2:], curvature, derivatives[:2] ** 2)
+    return torch.cat((a.unsqueeze(0), first, second), dim=0)

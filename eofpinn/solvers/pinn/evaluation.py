@@ -1,0 +1,114 @@
+"""Fields on a grid and their errors against a reference (method.md "Reporting a run").
+
+Error of a field f: the relative L2 error ‖f − f_ref‖ / ‖f_ref‖ over the grid points. Fields
+whose reference vanishes identically — v in any straight channel, p in the paper model without
+a pressure drop — have no meaningful relative error; they are measured against the velocity
+scale instead: the denominator is max(‖f_ref‖, √N · max|u_ref|), i.e. the RMS error divided by
+the peak reference speed. The paper's metric is the mean over (φ, c₊, c₋, u)
+(eofpinn.solution.PAPER_ERROR_FIELDS). All of it runs on the device; `errors` syncs once.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from eofpinn.cases.model import PINNSettings, Problem
+from eofpinn.physics.exact import exact_fields, osmotic_pressure
+from eofpinn.solution import FIELD_NAMES, PAPER_ERROR_FIELDS, Solution
+from eofpinn.solvers.pinn.formulation import PINNModel
+
+MEAN_KEY = "mean"
+# Fields whose reference may vanish identically: measured against the velocity scale.
+VANISHING_FIELDS = ("v", "p")
+
+
+def eval_grid(problem: Problem, settings: PINNSettings) -> tuple[np.ndarray, np.ndarray]:
+    """The tensor grid a PINN solution is returned on: eval_nx × eval_ny, ends and walls included."""
+    return np.linspace(0.0, problem.length_ratio, settings.eval_nx), np.linspace(0.0, 1.0, settings.eval_ny)
+
+
+def grid_points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(nx·ny, 2) points of the grid, in the [i, j] ↔ (x[i], y[j]) order of a Solution."""
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    return np.stack((X.ravel(), Y.ravel()), axis=1)
+
+
+def predict(model: PINNModel, problem: Problem, points: Tensor, batch: int = 65536) -> dict[str, Tensor]:
+    """Every output field of FIELD_NAMES at points (N, 2), as flat tensors on the device."""
+    parts: list[dict[str, Tensor]] = []
+    for start in range(0, points.shape[0], batch):
+        parts.append(model.values(points[start:start + batch]))
+    values = {name: torch.cat([p[name] for p in parts]) for name in parts[0]}
+    x = points[:, 0]
+    return {
+        "psi": values["psi"],
+        "phi": values["psi"] + problem.field_hat * (problem.length_ratio - x),
+        "c_plus": values["c_plus"],
+        "c_minus": values["c_minus"],
+        "u": values["u"],
+        "v": values["v"],
+        "p": values["P"] + osmotic_pressure(problem, values["c_plus"], values["c_minus"]),
+    }
+
+
+def relative_l2(predicted: dict[str, Tensor], reference: dict[str, Tensor], denominators: dict[str, Tensor]) -> Tensor:
+    """Per-field errors followed by their paper mean, as one tensor ordered like FIELD_NAMES + mean."""
+    per_field = torch.stack([torch.linalg.vector_norm(predicted[n] - reference[n]) / denominators[n]
+                             for n in FIELD_NAMES])
+    paper = torch.stack([per_field[FIELD_NAMES.index(n)] for n in PAPER_ERROR_FIELDS]).mean()
+    return torch.cat((per_field, paper.unsqueeze(0)))
+
+
+class Evaluator:
+    """Errors of a model against a reference on the reference's grid (the exact solution on the
+    settings' eval grid when the reference is None and the channel is straight)."""
+
+    def __init__(self, problem: Problem, reference: Solution | None, settings: PINNSettings,
+                 device: torch.device, dtype: torch.dtype):
+        self.problem = problem
+        if reference is None and not problem.is_straight_channel:
+            self.points = None
+            return
+        if reference is not None:
+            x, y, fields = reference.x, reference.y, reference.fields
+        else:
+            x, y = eval_grid(problem, settings)
+            X, Y = np.meshgrid(x, y, indexing="ij")
+            fields = exact_fields(problem, X, Y)
+        self.points = torch.as_tensor(grid_points(x, y), device=device, dtype=dtype)
+        self.reference = {n: torch.as_tensor(np.asarray(fields[n]).ravel(), device=device, dtype=dtype)
+                          for n in FIELD_NAMES}
+        n_points = self.points.shape[0]
+        speed = torch.maximum(self.reference["u"].abs().max(), self.reference["v"].abs().max())
+        floor = speed * n_points**0.5
+        self.denominators = {n: torch.linalg.vector_norm(r) for n, r in self.reference.items()}
+        for name in VANISHING_FIELDS:
+            self.denominators[name] = torch.maximum(self.denominators[name], floor)
+
+    @property
+    def available(self) -> bool:
+        return self.points is not None
+
+    @staticmethod
+    def keys() -> tuple[str, ...]:
+        return FIELD_NAMES + (MEAN_KEY,)
+
+    def error_tensor(self, model: PINNModel) -> Tensor:
+        """Errors ordered like `keys()`, on the device (no host sync)."""
+        return relative_l2(predict(model, self.problem, self.points), self.reference, self.denominators)
+
+    def errors(self, model: PINNModel) -> dict[str, float]:
+        if not self.available:
+            return {}
+        return dict(zip(self.keys(), self.error_tensor(model).tolist()))
+
+
+def solution_on_grid(model: PINNModel, problem: Problem, x: np.ndarray, y: np.ndarray,
+                     device: torch.device, dtype: torch.dtype) -> dict[str, np.ndarray]:
+    """Fields (nx, ny) as float64 numpy arrays, ready for a `Solution`."""
+    points = torch.as_tensor(grid_points(x, y), device=device, dtype=dtype)
+    shape = (x.size, y.size)
+    return {n: v.detach().to("cpu", torch.float64).numpy().reshape(shape)
+            for n, v in predict(model, problem, points).items()}

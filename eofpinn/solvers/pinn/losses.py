@@ -1,0 +1,107 @@
+"""The loss terms: one mean square per PDE residual and one per boundary-condition group.
+
+PDE terms (physics.residuals, on the interior points): poisson, np_plus, np_minus, stokes_x,
+stokes_y, continuity. Boundary groups (physics.md §3), each present only when the case has it
+and the formulation does not already satisfy it exactly:
+
+    wall_psi        ψ = ζ̂_wall(x)                               (soft walls)
+    wall_ions       n·N± = 0, i.e. δ±(∂c±/∂y ± c± ∂φ/∂y) − Pe v c± = 0   (no-flux walls)
+                    or c± = exp(∓ζ̂_wall)                         (Boltzmann walls, soft)
+    wall_velocity   u = v = 0                                    (soft walls)
+    end_psi         ψ = ψ_eq(y)                                  (reservoir ends, both)
+    end_ions        c± = exp(∓ψ_eq(y))
+    end_velocity    ∂u/∂x = 0, v = 0
+    end_pressure    P = Δp̂ at x = 0, P = 0 at x = ℓ
+    pressure_gauge  mean of P over the outlet = 0                 (periodic ends)
+    content_plus/minus  area mean of c± e^{±ψ} = 1               (no-flux walls + periodic ends)
+
+Periodicity itself is exact (input embedding) and so is the jump Δp̂ of P (formulation.py).
+In the paper model the ions carry neither the applied field nor advection, so the wall flux is
+δ±(∂c±/∂y ± c± ∂ψ/∂y) and P = p at the ends.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from eofpinn.cases.model import Problem
+from eofpinn.physics.residuals import residuals
+from eofpinn.solvers.pinn.collocation import Collocation
+from eofpinn.solvers.pinn.derivatives import as_derivatives
+from eofpinn.solvers.pinn.formulation import FIELDS, ION_SIGNS, PINNModel
+
+Jets = dict[str, Tensor]
+
+
+def _mean_square(*values: Tensor) -> Tensor:
+    return sum(torch.mean(v * v) for v in values)
+
+
+def _region(jets: Jets, where: slice) -> Jets:
+    return {name: jet[:, where] for name, jet in jets.items()}
+
+
+def pde_terms(problem: Problem, interior: Jets) -> dict[str, Tensor]:
+    bundles = {name: as_derivatives(interior[name]) for name in FIELDS}
+    res = residuals(problem, bundles["psi"], bundles["c_plus"], bundles["c_minus"], bundles["u"], bundles["v"],
+                    bundles["P"])
+    return {name: _mean_square(r) for name, r in res.items()}
+
+
+def wall_terms(problem: Problem, model: PINNModel, walls: Jets, zeta: Tensor) -> dict[str, Tensor]:
+    form, out = model.formulation, {}
+    psi, u, v = walls["psi"], walls["u"], walls["v"]
+    if not form.hard_psi:
+        out["wall_psi"] = _mean_square(psi[0] - zeta)
+    if problem.ion_wall == "no_flux":
+        pe = 0.0 if problem.paper_model else problem.peclet
+        delta = {"c_plus": problem.delta_plus, "c_minus": problem.delta_minus}
+        # φ_y = ψ_y: the applied field is along x. The walls are at y = 0 and 1, n = ∓e_y;
+        # the sign of n does not matter for a zero-flux penalty.
+        fluxes = [delta[name] * (walls[name][2] + sign * walls[name][0] * psi[2]) - pe * v[0] * walls[name][0]
+                  for name, sign in ION_SIGNS.items()]
+        out["wall_ions"] = _mean_square(*fluxes)
+    elif not form.hard_ions:
+        out["wall_ions"] = _mean_square(*(walls[name][0] - torch.exp(-sign * zeta) for name, sign in ION_SIGNS.items()))
+    if not form.hard_velocity:
+        out["wall_velocity"] = _mean_square(u[0], v[0])
+    return out
+
+
+def reservoir_terms(problem: Problem, inlet: Jets, outlet: Jets, psi_in: Tensor, psi_out: Tensor) -> dict[str, Tensor]:
+    ends = ((inlet, psi_in), (outlet, psi_out))
+    return {
+        "end_psi": _mean_square(*(end["psi"][0] - psi_eq for end, psi_eq in ends)),
+        "end_ions": _mean_square(*(end[name][0] - torch.exp(-sign * psi_eq)
+                                   for end, psi_eq in ends for name, sign in ION_SIGNS.items())),
+        "end_velocity": _mean_square(*(r for end, _ in ends for r in (end["u"][1], end["v"][0]))),
+        "end_pressure": _mean_square(inlet["P"][0] - problem.pressure_drop_hat, outlet["P"][0]),
+    }
+
+
+def ion_content_terms(interior_uniform: Jets) -> dict[str, Tensor]:
+    """(⟨c± e^{±ψ}⟩ − 1)², the area mean taken over the uniformly drawn interior points."""
+    psi = interior_uniform["psi"][0]
+    return {
+        f"content_{name[2:]}": (torch.mean(interior_uniform[name][0] * torch.exp(sign * psi)) - 1.0) ** 2
+        for name, sign in ION_SIGNS.items()
+    }
+
+
+def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[str, Tensor]:
+    """Every active loss term (scalar tensors), from one network pass over all points."""
+    batch, slices = points.stacked()
+    jets = model(batch)
+    interior = _region(jets, slices["interior"])
+    terms = pde_terms(problem, interior)
+    walls = {name: torch.cat((jets[name][:, slices["bottom"]], jets[name][:, slices["top"]]), dim=1) for name in jets}
+    terms.update(wall_terms(problem, model, walls, torch.cat((points.zeta_bottom, points.zeta_top))))
+    inlet, outlet = _region(jets, slices["inlet"]), _region(jets, slices["outlet"])
+    if problem.ends == "reservoir":
+        terms.update(reservoir_terms(problem, inlet, outlet, points.psi_inlet, points.psi_outlet))
+    else:
+        terms["pressure_gauge"] = torch.mean(outlet["P"][0]) ** 2
+    if not problem.fixes_ion_content:
+        terms.update(ion_content_terms(_region(interior, slice(0, points.n_uniform))))
+    return terms

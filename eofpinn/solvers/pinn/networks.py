@@ -1,0 +1,148 @@
+"""The networks: an input embedding shared by S = 4 tanh MLP blocks (method.md "Networks").
+
+Blocks, as in arXiv 2605.23391: ψ (1 output), c₊ (1), c₋ (1) and the flow block (u, v, P) (3).
+Each block is an MLP with tanh hidden layers, Xavier-uniform weights and zero biases.
+
+The embedding maps a point (x, y) to the first layer's inputs. Every feature has the form
+σ(a·x + b·y + c) with σ ∈ {identity, sin, cos, exp}, which keeps both the plain forward pass
+and its Taylor-mode jet (derivatives.py) one short function:
+- reservoir ends: (2x/ℓ − 1, 2y − 1), the affine map to [−1, 1]²;
+- periodic ends: (cos 2πx/ℓ, sin 2πx/ℓ, 2y − 1), which makes every output exactly ℓ-periodic;
+- optional Fourier features sin/cos(2π(k x/ℓ + b (2y − 1))) (k an integer harmonic when periodic);
+- optional wall-layer features e^{−y/ε}, e^{−(1−y)/ε}: the shape of a thin double layer.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import Tensor, nn
+
+from eofpinn.solvers.pinn.derivatives import autograd_jets, tanh_jet
+
+IDENTITY, SINE, COSINE, EXPONENTIAL = 0, 1, 2, 3
+BLOCK_OUTPUTS = {"psi": 1, "c_plus": 1, "c_minus": 1, "flow": 3}
+
+
+class Embedding(nn.Module):
+    """Features σ_k(a_k x + b_k y + c_k) of a point; fixed (buffers), not trained."""
+
+    def __init__(
+        self,
+        length_ratio: float,
+        periodic: bool,
+        fourier_features: int = 0,
+        fourier_scale: float = 1.0,
+        wall_layer_width: float = 0.0,
+        generator: torch.Generator | None = None,
+    ):
+        super().__init__()
+        two_pi_over_l = 2.0 * math.pi / length_ratio
+        rows: list[tuple[float, float, float, int]] = []  # (a, b, c, kind)
+        if periodic:
+            rows += [(two_pi_over_l, 0.0, 0.0, COSINE), (two_pi_over_l, 0.0, 0.0, SINE)]
+        else:
+            rows.append((2.0 / length_ratio, 0.0, -1.0, IDENTITY))
+        rows.append((0.0, 2.0, -1.0, IDENTITY))
+        for _ in range(fourier_features):
+            # Frequencies drawn on the mapped coordinates; in x an integer harmonic when periodic.
+            kx = float(torch.randn((), generator=generator, dtype=torch.float64)) * fourier_scale
+            ky = float(torch.randn((), generator=generator, dtype=torch.float64)) * fourier_scale
+            if periodic:
+                a, c = two_pi_over_l * round(kx * length_ratio / 2.0), 0.0
+            else:
+                a, c = 2.0 * math.pi * kx * 2.0 / length_ratio, -2.0 * math.pi * kx
+            b, c = 2.0 * math.pi * ky * 2.0, c - 2.0 * math.pi * ky
+            rows += [(a, b, c, SINE), (a, b, c, COSINE)]
+        if wall_layer_width > 0.0:
+            rows += [(0.0, -1.0 / wall_layer_width, 0.0, EXPONENTIAL),
+                     (0.0, 1.0 / wall_layer_width, -1.0 / wall_layer_width, EXPONENTIAL)]
+        coefficients = torch.tensor([r[:2] for r in rows], dtype=torch.float64).T  # (2, F)
+        self.register_buffer("coefficients", coefficients)
+        self.register_buffer("offsets", torch.tensor([r[2] for r in rows], dtype=torch.float64))
+        self.register_buffer("kinds", torch.tensor([r[3] for r in rows], dtype=torch.long))
+
+    @property
+    def n_features(self) -> int:
+        return int(self.kinds.numel())
+
+    def _sigma(self, s: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """σ(s), σ'(s), σ''(s) feature by feature."""
+        kind = self.kinds
+        sin, cos, exp = torch.sin(s), torch.cos(s), torch.exp(s)
+        one, zero = torch.ones_like(s), torch.zeros_like(s)
+        value = torch.where(kind == IDENTITY, s, torch.where(kind == SINE, sin, torch.where(kind == COSINE, cos, exp)))
+        d1 = torch.where(kind == IDENTITY, one, torch.where(kind == SINE, cos, torch.where(kind == COSINE, -sin, exp)))
+        d2 = torch.where(kind == IDENTITY, zero, torch.where(kind == SINE, -sin, torch.where(kind == COSINE, -cos, exp)))
+        return value, d1, d2
+
+    def forward(self, points: Tensor) -> Tensor:
+        """Features (N, F) of points (N, 2)."""
+        return self._sigma(points @ self.coefficients + self.offsets)[0]
+
+    def taylor(self, points: Tensor) -> Tensor:
+        """Feature jets (5, N, F): value, ∂x, ∂y, ∂xx, ∂yy."""
+        value, d1, d2 = self._sigma(points @ self.coefficients + self.offsets)
+        a, b = self.coefficients[0], self.coefficients[1]
+        return torch.stack((value, d1 * a, d1 * b, d2 * a * a, d2 * b * b))
+
+
+class MLP(nn.Module):
+    """tanh multilayer perceptron: `depth` hidden layers of `width`, linear output layer."""
+
+    def __init__(self, n_in: int, width: int, depth: int, n_out: int, output_gain: float = 1.0):
+        super().__init__()
+        sizes = [n_in] + [width] * depth + [n_out]
+        self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        for layer in self.layers:
+            nn.init.xavier_uniform_(layer.weight)
+            nn.init.zeros_(layer.bias)
+        # A small output layer starts every field at its formulation's base state (ψ at the
+        # wall value, Boltzmann ions, fluid at rest) instead of at a random O(1) function.
+        self.layers[-1].weight.data.mul_(output_gain)
+
+    def forward(self, z: Tensor) -> Tensor:
+        for layer in self.layers[:-1]:
+            z = torch.tanh(layer(z))
+        return self.layers[-1](z)
+
+    def taylor(self, jet: Tensor) -> Tensor:
+        """Push an input jet (5, N, n_in) through the network: output jet (5, N, n_out).
+
+        The bias enters the value row only; the four derivative rows share one matmul.
+        """
+        *hidden, last = self.layers
+        for layer in hidden:
+            jet = tanh_jet(torch.addmm(layer.bias, jet[0], layer.weight.T), jet[1:] @ layer.weight.T)
+        return torch.cat(((jet[0] @ last.weight.T + last.bias).unsqueeze(0), jet[1:] @ last.weight.T))
+
+
+class FieldNetworks(nn.Module):
+    """The S = 4 blocks on one shared embedding; `raw_jets` gives each block's output jets."""
+
+    def __init__(self, embedding: Embedding, width: int, depth: int, output_gain: float = 1.0):
+        super().__init__()
+        self.embedding = embedding
+        self.blocks = nn.ModuleDict(
+            {name: MLP(embedding.n_features, width, depth, n_out, output_gain) for name, n_out in BLOCK_OUTPUTS.items()}
+        )
+
+    def raw_values(self, points: Tensor) -> dict[str, Tensor]:
+        """Block outputs (N, K) at points (N, 2), no derivatives."""
+        features = self.embedding(points)
+        return {name: block(features) for name, block in self.blocks.items()}
+
+    def raw_jets(self, points: Tensor, mode: str = "taylor") -> dict[str, Tensor]:
+        """Block output jets (5, N, K) at points (N, 2), by Taylor mode or nested autograd."""
+        if mode == "taylor":
+            features = self.embedding.taylor(points)
+            return {name: block.taylor(features) for name, block in self.blocks.items()}
+        if mode != "autograd":
+            raise ValueError(f"derivatives must be 'taylor' or 'autograd', got {mode!r}")
+        points = points.detach().requires_grad_(True)
+        return {name: autograd_jets(out, points) for name, out in self.raw_values(points).items()}
+
+    @property
+    def parameter_count(self) -> int:
+        return sum(p.numel() for p in self.parameters())

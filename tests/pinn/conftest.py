@@ -1,0 +1,112 @@
+"""Shared helpers of the PINN tests: small settings and an "exact network".
+
+`ExactNetworks` stands in for the trained blocks: its raw jets are the exact straight-channel
+solution (physics.md §4) pushed back through the formulation's maps, so that the formulation,
+the losses and the residuals can be checked against zero at float64.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from eofpinn.cases import straight_problem
+from eofpinn.cases.model import PINNSettings
+from eofpinn.physics.exact import exact_derivatives
+from eofpinn.solvers.pinn import derivatives as jets
+from eofpinn.solvers.pinn.formulation import Formulation
+
+SMALL = PINNSettings(
+    steps=40, width=16, depth=2, n_interior=200, n_boundary=40, dtype="float64", device="cpu",
+    log_every=1, checkpoint_every=10, eval_nx=12, eval_ny=24, output_gain=0.1,
+)
+
+
+def _jet(d) -> torch.Tensor:
+    return torch.stack([torch.as_tensor(np.asarray(v, float)) for v in (d.f, d.x, d.y, d.xx, d.yy)])
+
+
+def _reciprocal(a: torch.Tensor) -> torch.Tensor:
+    """Jet of 1/a."""
+    r = 1.0 / a[0]
+    return torch.stack((r, -a[1] * r**2, -a[2] * r**2, (2 * a[1] ** 2 / a[0] - a[3]) * r**2,
+                        (2 * a[2] ** 2 / a[0] - a[4]) * r**2))
+
+
+def _log(a: torch.Tensor) -> torch.Tensor:
+    """Jet of log a."""
+    r = 1.0 / a[0]
+    return torch.stack((torch.log(a[0]), a[1] * r, a[2] * r, a[3] * r - (a[1] * r) ** 2, a[4] * r - (a[2] * r) ** 2))
+
+
+class ExactNetworks(torch.nn.Module):
+    """Raw block jets that the formulation maps onto the exact solution (inverse maps)."""
+
+    def __init__(self, problem, formulation: Formulation):
+        super().__init__()
+        self.problem, self.form = problem, formulation
+
+    def raw_jets(self, points: torch.Tensor, mode: str = "taylor") -> dict[str, torch.Tensor]:
+        x, y = points[:, 0].detach().numpy(), points[:, 1].detach().numpy()
+        exact = {k: _jet(v) for k, v in exact_derivatives(self.problem, x, y).items()}
+        form, y_t = self.form, points[:, 1]
+        inv_d = _reciprocal(jets.wall_distance_jet(y_t))
+        psi = exact["psi"]
+        raw = {"psi": jets.product(psi - form.psi_wall_jet(y_t), inv_d) if form.hard_psi else psi}
+        for name, sign in (("c_plus", 1.0), ("c_minus", -1.0)):
+            c = exact[name]
+            if form.concentrations == "direct":
+                r = c if not form.hard_ions else jets.product(
+                    c - jets.wall_blend_jet(y_t, np.exp(-sign * form.wall_zeta[0]), np.exp(-sign * form.wall_zeta[1])),
+                    inv_d)
+            else:
+                r = _log(c)
+                if form.concentrations == "slotboom":
+                    r = r + sign * psi
+                elif form.hard_ions:
+                    r = r + sign * form.psi_wall_jet(y_t)
+                if form.hard_ions:
+                    r = jets.product(r, inv_d)
+            raw[name] = r
+        u, v = exact["u"], exact["v"]
+        if form.hard_velocity:
+            u, v = jets.product(u, inv_d), jets.product(v, inv_d)
+        pressure = exact["P"] - form.pressure_drop_jet(points[:, 0])
+        if form.pressure == "total" and not form.paper_model:
+            pressure = pressure + (exact["c_plus"] + exact["c_minus"] - jets.constant_jet(2.0, pressure)) / (
+                2 * self.problem.debye_ratio**2)
+        raw["flow"] = torch.stack((u, v, pressure / form.pressure_scale), dim=-1)
+        return {k: (val.unsqueeze(-1) if val.dim() == 2 else val) for k, val in raw.items()}
+
+
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """Small networks run fastest on one thread; on a shared 2-core machine two OpenMP threads
+    can be ten times slower than one (measured 150 vs 15 ms per step)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture
+def exact_networks_factory():
+    return ExactNetworks
+
+
+@pytest.fixture
+def small_settings() -> PINNSettings:
+    return SMALL
+
+
+@pytest.fixture
+def quick_problem():
+    """ε = 0.2, ζ̂ = 1, Ê = 1, periodic, no-flux walls: a double layer small networks resolve."""
+    return straight_problem(0.2, 1.0, 1.0)
+
+
+def replace(settings: PINNSettings, **changes) -> PINNSettings:
+    return dataclasses.replace(settings, **changes)

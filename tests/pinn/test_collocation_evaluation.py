@@ -1,0 +1,98 @@
+"""Collocation layout, the error metric, checkpoint atomicity and the settings' case-file types."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from eofpinn.cases import straight_problem
+from eofpinn.cases.model import PINNSettings, Problem, ZetaSegment
+from eofpinn.solvers.pinn import checkpoint
+from eofpinn.solvers.pinn.collocation import sample_collocation, wall_band_height
+from eofpinn.solvers.pinn.evaluation import Evaluator, relative_l2
+from eofpinn.solvers.pinn.formulation import Formulation
+
+
+def test_wall_band_clustering_and_boundary_points():
+    problem = straight_problem(0.02, 1.0, 1.0, length_ratio=3.0, ends="reservoir")
+    settings = PINNSettings(n_interior=4000, n_boundary=100)
+    band = wall_band_height(problem, settings)
+    assert band == pytest.approx(5 * math.sqrt(2) * 0.02)
+    assert wall_band_height(straight_problem(0.1414, 1.0, 1.0), settings) == 0.3
+    points = sample_collocation(problem, settings, torch.Generator().manual_seed(0))
+    x, y = points.interior[:, 0], points.interior[:, 1]
+    assert points.interior.shape == (4000, 2) and points.n_uniform == 2000
+    assert float(x.min()) >= 0 and float(x.max()) <= 3.0
+    banded = y[points.n_uniform:]
+    assert bool(((banded <= band) | (banded >= 1 - band)).all())
+    assert abs(float((banded < 0.5).double().mean()) - 0.5) < 0.05
+    assert abs(float(y[:points.n_uniform].mean()) - 0.5) < 0.02
+    assert bool((points.bottom[:, 1] == 0).all()) and bool((points.top[:, 1] == 1).all())
+    assert bool((points.inlet[:, 0] == 0).all()) and bool((points.outlet[:, 0] == 3.0).all())
+    assert points.inlet.shape == (100, 2)
+    # ψ_eq at the ends: Gouy–Chapman near the wall for ε ≪ 1.
+    near = points.inlet[:, 1] < 0.02
+    from eofpinn.physics.exact import gouy_chapman
+
+    expected = gouy_chapman(1.0, points.inlet[near, 1].numpy(), 0.02)
+    np.testing.assert_allclose(points.psi_inlet[near].numpy(), expected, atol=2e-3)
+
+
+def test_periodic_ends_sample_the_outlet_only():
+    points = sample_collocation(straight_problem(0.1, 1.0, 1.0), PINNSettings(n_boundary=50),
+                                torch.Generator().manual_seed(0))
+    assert points.inlet.shape == (0, 2) and points.outlet.shape == (50, 2)
+
+
+def test_patterned_walls_fall_back_to_soft_wall_potential():
+    wall = (ZetaSegment(0.0, 0.5, 1.0), ZetaSegment(0.5, 1.0, -1.0))
+    problem = Problem(debye_ratio=0.1, length_ratio=1.0, field_hat=1.0, zeta_bottom=wall, zeta_top=wall,
+                      ion_wall="boltzmann")
+    form = Formulation.build(problem, PINNSettings(hard_walls=True))
+    assert not form.hard_psi and not form.hard_ions and form.hard_velocity
+    points = sample_collocation(problem, PINNSettings(n_boundary=400), torch.Generator().manual_seed(1))
+    left = points.bottom[:, 0] < 0.5
+    assert bool((points.zeta_bottom[left] == 1.0).all()) and bool((points.zeta_bottom[~left] == -1.0).all())
+
+
+def test_relative_l2_and_the_velocity_scale_floor():
+    problem = straight_problem(0.1, 1.0, 1.0)
+    settings = PINNSettings(eval_nx=5, eval_ny=40)
+    evaluator = Evaluator(problem, None, settings, torch.device("cpu"), torch.float64)
+    ref = evaluator.reference
+    perturbed = {k: v.clone() for k, v in ref.items()}
+    perturbed["u"] = ref["u"] * 1.01
+    perturbed["v"] = ref["v"] + 0.001 * ref["u"].abs().max()
+    errors = relative_l2(perturbed, ref, evaluator.denominators)
+    names = Evaluator.keys()
+    got = dict(zip(names, errors.tolist()))
+    assert got["u"] == pytest.approx(0.01, rel=1e-9)
+    # v_ref ≡ 0: RMS error over the peak reference speed.
+    assert got["v"] == pytest.approx(0.001, rel=1e-9)
+    assert got["psi"] == 0 and got["phi"] == 0
+    assert got["mean"] == pytest.approx(0.01 / 4, rel=1e-9)
+
+
+def test_atomic_checkpoint_write_leaves_previous_file_on_failure(tmp_path):
+    path = tmp_path / "checkpoint.pt"
+    checkpoint.save({"step": 1}, path)
+
+    class Unpicklable:
+        def __reduce__(self):
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        checkpoint.save({"step": 2, "bad": Unpicklable()}, path)
+    assert checkpoint.load(tmp_path, torch.device("cpu"))["step"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
+
+
+def test_settings_defaults_have_case_file_types():
+    """The case loader infers each [pinn] key's type from its default: no None defaults."""
+    for f in dataclasses.fields(PINNSettings):
+        value = getattr(PINNSettings(), f.name)
+        assert isinstance(value, (bool, int, float, str, tuple)), f.name

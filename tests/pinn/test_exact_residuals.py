@@ -1,0 +1,103 @@
+"""The exact straight-channel solution makes every residual and loss term vanish (float64).
+
+Three levels: physics.residuals on exact_derivatives; the formulation's maps (hard walls,
+Slotboom/log/direct ions, excess/total pressure) fed with the exact solution's raw jets; and the
+full loss (every PDE and boundary term) with the networks replaced by that exact module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+from eofpinn.cases import straight_problem
+from eofpinn.cases.model import PINNSettings
+from eofpinn.physics.exact import exact_derivatives
+from eofpinn.physics.residuals import residuals
+from eofpinn.solvers.pinn.collocation import sample_collocation
+from eofpinn.solvers.pinn.derivatives import as_derivatives
+from eofpinn.solvers.pinn.formulation import FIELDS, Formulation, PINNModel
+from eofpinn.solvers.pinn.losses import loss_terms
+
+PROBLEMS = {
+    "full_periodic_noflux": straight_problem(0.1, 1.0, 1.0, pressure_drop_hat=2.0),
+    "full_reservoir_boltzmann": straight_problem(0.1, 1.5, 0.5, length_ratio=2.0, ends="reservoir",
+                                                 ion_wall="boltzmann", pressure_drop_hat=1.0),
+    "paper_reservoir_boltzmann": straight_problem(0.1414, 1.0, 1.0, ends="reservoir", ion_wall="boltzmann",
+                                                  equations="paper"),
+    "paper_periodic_noflux": straight_problem(0.2, -2.0, 1.0, equations="paper"),
+}
+FORMULATIONS = [
+    dict(hard_walls=h, concentrations=c, pressure=p, pressure_scale=s, psi_base=b)
+    for (h, b), c, (p, s) in itertools.product(((True, "linear"), (True, "gouy_chapman"), (False, "linear")),
+                                               ("slotboom", "log", "direct"), (("excess", 1.0), ("total", 100.0)))
+]
+
+
+def _points(n: int = 400) -> torch.Tensor:
+    g = torch.Generator().manual_seed(3)
+    # Away from the walls: the inverse maps divide by d(y) = 4y(1 − y).
+    return torch.stack((torch.rand(n, generator=g, dtype=torch.float64) * 2.0,
+                        0.01 + 0.98 * torch.rand(n, generator=g, dtype=torch.float64)), dim=1)
+
+
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_residuals_of_exact_solution_vanish(name):
+    problem = PROBLEMS[name]
+    y = np.linspace(0.0, 1.0, 301)
+    x = np.full_like(y, 0.3 * problem.length_ratio)
+    d = exact_derivatives(problem, x, y)
+    res = residuals(problem, d["psi"], d["c_plus"], d["c_minus"], d["u"], d["v"], d["P"])
+    worst = max(float(np.max(np.abs(r))) for r in res.values())
+    assert worst < 1e-8, {k: float(np.max(np.abs(r))) for k, r in res.items()}
+
+
+@pytest.mark.parametrize("options", FORMULATIONS, ids=lambda o: "-".join(str(v) for v in o.values()))
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_formulation_maps_exact_raw_jets_to_exact_fields(name, options, request):
+    problem = PROBLEMS[name]
+    exact_networks = request.getfixturevalue("exact_networks_factory")
+    form = Formulation.build(problem, PINNSettings(**options))
+    points = _points()
+    points[:, 0] *= problem.length_ratio / 2.0
+    model = PINNModel(exact_networks(problem, form), form)
+    fields = model(points)
+    exact = exact_derivatives(problem, points[:, 0].numpy(), points[:, 1].numpy())
+    for field in FIELDS:
+        expected = np.stack([np.asarray(getattr(exact[field], r), float) * np.ones(len(points))
+                             for r in ("f", "x", "y", "xx", "yy")])
+        np.testing.assert_allclose(fields[field].numpy(), expected, atol=1e-9, rtol=1e-9, err_msg=field)
+    res = residuals(problem, *(as_derivatives(fields[f]) for f in FIELDS))
+    worst = max(float(r.abs().max()) for r in res.values())
+    assert worst < 1e-8
+
+
+@pytest.mark.parametrize("hard_walls", (True, False))
+@pytest.mark.parametrize("name", PROBLEMS)
+def test_every_loss_term_vanishes_for_the_exact_solution(name, hard_walls, small_settings, exact_networks_factory):
+    problem = PROBLEMS[name]
+    settings = dataclasses.replace(small_settings, hard_walls=hard_walls)
+    form = Formulation.build(problem, settings)
+    points = sample_collocation(problem, settings, torch.Generator().manual_seed(0))
+    # Points exactly on a wall would divide by d = 0 in the inverse maps of the test module.
+    for wall, y in (("bottom", 1e-7), ("top", 1 - 1e-7)):
+        getattr(points, wall)[:, 1] = y
+    points.interior[:, 1].clamp_(1e-7, 1 - 1e-7)
+    for end in ("inlet", "outlet"):
+        getattr(points, end)[:, 1].clamp_(1e-7, 1 - 1e-7)
+    terms = loss_terms(problem, PINNModel(exact_networks_factory(problem, form), form), points)
+    expected = {"poisson", "np_plus", "np_minus", "stokes_x", "stokes_y", "continuity"}
+    assert expected <= set(terms)
+    if problem.ends == "reservoir":
+        assert {"end_psi", "end_ions", "end_velocity", "end_pressure"} <= set(terms)
+    else:
+        assert "pressure_gauge" in terms
+    assert ("content_plus" in terms) == (not problem.fixes_ion_content)
+    assert ("wall_psi" in terms) == (not hard_walls)
+    # Walls sit 1e-7 inside the domain: wall values are off by O(1e-7 · slope), squared.
+    for term, value in terms.items():
+        assert float(value) < (1e-10 if term.startswith("wall") else 1e-16), (term, float(value))

@@ -1,0 +1,125 @@
+"""The training loop: it learns, it resumes exactly, and it stops cleanly on NaN."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from eofpinn.cases import case_from_problem, straight_problem
+from eofpinn.errors import SolverError
+from eofpinn.solution import FIELD_NAMES
+from eofpinn.solvers.pinn import checkpoint, solve_pinn
+from eofpinn.solvers.pinn import training as training_module
+
+
+def _history(out_dir) -> list[dict[str, float]]:
+    with open(out_dir / "history.csv") as handle:
+        return [{k: float(v) for k, v in row.items() if v != ""} for row in csv.DictReader(handle)]
+
+
+def test_a_few_hundred_steps_reduce_loss_and_error(tmp_path, quick_problem, small_settings):
+    settings = dataclasses.replace(small_settings, steps=300, log_every=50, checkpoint_every=100, learning_rate=1e-2)
+    solution = solve_pinn(case_from_problem(quick_problem, pinn=settings), settings, tmp_path, progress=False)
+    rows = _history(tmp_path)
+    assert [r["step"] for r in rows] == [0, 50, 100, 150, 200, 250, 300]
+    first, last = rows[0], rows[-1]
+    unweighted = [sum(v for k, v in r.items() if k.startswith("loss_")) for r in (first, last)]
+    # Measured (ε = 0.2, 2 × 16 tanh blocks, 200 points, SOAP+GN, lr 1e-2): loss ÷ 3e4, error ÷ 21.
+    assert unweighted[1] < 1e-2 * unweighted[0]
+    assert last["err_mean"] < 0.1 * first["err_mean"]
+    assert last["err_mean"] < 0.05
+    info = solution.info
+    assert info["steps"] == 300 and info["device"] == "cpu" and info["ms_per_step"] > 0
+    assert info["final_errors"]["mean"] == pytest.approx(last["err_mean"])
+    assert info["best_errors"]["mean"] <= info["final_errors"]["mean"]
+    assert set(solution.fields) >= set(FIELD_NAMES) and solution.fields["u"].shape == (12, 24)
+    for name in ("checkpoint.pt", "best_loss.pt", "history.csv", "loss_history.png", "error_history.png"):
+        assert (tmp_path / name).exists(), name
+    # φ = ψ + Ê(ℓ − x) on the returned grid.
+    x = solution.x[:, None]
+    np.testing.assert_allclose(solution["phi"], solution["psi"] + quick_problem.field_hat * (1.0 - x), atol=1e-12)
+
+
+@pytest.mark.parametrize("optimizer, weighting, resample", (("soap", "gn", 0), ("adam", "lra", 7)))
+def test_resume_continues_the_same_loss_curve(tmp_path, quick_problem, small_settings, optimizer, weighting, resample):
+    settings = dataclasses.replace(small_settings, steps=30, checkpoint_every=15, gn_frequency=4,
+                                   precondition_frequency=3, optimizer=optimizer, weighting=weighting,
+                                   resample_every=resample)
+    case = case_from_problem(quick_problem, pinn=settings)
+    solve_pinn(case, settings, tmp_path / "straight", progress=False)
+    half = dataclasses.replace(settings, steps=15)
+    solve_pinn(case, half, tmp_path / "split", progress=False)
+    solve_pinn(case, settings, tmp_path / "split", resume=tmp_path / "split", progress=False)
+    straight, split = _history(tmp_path / "straight"), _history(tmp_path / "split")
+    assert [r["step"] for r in split] == list(range(31))
+    for a, b in zip(straight, split):
+        for key in a:
+            if key.startswith(("loss", "weight_", "err_")):
+                assert a[key] == pytest.approx(b[key], rel=1e-12, abs=1e-300), (a["step"], key)
+
+
+def test_nan_stops_with_solver_error_and_keeps_last_good_checkpoint(tmp_path, quick_problem, small_settings,
+                                                                    monkeypatch):
+    settings = dataclasses.replace(small_settings, steps=40, log_every=5, checkpoint_every=10)
+    original = training_module.Trainer._terms
+
+    def poisoned(self, points):
+        terms = original(self, points)
+        return terms * float("nan") if self.step >= 23 else terms
+
+    monkeypatch.setattr(training_module.Trainer, "_terms", poisoned)
+    with pytest.raises(SolverError) as caught:
+        solve_pinn(case_from_problem(quick_problem, pinn=settings), settings, tmp_path, progress=False)
+    message = str(caught.value)
+    assert "diverged" in message and "NaN or Inf between step 20 and step 26" in message
+    assert f"({tmp_path / 'checkpoint.pt'}, step 20) is kept" in message
+    state = checkpoint.load(tmp_path, torch.device("cpu"))
+    assert state["step"] == 20
+    assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
+    assert [r["step"] for r in _history(tmp_path)] == [0, 5, 10, 15, 20]
+
+
+def test_resume_refuses_changed_networks(tmp_path, quick_problem, small_settings):
+    settings = dataclasses.replace(small_settings, steps=5, checkpoint_every=5)
+    case = case_from_problem(quick_problem, pinn=settings)
+    solve_pinn(case, settings, tmp_path, progress=False)
+    wider = dataclasses.replace(settings, width=24, steps=10)
+    with pytest.raises(SolverError, match="settings changed \\(width: 16 → 24\\)"):
+        solve_pinn(case, wider, tmp_path, resume=tmp_path, progress=False)
+    with pytest.raises(SolverError, match="no checkpoint at"):
+        solve_pinn(case, settings, tmp_path, resume=tmp_path / "nowhere", progress=False)
+
+
+def test_paper_case_runs_with_reservoir_ends(tmp_path, small_settings):
+    problem = straight_problem(0.1414, 1.0, 1.0, ends="reservoir", ion_wall="boltzmann", equations="paper")
+    settings = dataclasses.replace(small_settings, steps=3, hard_walls=False, concentrations="direct",
+                                   pressure="total", checkpoint_every=100)
+    solution = solve_pinn(case_from_problem(problem, pinn=settings), settings, tmp_path, progress=False)
+    assert {"end_psi", "end_ions", "end_velocity", "end_pressure", "wall_psi", "wall_ions",
+            "wall_velocity"} <= set(solution.info["loss_terms"])
+    assert np.isfinite(solution.info["final_errors"]["mean"])
+
+
+def test_bad_setting_is_a_solver_error_naming_the_choices(tmp_path, quick_problem, small_settings):
+    settings = dataclasses.replace(small_settings, concentrations="boltzmann")
+    with pytest.raises(SolverError, match="\\[pinn\\] concentrations = 'boltzmann' is not allowed; "
+                                          "choose one of slotboom, log, direct"):
+        solve_pinn(case_from_problem(quick_problem, pinn=settings), settings, tmp_path, progress=False)
+
+
+@pytest.mark.slow
+def test_compiled_loss_matches_eager(tmp_path, quick_problem, small_settings):
+    """torch.compile changes speed, not the loss terms or their gradients beyond rounding
+    (cold compile: about a minute). Trajectories are not compared: Adam-type steps normalise
+    each gradient component, so rounding differences in near-zero components grow."""
+    settings = dataclasses.replace(small_settings, compile=True)
+    trainer = training_module.Trainer(case_from_problem(quick_problem, pinn=settings), settings, tmp_path)
+    compiled, eager = trainer.terms_fn(trainer.points), trainer._terms(trainer.points)
+    assert torch.allclose(compiled, eager, rtol=1e-10, atol=0)
+    for a, b in zip(torch.autograd.grad(compiled.sum(), trainer.params),
+                    torch.autograd.grad(eager.sum(), trainer.params)):
+        assert torch.allclose(a, b, rtol=1e-8, atol=1e-10)
