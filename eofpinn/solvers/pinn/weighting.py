@@ -100,8 +100,10 @@ def pairwise_cosine(grads: Sequence[Tensor]) -> Tensor:
 def gradient_alignment_score(grads: Sequence[Tensor]) -> Tensor:
     """Alignment score A = 2 ‖(1/K) Σ_i v_i/‖v_i‖‖² − 1 of arXiv 2502.00604.
 
-    A = 1 when all term gradients point the same way; A = −1 is reached only for K = 2 opposite
-    gradients; A < 0 signals strong conflict.
+    A = 1 when all term gradients point the same way; A = −1 whenever the unit gradients cancel
+    (their mean is zero: two opposite ones, or e.g. three at 120°, for any K ≥ 2 — method.md's
+    "only for K = 2" is too strong; the 1D coupling study reached −0.9997 with K = 3);
+    A < 0 signals strong conflict.
     """
     mean_direction = _unit_vectors(grads).mean(dim=0)
     return 2.0 * mean_direction.square().sum() - 1.0
