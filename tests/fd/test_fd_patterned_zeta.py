@@ -6,14 +6,18 @@ cells nest (every coarse node is a fine x node and a fine y face), so the fine s
 brought to the coarse nodes (PCHIP across the channel) and the default grid's error is
 estimated as ‖f_h − f_2h‖ / (2^p − 1) with the order p observed from the three grids.
 Measured (relative L2, trapezoidal on the coarse nodes; observed order p in brackets, p is
-clipped to [1, 3]):
-  φ 1.7e-3 (1.0), ψ 7.4e-3 (1.0), c₊ 2.8e-3 (1.0), c₋ 2.8e-3 (1.0), u 3.3e-3 (2.0),
-  v 4.1e-3 (2.1), p 1.3e-2 (1.0)
-The 1e-3 target is NOT met: ψ, c± and p converge at first order because the ζ̂ jump sits on
-an x node at every level of this vertex-centred x grid, so the wall datum of the node at a
-patch edge (the face average of the two patches) differs by O(h) from the exact piecewise
-data; the perturbation spreads as ~h/r from the corner, an O(h) L2 error. The assertion is
-on what is measured, with margin; see the FD report for the fix (cell-centred x, edges on faces).
+clipped to [1, 3]), periodic x grid cell-centred with the patch edges on cell faces:
+  φ 1.7e-3 (1.0), ψ 7.4e-3 (1.0), c₊ 2.8e-3 (1.0), c₋ 2.8e-3 (1.0), u 6.6e-4 (2.0),
+  v 4.3e-3 (2.1), p 1.3e-2 (1.0)
+(the vertex-centred x grid, with the edges on nodes and the edge wall cell holding the
+two-patch mean, measured the same except u 3.3e-3: that datum was not the cause.)
+The 1e-3 target is NOT met, and ψ, c±, p stay first order, because the exact solution is
+singular at each patch edge: ψ jumps by Δζ̂ = 2 at the wall there, so near the corner
+(r ≪ ε) ψ ≈ ζ̄ + (Δζ̂/π) θ, discontinuous at r = 0 with |∇ψ| ~ 1/r (not in H¹). No grid
+function resolves r ≲ h, an O(1) error over an O(h²) area: O(h) in L2. Away from the edges
+(distance > 0.15 from every edge corner) the same differences converge at second order
+(ψ 1.9, c± 1.8, p 1.8, u 2.0, v 2.1), checked below. Reaching 1e-3 in the full L2 needs a
+singularity treatment (corner refinement, or subtracting the θ-singular part) or a smoothed ζ̂ step.
 """
 
 from pathlib import Path
@@ -63,6 +67,26 @@ def _difference(fine, coarse, name):
     return _l2(diff, coarse) / _l2(coarse[name], coarse)
 
 
+def _near_edge_corner(solution, radius=0.15):
+    """Nodes within `radius` of a wall point where ζ̂ jumps (x = 0, 1, 2 on both walls)."""
+    x, y = np.meshgrid(solution.x, solution.y, indexing="ij")
+    edge = np.min(np.abs(x[..., None] - np.array([0.0, 1.0, 2.0])), axis=-1)
+    return np.hypot(edge, np.minimum(y, 1.0 - y)) <= radius
+
+
+def test_second_order_away_from_the_patch_edges(solutions):
+    quarter, half, default = solutions
+    orders = {}
+    for name in ("psi", "c_plus", "c_minus", "u", "v", "p"):
+        diffs = []
+        for fine, coarse in ((half, quarter), (default, half)):
+            diff = (_on_coarse_nodes(fine, coarse, name) - coarse[name]) * ~_near_edge_corner(coarse)
+            diffs.append(_l2(diff, coarse) / _l2(coarse[name], coarse))
+        orders[name] = float(np.log2(diffs[0] / diffs[1]))
+    print("orders away from the edges:", {k: f"{p:.2f}" for k, p in orders.items()})
+    assert all(p > 1.65 for p in orders.values()), orders
+
+
 def test_richardson_error_of_default_grid(solutions):
     quarter, half, default = solutions
     estimates = {}
@@ -74,6 +98,7 @@ def test_richardson_error_of_default_grid(solutions):
     print("Richardson (error, order):", {k: (f"{e:.1e}", f"{p:.2f}") for k, (e, p) in estimates.items()})
     for name, (error, _) in estimates.items():
         assert error <= 2e-2, (name, estimates)
+    assert estimates["u"][0] <= 1e-3 and estimates["v"][0] <= 6e-3
     assert estimates["u"][1] > 1.7 and estimates["v"][1] > 1.7  # the flow converges at second order
 
 

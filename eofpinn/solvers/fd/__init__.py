@@ -3,8 +3,9 @@
 Scheme, module by module:
 
 - grid.py        staggered MAC grid: ψ, c±, P at cell centres, u on vertical faces, v on
-                 horizontal faces; uniform in x (cells centred on the output nodes), tanh
-                 clustered at both walls in y (β = FDSettings.wall_stretch).
+                 horizontal faces; uniform in x (reservoir ends: cells centred on the output
+                 nodes; periodic ends: cell faces on the nodes), tanh clustered at both
+                 walls in y (β = FDSettings.wall_stretch).
 - layout.py      the unknown vector (ψ, c₊, c₋, u, v, P, gauge multipliers) and lattice positions.
 - boundary.py    wall / reservoir / periodic boundary data (physics.md §3) as grid arrays.
 - fluxes.py      Scharfetter–Gummel (exponentially fitted) ion fluxes including advection,

@@ -11,9 +11,16 @@ Locations (x index i, y index j):
     u         vertical faces   (x_{i+½},   y_c[j])     between scalar cells i and i+1
     v         horizontal faces (x_i,       y_f[j])     j = 1 … m−1 (walls carry v = 0)
 
-In x the scalar cells are centred on the output nodes x_i = i h: vertex-centred in x, so that
-reservoir ends (x_0 = 0, x_last = ℓ) are Dirichlet nodes and periodic ends are nodes 0 … n−1
-with x = ℓ a copy of x = 0. In y the scalars sit at the cell centres y_c = (y_f[j] + y_f[j+1])/2
+In x the grid depends on the ends (h = ℓ/(nx − 1) either way, output nodes x_i = i h):
+
+- reservoir ends: vertex-centred, scalar cells centred on the nodes x_i, so the ends x_0 = 0
+  and x_last = ℓ are Dirichlet nodes;
+- periodic ends: cell-centred, scalar cells [i h, (i+1) h] with centres (i+½) h, i = 0 … n−1,
+  and u faces on the nodes x_{i+1}. Cell faces (not centres) then lie on every node, so a
+  ζ̂ patch edge at a node (every shipped patterned case, at every grid level) is a face of
+  the wall cells and each wall cell sees one patch only; with edges on centres the wall cell
+  at an edge gets the two-patch mean, an O(h) error that left ψ, c± and p first order.
+  Output (output.py) brings scalars to the nodes by averaging the two cells either side. In y the scalars sit at the cell centres y_c = (y_f[j] + y_f[j+1])/2
 and the walls are faces, so the output y grid is [0, y_c[0], …, y_c[m−1], 1] (ny = m + 2 nodes).
 """
 
@@ -89,14 +96,20 @@ class StaggeredGrid:
         """u columns: one face right of every periodic node, or every face between nodes."""
         return self.n if self.periodic else self.nx - 1
 
+    @property
+    def x_offset(self) -> float:
+        """Shift of the scalar cell centres from the nodes: h/2 (periodic, cell-centred) or 0."""
+        return 0.5 * self.hx if self.periodic else 0.0
+
     @cached_property
     def x_unknown(self) -> np.ndarray:
-        return self.x_nodes[:-1] if self.periodic else self.x_nodes[1:-1]
+        """x of the scalar cell centres: (i+½) h (periodic) or the interior nodes (reservoir)."""
+        return self.x_nodes[:-1] + self.x_offset if self.periodic else self.x_nodes[1:-1]
 
     @cached_property
     def x_u(self) -> np.ndarray:
-        """x of the u faces (x_{i+½})."""
-        return self.x_nodes[:-1] + 0.5 * self.hx
+        """x of the u faces, half a cell right of each scalar centre."""
+        return self.x_nodes[:-1] + self.x_offset + 0.5 * self.hx
 
     # ---- y direction -------------------------------------------------------------------
     @property
@@ -135,9 +148,10 @@ class StaggeredGrid:
 def face_averaged_zeta(problem: Problem, grid: StaggeredGrid, wall: str) -> np.ndarray:
     """ζ̂ averaged over the wall face [x_i − h/2, x_i + h/2] of every unknown column.
 
-    The wall value of a finite volume is the mean over its face, so a patch edge that falls on
-    a node gives that node the mean of the two patches (for periodic ends the face of node 0
-    wraps around x = 0).
+    The wall value of a finite volume is the exact mean over its face. With periodic ends the
+    faces are [i h, (i+1) h], so a patch edge on a node is a face boundary and every wall cell
+    gets a single patch's ζ̂; with reservoir ends a patch edge on a node gives that node the
+    mean of the two patches (an O(h) datum error at the edge).
     """
     h = grid.hx
     left = grid.x_unknown - 0.5 * h

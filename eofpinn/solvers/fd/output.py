@@ -1,8 +1,12 @@
 """From the staggered unknowns to the output node fields of a `Solution`.
 
 Output grid: x nodes 0 … ℓ (all nx of them; periodic x = ℓ repeats x = 0 with P lowered by
-Δp̂), y = [0, cell centres, 1]. Scalars are already at the interior nodes; u is averaged from
-the two faces either side of a node (∂u/∂x = 0 gives u at a reservoir end), v from the faces
+Δp̂), y = [0, cell centres, 1]. Reservoir ends (vertex-centred x): scalars are already at the
+interior nodes and u is averaged from the two faces either side of a node (∂u/∂x = 0 gives u
+at an end). Periodic ends (cell-centred x, grid.py): u faces lie on the nodes, and scalars,
+wall values and v are the mean of the two cells either side of a node (second order; c± via
+their Slotboom variables c± e^{±ψ}, so that no Jensen gap appears where ψ changes by O(1)
+between the two cells next to a ζ̂ patch edge; there the wall value is the two-patch mean). v is averaged from the faces
 below and above a centre. Wall rows: ψ = wall value, u = v = 0, c± from the wall condition —
 Boltzmann values, or, for no-flux walls, a constant Slotboom variable c± e^{±ψ} across the
 half cell (zero normal flux at a wall with v = 0 says exactly that) — and P extrapolated
@@ -20,9 +24,16 @@ from eofpinn.solvers.fd.layout import Layout
 
 
 def _full_x(interior: np.ndarray, periodic: bool, inlet=None, outlet=None, jump: float = 0.0) -> np.ndarray:
-    """Unknown columns → all nx node columns."""
+    """Unknown columns → all nx node columns.
+
+    Periodic: the cells are centred at (i+½) h, so node i gets the mean of cells i−1 and i
+    (cell −1 is cell n−1 of the previous period, raised by the jump), and x = ℓ repeats x = 0
+    lowered by the jump.
+    """
     if periodic:
-        return np.concatenate([interior, interior[:1] - jump])
+        previous = np.concatenate([interior[-1:] + jump, interior[:-1]])
+        nodes = 0.5 * (previous + interior)
+        return np.concatenate([nodes, nodes[:1] - jump])
     return np.concatenate([np.atleast_2d(inlet), interior, np.atleast_2d(outlet)])
 
 
@@ -53,7 +64,11 @@ def node_fields(problem: Problem, layout: Layout, boundary: BoundaryData, unknow
     wall_top = _full_x(boundary.psi_top[:, None], periodic, *_end_walls(inlet, outlet, 1))[:, 0]
     fields = {"psi": _with_walls(psi, wall_bottom, wall_top)}
     for name, sign in (("c_plus", 1.0), ("c_minus", -1.0)):
-        c = _full_x(unknowns[name], periodic, *end(name))
+        if periodic:  # average the Slotboom variable c± e^{±ψ}, smooth where c± vary exponentially
+            slotboom = _full_x(unknowns[name] * np.exp(sign * unknowns["psi"]), periodic)
+            c = slotboom * np.exp(-sign * psi)
+        else:
+            c = _full_x(unknowns[name], periodic, *end(name))
         # Slotboom extrapolation; equal to exp(∓ζ̂) for Boltzmann-distributed ions.
         bottom = c[:, 0] * np.exp(sign * (psi[:, 0] - wall_bottom))
         top = c[:, -1] * np.exp(sign * (psi[:, -1] - wall_top))
@@ -83,8 +98,8 @@ def _end_walls(inlet, outlet, k: int):
 
 
 def _u_nodes(u: np.ndarray, periodic: bool) -> np.ndarray:
-    if periodic:
-        nodes = 0.5 * (u + np.roll(u, 1, axis=0))
+    if periodic:  # the u faces x_u[i] = (i+1) h lie on the nodes: node 0 ≡ node n is face n−1
+        nodes = np.roll(u, 1, axis=0)
         return np.concatenate([nodes, nodes[:1]])
     inner = 0.5 * (u[1:] + u[:-1])
     return np.concatenate([u[:1], inner, u[-1:]])

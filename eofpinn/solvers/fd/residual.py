@@ -218,7 +218,8 @@ def gauge_terms(dp: DiscreteProblem, f) -> list[tuple[object, object, float]]:
     """Gauge rows as (quantity, weights, offset): row = Σ weights·quantity + offset."""
     geo, rows = dp.geometry, []
     if dp.layout.pressure_gauge:  # mean of P over the outlet x = ℓ (≡ x = 0 lowered by Δp̂)
-        rows.append((f["P"][0], geo.dy, -dp.pressure_jump - dp.outlet_pressure_mean))
+        # Periodic cells are centred at (i+½)h: P(ℓ) = ½ (P_{n−1} + P_0 − Δp̂), the face x = ℓ.
+        rows.append((0.5 * (f["P"][0] + f["P"][-1]), geo.dy, -0.5 * dp.pressure_jump - dp.outlet_pressure_mean))
     if dp.layout.ion_gauge:  # area mean of the Slotboom variables c± e^{±ψ}
         area_weights = (geo.dy * (geo.hx / geo.length))[None, :]
         for name, sign, target in (("c_plus", 1.0, dp.ion_mean[0]), ("c_minus", -1.0, dp.ion_mean[1])):
