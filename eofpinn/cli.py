@@ -53,10 +53,16 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _load(args: argparse.Namespace):
-    from eofpinn.cases import load_case, parse_overrides, with_overrides
+def _overrides(args: argparse.Namespace) -> dict[str, float]:
+    from eofpinn.cases import parse_overrides
 
-    case = with_overrides(load_case(args.case), parse_overrides(getattr(args, "set", None)))
+    return parse_overrides(getattr(args, "set", None))
+
+
+def _load(args: argparse.Namespace):
+    from eofpinn.cases import load_case, with_overrides
+
+    case = with_overrides(load_case(args.case), _overrides(args))
     for message in case.warnings:
         print(f"warning: {message}", file=sys.stderr)
     return case
@@ -77,7 +83,7 @@ def _solve(args: argparse.Namespace) -> int:
         solution = solve_fd(case, nx=args.nx, ny=args.ny, progress=print)
     else:
         solution = _solve_pinn(case, args, out_dir)
-    solution.info["overrides"] = parse_overrides_or_empty(args)
+    solution.info["overrides"] = _overrides(args)
     written = io.write_run(solution, out_dir)
     written += plots.plot_run(solution, out_dir)
     print(f"{args.solver} solution of {case.name} written to {out_dir}/: " + ", ".join(p.name for p in written))
@@ -94,12 +100,6 @@ def _solve_pinn(case, args: argparse.Namespace, out_dir: Path):
     reference = io.read_run(args.reference) if args.reference else None
     return solve_pinn(case, settings, out_dir, reference=reference,
                       resume=Path(args.resume) if args.resume else None)
-
-
-def parse_overrides_or_empty(args: argparse.Namespace) -> dict[str, float]:
-    from eofpinn.cases import parse_overrides
-
-    return parse_overrides(getattr(args, "set", None))
 
 
 def _validate(args: argparse.Namespace) -> int:

@@ -23,8 +23,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from eofpinn.errors import SolverError  # noqa: E402
 from eofpinn.cases import case_from_problem, load_case, straight_problem  # noqa: E402
+from eofpinn.errors import SolverError  # noqa: E402
 from eofpinn.solvers.fd import solve_fd  # noqa: E402
 from eofpinn.validation.compare import field_errors  # noqa: E402
 from eofpinn.validation.report import exact_reference  # noqa: E402

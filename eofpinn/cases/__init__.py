@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 
 from eofpinn.cases import scalings as _sc
+from eofpinn.errors import CaseError
 from eofpinn.cases.loader import NOMINAL_ELECTROLYTE, load_case, scaling_warnings
 from eofpinn.cases.model import (
     Case,
@@ -54,8 +55,6 @@ def with_overrides(case: Case, overrides: dict[str, float]) -> Case:
     `zeta_hat` sets every wall segment to that value. The physical embodiment keeps the
     electrolyte and takes H = λ_D/ε. Raises CaseError for unknown names.
     """
-    from eofpinn.errors import CaseError
-
     if not overrides:
         return case
     changes: dict = {}
@@ -80,8 +79,6 @@ def with_overrides(case: Case, overrides: dict[str, float]) -> Case:
 
 def parse_overrides(items: list[str] | None, source: str = "--set") -> dict[str, float]:
     """Parse ["debye_ratio=0.05", ...] into a dict, with a CaseError naming the bad item."""
-    from eofpinn.errors import CaseError
-
     out = {}
     for item in items or []:
         name, sep, value = item.partition("=")
