@@ -14,12 +14,9 @@ Measured max-norm orders (64-cell grid vs 32):
 import numpy as np
 import pytest
 
-from eofpinn.solvers.fd.manufactured import FIELDS, Manufactured, periodic_problem
+from eofpinn.solvers.fd.manufactured import FIELDS, configurations
 
-SET_UPS = {
-    "periodic_noflux_inertia": Manufactured(periodic_problem(inertia=True, reynolds=1.0), periodic=True),
-    "reservoir_boltzmann": Manufactured(periodic_problem(ends="reservoir", ion_wall="boltzmann"), periodic=False),
-}
+SET_UPS = configurations()
 
 
 @pytest.mark.parametrize("name", sorted(SET_UPS))

@@ -24,7 +24,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from scipy.interpolate import PchipInterpolator
 
 from eofpinn.cases import FDSettings, Problem, ZetaSegment, case_from_problem, load_case
 from eofpinn.physics.exact import osmotic_pressure
@@ -34,6 +33,7 @@ from eofpinn.solvers.fd.boundary import BoundaryData
 from eofpinn.solvers.fd.diagnostics import cross_section_fluxes, divergence
 from eofpinn.solvers.fd.grid import StaggeredGrid
 from eofpinn.solvers.fd.solver import make_layout, solve_system
+from eofpinn.validation.fd_convergence import near_zeta_jumps, refinement_grids, relative_difference, richardson
 
 CASES_DIR = Path(__file__).resolve().parents[2] / "cases"
 PATCHES = (ZetaSegment(0.0, 1.0, 1.0), ZetaSegment(1.0, 2.0, -1.0))
@@ -43,35 +43,8 @@ PROBLEM = Problem(debye_ratio=0.1, length_ratio=2.0, field_hat=1.0, zeta_bottom=
 @pytest.fixture(scope="module")
 def solutions():
     default = FDSettings()
-    grids = [((default.nx - 1) // k + 1, (default.ny - 2) // k + 2) for k in (4, 2, 1)]
     case = case_from_problem(PROBLEM)
-    return [solve_fd(case, nx=nx, ny=ny) for nx, ny in grids]
-
-
-def _on_coarse_nodes(fine, coarse, name):
-    stride = (fine.x.size - 1) // (coarse.x.size - 1)
-    columns = fine[name][::stride]
-    return PchipInterpolator(fine.y, columns, axis=1)(coarse.y)
-
-
-def _l2(values, solution):
-    """√∫∫ f² dx dy by the trapezoidal rule on the (stretched) output nodes."""
-    wx = np.gradient(solution.x) * np.ones_like(solution.x)
-    wx[[0, -1]] *= 0.5 * (solution.x[1] - solution.x[0]) / wx[[0, -1]]
-    wy = np.diff(np.concatenate([[0.0], 0.5 * (solution.y[1:] + solution.y[:-1]), [1.0]]))
-    return np.sqrt(np.sum(values**2 * wx[:, None] * wy[None, :]))
-
-
-def _difference(fine, coarse, name):
-    diff = _on_coarse_nodes(fine, coarse, name) - coarse[name]
-    return _l2(diff, coarse) / _l2(coarse[name], coarse)
-
-
-def _near_edge_corner(solution, radius=0.15):
-    """Nodes within `radius` of a wall point where ζ̂ jumps (x = 0, 1, 2 on both walls)."""
-    x, y = np.meshgrid(solution.x, solution.y, indexing="ij")
-    edge = np.min(np.abs(x[..., None] - np.array([0.0, 1.0, 2.0])), axis=-1)
-    return np.hypot(edge, np.minimum(y, 1.0 - y)) <= radius
+    return [solve_fd(case, nx=nx, ny=ny) for nx, ny in refinement_grids(default.nx, default.ny)]
 
 
 def test_second_order_away_from_the_patch_edges(solutions):
@@ -80,8 +53,7 @@ def test_second_order_away_from_the_patch_edges(solutions):
     for name in ("psi", "c_plus", "c_minus", "u", "v", "p"):
         diffs = []
         for fine, coarse in ((half, quarter), (default, half)):
-            diff = (_on_coarse_nodes(fine, coarse, name) - coarse[name]) * ~_near_edge_corner(coarse)
-            diffs.append(_l2(diff, coarse) / _l2(coarse[name], coarse))
+            diffs.append(relative_difference(fine, coarse, name, exclude=near_zeta_jumps(coarse, radius=0.15)))
         orders[name] = float(np.log2(diffs[0] / diffs[1]))
     print("orders away from the edges:", {k: f"{p:.2f}" for k, p in orders.items()})
     assert all(p > 1.65 for p in orders.values()), orders
@@ -91,10 +63,8 @@ def test_richardson_error_of_default_grid(solutions):
     quarter, half, default = solutions
     estimates = {}
     for name in FIELD_NAMES:
-        coarse_diff = _difference(half, quarter, name)
-        fine_diff = _difference(default, half, name)
-        order = float(np.clip(np.log2(coarse_diff / fine_diff), 1.0, 3.0))
-        estimates[name] = (fine_diff / (2**order - 1), order)
+        estimate = richardson([relative_difference(half, quarter, name), relative_difference(default, half, name)])
+        estimates[name] = (estimate["error"], estimate["order"])
     print("Richardson (error, order):", {k: (f"{e:.1e}", f"{p:.2f}") for k, (e, p) in estimates.items()})
     for name, (error, _) in estimates.items():
         assert error <= 2e-2, (name, estimates)

@@ -23,8 +23,9 @@ from eofpinn.cases import FDSettings, Problem, ZetaSegment
 from eofpinn.physics.exact import Derivatives
 from eofpinn.solvers.fd.boundary import BoundaryData, EndData
 from eofpinn.solvers.fd.grid import StaggeredGrid
+from eofpinn.solvers.fd.layout import Layout
 from eofpinn.solvers.fd.sources import equation_points, manufactured_sources
-from eofpinn.solvers.fd.solver import make_layout, solve_system
+from eofpinn.solvers.fd.solver import SystemSolution, make_layout, solve_system
 
 FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "P")
 _UNKNOWN_POINTS = {"psi": "cells", "c_plus": "cells", "c_minus": "cells", "u": "u_faces", "v": "v_faces",
@@ -99,19 +100,48 @@ class Manufactured:
         walls = self.values(np.array([x_end, x_end]), np.array([0.0, 1.0]))["psi"]
         return EndData(f["psi"], f["c_plus"], f["c_minus"], f["P"], (float(walls[0]), float(walls[1])))
 
+    def exact_unknowns(self, layout: Layout) -> dict[str, np.ndarray]:
+        """The manufactured fields at every unknown's own location (cell centres, u or v faces)."""
+        points = equation_points(layout)
+        return {name: self.values(*points[place])[name] for name, place in _UNKNOWN_POINTS.items()}
+
     def solve(self, nx: int, ny: int, wall_stretch: float = 1.5):
         """Discrete solution and the max error of every field at its own unknown locations."""
+        system = self.solve_discrete(nx, ny, wall_stretch)
+        return system, self.error_norms(system)["max"]
+
+    def solve_discrete(self, nx: int, ny: int, wall_stretch: float = 1.5) -> SystemSolution:
+        """The discrete solution with the manufactured sources and boundary data on an nx × ny grid."""
         grid = StaggeredGrid.build(self.problem, nx, ny, wall_stretch)
         layout = make_layout(self.problem, grid)
         sources = manufactured_sources(self.problem, layout, self.derivatives)
-        points = equation_points(layout)
-        exact = {name: self.values(*points[place])[name] for name, place in _UNKNOWN_POINTS.items()}
         # Newton starts from the manufactured fields: the test is of the discretisation error.
-        system = solve_system(self.problem, grid, FDSettings(tolerance=1e-12), self.boundary(grid), sources,
-                              initial=layout.pack(exact))
-        errors = {name: float(np.max(np.abs(system.unknowns[name] - exact[name])) / np.max(np.abs(exact[name])))
-                  for name in FIELDS}
-        return system, errors
+        return solve_system(self.problem, grid, FDSettings(tolerance=1e-12), self.boundary(grid), sources,
+                            initial=layout.pack(self.exact_unknowns(layout)))
+
+    def error_norms(self, system: SystemSolution) -> dict[str, dict[str, float]]:
+        """{"max": …, "l2": …} relative errors of every field at its own unknown locations.
+
+        max: max|f_h − f| / max|f|; l2: the discrete L2 norm weighted by each unknown's control
+        volume (cells and u faces h Δy_j, interior v faces h times the centre spacing),
+        ‖f_h − f‖ / ‖f‖.
+        """
+        layout = system.dp.layout
+        exact, discrete = self.exact_unknowns(layout), system.unknowns
+        weights = _control_volumes(layout.grid)
+        norms: dict[str, dict[str, float]] = {"max": {}, "l2": {}}
+        for name in FIELDS:
+            error, weight = discrete[name] - exact[name], weights[_UNKNOWN_POINTS[name]]
+            norms["max"][name] = float(np.max(np.abs(error)) / np.max(np.abs(exact[name])))
+            norms["l2"][name] = float(np.sqrt(np.sum(weight * error**2) / np.sum(weight * exact[name] ** 2)))
+        return norms
+
+
+def _control_volumes(grid: StaggeredGrid) -> dict[str, np.ndarray]:
+    """Area of the control volume of each cell centre, u face and interior v face."""
+    return {"cells": grid.hx * np.broadcast_to(grid.dy, (grid.n, grid.m)),
+            "u_faces": grid.hx * np.broadcast_to(grid.dy, (grid.n_u, grid.m)),
+            "v_faces": grid.hx * np.broadcast_to(grid.dy_centres, (grid.n, grid.m - 1))}
 
 
 def periodic_problem(**options) -> Problem:
@@ -120,3 +150,13 @@ def periodic_problem(**options) -> Problem:
                 peclet=2.0, delta_plus=1.1, delta_minus=0.9, ends="periodic", ion_wall="no_flux")
     base.update(options)
     return Problem(**base)
+
+
+def configurations() -> dict[str, Manufactured]:
+    """The two verified set-ups: Δp̂ with inertia between periodic ends and no-flux walls
+    (ion and pressure gauges active), and reservoir ends with Boltzmann walls."""
+    return {
+        "periodic_noflux_inertia": Manufactured(periodic_problem(inertia=True, reynolds=1.0), periodic=True),
+        "reservoir_boltzmann": Manufactured(periodic_problem(ends="reservoir", ion_wall="boltzmann"),
+                                            periodic=False),
+    }
