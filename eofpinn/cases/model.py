@@ -176,6 +176,8 @@ class PINNSettings:
     0 = min(5√2 ε, 0.3)), `n_boundary` per wall and end, redrawn every `resample_every` steps
     (0 = fixed). `derivatives` "taylor" | "autograd"; `compile` wraps the loss in torch.compile;
     `threads` > 0 sets torch's CPU threads for the run (0: torch's default).
+    Records: a history row every `log_every` steps, with `conflict_diagnostics` the gradient
+    alignment score and pairwise cosines of the per-term gradients (arXiv 2502.00604).
     """
 
     steps: int = 5000
@@ -216,6 +218,7 @@ class PINNSettings:
     eval_nx: int = 50
     eval_ny: int = 200
     compile: bool = False
+    conflict_diagnostics: bool = True
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def test_resume_continues_the_same_loss_curve(tmp_path, quick_problem, small_set
     assert [r["step"] for r in split] == list(range(31))
     for a, b in zip(straight, split):
         for key in a:
-            if key.startswith(("loss", "weight_", "err_")):
+            if key.startswith(("loss", "weight_", "err_", "grad_alignment", "cos_")):
                 assert a[key] == pytest.approx(b[key], rel=1e-12, abs=1e-300), (a["step"], key)
 
 

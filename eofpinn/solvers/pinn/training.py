@@ -5,7 +5,12 @@ weighted sum Σ λ_i L_i, ONE backward pass, an optimiser step. Only on a weight
 (every `gn_frequency` steps, from step 0) are the per-term gradients formed — and then the
 step's gradient is assembled from them, Σ λ_i ∇L_i, with no further backward pass.
 
-Row k of the history holds the losses and errors at the parameters θ_k *before* update k.
+Row k of the history holds the losses and errors at the parameters θ_k *before* update k,
+and (`conflict_diagnostics`) the gradient alignment score and pairwise cosines of the per-term
+gradients at θ_k: those of the weighting update when step k is one, otherwise formed for the
+row from the same graph before the step's backward pass — read-only, so the trajectory is
+bit-for-bit the one without diagnostics. Logging does not count as step time.
+
 Nothing in the step loop waits for the device except at logging (every `log_every` steps):
 non-finite losses are accumulated into a device flag that is read there and before every
 checkpoint, so a NaN stops the run with a `SolverError` and never reaches `checkpoint.pt`.
@@ -31,7 +36,7 @@ from eofpinn.solvers.pinn.evaluation import MEAN_KEY, Evaluator, eval_grid, solu
 from eofpinn.solvers.pinn.formulation import CONCENTRATION_FORMS, PRESSURE_FORMS, PSI_BASES, build_model
 from eofpinn.solvers.pinn.losses import loss_terms
 from eofpinn.solvers.pinn.optimization import OPTIMIZERS, learning_rate, make_optimizer, set_learning_rate
-from eofpinn.solvers.pinn.weighting import make_weighting, per_term_gradients
+from eofpinn.solvers.pinn.weighting import conflict_diagnostics, make_weighting, per_term_gradients
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 CHOICES = {
@@ -56,6 +61,8 @@ def check_settings(settings: PINNSettings) -> None:
                 "gn_frequency", "precondition_frequency", "eval_nx", "eval_ny"):
         if getattr(settings, key) < 1:
             raise SolverError(f"[pinn] {key} must be at least 1; got {getattr(settings, key)}")
+    if not isinstance(settings.conflict_diagnostics, bool):
+        raise SolverError(f"[pinn] conflict_diagnostics must be true or false; got {settings.conflict_diagnostics!r}")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -92,6 +99,7 @@ class Trainer:
                      "error_step": -1, "errors": {}}
         self.nonfinite = torch.zeros((), dtype=torch.bool, device=self.device)
         self.last_checkpoint_step = -1
+        self.step_gradients: list[Tensor] | None = None
 
     # ------------------------------------------------------------------ pieces of a step
     def _sample(self) -> Collocation:
@@ -102,17 +110,26 @@ class Trainer:
         terms = loss_terms(self.problem, self.model, points)
         return torch.stack([terms[name] for name in self.term_names])
 
-    def train_step(self) -> Tensor:
-        """One optimiser step at self.step; returns the unweighted loss terms at θ_step."""
+    def train_step(self, diagnose: bool = False) -> Tensor:
+        """One optimiser step at self.step; returns the unweighted loss terms at θ_step.
+
+        With `diagnose`, self.step_gradients holds the per-term gradients at θ_step afterwards
+        (reused from a weighting update, else formed without touching p.grad); otherwise None.
+        """
         s = self.settings
         if s.resample_every and self.step > 0 and self.step % s.resample_every == 0:
             self.points = self._sample()
         set_learning_rate(self.optimizer, learning_rate(s, self.step))
         terms = self.terms_fn(self.points)
         self.optimizer.zero_grad(set_to_none=True)
+        self.step_gradients = None
         if self.weighting.needs_update(self.step + 1):  # weighting counts steps from 1
-            self._assemble_gradient(per_term_gradients(list(terms), self.params))
+            grads = per_term_gradients(list(terms), self.params)
+            self._assemble_gradient(grads)
+            self.step_gradients = grads if diagnose else None
         else:
+            if diagnose:  # autograd.grad only reads the graph: the backward below is unchanged
+                self.step_gradients = per_term_gradients(list(terms), self.params)
             (self.weighting.weights * terms).sum().backward()
         self.optimizer.step()
         self.nonfinite |= ~torch.isfinite(terms).all()
@@ -132,7 +149,8 @@ class Trainer:
             p.grad = g.view_as(p)
 
     # ------------------------------------------------------------------ records
-    def _row(self, step: int, terms: Tensor, errors: dict[str, float], ms_per_step: float) -> dict:
+    def _row(self, step: int, terms: Tensor, errors: dict[str, float], ms_per_step: float,
+             gradients: list[Tensor] | None = None) -> dict:
         values = terms.tolist()
         weights = self.weighting.weights.tolist()
         row = {"step": step, "lr": learning_rate(self.settings, step),
@@ -140,6 +158,8 @@ class Trainer:
         row.update({f"loss_{n}": v for n, v in zip(self.term_names, values)})
         row.update({f"weight_{n}": w for n, w in zip(self.term_names, weights)})
         row.update({f"err_{k}": v for k, v in errors.items()})
+        if gradients is not None:
+            row.update(conflict_diagnostics(gradients, self.term_names))
         row.update({"ms_per_step": ms_per_step, "elapsed_s": self.train_seconds})
         return row
 
@@ -216,12 +236,13 @@ class Trainer:
                 self._pause()
                 errors = self._errors()
                 self._resume_clock()
-            terms = self.train_step()
+            terms = self.train_step(diagnose=log_now and s.conflict_diagnostics)
             self._window[1] += 1
             bar.update(1)
             if log_now:
                 self._pause()
-                self._log(step, terms, errors, bar)
+                self._log(step, terms, errors, bar, self.step_gradients)
+                self.step_gradients = None
                 self._resume_clock()
                 if s.time_limit_s and self.train_seconds >= s.time_limit_s:
                     break
@@ -247,9 +268,9 @@ class Trainer:
     def _errors(self) -> dict[str, float]:
         return self.evaluator.errors(self.model) if self.evaluator.available else {}
 
-    def _log(self, step: int, terms: Tensor, errors: dict, bar) -> None:
+    def _log(self, step: int, terms: Tensor, errors: dict, bar, gradients: list[Tensor] | None) -> None:
         self._check_finite()
-        row = self._row(step, terms, errors, self._ms_per_step())
+        row = self._row(step, terms, errors, self._ms_per_step(), gradients)
         self._record(row)
         records.write_history(self.history, self.out_dir)
         postfix = {"loss": f"{row['loss']:.3e}"}
@@ -261,8 +282,9 @@ class Trainer:
         """Final row (losses and errors at the last parameters), checkpoint and plots."""
         self._check_finite()
         if not self.history or self.history[-1]["step"] != self.step:
-            terms = self.terms_fn(self.points).detach()
-            self._record(self._row(self.step, terms, self._errors(), self._ms_per_step()))
+            terms = self.terms_fn(self.points)
+            gradients = per_term_gradients(list(terms), self.params) if self.settings.conflict_diagnostics else None
+            self._record(self._row(self.step, terms.detach(), self._errors(), self._ms_per_step(), gradients))
         self.save_checkpoint()
         records.write_history(self.history, self.out_dir)
         records.write_plots(self.history, self.out_dir, self.case.name)
@@ -293,8 +315,8 @@ def solve_pinn(case: Case, settings: PINNSettings, out_dir: Path, reference: Sol
                resume: Path | None = None, progress: bool = True) -> Solution:
     """Train the PINN of `case` with `settings`; returns the solution on the eval grid.
 
-    Writes history.csv, checkpoint.pt, best_loss.pt, loss_history.png and error_history.png
-    into `out_dir`. With `resume` (a run directory or checkpoint file) the run continues
+    Writes history.csv, checkpoint.pt, best_loss.pt, loss_history.png, error_history.png and
+    gradient_conflict.png into `out_dir`. With `resume` (a run directory or checkpoint file) the run continues
     exactly where that checkpoint stopped, up to `settings.steps`. Errors are measured against
     `reference`, or the exact solution (physics.md §4) for a straight channel.
 

@@ -24,13 +24,16 @@ step is one backward pass of the weighted sum. :meth:`LossWeighting.objective` p
 The weights are a tensor on the training device and are never read back to the host in the
 training path (no ``.item()``); :meth:`LossWeighting.weights_list` is the logging helper.
 
-Diagnostics (arXiv 2502.00604): :func:`pairwise_cosine` and :func:`gradient_alignment_score`.
+Diagnostics (arXiv 2502.00604): :func:`pairwise_cosine` and :func:`gradient_alignment_score`;
+:func:`conflict_diagnostics` turns both into the history columns of one training step.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+import math
 
 import torch
 from torch import Tensor
@@ -45,6 +48,7 @@ __all__ = [
     "weighted_loss",
     "pairwise_cosine",
     "gradient_alignment_score",
+    "conflict_diagnostics",
 ]
 
 
@@ -107,6 +111,31 @@ def gradient_alignment_score(grads: Sequence[Tensor]) -> Tensor:
     """
     mean_direction = _unit_vectors(grads).mean(dim=0)
     return 2.0 * mean_direction.square().sum() - 1.0
+
+
+def conflict_diagnostics(grads: Sequence[Tensor], names: Sequence[str]) -> dict[str, float]:
+    """History columns of the gradient-conflict diagnostics of one step (one host sync).
+
+    Args:
+        grads: the K per-term gradients ∇_θ L_i at one θ (:func:`per_term_gradients`).
+        names: the K term names, in the same order.
+
+    Returns:
+        ``grad_alignment`` (the score A), ``cos_min`` (the cosine of the most conflicting pair;
+        NaN when K = 1) and ``cos_<a>__<b>`` for every pair a before b in ``names``. Values are
+        clipped to [−1, 1] against rounding; a term with an exactly zero gradient has cosine 0
+        with every other term (as in :func:`pairwise_cosine`).
+    """
+    if len(grads) != len(names):
+        raise ValueError(f"{len(grads)} gradients for {len(names)} term names")
+    first, second = torch.triu_indices(len(names), len(names), offset=1)
+    pairs = pairwise_cosine(grads)[first, second]
+    score = gradient_alignment_score(grads).reshape(1)
+    values = torch.cat((score, pairs)).clamp(-1.0, 1.0).tolist()
+    row = {"grad_alignment": values[0], "cos_min": min(values[1:], default=math.nan)}
+    row.update({f"cos_{names[a]}__{names[b]}": value
+                for a, b, value in zip(first.tolist(), second.tolist(), values[1:])})
+    return row
 
 
 # --------------------------------------------------------------------------- schemes
