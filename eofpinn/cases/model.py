@@ -177,7 +177,9 @@ class PINNSettings:
     (0 = fixed). `derivatives` "taylor" | "autograd"; `compile` wraps the loss in torch.compile;
     `threads` > 0 sets torch's CPU threads for the run (0: torch's default).
     Records: a history row every `log_every` steps, with `conflict_diagnostics` the gradient
-    alignment score and pairwise cosines of the per-term gradients (arXiv 2502.00604).
+    alignment score and pairwise cosines of the per-term gradients (arXiv 2502.00604);
+    `snapshot_every` > 0 writes the fields on the eval grid every that many steps to
+    snapshots/step_NNNNNN.vts, collected in snapshots.pvd (0: no snapshots).
     """
 
     steps: int = 5000
@@ -219,6 +221,7 @@ class PINNSettings:
     eval_ny: int = 200
     compile: bool = False
     conflict_diagnostics: bool = True
+    snapshot_every: int = 0
 
 
 @dataclass(frozen=True)

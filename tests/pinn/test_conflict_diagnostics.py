@@ -114,11 +114,18 @@ def test_diagnostics_leave_the_trajectory_bit_identical_and_reuse_gn_gradients(
 
 def test_new_settings_are_validated(tmp_path, quick_problem, small_settings):
     text = QUICKSTART.read_text()
-    case = load_case(_write(tmp_path, text.replace("[pinn]", "[pinn]\nconflict_diagnostics = false")))
-    assert case.pinn.conflict_diagnostics is False
-    assert load_case(QUICKSTART).pinn.conflict_diagnostics is True
+    case = load_case(_write(tmp_path, text.replace("[pinn]", "[pinn]\nconflict_diagnostics = false\nsnapshot_every = 250")))
+    assert case.pinn.conflict_diagnostics is False and case.pinn.snapshot_every == 250
+    assert load_case(QUICKSTART).pinn.conflict_diagnostics is True and load_case(QUICKSTART).pinn.snapshot_every == 0
     with pytest.raises(CaseError, match=r"\[pinn.conflict_diagnostics\] must be of type bool"):
         load_case(_write(tmp_path, text.replace("[pinn]", '[pinn]\nconflict_diagnostics = "yes"')))
+    with pytest.raises(CaseError, match=r"\[pinn.snapshot_every\] must be non-negative; got -5"):
+        load_case(_write(tmp_path, text.replace("[pinn]", "[pinn]\nsnapshot_every = -5")))
+    with pytest.raises(CaseError, match=r"\[pinn.snapshot_every\] must be of type int"):
+        load_case(_write(tmp_path, text.replace("[pinn]", "[pinn]\nsnapshot_every = 2.5")))
+    bad = dataclasses.replace(small_settings, snapshot_every=-1)
+    with pytest.raises(SolverError, match=r"\[pinn\] snapshot_every must be 0 \(no snapshots\) or more; got -1"):
+        solve_pinn(case_from_problem(quick_problem, pinn=bad), bad, tmp_path / "bad", progress=False)
     bad = dataclasses.replace(small_settings, conflict_diagnostics="yes")
     with pytest.raises(SolverError, match=r"\[pinn\] conflict_diagnostics must be true or false; got 'yes'"):
         solve_pinn(case_from_problem(quick_problem, pinn=bad), bad, tmp_path / "bad", progress=False)

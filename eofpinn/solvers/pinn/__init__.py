@@ -9,10 +9,12 @@ Modules, in the order data flows through them:
 - collocation.py  interior points clustered in the wall bands, wall and end points, targets;
 - losses.py       one mean square per PDE residual (physics.residuals) and per BC group;
 - optimization.py SOAP (soap.py) or Adam, learning-rate schedule;
-- weighting.py    GN / LRA / none loss weights (per-term gradients on update steps only);
+- weighting.py    GN / LRA / none loss weights (per-term gradients on update steps only),
+                  gradient-conflict diagnostics (alignment score, pairwise cosines);
 - evaluation.py   fields on a grid, per-field relative L2 errors, the paper's mean;
 - checkpoint.py   atomic, exactly resumable checkpoints;
-- records.py      history.csv and the loss/error plots;
+- records.py      history.csv and the loss/error/gradient-conflict plots;
+- snapshots.py    fields during training as .vts files and a .pvd collection;
 - training.py     the step loop, NaN guard, progress bar and `solve_pinn`.
 """
 

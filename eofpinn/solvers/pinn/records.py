@@ -1,4 +1,4 @@
-"""What a run leaves behind besides checkpoints: history.csv and its plots.
+"""What a run leaves behind besides checkpoints and snapshots: history.csv and its plots.
 
 history.csv has one row per logged step: step, lr, total (weighted) loss, each loss term
 (`loss_<term>`), each weight (`weight_<term>`), the per-field relative L2 errors (`err_<field>`)

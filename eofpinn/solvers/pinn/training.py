@@ -9,11 +9,13 @@ Row k of the history holds the losses and errors at the parameters θ_k *before*
 and (`conflict_diagnostics`) the gradient alignment score and pairwise cosines of the per-term
 gradients at θ_k: those of the weighting update when step k is one, otherwise formed for the
 row from the same graph before the step's backward pass — read-only, so the trajectory is
-bit-for-bit the one without diagnostics. Logging does not count as step time.
+bit-for-bit the one without diagnostics. Snapshots (`snapshot_every`, snapshots.py) are also
+taken at θ_k; neither they nor logging count as step time.
 
 Nothing in the step loop waits for the device except at logging (every `log_every` steps):
 non-finite losses are accumulated into a device flag that is read there and before every
-checkpoint, so a NaN stops the run with a `SolverError` and never reaches `checkpoint.pt`.
+checkpoint and snapshot, so a NaN stops the run with a `SolverError` and never reaches
+`checkpoint.pt` or a snapshot.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from eofpinn.solvers.pinn.evaluation import MEAN_KEY, Evaluator, eval_grid, solu
 from eofpinn.solvers.pinn.formulation import CONCENTRATION_FORMS, PRESSURE_FORMS, PSI_BASES, build_model
 from eofpinn.solvers.pinn.losses import loss_terms
 from eofpinn.solvers.pinn.optimization import OPTIMIZERS, learning_rate, make_optimizer, set_learning_rate
+from eofpinn.solvers.pinn.snapshots import SnapshotSeries
 from eofpinn.solvers.pinn.weighting import conflict_diagnostics, make_weighting, per_term_gradients
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
@@ -61,6 +64,8 @@ def check_settings(settings: PINNSettings) -> None:
                 "gn_frequency", "precondition_frequency", "eval_nx", "eval_ny"):
         if getattr(settings, key) < 1:
             raise SolverError(f"[pinn] {key} must be at least 1; got {getattr(settings, key)}")
+    if settings.snapshot_every < 0:
+        raise SolverError(f"[pinn] snapshot_every must be 0 (no snapshots) or more; got {settings.snapshot_every}")
     if not isinstance(settings.conflict_diagnostics, bool):
         raise SolverError(f"[pinn] conflict_diagnostics must be true or false; got {settings.conflict_diagnostics!r}")
 
@@ -99,6 +104,7 @@ class Trainer:
                      "error_step": -1, "errors": {}}
         self.nonfinite = torch.zeros((), dtype=torch.bool, device=self.device)
         self.last_checkpoint_step = -1
+        self.snapshots = SnapshotSeries(self.out_dir)
         self.step_gradients: list[Tensor] | None = None
 
     # ------------------------------------------------------------------ pieces of a step
@@ -222,6 +228,8 @@ class Trainer:
     def train(self, progress: bool = True) -> None:
         s = self.settings
         self.out_dir.mkdir(parents=True, exist_ok=True)
+        # Snapshots of steps ≥ self.step are an earlier or killed run's: this run rewrites them.
+        self.snapshots.truncate(self.step)
         bar = tqdm(total=s.steps, initial=self.step, disable=not progress, dynamic_ncols=True, desc="pinn")
         self._window = [0.0, 0]  # seconds and steps since the last history row
         self._tick = time.perf_counter()
@@ -230,6 +238,10 @@ class Trainer:
             if step % s.checkpoint_every == 0 and step != self.last_checkpoint_step:
                 self._pause()
                 self.save_checkpoint()
+                self._resume_clock()
+            if s.snapshot_every and step % s.snapshot_every == 0:
+                self._pause()
+                self.snapshot()
                 self._resume_clock()
             log_now = step % s.log_every == 0
             if log_now:
@@ -285,9 +297,20 @@ class Trainer:
             terms = self.terms_fn(self.points)
             gradients = per_term_gradients(list(terms), self.params) if self.settings.conflict_diagnostics else None
             self._record(self._row(self.step, terms.detach(), self._errors(), self._ms_per_step(), gradients))
+        if self.settings.snapshot_every and self.step not in self.snapshots.steps:
+            self.snapshot()
         self.save_checkpoint()
         records.write_history(self.history, self.out_dir)
         records.write_plots(self.history, self.out_dir, self.case.name)
+
+    def snapshot(self) -> None:
+        """Fields at θ_step into the snapshot series (never a NaN one: the guard runs first)."""
+        self._check_finite()
+        x, y = eval_grid(self.problem, self.settings)
+        with torch.no_grad():
+            fields = solution_on_grid(self.model, self.problem, x, y, self.device, self.dtype)
+        self.snapshots.add(Solution(case=self.case, x=x, y=y, fields=fields, solver="pinn",
+                                   info={"step": self.step}), self.step)
 
     def solution(self) -> Solution:
         x, y = eval_grid(self.problem, self.settings)
@@ -316,7 +339,8 @@ def solve_pinn(case: Case, settings: PINNSettings, out_dir: Path, reference: Sol
     """Train the PINN of `case` with `settings`; returns the solution on the eval grid.
 
     Writes history.csv, checkpoint.pt, best_loss.pt, loss_history.png, error_history.png and
-    gradient_conflict.png into `out_dir`. With `resume` (a run directory or checkpoint file) the run continues
+    gradient_conflict.png into `out_dir`, and with `snapshot_every` snapshots/*.vts and
+    snapshots.pvd. With `resume` (a run directory or checkpoint file) the run continues
     exactly where that checkpoint stopped, up to `settings.steps`. Errors are measured against
     `reference`, or the exact solution (physics.md §4) for a straight channel.
 
