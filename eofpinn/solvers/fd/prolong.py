@@ -5,17 +5,21 @@ reservoir ends and the periodic copy at x = ℓ included), then interpolated to 
 unknown location (cell centres, u faces, v faces): monotone cubic (PCHIP) across the channel,
 where the double layer is steep, and linear along it. Concentrations go through their
 Slotboom variables c± e^{±ψ}, smooth where c± vary exponentially; the excess pressure is
-recovered as P = p − Π at the coarse nodes. (Adding the wall-potential mismatch next to a ζ̂
-jump with a screening decay e^{−d/ε} was tried: at 256 × 256 it cost three more damped
-Newton steps, so it is not done.) The error of such a start is that
-of the coarse grid, well inside Newton's quadratic basin, so the fine grid needs two or three
-steps and a single LU factorisation instead of the five to eight steps from the 1D profile.
+recovered as P = p − Π at the coarse nodes.
+
+Where ζ̂ jumps along a wall, ψ, c± and P are interpolated along x within each patch only
+(extrapolated linearly up to the patch edge): a node on the edge carries the mean of the two
+wall potentials, and interpolating through it put ψ off by ~0.4 Δζ̂ in the first cells next to
+the corner, which cost two extra Newton steps and two extra LU factorisations on the fine grid
+(patterned case, 128 → 256). The error of such a start is then that of the coarse grid, except
+in the few cells where the corner singularity is resolved more finely; Newton needs four or
+five steps and, with the inexact steps of newton.py, one LU factorisation.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.interpolate import PchipInterpolator, RegularGridInterpolator
+from scipy.interpolate import PchipInterpolator
 
 from eofpinn.cases.model import Problem
 from eofpinn.physics.exact import osmotic_pressure
@@ -25,6 +29,48 @@ from eofpinn.solvers.fd.output import node_fields
 from eofpinn.solvers.fd.sources import equation_points
 
 _WHERE = {"psi": "cells", "c_plus": "cells", "c_minus": "cells", "u": "u_faces", "v": "v_faces", "P": "cells"}
+# Fields that jump with ζ̂ along the wall: interpolated within each patch only.
+_CUT_AT_EDGES = ("psi", "c_plus", "c_minus", "P")
+
+
+def zeta_edges(problem: Problem) -> np.ndarray:
+    """x positions where ζ̂ jumps on either wall (x = 0 and ℓ too where a periodic wall wraps
+    from one value to another)."""
+    edges = set()
+    for wall in ("bottom", "top"):
+        segments = problem.zeta_segments(wall)
+        edges |= {b.x_start for a, b in zip(segments, segments[1:]) if a.zeta_hat != b.zeta_hat}
+        if problem.ends == "periodic" and segments[0].zeta_hat != segments[-1].zeta_hat:
+            edges |= {0.0, problem.length_ratio}
+    return np.array(sorted(edges))
+
+
+def _along_x(x_coarse: np.ndarray, columns: np.ndarray, x_fine: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Rows of `columns` (at x_coarse) interpolated linearly to x_fine, never across an edge.
+
+    Each fine point takes the two nearest coarse nodes of its own patch (strictly inside it;
+    a node on an edge carries the mean of the two ζ̂ and belongs to neither), extrapolating
+    linearly near the patch ends, or the single node of a one-node patch.
+    """
+    bounds = np.concatenate([[-np.inf], edges, [np.inf]])
+    out = np.empty((x_fine.size, columns.shape[1]))
+    patch_of_coarse = np.searchsorted(bounds, x_coarse, side="right") - 1
+    on_edge = np.isin(x_coarse, edges)
+    patch_of_fine = np.searchsorted(bounds, x_fine, side="right") - 1
+    for patch in np.unique(patch_of_fine):
+        fine = np.flatnonzero(patch_of_fine == patch)
+        inside = np.flatnonzero((patch_of_coarse == patch) & ~on_edge)
+        if inside.size == 0:
+            inside = np.flatnonzero(patch_of_coarse == patch) if np.any(patch_of_coarse == patch) else \
+                np.array([np.argmin(np.abs(x_coarse - x_fine[fine].mean()))])
+        if inside.size == 1:
+            out[fine] = columns[inside[0]]
+            continue
+        k = np.clip(np.searchsorted(x_coarse[inside], x_fine[fine]) - 1, 0, inside.size - 2)
+        left, right = inside[k], inside[k + 1]
+        w = ((x_fine[fine] - x_coarse[left]) / (x_coarse[right] - x_coarse[left]))[:, None]
+        out[fine] = (1.0 - w) * columns[left] + w * columns[right]
+    return out
 
 
 def prolong(problem: Problem, coarse_layout: Layout, coarse_boundary: BoundaryData, coarse_unknowns: dict,
@@ -35,14 +81,14 @@ def prolong(problem: Problem, coarse_layout: Layout, coarse_boundary: BoundaryDa
     nodes["c_plus"] = nodes["c_plus"] * np.exp(nodes["psi"])
     nodes["c_minus"] = nodes["c_minus"] * np.exp(-nodes["psi"])
     x_coarse, y_coarse = coarse_layout.grid.x_nodes, coarse_layout.grid.y_nodes
+    edges = zeta_edges(problem)
     points = equation_points(fine_layout)
     fine = {}
     for name, place in _WHERE.items():
         x, y = points[place]
-        y_fine = y[0]
-        columns = PchipInterpolator(y_coarse, nodes[name], axis=1)(y_fine)
-        along = RegularGridInterpolator((x_coarse, y_fine), columns, bounds_error=False, fill_value=None)
-        fine[name] = along(np.stack([x.ravel(), y.ravel()], axis=1)).reshape(x.shape)
+        columns = PchipInterpolator(y_coarse, nodes[name], axis=1)(y[0])
+        cut = edges if name in _CUT_AT_EDGES else np.empty(0)
+        fine[name] = _along_x(x_coarse, columns, x[:, 0], cut)
     fine["c_plus"] = fine["c_plus"] * np.exp(-fine["psi"])
     fine["c_minus"] = fine["c_minus"] * np.exp(fine["psi"])
     return fine_layout.pack(fine)
