@@ -129,7 +129,7 @@ def _sweep(args: argparse.Namespace) -> int:
     (out_dir / "sweep.json").write_text(json.dumps({"rows": rows, "degradation": sweep.degradation(rows)}, indent=2))
     sweep.write_collection(rows, out_dir)
     print(table)
-    return 0 if len(rows) == len(specs) else 1
+    return 0 if len(rows) == len(specs) and all(r["status"] == "finished" for r in rows) else 1
 
 
 def _plot(args: argparse.Namespace) -> int:

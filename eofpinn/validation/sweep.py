@@ -10,8 +10,10 @@ the degradation ratio: error at the strongest coupling (smallest ε) ÷ error at
 
 from __future__ import annotations
 
+import csv
 import itertools
 import json
+import math
 import os
 import subprocess
 import sys
@@ -112,49 +114,94 @@ def run_sweep(case: str, specs: list[RunSpec], out_dir: Path, steps: int | None 
     return statuses
 
 
+def read_history(run_dir: Path) -> list[dict[str, float]]:
+    """A run's history.csv as rows of floats ([] when there is none)."""
+    path = run_dir / "history.csv"
+    if not path.is_file():
+        return []
+    with open(path, newline="") as handle:
+        return [{k: float(v) for k, v in row.items() if v not in ("", None)} for row in csv.DictReader(handle)]
+
+
+def _mean_of(history: list[dict[str, float]], column: str) -> float:
+    values = [row[column] for row in history if math.isfinite(row.get(column, math.nan))]
+    return float(np.mean(values)) if values else math.nan
+
+
+def _diverged(spec: RunSpec, out_dir: Path) -> bool:
+    log = out_dir / f"{spec.name}.log"
+    return log.is_file() and "PINN training diverged" in log.read_text(errors="replace")
+
+
 def collect(specs: list[RunSpec], out_dir: Path) -> list[dict]:
-    """One row per finished run: final, best-loss and best-ever paper-mean errors."""
+    """One row per finished or diverged run: final, best-loss and best-ever paper-mean errors,
+    and the run's mean gradient alignment score and mean most-conflicting cosine (history.csv).
+
+    A diverged run (its log holds the NaN stop) keeps the best error it logged; its final and
+    best-loss errors are infinite, so it makes its method's degradation ratio infinite. Runs
+    that failed otherwise, or were never started, are left out.
+    """
     rows = []
     for spec in specs:
-        path = out_dir / spec.name / "summary.json"
-        if not path.is_file():
+        run_dir = out_dir / spec.name
+        path = run_dir / "summary.json"
+        history = read_history(run_dir)
+        if path.is_file():
+            info = json.loads(path.read_text()).get("info", {})
+            status = "finished"
+            final = (info.get("final_errors") or {}).get("mean", math.nan)
+            best_loss = (info.get("best_loss_errors") or {}).get("mean", math.nan)
+            best_ever = (info.get("best_errors") or {}).get("mean", math.nan)
+            ms_per_step = info.get("ms_per_step", math.nan)
+        elif _diverged(spec, out_dir):
+            status = f"diverged after step {int(history[-1]['step'])}" if history else "diverged"
+            final = best_loss = math.inf
+            errors = [row["err_mean"] for row in history if math.isfinite(row.get("err_mean", math.nan))]
+            best_ever = min(errors) if errors else math.inf
+            ms_per_step = _mean_of(history, "ms_per_step")
+        else:
             continue
-        info = json.loads(path.read_text()).get("info", {})
         rows.append({
             "run": spec.name, "method": spec.method, "parameter": spec.parameter, "value": spec.value,
-            "seed": spec.seed,
-            "final": (info.get("final_errors") or {}).get("mean", float("nan")),
-            "best_loss": (info.get("best_loss_errors") or {}).get("mean", float("nan")),
-            "best_ever": (info.get("best_errors") or {}).get("mean", float("nan")),
-            "ms_per_step": info.get("ms_per_step", float("nan")),
+            "seed": spec.seed, "status": status, "final": final, "best_loss": best_loss, "best_ever": best_ever,
+            "ms_per_step": ms_per_step, "grad_alignment": _mean_of(history, "grad_alignment"),
+            "cos_min": _mean_of(history, "cos_min"),
         })
     return rows
+
+
+def mean_errors(rows: list[dict], method: str, metric: str = "final") -> dict[float, float]:
+    """Mean `metric` over seeds per parameter value of one method, weakest coupling first
+    (largest ε for debye_ratio, else smallest value)."""
+    by_value: dict[float, list[float]] = {}
+    for r in rows:
+        if r["method"] == method:
+            by_value.setdefault(r["value"], []).append(r[metric])
+    weak_first = sorted(by_value, reverse=bool(rows) and rows[0]["parameter"] == "debye_ratio")
+    return {value: float(np.mean(by_value[value])) for value in weak_first}
 
 
 def degradation(rows: list[dict], metric: str = "final") -> dict[str, float]:
     """Per method: mean error (over seeds) at the strongest coupling ÷ at the weakest.
 
     For debye_ratio the strongest coupling is the smallest ε (coupling ∝ 1/ε²); for any other
-    parameter the largest value counts as strongest.
+    parameter the largest value counts as strongest. A diverged run (infinite error) at the
+    strongest coupling makes the ratio infinite.
     """
     out = {}
     for method in sorted({r["method"] for r in rows}):
-        by_value: dict[float, list[float]] = {}
-        for r in rows:
-            if r["method"] == method:
-                by_value.setdefault(r["value"], []).append(r[metric])
-        if len(by_value) < 2:
-            continue
-        values = sorted(by_value)
-        strong, weak = (values[0], values[-1]) if rows[0]["parameter"] == "debye_ratio" else (values[-1], values[0])
-        out[method] = float(np.mean(by_value[strong]) / np.mean(by_value[weak]))
+        errors = list(mean_errors(rows, method, metric).values())
+        if len(errors) >= 2:
+            out[method] = errors[-1] / errors[0] if math.isfinite(errors[0]) else math.nan
     return out
 
 
 def format_table(rows: list[dict]) -> str:
-    lines = [f"{'run':<48}{'final':>11}{'best-loss':>11}{'best-ever':>11}{'ms/step':>9}"]
+    lines = [f"{'run':<48}{'final':>11}{'best-loss':>11}{'best-ever':>11}{'ms/step':>9}{'align':>7}"]
     for r in rows:
-        lines.append(f"{r['run']:<48}{r['final']:>11.3e}{r['best_loss']:>11.3e}{r['best_ever']:>11.3e}{r['ms_per_step']:>9.1f}")
+        final, best_loss = (f"{r[k]:>11.3e}" if math.isfinite(r[k]) else f"{'diverged':>11}" for k in ("final", "best_loss"))
+        lines.append(f"{r['run']:<48}{final}{best_loss}{r['best_ever']:>11.3e}{r['ms_per_step']:>9.1f}"
+                     f"{r.get('grad_alignment', math.nan):>+7.2f}")
     ratios = degradation(rows)
     if ratios:
         lines.append("degradation ratio (strong ÷ weak coupling, final error, mean over seeds):")
@@ -166,5 +213,6 @@ def write_collection(rows: list[dict], out_dir: Path) -> Path:
     """sweep.pvd: every finished run's fields.vts as one ParaView collection (index = row)."""
     from eofpinn.render import write_pvd
 
-    entries = [(i, Path(r["run"]) / "fields.vts") for i, r in enumerate(rows)]
-    return write_pvd(entries, out_dir / "sweep.pvd", names=[r["run"] for r in rows])
+    done = [r for r in rows if r.get("status", "finished") == "finished"]
+    entries = [(i, Path(r["run"]) / "fields.vts") for i, r in enumerate(done)]
+    return write_pvd(entries, out_dir / "sweep.pvd", names=[r["run"] for r in done])
