@@ -60,31 +60,86 @@ def ny_needed(debye_ratio: float, wall_stretch: float, cells_per_debye: float = 
     return n_cells + 2
 
 
+def zeta_edges(problem: Problem) -> np.ndarray:
+    """x positions where ζ̂ jumps on either wall (x = 0 and ℓ too where a periodic wall wraps
+    from one value to another)."""
+    edges = set()
+    for wall in ("bottom", "top"):
+        segments = problem.zeta_segments(wall)
+        edges |= {b.x_start for a, b in zip(segments, segments[1:]) if a.zeta_hat != b.zeta_hat}
+        if problem.ends == "periodic" and segments[0].zeta_hat != segments[-1].zeta_hat:
+            edges |= {0.0, problem.length_ratio}
+    return np.array(sorted(edges))
+
+
+def edge_clustered_nodes(length: float, n_cells: int, edges, edge_stretch: float) -> np.ndarray:
+    """Nodes 0 = x_0 < … < x_n = ℓ, fine at every position in `edges`, uniform if β = 0.
+
+    x(s) is defined on the uniform s = f ℓ / n by pieces between consecutive breakpoints
+    {0, ℓ} ∪ edges; a piece [a, b] takes the s-interval [a, b] and is stretched by a tanh map
+    with β = edge_stretch, fine at each end that is an edge: both ends ½(1 + tanh(β(2t − 1))/tanh β),
+    one end the half of that map, neither end linear (t = (s − a)/(b − a)). Every map has the
+    same slope dx/ds = β sech²β / tanh β at a fine end and β / tanh β at a coarse one, so the
+    spacing is smooth across the breakpoints; edges sit on nodes whenever they do on the uniform
+    grid, and the nodes of n/2 cells are every other node of n cells (nested grid sequencing).
+    """
+    s = np.linspace(0.0, length, n_cells + 1)
+    if edge_stretch <= 0.0 or len(edges) == 0:
+        return s
+    edge_set = {float(e) for e in edges}
+    breaks = np.array(sorted(edge_set | {0.0, float(length)}))
+    x = s.copy()
+    beta, scale = edge_stretch, np.tanh(edge_stretch)
+    for a, b in zip(breaks[:-1], breaks[1:]):
+        inside = (s >= a) & (s <= b)
+        t = (s[inside] - a) / (b - a)
+        fine_a, fine_b = a in edge_set, b in edge_set
+        if fine_a and fine_b:
+            g = 0.5 * (1.0 + np.tanh(beta * (2.0 * t - 1.0)) / scale)
+        elif fine_b:
+            g = np.tanh(beta * t) / scale
+        elif fine_a:
+            g = 1.0 + np.tanh(beta * (t - 1.0)) / scale
+        else:
+            g = t
+        x[inside] = a + (b - a) * g
+    x[0], x[-1] = 0.0, length
+    on_node = np.isclose(s[:, None], breaks[None, :], rtol=0.0, atol=1e-12 * length).any(axis=1)
+    x[on_node] = s[on_node]  # breakpoints on nodes stay exactly there (round-off of the tanh maps)
+    return x
+
+
 @dataclass(frozen=True)
 class StaggeredGrid:
-    """Geometry of the MAC grid; `periodic` selects periodic versus reservoir ends."""
+    """Geometry of the MAC grid; `periodic` selects periodic versus reservoir ends.
+
+    `x_nodes` are the output nodes 0 … ℓ (uniform, or clustered at the ζ̂ edges)."""
 
     length: float
-    nx: int
+    x_nodes: np.ndarray
     y_faces: np.ndarray
     periodic: bool
 
     @classmethod
-    def build(cls, problem: Problem, nx: int, ny: int, wall_stretch: float) -> StaggeredGrid:
+    def build(cls, problem: Problem, nx: int, ny: int, wall_stretch: float, edge_stretch: float = 0.0,
+              edges=None) -> StaggeredGrid:
+        """The grid of `problem`; x clustered at `edges` (default: the ζ̂ jumps) when edge_stretch > 0."""
         if nx < 5 or ny < 6:
             raise ValueError(f"FD grid too small: nx = {nx} (need ≥ 5), ny = {ny} (need ≥ 6)")
         faces = wall_clustered_faces(ny - 2, wall_stretch)
-        return cls(problem.length_ratio, nx, faces, problem.ends == "periodic")
+        edges = zeta_edges(problem) if edges is None else np.asarray(edges, dtype=float)
+        nodes = edge_clustered_nodes(problem.length_ratio, nx - 1, edges, edge_stretch)
+        return cls(problem.length_ratio, nodes, faces, problem.ends == "periodic")
 
     # ---- x direction -------------------------------------------------------------------
     @property
-    def hx(self) -> float:
-        return self.length / (self.nx - 1)
+    def nx(self) -> int:
+        return self.x_nodes.size
 
-    @cached_property
-    def x_nodes(self) -> np.ndarray:
-        """All output nodes x_0 = 0 … x_{nx−1} = ℓ."""
-        return np.linspace(0.0, self.length, self.nx)
+    @property
+    def hx(self) -> float:
+        """Mean node spacing ℓ/(nx − 1) (the spacing of a uniform grid)."""
+        return self.length / (self.nx - 1)
 
     @property
     def n(self) -> int:
@@ -96,20 +151,51 @@ class StaggeredGrid:
         """u columns: one face right of every periodic node, or every face between nodes."""
         return self.n if self.periodic else self.nx - 1
 
-    @property
-    def x_offset(self) -> float:
-        """Shift of the scalar cell centres from the nodes: h/2 (periodic, cell-centred) or 0."""
-        return 0.5 * self.hx if self.periodic else 0.0
+    @cached_property
+    def x_cell_faces(self) -> np.ndarray:
+        """The n + 1 boundaries of the scalar control volumes: the nodes (periodic) or the
+        midpoints between nodes (reservoir)."""
+        return self.x_nodes if self.periodic else 0.5 * (self.x_nodes[1:] + self.x_nodes[:-1])
 
     @cached_property
     def x_unknown(self) -> np.ndarray:
-        """x of the scalar cell centres: (i+½) h (periodic) or the interior nodes (reservoir)."""
-        return self.x_nodes[:-1] + self.x_offset if self.periodic else self.x_nodes[1:-1]
+        """x of the scalar cell centres: cell midpoints (periodic) or the interior nodes (reservoir)."""
+        if self.periodic:
+            return 0.5 * (self.x_nodes[1:] + self.x_nodes[:-1])
+        return self.x_nodes[1:-1]
 
     @cached_property
     def x_u(self) -> np.ndarray:
-        """x of the u faces, half a cell right of each scalar centre."""
-        return self.x_nodes[:-1] + self.x_offset + 0.5 * self.hx
+        """x of the n_u u faces: the nodes right of every periodic cell, or the midpoints."""
+        return self.x_nodes[1:] if self.periodic else self.x_cell_faces
+
+    @cached_property
+    def dx(self) -> np.ndarray:
+        """Widths of the scalar control volumes (n); also the distances between neighbouring u faces
+        (u face i−1 to i for periodic ends, i to i+1 for reservoir ends)."""
+        return np.diff(self.x_cell_faces)
+
+    @cached_property
+    def dx_centres(self) -> np.ndarray:
+        """Distance between the scalar points either side of every u face (n_u), the Dirichlet
+        end nodes included (reservoir) or across x = ℓ ≡ 0 (periodic); the u control-volume widths."""
+        if self.periodic:
+            return np.diff(np.concatenate([self.x_unknown, [self.x_unknown[0] + self.length]]))
+        return np.diff(self.x_nodes)
+
+    @cached_property
+    def face_weights(self) -> np.ndarray:
+        """w (n_u) of the linear interpolation (1 − w) f_left + w f_right of scalars to the u faces."""
+        left = self.x_unknown if self.periodic else self.x_nodes[:-1]
+        return (self.x_u - left) / self.dx_centres
+
+    @cached_property
+    def node_weights(self) -> np.ndarray:
+        """w (nx − 1) with f(x_k) = (1 − w) f_{k−1} + w f_k for node k between two cells (periodic:
+        cells k−1 and k, node 0 across the period) or two u faces (reservoir: k = 1 … nx − 2)."""
+        widths = np.diff(self.x_nodes)
+        before = np.roll(widths, 1)
+        return before / (before + widths)
 
     # ---- y direction -------------------------------------------------------------------
     @property
@@ -153,12 +239,11 @@ def face_averaged_zeta(problem: Problem, grid: StaggeredGrid, wall: str) -> np.n
     gets a single patch's ζ̂; with reservoir ends a patch edge on a node gives that node the
     mean of the two patches (an O(h) datum error at the edge).
     """
-    h = grid.hx
-    left = grid.x_unknown - 0.5 * h
+    left, right = grid.x_cell_faces[:-1], grid.x_cell_faces[1:]
     total = np.zeros(grid.n)
     for shift in (-problem.length_ratio, 0.0, problem.length_ratio):
         for seg in problem.zeta_segments(wall):
             lo = np.maximum(left, seg.x_start + shift)
-            hi = np.minimum(left + h, seg.x_end + shift)
+            hi = np.minimum(right, seg.x_end + shift)
             total += seg.zeta_hat * np.clip(hi - lo, 0.0, None)
-    return total / h
+    return total / grid.dx

@@ -99,7 +99,8 @@ def solve_system(
 
 def _sequenced(problem, grid: StaggeredGrid, layout: Layout, result: SystemSolution, settings, progress):
     nx, ny = coarser(grid.nx, grid.m + 2)
-    coarse_grid = StaggeredGrid.build(problem, nx, ny, settings.wall_stretch)
+    # The same x(s) map on half the cells: every coarse node is a fine node (nested).
+    coarse_grid = StaggeredGrid.build(problem, nx, ny, settings.wall_stretch, settings.edge_stretch)
     coarse = solve_system(problem, coarse_grid, settings, progress=progress)
     z0 = prolong(problem, coarse.dp.layout, coarse.boundary, coarse.unknowns, layout)
     result.coarse_grids = coarse.coarse_grids + [(nx, ny)]
@@ -170,7 +171,7 @@ def solve_fd(
     tic = time.perf_counter()
     settings, problem = case.fd, case.problem
     nx, ny = nx or settings.nx, ny or settings.ny
-    grid = StaggeredGrid.build(problem, nx, ny, settings.wall_stretch)
+    grid = StaggeredGrid.build(problem, nx, ny, settings.wall_stretch, settings.edge_stretch)
     notes = grid_warnings(problem, grid, settings)
     for note in notes:
         warnings.warn(note, stacklevel=2)
@@ -189,6 +190,7 @@ def solve_fd(
         "grid": (nx, ny),
         "unknowns": system.dp.layout.size,
         "wall_stretch": settings.wall_stretch,
+        "edge_stretch": settings.edge_stretch,
         "converged": True,
         "continuation_steps": system.continuation_steps,
         "coarse_grids": system.coarse_grids,
