@@ -1,26 +1,36 @@
 """The staggered (MAC) finite-volume grid of the FD solver.
 
-Cells are uniform in x and clustered at both walls in y by a tanh map
+Cells are clustered at both walls in y by a tanh map
 
     y_face(s) = ½ (1 + tanh(β (2s − 1)) / tanh β),   s = f / m,  f = 0 … m,
 
-with β = `FDSettings.wall_stretch` (β = 3 puts the first face ≈ 0.03/m from each wall).
-Locations (x index i, y index j):
+with β = `FDSettings.wall_stretch` (β = 3 puts the first face ≈ 0.03/m from each wall). In x
+the output nodes x_0 = 0 … x_{nx−1} = ℓ are uniform (h = ℓ/(nx − 1)) or, with
+`FDSettings.edge_stretch` β_x > 0, the image x(s) of uniform s under a tanh map per patch,
+fine at every x where ζ̂ jumps (`edge_clustered_nodes`): the exact solution is singular at
+those corners (ψ ~ ζ̄ + (Δζ̂/π) θ), which on a uniform grid leaves ψ, c± and p below first
+order over the whole channel. The map is fixed, so halving the cells keeps every other node
+(nested grid sequencing and Richardson studies). Locations (x index i, y index j):
 
-    ψ, c±, P  cell centres     (x_i,       y_c[j])     scalar control volumes
-    u         vertical faces   (x_{i+½},   y_c[j])     between scalar cells i and i+1
-    v         horizontal faces (x_i,       y_f[j])     j = 1 … m−1 (walls carry v = 0)
+    ψ, c±, P  cell centres     (x_c[i],    y_c[j])     scalar control volumes
+    u         vertical faces   (x_u[i],    y_c[j])     between scalar cells i and i+1
+    v         horizontal faces (x_c[i],    y_f[j])     j = 1 … m−1 (walls carry v = 0)
 
-In x the grid depends on the ends (h = ℓ/(nx − 1) either way, output nodes x_i = i h):
+In x the grid depends on the ends:
 
-- reservoir ends: vertex-centred, scalar cells centred on the nodes x_i, so the ends x_0 = 0
-  and x_last = ℓ are Dirichlet nodes;
-- periodic ends: cell-centred, scalar cells [i h, (i+1) h] with centres (i+½) h, i = 0 … n−1,
-  and u faces on the nodes x_{i+1}. Cell faces (not centres) then lie on every node, so a
-  ζ̂ patch edge at a node (every shipped patterned case, at every grid level) is a face of
-  the wall cells and each wall cell sees one patch only; with edges on centres the wall cell
-  at an edge gets the two-patch mean, an O(h) error that left ψ, c± and p first order.
-  Output (output.py) brings scalars to the nodes by averaging the two cells either side. In y the scalars sit at the cell centres y_c = (y_f[j] + y_f[j+1])/2
+- reservoir ends: vertex-centred, scalar points on the nodes x_i, control volumes between the
+  midpoints of the nodes (the u faces), so the ends x_0 = 0 and x_last = ℓ are Dirichlet nodes;
+- periodic ends: cell-centred, scalar cells [x_i, x_{i+1}] with centres at their midpoints,
+  i = 0 … n−1, and u faces on the nodes x_{i+1}. Cell faces (not centres) then lie on every
+  node, so a ζ̂ patch edge at a node (every shipped patterned case, at every grid level) is a
+  face of the wall cells and each wall cell sees one patch only; with edges on centres the
+  wall cell at an edge gets the two-patch mean, an O(h) error that left ψ, c± and p first order.
+
+On a non-uniform x grid the scheme uses the cell widths `dx`, the distances `dx_centres`
+between the scalar points either side of each u face, and linear interpolation weights
+(`face_weights`, `node_weights`); a smooth map keeps the three-point differences second order.
+Output (output.py) brings scalars to the nodes by linear interpolation between the two cells
+either side. In y the scalars sit at the cell centres y_c = (y_f[j] + y_f[j+1])/2
 and the walls are faces, so the output y grid is [0, y_c[0], …, y_c[m−1], 1] (ny = m + 2 nodes).
 """
 
@@ -232,10 +242,10 @@ class StaggeredGrid:
 
 
 def face_averaged_zeta(problem: Problem, grid: StaggeredGrid, wall: str) -> np.ndarray:
-    """ζ̂ averaged over the wall face [x_i − h/2, x_i + h/2] of every unknown column.
+    """ζ̂ averaged over the wall face (`x_cell_faces`) of every unknown column.
 
     The wall value of a finite volume is the exact mean over its face. With periodic ends the
-    faces are [i h, (i+1) h], so a patch edge on a node is a face boundary and every wall cell
+    faces are [x_i, x_{i+1}], so a patch edge on a node is a face boundary and every wall cell
     gets a single patch's ζ̂; with reservoir ends a patch edge on a node gives that node the
     mean of the two patches (an O(h) datum error at the edge).
     """

@@ -9,6 +9,7 @@ from the prolonged solution of a grid with half the cells each way (grid sequenc
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -99,8 +100,9 @@ def solve_system(
 
 def _sequenced(problem, grid: StaggeredGrid, layout: Layout, result: SystemSolution, settings, progress):
     nx, ny = coarser(grid.nx, grid.m + 2)
-    # The same x(s) map on half the cells: every coarse node is a fine node (nested).
     coarse_grid = StaggeredGrid.build(problem, nx, ny, settings.wall_stretch, settings.edge_stretch)
+    if (grid.nx - 1) % 2 == 0:  # every other node of the given x grid, uniform or clustered: nested
+        coarse_grid = dataclasses.replace(coarse_grid, x_nodes=grid.x_nodes[::2])
     coarse = solve_system(problem, coarse_grid, settings, progress=progress)
     z0 = prolong(problem, coarse.dp.layout, coarse.boundary, coarse.unknowns, layout)
     result.coarse_grids = coarse.coarse_grids + [(nx, ny)]
