@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from eofpinn.cases import scalings as sc
-from eofpinn.cases.model import Case, Electrolyte, FDSettings, PINNSettings, Problem, ZetaSegment
+from eofpinn.cases.model import MAX_EDGE_STRETCH, Case, Electrolyte, FDSettings, PINNSettings, Problem, ZetaSegment
 from eofpinn.errors import CaseError
 from eofpinn.units import parse_quantity
 
@@ -241,6 +241,9 @@ def load_case(path: str | Path) -> Case:
     builder = _dimensionless_case if "dimensionless" in doc else _physical_case
     problem, electrolyte, scalings, dimensionless = builder(doc, source)
     fd = _settings(source, "fd", doc.get("fd", {}), FDSettings)
+    if fd.edge_stretch > MAX_EDGE_STRETCH:
+        raise CaseError(source, "fd.edge_stretch", f"must lie in [0, {MAX_EDGE_STRETCH:g}] (0 = uniform x grid, "
+                                                   f"2-3 = strong clustering at the zeta jumps); got {fd.edge_stretch!r}")
     pinn = _settings(source, "pinn", doc.get("pinn", {}), PINNSettings)
     return Case(
         name=name,

@@ -133,6 +133,9 @@ class Scalings:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}
 
 
+MAX_EDGE_STRETCH = 5.0  # β sech²β / tanh β = 2e-4 of the mean spacing: beyond any use
+
+
 @dataclass(frozen=True)
 class FDSettings:
     """Finite-volume reference solver settings (eofpinn/solvers/fd).
@@ -140,12 +143,16 @@ class FDSettings:
     nx: x nodes 0 … ℓ; ny: y nodes (both walls and ny − 2 cell centres). The defaults, 64 × 160
     cells (nx = 65, ny = 162) with wall_stretch β = 3 (tanh map), keep the straight-channel
     error below 1e-4 for 0.02 ≤ ε ≤ 0.1 and |ζ̂| ≤ 4, and nest under halving (Richardson). grid_sequencing: on grids above 4096 cells, start Newton from
-    the solution of a grid with half the cells in each direction (recursively).
+    the solution of a grid with half the cells in each direction (recursively). edge_stretch:
+    β of the tanh clustering of the x grid towards every x where ζ̂ jumps (the corner
+    singularities; solvers/fd/grid.py), first cell ≈ β sech²β / tanh β of the mean spacing
+    (β = 2: 0.15, β = 3: 0.03); 0 = uniform in x. At most MAX_EDGE_STRETCH.
     """
 
     nx: int = 65
     ny: int = 162
     wall_stretch: float = 3.0
+    edge_stretch: float = 0.0
     max_newton: int = 40
     tolerance: float = 1e-10
     continuation_steps: int = 0

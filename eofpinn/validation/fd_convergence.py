@@ -113,7 +113,9 @@ def refinement_grids(nx: int, ny: int, levels: int = 3, coarsening: int = 4) -> 
 
 
 def on_coarse_nodes(fine: Solution, coarse: Solution, name: str) -> np.ndarray:
-    """The fine solution's field `name` at the coarse output nodes (nested x, PCHIP in y)."""
+    """The fine solution's field `name` at the coarse output nodes (nested x, PCHIP in y).
+
+    Nested in x also on an edge-clustered grid: both are the same map x(s) of a uniform s."""
     stride = (fine.x.size - 1) // (coarse.x.size - 1)
     columns = fine[name][::stride]
     return PchipInterpolator(fine.y, columns, axis=1)(coarse.y)
@@ -121,8 +123,8 @@ def on_coarse_nodes(fine: Solution, coarse: Solution, name: str) -> np.ndarray:
 
 def l2_norm(values: np.ndarray, solution: Solution) -> float:
     """√∫∫ f² dx dy by the trapezoidal rule on the (stretched) output nodes of `solution`."""
-    wx = np.gradient(solution.x) * np.ones_like(solution.x)
-    wx[[0, -1]] *= 0.5 * (solution.x[1] - solution.x[0]) / wx[[0, -1]]
+    dx = np.diff(solution.x)
+    wx = 0.5 * (np.concatenate([[0.0], dx]) + np.concatenate([dx, [0.0]]))
     wy = np.diff(np.concatenate([[0.0], 0.5 * (solution.y[1:] + solution.y[:-1]), [1.0]]))
     return float(np.sqrt(np.sum(values**2 * wx[:, None] * wy[None, :])))
 
@@ -186,7 +188,8 @@ def patterned_study(case: Case, grids: list[tuple[int, int]], radius: float = CO
         if progress:
             progress(f"{case.name}: {nx}×{ny} nodes, {times[-1]:.1f} s, "
                      f"{solutions[-1].info['newton_iterations']} Newton iterations")
-    return {"case": case.name, "grids": [list(g) for g in grids], "radius": radius,
+    return {"case": case.name, "grids": [list(g) for g in grids], "edge_stretch": case.fd.edge_stretch,
+            "radius": radius,
             "corners": [list(c) for c in zeta_jump_corners(case)], "time_s": times,
             "fields": richardson_fields(solutions, radius)}
 

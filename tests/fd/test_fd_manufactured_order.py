@@ -9,6 +9,10 @@ Measured max-norm orders (64-cell grid vs 32):
       ψ 1.99, c₊ 2.00, c₋ 1.99, u 2.00, v 2.00, P 1.99
   reservoir ends, Boltzmann walls:
       ψ 2.00, c₊ 2.00, c₋ 2.00, u 2.00, v 2.00, P 1.97
+The same on an x grid tanh-clustered (edge_stretch β = 1.5, first cell 0.3 h) towards
+x = 0, ½, 1 (periodic) or x = ½ (reservoir), which exercises every non-uniform x metric:
+  periodic:  ψ 2.00, c₊ 1.98, c₋ 1.97, u 2.00, v 2.02, P 1.99  (P error 4.9e-3 at 64²)
+  reservoir: ψ 2.01, c₊ 2.00, c₋ 2.01, u 2.01, v 2.00, P 1.96
 """
 
 import numpy as np
@@ -19,11 +23,18 @@ from eofpinn.solvers.fd.manufactured import FIELDS, configurations
 SET_UPS = configurations()
 
 
+# (edge_stretch, largest max-norm error allowed on 64²): the clustered grid is coarser away
+# from the clustering points, where these smooth fields vary as much as anywhere.
+X_GRIDS = {"uniform_x": (0.0, 3e-3), "clustered_x": (1.5, 7e-3)}
+
+
+@pytest.mark.parametrize("x_grid", sorted(X_GRIDS))
 @pytest.mark.parametrize("name", sorted(SET_UPS))
-def test_second_order_in_every_field(name):
+def test_second_order_in_every_field(name, x_grid):
     manufactured = SET_UPS[name]
-    errors = [manufactured.solve(cells + 1, cells + 2)[1] for cells in (16, 32, 64)]
+    edge_stretch, bound = X_GRIDS[x_grid]
+    errors = [manufactured.solve(cells + 1, cells + 2, edge_stretch=edge_stretch)[1] for cells in (16, 32, 64)]
     for field in FIELDS:
         orders = [np.log2(errors[k][field] / errors[k + 1][field]) for k in range(2)]
         assert 1.85 <= orders[-1] <= 2.15, (field, orders, errors)
-        assert errors[-1][field] < 3e-3, (field, errors[-1][field])
+        assert errors[-1][field] < bound, (field, errors[-1][field])

@@ -3,7 +3,8 @@
 Scheme, module by module:
 
 - grid.py        staggered MAC grid: ψ, c±, P at cell centres, u on vertical faces, v on
-                 horizontal faces; uniform in x (reservoir ends: cells centred on the output
+                 horizontal faces; uniform in x or tanh clustered towards the ζ̂ jumps
+                 (β = FDSettings.edge_stretch; reservoir ends: cells centred on the output
                  nodes; periodic ends: cell faces on the nodes), tanh clustered at both
                  walls in y (β = FDSettings.wall_stretch).
 - layout.py      the unknown vector (ψ, c₊, c₋, u, v, P, gauge multipliers) and lattice positions.

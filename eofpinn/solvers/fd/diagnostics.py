@@ -34,7 +34,7 @@ def divergence(dp: DiscreteProblem, z: np.ndarray) -> np.ndarray:
     v_full = ops.pad_y(f["v"])
     u = f["u"]
     div_x = (u - np.roll(u, 1, 0)) if geo.periodic else (u[1:] - u[:-1])
-    return div_x / geo.hx + (v_full[:, 1:] - v_full[:, :-1]) / geo.dy
+    return div_x / geo.dx + (v_full[:, 1:] - v_full[:, :-1]) / geo.dy
 
 
 def conservation_summary(dp: DiscreteProblem, z: np.ndarray) -> dict[str, float]:
@@ -45,7 +45,7 @@ def conservation_summary(dp: DiscreteProblem, z: np.ndarray) -> dict[str, float]
         flux = fluxes[name]
         summary[f"ion_flux_{name}"] = float(np.mean(flux))
         summary[f"ion_flux_spread_{name}"] = float(np.ptp(flux) / max(np.max(np.abs(flux)), 1e-300))
-    area = dp.geometry.hx * dp.geometry.dy[None, :]
+    area = dp.geometry.dx * dp.geometry.dy[None, :]
     summary["max_cell_mass_imbalance"] = float(np.max(np.abs(divergence(dp, z) * area)))
     summary["flow_rate"] = float(np.mean(fluxes["volume"]))
     return summary

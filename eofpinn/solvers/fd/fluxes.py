@@ -82,11 +82,18 @@ def x_face_pairs(values, periodic: bool, left=None, right=None):
     return padded[:-1], padded[1:]
 
 
-def x_divergence(face_values, periodic: bool, h: float):
-    """(F_{i+½} − F_{i−½}) / h at every unknown column."""
+def x_divergence(face_values, periodic: bool, widths):
+    """(F_{i+½} − F_{i−½}) / Δx_i at every unknown column (widths: a column (n, 1) or a number)."""
     if periodic:
-        return (face_values - ops.roll(face_values, 1)) / h
-    return (face_values[1:] - face_values[:-1]) / h
+        return (face_values - ops.roll(face_values, 1)) / widths
+    return (face_values[1:] - face_values[:-1]) / widths
+
+
+def three_point_derivative(left, centre, right, h_left, h_right):
+    """f' at the centre of three points a distance h_left, h_right apart (second order)."""
+    total = h_left + h_right
+    return (h_left / (h_right * total)) * right + ((h_right - h_left) / (h_left * h_right)) * centre \
+        - (h_right / (h_left * total)) * left
 
 
 def y_gradient_faces(values, wall_bottom, wall_top, geo):

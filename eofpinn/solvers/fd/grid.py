@@ -1,26 +1,36 @@
 """The staggered (MAC) finite-volume grid of the FD solver.
 
-Cells are uniform in x and clustered at both walls in y by a tanh map
+Cells are clustered at both walls in y by a tanh map
 
     y_face(s) = ½ (1 + tanh(β (2s − 1)) / tanh β),   s = f / m,  f = 0 … m,
 
-with β = `FDSettings.wall_stretch` (β = 3 puts the first face ≈ 0.03/m from each wall).
-Locations (x index i, y index j):
+with β = `FDSettings.wall_stretch` (β = 3 puts the first face ≈ 0.03/m from each wall). In x
+the output nodes x_0 = 0 … x_{nx−1} = ℓ are uniform (h = ℓ/(nx − 1)) or, with
+`FDSettings.edge_stretch` β_x > 0, the image x(s) of uniform s under a tanh map per patch,
+fine at every x where ζ̂ jumps (`edge_clustered_nodes`): the exact solution is singular at
+those corners (ψ ~ ζ̄ + (Δζ̂/π) θ), which on a uniform grid leaves ψ, c± and p below first
+order over the whole channel. The map is fixed, so halving the cells keeps every other node
+(nested grid sequencing and Richardson studies). Locations (x index i, y index j):
 
-    ψ, c±, P  cell centres     (x_i,       y_c[j])     scalar control volumes
-    u         vertical faces   (x_{i+½},   y_c[j])     between scalar cells i and i+1
-    v         horizontal faces (x_i,       y_f[j])     j = 1 … m−1 (walls carry v = 0)
+    ψ, c±, P  cell centres     (x_c[i],    y_c[j])     scalar control volumes
+    u         vertical faces   (x_u[i],    y_c[j])     between scalar cells i and i+1
+    v         horizontal faces (x_c[i],    y_f[j])     j = 1 … m−1 (walls carry v = 0)
 
-In x the grid depends on the ends (h = ℓ/(nx − 1) either way, output nodes x_i = i h):
+In x the grid depends on the ends:
 
-- reservoir ends: vertex-centred, scalar cells centred on the nodes x_i, so the ends x_0 = 0
-  and x_last = ℓ are Dirichlet nodes;
-- periodic ends: cell-centred, scalar cells [i h, (i+1) h] with centres (i+½) h, i = 0 … n−1,
-  and u faces on the nodes x_{i+1}. Cell faces (not centres) then lie on every node, so a
-  ζ̂ patch edge at a node (every shipped patterned case, at every grid level) is a face of
-  the wall cells and each wall cell sees one patch only; with edges on centres the wall cell
-  at an edge gets the two-patch mean, an O(h) error that left ψ, c± and p first order.
-  Output (output.py) brings scalars to the nodes by averaging the two cells either side. In y the scalars sit at the cell centres y_c = (y_f[j] + y_f[j+1])/2
+- reservoir ends: vertex-centred, scalar points on the nodes x_i, control volumes between the
+  midpoints of the nodes (the u faces), so the ends x_0 = 0 and x_last = ℓ are Dirichlet nodes;
+- periodic ends: cell-centred, scalar cells [x_i, x_{i+1}] with centres at their midpoints,
+  i = 0 … n−1, and u faces on the nodes x_{i+1}. Cell faces (not centres) then lie on every
+  node, so a ζ̂ patch edge at a node (every shipped patterned case, at every grid level) is a
+  face of the wall cells and each wall cell sees one patch only; with edges on centres the
+  wall cell at an edge gets the two-patch mean, an O(h) error that left ψ, c± and p first order.
+
+On a non-uniform x grid the scheme uses the cell widths `dx`, the distances `dx_centres`
+between the scalar points either side of each u face, and linear interpolation weights
+(`face_weights`, `node_weights`); a smooth map keeps the three-point differences second order.
+Output (output.py) brings scalars to the nodes by linear interpolation between the two cells
+either side. In y the scalars sit at the cell centres y_c = (y_f[j] + y_f[j+1])/2
 and the walls are faces, so the output y grid is [0, y_c[0], …, y_c[m−1], 1] (ny = m + 2 nodes).
 """
 
@@ -60,31 +70,86 @@ def ny_needed(debye_ratio: float, wall_stretch: float, cells_per_debye: float = 
     return n_cells + 2
 
 
+def zeta_edges(problem: Problem) -> np.ndarray:
+    """x positions where ζ̂ jumps on either wall (x = 0 and ℓ too where a periodic wall wraps
+    from one value to another)."""
+    edges = set()
+    for wall in ("bottom", "top"):
+        segments = problem.zeta_segments(wall)
+        edges |= {b.x_start for a, b in zip(segments, segments[1:]) if a.zeta_hat != b.zeta_hat}
+        if problem.ends == "periodic" and segments[0].zeta_hat != segments[-1].zeta_hat:
+            edges |= {0.0, problem.length_ratio}
+    return np.array(sorted(edges))
+
+
+def edge_clustered_nodes(length: float, n_cells: int, edges, edge_stretch: float) -> np.ndarray:
+    """Nodes 0 = x_0 < … < x_n = ℓ, fine at every position in `edges`, uniform if β = 0.
+
+    x(s) is defined on the uniform s = f ℓ / n by pieces between consecutive breakpoints
+    {0, ℓ} ∪ edges; a piece [a, b] takes the s-interval [a, b] and is stretched by a tanh map
+    with β = edge_stretch, fine at each end that is an edge: both ends ½(1 + tanh(β(2t − 1))/tanh β),
+    one end the half of that map, neither end linear (t = (s − a)/(b − a)). Every map has the
+    same slope dx/ds = β sech²β / tanh β at a fine end and β / tanh β at a coarse one, so the
+    spacing is smooth across the breakpoints; edges sit on nodes whenever they do on the uniform
+    grid, and the nodes of n/2 cells are every other node of n cells (nested grid sequencing).
+    """
+    s = np.linspace(0.0, length, n_cells + 1)
+    if edge_stretch <= 0.0 or len(edges) == 0:
+        return s
+    edge_set = {float(e) for e in edges}
+    breaks = np.array(sorted(edge_set | {0.0, float(length)}))
+    x = s.copy()
+    beta, scale = edge_stretch, np.tanh(edge_stretch)
+    for a, b in zip(breaks[:-1], breaks[1:]):
+        inside = (s >= a) & (s <= b)
+        t = (s[inside] - a) / (b - a)
+        fine_a, fine_b = a in edge_set, b in edge_set
+        if fine_a and fine_b:
+            g = 0.5 * (1.0 + np.tanh(beta * (2.0 * t - 1.0)) / scale)
+        elif fine_b:
+            g = np.tanh(beta * t) / scale
+        elif fine_a:
+            g = 1.0 + np.tanh(beta * (t - 1.0)) / scale
+        else:
+            g = t
+        x[inside] = a + (b - a) * g
+    x[0], x[-1] = 0.0, length
+    on_node = np.isclose(s[:, None], breaks[None, :], rtol=0.0, atol=1e-12 * length).any(axis=1)
+    x[on_node] = s[on_node]  # breakpoints on nodes stay exactly there (round-off of the tanh maps)
+    return x
+
+
 @dataclass(frozen=True)
 class StaggeredGrid:
-    """Geometry of the MAC grid; `periodic` selects periodic versus reservoir ends."""
+    """Geometry of the MAC grid; `periodic` selects periodic versus reservoir ends.
+
+    `x_nodes` are the output nodes 0 … ℓ (uniform, or clustered at the ζ̂ edges)."""
 
     length: float
-    nx: int
+    x_nodes: np.ndarray
     y_faces: np.ndarray
     periodic: bool
 
     @classmethod
-    def build(cls, problem: Problem, nx: int, ny: int, wall_stretch: float) -> StaggeredGrid:
+    def build(cls, problem: Problem, nx: int, ny: int, wall_stretch: float, edge_stretch: float = 0.0,
+              edges=None) -> StaggeredGrid:
+        """The grid of `problem`; x clustered at `edges` (default: the ζ̂ jumps) when edge_stretch > 0."""
         if nx < 5 or ny < 6:
             raise ValueError(f"FD grid too small: nx = {nx} (need ≥ 5), ny = {ny} (need ≥ 6)")
         faces = wall_clustered_faces(ny - 2, wall_stretch)
-        return cls(problem.length_ratio, nx, faces, problem.ends == "periodic")
+        edges = zeta_edges(problem) if edges is None else np.asarray(edges, dtype=float)
+        nodes = edge_clustered_nodes(problem.length_ratio, nx - 1, edges, edge_stretch)
+        return cls(problem.length_ratio, nodes, faces, problem.ends == "periodic")
 
     # ---- x direction -------------------------------------------------------------------
     @property
-    def hx(self) -> float:
-        return self.length / (self.nx - 1)
+    def nx(self) -> int:
+        return self.x_nodes.size
 
-    @cached_property
-    def x_nodes(self) -> np.ndarray:
-        """All output nodes x_0 = 0 … x_{nx−1} = ℓ."""
-        return np.linspace(0.0, self.length, self.nx)
+    @property
+    def hx(self) -> float:
+        """Mean node spacing ℓ/(nx − 1) (the spacing of a uniform grid)."""
+        return self.length / (self.nx - 1)
 
     @property
     def n(self) -> int:
@@ -96,20 +161,51 @@ class StaggeredGrid:
         """u columns: one face right of every periodic node, or every face between nodes."""
         return self.n if self.periodic else self.nx - 1
 
-    @property
-    def x_offset(self) -> float:
-        """Shift of the scalar cell centres from the nodes: h/2 (periodic, cell-centred) or 0."""
-        return 0.5 * self.hx if self.periodic else 0.0
+    @cached_property
+    def x_cell_faces(self) -> np.ndarray:
+        """The n + 1 boundaries of the scalar control volumes: the nodes (periodic) or the
+        midpoints between nodes (reservoir)."""
+        return self.x_nodes if self.periodic else 0.5 * (self.x_nodes[1:] + self.x_nodes[:-1])
 
     @cached_property
     def x_unknown(self) -> np.ndarray:
-        """x of the scalar cell centres: (i+½) h (periodic) or the interior nodes (reservoir)."""
-        return self.x_nodes[:-1] + self.x_offset if self.periodic else self.x_nodes[1:-1]
+        """x of the scalar cell centres: cell midpoints (periodic) or the interior nodes (reservoir)."""
+        if self.periodic:
+            return 0.5 * (self.x_nodes[1:] + self.x_nodes[:-1])
+        return self.x_nodes[1:-1]
 
     @cached_property
     def x_u(self) -> np.ndarray:
-        """x of the u faces, half a cell right of each scalar centre."""
-        return self.x_nodes[:-1] + self.x_offset + 0.5 * self.hx
+        """x of the n_u u faces: the nodes right of every periodic cell, or the midpoints."""
+        return self.x_nodes[1:] if self.periodic else self.x_cell_faces
+
+    @cached_property
+    def dx(self) -> np.ndarray:
+        """Widths of the scalar control volumes (n); also the distances between neighbouring u faces
+        (u face i−1 to i for periodic ends, i to i+1 for reservoir ends)."""
+        return np.diff(self.x_cell_faces)
+
+    @cached_property
+    def dx_centres(self) -> np.ndarray:
+        """Distance between the scalar points either side of every u face (n_u), the Dirichlet
+        end nodes included (reservoir) or across x = ℓ ≡ 0 (periodic); the u control-volume widths."""
+        if self.periodic:
+            return np.diff(np.concatenate([self.x_unknown, [self.x_unknown[0] + self.length]]))
+        return np.diff(self.x_nodes)
+
+    @cached_property
+    def face_weights(self) -> np.ndarray:
+        """w (n_u) of the linear interpolation (1 − w) f_left + w f_right of scalars to the u faces."""
+        left = self.x_unknown if self.periodic else self.x_nodes[:-1]
+        return (self.x_u - left) / self.dx_centres
+
+    @cached_property
+    def node_weights(self) -> np.ndarray:
+        """w (nx − 1) with f(x_k) = (1 − w) f_{k−1} + w f_k for node k between two cells (periodic:
+        cells k−1 and k, node 0 across the period) or two u faces (reservoir: k = 1 … nx − 2)."""
+        widths = np.diff(self.x_nodes)
+        before = np.roll(widths, 1)
+        return before / (before + widths)
 
     # ---- y direction -------------------------------------------------------------------
     @property
@@ -146,19 +242,18 @@ class StaggeredGrid:
 
 
 def face_averaged_zeta(problem: Problem, grid: StaggeredGrid, wall: str) -> np.ndarray:
-    """ζ̂ averaged over the wall face [x_i − h/2, x_i + h/2] of every unknown column.
+    """ζ̂ averaged over the wall face (`x_cell_faces`) of every unknown column.
 
     The wall value of a finite volume is the exact mean over its face. With periodic ends the
-    faces are [i h, (i+1) h], so a patch edge on a node is a face boundary and every wall cell
+    faces are [x_i, x_{i+1}], so a patch edge on a node is a face boundary and every wall cell
     gets a single patch's ζ̂; with reservoir ends a patch edge on a node gives that node the
     mean of the two patches (an O(h) datum error at the edge).
     """
-    h = grid.hx
-    left = grid.x_unknown - 0.5 * h
+    left, right = grid.x_cell_faces[:-1], grid.x_cell_faces[1:]
     total = np.zeros(grid.n)
     for shift in (-problem.length_ratio, 0.0, problem.length_ratio):
         for seg in problem.zeta_segments(wall):
             lo = np.maximum(left, seg.x_start + shift)
-            hi = np.minimum(left + h, seg.x_end + shift)
+            hi = np.minimum(right, seg.x_end + shift)
             total += seg.zeta_hat * np.clip(hi - lo, 0.0, None)
-    return total / h
+    return total / grid.dx

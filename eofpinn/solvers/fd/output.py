@@ -2,9 +2,10 @@
 
 Output grid: x nodes 0 … ℓ (all nx of them; periodic x = ℓ repeats x = 0 with P lowered by
 Δp̂), y = [0, cell centres, 1]. Reservoir ends (vertex-centred x): scalars are already at the
-interior nodes and u is averaged from the two faces either side of a node (∂u/∂x = 0 gives u
-at an end). Periodic ends (cell-centred x, grid.py): u faces lie on the nodes, and scalars,
-wall values and v are the mean of the two cells either side of a node (second order; c± via
+interior nodes and u is interpolated linearly from the two faces either side of a node (∂u/∂x = 0
+gives u at an end). Periodic ends (cell-centred x, grid.py): u faces lie on the nodes, and scalars,
+wall values and v are interpolated linearly from the two cells either side of a node (the mean
+on a uniform grid; `StaggeredGrid.node_weights`; second order; c± via
 their Slotboom variables c± e^{±ψ}, so that no Jensen gap appears where ψ changes by O(1)
 between the two cells next to a ζ̂ patch edge; there the wall value is the two-patch mean). v is averaged from the faces
 below and above a centre. Wall rows: ψ = wall value, u = v = 0, c± from the wall condition —
@@ -20,19 +21,21 @@ import numpy as np
 from eofpinn.cases.model import Problem
 from eofpinn.physics.exact import osmotic_pressure
 from eofpinn.solvers.fd.boundary import BoundaryData
+from eofpinn.solvers.fd.grid import StaggeredGrid
 from eofpinn.solvers.fd.layout import Layout
 
 
-def _full_x(interior: np.ndarray, periodic: bool, inlet=None, outlet=None, jump: float = 0.0) -> np.ndarray:
+def _full_x(interior: np.ndarray, grid: StaggeredGrid, inlet=None, outlet=None, jump: float = 0.0) -> np.ndarray:
     """Unknown columns → all nx node columns.
 
-    Periodic: the cells are centred at (i+½) h, so node i gets the mean of cells i−1 and i
-    (cell −1 is cell n−1 of the previous period, raised by the jump), and x = ℓ repeats x = 0
-    lowered by the jump.
+    Periodic: the cells are centred between the nodes, so node i gets the linear interpolant of
+    cells i−1 and i (cell −1 is cell n−1 of the previous period, raised by the jump), and x = ℓ
+    repeats x = 0 lowered by the jump.
     """
-    if periodic:
+    if grid.periodic:
         previous = np.concatenate([interior[-1:] + jump, interior[:-1]])
-        nodes = 0.5 * (previous + interior)
+        w = grid.node_weights[:, None]
+        nodes = (1.0 - w) * previous + w * interior
         return np.concatenate([nodes, nodes[:1] - jump])
     return np.concatenate([np.atleast_2d(inlet), interior, np.atleast_2d(outlet)])
 
@@ -59,28 +62,28 @@ def node_fields(problem: Problem, layout: Layout, boundary: BoundaryData, unknow
     def end(name):
         return (None, None) if periodic else (getattr(inlet, name), getattr(outlet, name))
 
-    psi = _full_x(unknowns["psi"], periodic, *end("psi"))
-    wall_bottom = _full_x(boundary.psi_bottom[:, None], periodic, *_end_walls(inlet, outlet, 0))[:, 0]
-    wall_top = _full_x(boundary.psi_top[:, None], periodic, *_end_walls(inlet, outlet, 1))[:, 0]
+    psi = _full_x(unknowns["psi"], grid, *end("psi"))
+    wall_bottom = _full_x(boundary.psi_bottom[:, None], grid, *_end_walls(inlet, outlet, 0))[:, 0]
+    wall_top = _full_x(boundary.psi_top[:, None], grid, *_end_walls(inlet, outlet, 1))[:, 0]
     fields = {"psi": _with_walls(psi, wall_bottom, wall_top)}
     for name, sign in (("c_plus", 1.0), ("c_minus", -1.0)):
         if periodic:  # average the Slotboom variable c± e^{±ψ}, smooth where c± vary exponentially
-            slotboom = _full_x(unknowns[name] * np.exp(sign * unknowns["psi"]), periodic)
+            slotboom = _full_x(unknowns[name] * np.exp(sign * unknowns["psi"]), grid)
             c = slotboom * np.exp(-sign * psi)
         else:
-            c = _full_x(unknowns[name], periodic, *end(name))
+            c = _full_x(unknowns[name], grid, *end(name))
         # Slotboom extrapolation; equal to exp(∓ζ̂) for Boltzmann-distributed ions.
         bottom = c[:, 0] * np.exp(sign * (psi[:, 0] - wall_bottom))
         top = c[:, -1] * np.exp(sign * (psi[:, -1] - wall_top))
         if boundary.c_wall is not None:
             bottom, top = np.exp(-sign * wall_bottom), np.exp(-sign * wall_top)
         fields[name] = _with_walls(c, bottom, top)
-    fields["u"] = _with_walls(_u_nodes(unknowns["u"], periodic), 0.0, 0.0)
+    fields["u"] = _with_walls(_u_nodes(unknowns["u"], grid), 0.0, 0.0)
     v_full = np.pad(unknowns["v"], ((0, 0), (1, 1)))
     v_centres = 0.5 * (v_full[:, 1:] + v_full[:, :-1])
     zero = np.zeros(grid.m)
-    fields["v"] = _with_walls(_full_x(v_centres, periodic, zero, zero), 0.0, 0.0)
-    pressure = _full_x(unknowns["P"], periodic, *end("pressure"), jump=boundary.pressure_jump)
+    fields["v"] = _with_walls(_full_x(v_centres, grid, zero, zero), 0.0, 0.0)
+    pressure = _full_x(unknowns["P"], grid, *end("pressure"), jump=boundary.pressure_jump)
     y = grid.y_centres
     p_bottom = _quadratic_extrapolation(pressure[:, :3], y[:3], 0.0)
     p_top = _quadratic_extrapolation(pressure[:, -3:], y[-3:], 1.0)
@@ -97,9 +100,10 @@ def _end_walls(inlet, outlet, k: int):
     return np.array([[inlet.psi_walls[k]]]), np.array([[outlet.psi_walls[k]]])
 
 
-def _u_nodes(u: np.ndarray, periodic: bool) -> np.ndarray:
-    if periodic:  # the u faces x_u[i] = (i+1) h lie on the nodes: node 0 ≡ node n is face n−1
+def _u_nodes(u: np.ndarray, grid: StaggeredGrid) -> np.ndarray:
+    if grid.periodic:  # the u faces x_u[i] = x_{i+1} lie on the nodes: node 0 ≡ node n is face n−1
         nodes = np.roll(u, 1, axis=0)
         return np.concatenate([nodes, nodes[:1]])
-    inner = 0.5 * (u[1:] + u[:-1])
+    w = grid.node_weights[1:, None]  # node k between the faces k−1 and k (midpoints of the nodes)
+    inner = (1.0 - w) * u[:-1] + w * u[1:]
     return np.concatenate([u[:1], inner, u[-1:]])

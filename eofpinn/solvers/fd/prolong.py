@@ -24,6 +24,7 @@ from scipy.interpolate import PchipInterpolator
 from eofpinn.cases.model import Problem
 from eofpinn.physics.exact import osmotic_pressure
 from eofpinn.solvers.fd.boundary import BoundaryData
+from eofpinn.solvers.fd.grid import zeta_edges
 from eofpinn.solvers.fd.layout import Layout
 from eofpinn.solvers.fd.output import node_fields
 from eofpinn.solvers.fd.sources import equation_points
@@ -31,18 +32,7 @@ from eofpinn.solvers.fd.sources import equation_points
 _WHERE = {"psi": "cells", "c_plus": "cells", "c_minus": "cells", "u": "u_faces", "v": "v_faces", "P": "cells"}
 # Fields that jump with ζ̂ along the wall: interpolated within each patch only.
 _CUT_AT_EDGES = ("psi", "c_plus", "c_minus", "P")
-
-
-def zeta_edges(problem: Problem) -> np.ndarray:
-    """x positions where ζ̂ jumps on either wall (x = 0 and ℓ too where a periodic wall wraps
-    from one value to another)."""
-    edges = set()
-    for wall in ("bottom", "top"):
-        segments = problem.zeta_segments(wall)
-        edges |= {b.x_start for a, b in zip(segments, segments[1:]) if a.zeta_hat != b.zeta_hat}
-        if problem.ends == "periodic" and segments[0].zeta_hat != segments[-1].zeta_hat:
-            edges |= {0.0, problem.length_ratio}
-    return np.array(sorted(edges))
+__all__ = ["coarser", "prolong", "zeta_edges"]
 
 
 def _along_x(x_coarse: np.ndarray, columns: np.ndarray, x_fine: np.ndarray, edges: np.ndarray) -> np.ndarray:

@@ -28,23 +28,57 @@ from eofpinn.cases.model import Problem
 from eofpinn.solvers.fd import ops
 from eofpinn.solvers.fd.boundary import BoundaryData
 from eofpinn.solvers.fd.fluxes import (
-    central_derivative, central_weights, sg_flux, x_divergence, x_face_pairs, y_divergence, y_gradient_faces,
+    central_derivative, central_weights, sg_flux, three_point_derivative, x_divergence, x_face_pairs, y_divergence,
+    y_gradient_faces,
 )
+from eofpinn.solvers.fd.grid import StaggeredGrid
 from eofpinn.solvers.fd.layout import EQUATION_BLOCKS, Layout
 
 
 @dataclass(frozen=True)
 class Geometry:
-    """Grid metrics as arrays of the evaluation backend (numpy or torch)."""
+    """Grid metrics as arrays of the evaluation backend (numpy or torch).
 
-    hx: float
+    x metrics are columns (k, 1) so that they broadcast over y: `dx` the scalar control-volume
+    widths (n), `dx_centres` the distances between the scalar points either side of each u face
+    (n_u; also the u control-volume widths), `face_weights` the linear interpolation weights of
+    scalars to the u faces, `centre_weights` those of u to the scalar centres, and the spacings
+    to the x neighbours of a scalar centre (`centre_left/right`) and of a u face (`u_left/right`,
+    reservoir ends: mirror ghosts for ∂u/∂x = 0). On a uniform grid they all equal h (½).
+    """
+
     length: float
     periodic: bool
     wall_distances: tuple[float, float]
+    dx: object
+    dx_centres: object
+    centre_left: object
+    centre_right: object
+    u_left: object
+    u_right: object
+    face_weights: object
+    centre_weights: object
+    end_weight: float  # periodic: P(ℓ) = (1 − w) P_{n−1} + w (P_0 − Δp̂)
     dy: object
     dy_centres: object
     weights_centres: object  # three-point d/dy at the cell centres (walls at 0 and 1)
     weights_faces: object  # three-point d/dy at the interior faces
+
+    @staticmethod
+    def x_metrics(g: StaggeredGrid) -> dict[str, np.ndarray]:
+        """The x metrics of `g` as numpy columns (see the class docstring)."""
+        dx, dxc = g.dx, g.dx_centres
+        if g.periodic:
+            centre_left, centre_right = np.roll(dxc, 1), dxc
+            u_left, u_right = dx, np.roll(dx, -1)  # u face k lies between cells k and k+1
+            centre_weights = np.full(g.n, 0.5)  # the cell centre is the midpoint of its faces
+        else:
+            centre_left, centre_right = dxc[:-1], dxc[1:]
+            u_left, u_right = np.concatenate([dxc[:1], dx]), np.concatenate([dx, dxc[-1:]])
+            centre_weights = g.node_weights[1:]
+        columns = dict(dx=dx, dx_centres=dxc, centre_left=centre_left, centre_right=centre_right,
+                       u_left=u_left, u_right=u_right, face_weights=g.face_weights, centre_weights=centre_weights)
+        return {k: np.asarray(v, dtype=float)[:, None] for k, v in columns.items()}
 
 
 @dataclass(frozen=True)
@@ -76,9 +110,12 @@ class DiscreteProblem:
             def conv(a):
                 return np.asarray(a, dtype=float)
         g = layout.grid
-        geometry = Geometry(g.hx, g.length, g.periodic, g.wall_distances, conv(g.dy), conv(g.dy_centres),
-                            conv(central_weights(g.y_centres, 0.0, 1.0)),
-                            conv(central_weights(g.y_faces[1:-1], 0.0, 1.0)))
+        x_metrics = {k: conv(v) for k, v in Geometry.x_metrics(g).items()}
+        end_weight = float(g.face_weights[-1]) if g.periodic else 0.5
+        geometry = Geometry(g.length, g.periodic, g.wall_distances, **x_metrics, end_weight=end_weight,
+                            dy=conv(g.dy), dy_centres=conv(g.dy_centres),
+                            weights_centres=conv(central_weights(g.y_centres, 0.0, 1.0)),
+                            weights_faces=conv(central_weights(g.y_faces[1:-1], 0.0, 1.0)))
         bc = {"psi_bottom": conv(boundary.psi_bottom), "psi_top": conv(boundary.psi_top)}
         for key, value in (boundary.c_wall or {}).items():
             bc[key] = conv(value)
@@ -107,7 +144,7 @@ def potential_drops(dp: DiscreteProblem, psi):
     """φ differences across x faces, and ψ differences across all y faces (walls included)."""
     a, b = _pairs(dp, psi, "psi")
     dpsi_x = b - a
-    dphi_x = dpsi_x if dp.paper else dpsi_x - dp.field_hat * dp.geometry.hx
+    dphi_x = dpsi_x if dp.paper else dpsi_x - dp.field_hat * dp.geometry.dx_centres
     bottom = psi[:, 0] - dp.bc["psi_bottom"]
     top = dp.bc["psi_top"] - psi[:, -1]
     dpsi_y = ops.cat([bottom[:, None], psi[:, 1:] - psi[:, :-1], top[:, None]], 1)
@@ -119,7 +156,8 @@ def ion_fluxes(dp: DiscreteProblem, name: str, sign: float, delta: float, c, dph
     geo = dp.geometry
     pe = 0.0 if dp.paper else dp.peclet
     a, b = _pairs(dp, c, name)
-    flux_x = delta * sg_flux(a, b, sign * dphi_x - (pe / delta) * geo.hx * u, geo.hx)
+    dxc = geo.dx_centres
+    flux_x = delta * sg_flux(a, b, sign * dphi_x - (pe / delta) * dxc * u, dxc)
     dyc = geo.dy_centres
     drift = sign * dpsi_y[:, 1:-1] - (pe / delta) * dyc * v_full[:, 1:-1]
     inner = delta * sg_flux(c[:, :-1], c[:, 1:], drift, dyc)
@@ -132,11 +170,22 @@ def ion_fluxes(dp: DiscreteProblem, name: str, sign: float, delta: float, c, dph
     return flux_x, ops.cat([bottom[:, None], inner, top[:, None]], 1)
 
 
-def _x_laplacian_u(u, periodic: bool, h: float):
+def _x_neighbours_u(u, periodic: bool):
     if periodic:
-        return (ops.roll(u, -1) - 2 * u + ops.roll(u, 1)) / h**2
-    g = ops.cat([u[:1], u, u[-1:]], 0)  # ∂u/∂x = 0 at the reservoir ends
-    return (g[2:] - 2 * g[1:-1] + g[:-2]) / h**2
+        return ops.roll(u, 1), ops.roll(u, -1)
+    g = ops.cat([u[:1], u, u[-1:]], 0)  # ∂u/∂x = 0 at the reservoir ends: mirror ghosts
+    return g[:-2], g[2:]
+
+
+def _x_laplacian_u(u, geo: Geometry):
+    """∂²u/∂x² on the u control volumes [centre_k, centre_k+1] (three-point on a smooth grid)."""
+    left, right = _x_neighbours_u(u, geo.periodic)
+    return ((right - u) / geo.u_right - (u - left) / geo.u_left) / geo.dx_centres
+
+
+def _interpolate(a, b, weights):
+    """(1 − w) a + w b."""
+    return a + weights * (b - a)
 
 
 def _x_neighbours_v(v, periodic: bool):
@@ -155,16 +204,18 @@ def _pressure_pairs(dp: DiscreteProblem, pressure):
 
 def stokes_x(dp: DiscreteProblem, f, dphi_x, v_full):
     geo, u = dp.geometry, f["u"]
-    lap = _x_laplacian_u(u, geo.periodic, geo.hx) + y_divergence(y_gradient_faces(u, 0.0, 0.0, geo), geo)
+    lap = _x_laplacian_u(u, geo) + y_divergence(y_gradient_faces(u, 0.0, 0.0, geo), geo)
     pa, pb = _pressure_pairs(dp, f["P"])
     ca, cb = _pairs(dp, f["c_plus"], "c_plus")
     ma, mb = _pairs(dp, f["c_minus"], "c_minus")
     scale = 1.0 / (2.0 * dp.debye_ratio**2)
+    dxc = geo.dx_centres
     if dp.paper:
-        res = lap - (pb - pa) / geo.hx + (scale * dp.field_hat * 0.5) * ((ca + cb) - (ma + mb))
+        charge = _interpolate(ca - ma, cb - mb, geo.face_weights)
+        res = lap - (pb - pa) / dxc + (scale * dp.field_hat) * charge
     else:
-        force = -(sg_flux(ca, cb, dphi_x, geo.hx) + sg_flux(ma, mb, -dphi_x, geo.hx))
-        res = lap - (pb - pa) / geo.hx - scale * force
+        force = -(sg_flux(ca, cb, dphi_x, dxc) + sg_flux(ma, mb, -dphi_x, dxc))
+        res = lap - (pb - pa) / dxc - scale * force
     if dp.reynolds:
         res = res - dp.reynolds * _advection_x(dp, u, v_full)
     return res
@@ -172,20 +223,21 @@ def stokes_x(dp: DiscreteProblem, f, dphi_x, v_full):
 
 def _advection_x(dp: DiscreteProblem, u, v_full):
     geo = dp.geometry
-    g = ops.cat([u[-1:], u, u[:1]] if geo.periodic else [u[:1], u, u[-1:]], 0)
-    u_x = (g[2:] - g[:-2]) / (2 * geo.hx)
+    left, right = _x_neighbours_u(u, geo.periodic)
+    u_x = three_point_derivative(left, u, right, geo.u_left, geo.u_right)
     u_y = central_derivative(u, geo.weights_centres)
     v_centres = 0.5 * (v_full[:, :-1] + v_full[:, 1:])
     zero_col = ops.zeros_like(v_centres[0])
     va, vb = x_face_pairs(v_centres, geo.periodic, zero_col, zero_col)
-    return u * u_x + 0.5 * (va + vb) * u_y
+    return u * u_x + _interpolate(va, vb, geo.face_weights) * u_y
 
 
 def stokes_y(dp: DiscreteProblem, f, dpsi_y, v_full):
     geo, v = dp.geometry, f["v"]
     left, right = _x_neighbours_v(v, geo.periodic)
     dv_dy = y_divergence(v_full, geo)  # ∂v/∂y at the cell centres
-    lap = (left - 2 * v + right) / geo.hx**2 + (dv_dy[:, 1:] - dv_dy[:, :-1]) / geo.dy_centres
+    lap_x = ((right - v) / geo.centre_right - (v - left) / geo.centre_left) / geo.dx
+    lap = lap_x + (dv_dy[:, 1:] - dv_dy[:, :-1]) / geo.dy_centres
     pressure = f["P"]
     res = lap - (pressure[:, 1:] - pressure[:, :-1]) / geo.dy_centres
     if not dp.paper:
@@ -200,16 +252,20 @@ def stokes_y(dp: DiscreteProblem, f, dpsi_y, v_full):
 
 def _advection_y(dp: DiscreteProblem, u, v, left, right):
     geo = dp.geometry
-    u_nodes = 0.5 * (u + ops.roll(u, 1)) if geo.periodic else 0.5 * (u[:-1] + u[1:])
-    u_faces = 0.5 * (u_nodes[:, :-1] + u_nodes[:, 1:])
+    if geo.periodic:
+        u_centres = _interpolate(ops.roll(u, 1), u, geo.centre_weights)
+    else:
+        u_centres = _interpolate(u[:-1], u[1:], geo.centre_weights)
+    u_faces = 0.5 * (u_centres[:, :-1] + u_centres[:, 1:])
     v_y = central_derivative(v, geo.weights_faces)
-    return u_faces * (right - left) / (2 * geo.hx) + v * v_y
+    v_x = three_point_derivative(left, v, right, geo.centre_left, geo.centre_right)
+    return u_faces * v_x + v * v_y
 
 
 def poisson(dp: DiscreteProblem, f):
     geo, psi = dp.geometry, f["psi"]
     a, b = _pairs(dp, psi, "psi")
-    lap = x_divergence((b - a) / geo.hx, geo.periodic, geo.hx)
+    lap = x_divergence((b - a) / geo.dx_centres, geo.periodic, geo.dx)
     lap = lap + y_divergence(y_gradient_faces(psi, dp.bc["psi_bottom"], dp.bc["psi_top"], geo), geo)
     return dp.debye_ratio**2 * lap + 0.5 * (f["c_plus"] - f["c_minus"])
 
@@ -218,10 +274,12 @@ def gauge_terms(dp: DiscreteProblem, f) -> list[tuple[object, object, float]]:
     """Gauge rows as (quantity, weights, offset): row = Σ weights·quantity + offset."""
     geo, rows = dp.geometry, []
     if dp.layout.pressure_gauge:  # mean of P over the outlet x = ℓ (≡ x = 0 lowered by Δp̂)
-        # Periodic cells are centred at (i+½)h: P(ℓ) = ½ (P_{n−1} + P_0 − Δp̂), the face x = ℓ.
-        rows.append((0.5 * (f["P"][0] + f["P"][-1]), geo.dy, -0.5 * dp.pressure_jump - dp.outlet_pressure_mean))
+        # Periodic cells are centred between the nodes: P(ℓ) = (1 − w) P_{n−1} + w (P_0 − Δp̂) at
+        # the face x = ℓ (w = ½ on a uniform grid).
+        w = geo.end_weight
+        rows.append(((1.0 - w) * f["P"][-1] + w * f["P"][0], geo.dy, -w * dp.pressure_jump - dp.outlet_pressure_mean))
     if dp.layout.ion_gauge:  # area mean of the Slotboom variables c± e^{±ψ}
-        area_weights = (geo.dy * (geo.hx / geo.length))[None, :]
+        area_weights = geo.dx * geo.dy[None, :] / geo.length
         for name, sign, target in (("c_plus", 1.0, dp.ion_mean[0]), ("c_minus", -1.0, dp.ion_mean[1])):
             rows.append((f[name] * ops.exp(sign * f["psi"]), area_weights, -target))
     return rows
@@ -236,11 +294,11 @@ def field_residuals(z, dp: DiscreteProblem) -> tuple[object, list]:
     for name, sign, delta, lam in (("c_plus", 1.0, dp.delta_plus, "lambda_plus"),
                                    ("c_minus", -1.0, dp.delta_minus, "lambda_minus")):
         flux_x, flux_y = ion_fluxes(dp, name, sign, delta, f[name], dphi_x, dpsi_y, f["u"], v_full)
-        balance = -(x_divergence(flux_x, dp.geometry.periodic, dp.geometry.hx) + y_divergence(flux_y, dp.geometry))
+        balance = -(x_divergence(flux_x, dp.geometry.periodic, dp.geometry.dx) + y_divergence(flux_y, dp.geometry))
         out["np_" + name[2:]] = balance + f[lam] if lam in f else balance
     out["stokes_x"] = stokes_x(dp, f, dphi_x, v_full)
     out["stokes_y"] = stokes_y(dp, f, dpsi_y, v_full)
-    div = x_divergence(f["u"], dp.geometry.periodic, dp.geometry.hx) + y_divergence(v_full, dp.geometry)
+    div = x_divergence(f["u"], dp.geometry.periodic, dp.geometry.dx) + y_divergence(v_full, dp.geometry)
     out["continuity"] = div + f["lambda_P"] if "lambda_P" in f else div
     if dp.sources is not None:
         out = {k: val - dp.sources[k] if k in dp.sources else val for k, val in out.items()}

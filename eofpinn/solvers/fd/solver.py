@@ -9,6 +9,7 @@ from the prolonged solution of a grid with half the cells each way (grid sequenc
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -99,7 +100,9 @@ def solve_system(
 
 def _sequenced(problem, grid: StaggeredGrid, layout: Layout, result: SystemSolution, settings, progress):
     nx, ny = coarser(grid.nx, grid.m + 2)
-    coarse_grid = StaggeredGrid.build(problem, nx, ny, settings.wall_stretch)
+    coarse_grid = StaggeredGrid.build(problem, nx, ny, settings.wall_stretch, settings.edge_stretch)
+    if (grid.nx - 1) % 2 == 0:  # every other node of the given x grid, uniform or clustered: nested
+        coarse_grid = dataclasses.replace(coarse_grid, x_nodes=grid.x_nodes[::2])
     coarse = solve_system(problem, coarse_grid, settings, progress=progress)
     z0 = prolong(problem, coarse.dp.layout, coarse.boundary, coarse.unknowns, layout)
     result.coarse_grids = coarse.coarse_grids + [(nx, ny)]
@@ -170,7 +173,7 @@ def solve_fd(
     tic = time.perf_counter()
     settings, problem = case.fd, case.problem
     nx, ny = nx or settings.nx, ny or settings.ny
-    grid = StaggeredGrid.build(problem, nx, ny, settings.wall_stretch)
+    grid = StaggeredGrid.build(problem, nx, ny, settings.wall_stretch, settings.edge_stretch)
     notes = grid_warnings(problem, grid, settings)
     for note in notes:
         warnings.warn(note, stacklevel=2)
@@ -189,6 +192,7 @@ def solve_fd(
         "grid": (nx, ny),
         "unknowns": system.dp.layout.size,
         "wall_stretch": settings.wall_stretch,
+        "edge_stretch": settings.edge_stretch,
         "converged": True,
         "continuation_steps": system.continuation_steps,
         "coarse_grids": system.coarse_grids,
