@@ -154,7 +154,7 @@ def collect(specs: list[RunSpec], out_dir: Path) -> list[dict]:
             best_ever = (info.get("best_errors") or {}).get("mean", math.nan)
             ms_per_step = info.get("ms_per_step", math.nan)
         elif _diverged(spec, out_dir):
-            status = f"diverged after step {int(history[-1]['step'])}" if history else "diverged"
+            status = f"diverged (last finite log at step {int(history[-1]['step'])})" if history else "diverged"
             final = best_loss = math.inf
             errors = [row["err_mean"] for row in history if math.isfinite(row.get("err_mean", math.nan))]
             best_ever = min(errors) if errors else math.inf

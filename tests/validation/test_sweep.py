@@ -63,7 +63,7 @@ def test_collect_keeps_diverged_runs_and_history_diagnostics(tmp_path):
     _fake_run(tmp_path, crashed, [{"step": 0, "err_mean": 0.8, "grad_alignment": 0.0, "cos_min": 0.0}],
               log="Traceback: killed")
     rows = sweep.collect([weak, strong, crashed], tmp_path)
-    assert [r["status"] for r in rows] == ["finished", "diverged after step 50"]
+    assert [r["status"] for r in rows] == ["finished", "diverged (last finite log at step 50)"]
     assert rows[0]["grad_alignment"] == pytest.approx(-0.6) and rows[0]["cos_min"] == pytest.approx(-0.3)
     assert rows[1]["final"] == float("inf") and rows[1]["best_ever"] == pytest.approx(0.6)
     assert sweep.degradation(rows)["adam+gn"] == float("inf")
