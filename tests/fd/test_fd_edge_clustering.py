@@ -57,7 +57,7 @@ def test_nodes_nest_keep_the_edges_and_refine_there():
     ("-1.0", r"\[fd.edge_stretch\] must be non-negative; got -1.0"),
 ])
 def test_case_file_rejects_a_bad_edge_stretch(tmp_path, value, message):
-    text = (CASES / "patterned_zeta.toml").read_text().replace("edge_stretch = 2.0", f"edge_stretch = {value}")
+    text = (CASES / "patterned_zeta.toml").read_text().replace("edge_stretch = 2.5", f"edge_stretch = {value}")
     bad = tmp_path / "bad.toml"
     bad.write_text(text)
     with pytest.raises(CaseError, match=message):
@@ -98,6 +98,18 @@ def test_clustering_lowers_the_patterned_richardson_errors(studies):
     bounds = {"psi": 3.5e-3, "phi": 3.5e-3, "c_plus": 2.8e-3, "c_minus": 1.8e-3, "u": 7e-4, "v": 3.3e-3, "p": 6e-3}
     for name, bound in bounds.items():
         assert clustered[name]["whole"]["error"] < bound, (name, clustered[name]["whole"])
+
+
+def test_default_grid_of_the_patterned_case_is_within_1e_3_of_the_grid_limit():
+    """The FD requirement: Richardson-estimated error of the case's default grid ≤ 1e-3
+    (relative L2 over the whole channel, every field), recirculation included."""
+    fd = PATTERNED.fd
+    assert (fd.nx, fd.ny, fd.edge_stretch) == (161, 162, 2.5)
+    study = patterned_study(PATTERNED, refinement_grids(fd.nx, fd.ny))
+    assert study["grids"] == [[41, 42], [81, 82], [161, 162]]
+    for name, result in study["fields"].items():
+        assert result["whole"]["error"] <= 1e-3, (name, result["whole"])
+        assert result["whole"]["observed_order"] > 1.7, (name, result["whole"])
 
 
 def test_conservation_on_a_clustered_grid():
