@@ -130,6 +130,6 @@ def test_full_study_with_defaults(tmp_path):
     for configuration in record["mms"]["configurations"].values():
         assert all(1.9 <= orders[-1] <= 2.1 for orders in configuration["orders"]["l2"].values())
     fields = record["patterned"]["fields"]
-    assert record["patterned"]["grids"] == [[17, 42], [33, 82], [65, 162]]
+    assert record["patterned"]["grids"] == [[41, 42], [81, 82], [161, 162]]  # the case's grid and two halvings
     assert all(fields[n]["away"]["observed_order"] > 1.5 for n in fields), fields
     assert fields["u"]["whole"]["error"] < 1e-3
