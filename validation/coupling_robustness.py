@@ -35,7 +35,7 @@ from eofpinn.validation.coupling import (  # noqa: E402
     parse_method,
     train_configuration,
 )
-from eofpinn.validation.results import markdown_table, write_section  # noqa: E402
+from eofpinn.validation.results import error_cell, markdown_table, write_section  # noqa: E402
 
 METHODS = ["SOAP+GN", "Adam+GN", "SOAP+none", "Adam+none", "Adam+LRA", "SOAP+LRA"]
 RECIPE_METHODS = ["SOAP+GN", "Adam+GN"]
@@ -99,10 +99,6 @@ def _run_one(config: CouplingConfig) -> dict:
 # --------------------------------------------------------------------------- reporting
 
 
-def _fmt(value: float) -> str:
-    return "diverged" if not math.isfinite(value) else f"{value:.2e}"
-
-
 def summary_rows(results: list[dict]) -> list[dict]:
     """One row per (formulation, method): final and best errors per ε, both ratios, alignment."""
     final = degradation_table(results, "final_error")
@@ -116,10 +112,10 @@ def summary_rows(results: list[dict]) -> list[dict]:
         key = (row["formulation"], row["method"])
         out = {"formulation": row["formulation"], "method": row["method"]}
         for eps, err in row["errors"].items():
-            out[f"final ε={eps:g}"] = _fmt(err)
+            out[f"final ε={eps:g}"] = error_cell(err)
         out["ratio (final)"] = f"{row['ratio']:.2f}×" if math.isfinite(row["ratio"]) else "n/a"
         for eps, err in best[key]["errors"].items():
-            out[f"best ε={eps:g}"] = _fmt(err)
+            out[f"best ε={eps:g}"] = error_cell(err)
         out["ratio (best)"] = f"{best[key]['ratio']:.2f}×" if math.isfinite(best[key]["ratio"]) else "n/a"
         out["paper ratio"] = row["paper"] or "—"
         out["mean A"] = f"{np.mean(alignment[key]):+.2f}"
@@ -245,8 +241,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         for result in pool.imap(_run_one, plan):
             results.append(result)
             print(f"[{time.perf_counter() - start:7.1f} s] {result['formulation']:6} {result['method']:9} "
-                  f"ε={result['debye_ratio']:<5g} seed {result['seed']}: final {_fmt(result['final_error'])} "
-                  f"best {_fmt(result['best_error'])} ({result['ms_per_step']:.0f} ms/step)", flush=True)
+                  f"ε={result['debye_ratio']:<5g} seed {result['seed']}: final {error_cell(result['final_error'])} "
+                  f"best {error_cell(result['best_error'])} ({result['ms_per_step']:.0f} ms/step)", flush=True)
             (out / "coupling.json").write_text(json.dumps({"args": vars(args), "results": results}))
     wall_seconds = time.perf_counter() - start
     (out / "coupling.json").write_text(json.dumps({"args": vars(args), "wall_seconds": wall_seconds,

@@ -39,7 +39,7 @@ sys.path.insert(0, str(ROOT))
 
 from eofpinn.validation import sweep  # noqa: E402
 from eofpinn.validation.coupling import PAPER_CLAIM, method_name, parse_method  # noqa: E402
-from eofpinn.validation.results import markdown_table, write_section  # noqa: E402
+from eofpinn.validation.results import error_cell, markdown_table, write_section  # noqa: E402
 
 DEFAULT_CASE = ROOT / "cases" / "quickstart.toml"
 EPSILONS = "0.2,0.1,0.05,0.02"
@@ -64,8 +64,8 @@ def plan(args: argparse.Namespace) -> list[sweep.RunSpec]:
     eps_list = sorted((float(e) for e in args.eps.split(",") if e.strip()), reverse=True)
     specs = []
     for method in args.methods.split(","):
-        optimizer, weighting = parse_method(method.strip())
-        specs += sweep.expand("debye_ratio", eps_list, [optimizer.lower()], [weighting.lower()], args.seeds)
+        optimizer, weighting = parse_method(method)
+        specs += sweep.expand("debye_ratio", eps_list, [optimizer], [weighting], args.seeds)
     return specs
 
 
@@ -83,10 +83,6 @@ def with_histories(rows: list[dict], runs_dir: Path) -> list[dict]:
     return out
 
 
-def _fmt(value: float) -> str:
-    return "diverged" if not math.isfinite(value) else f"{value:.2e}"
-
-
 def _ratio(value: float) -> str:
     return f"{value:.2f}×" if math.isfinite(value) else ("∞ (diverged)" if value > 0 else "n/a")
 
@@ -97,9 +93,9 @@ def summary_rows(records: list[dict]) -> list[dict]:
     rows = []
     for method in dict.fromkeys(r["method"] for r in records):
         row = {"method": method}
-        row.update({f"final ε={eps:g}": _fmt(err) for eps, err in sweep.mean_errors(records, method).items()})
+        row.update({f"final ε={eps:g}": error_cell(err) for eps, err in sweep.mean_errors(records, method).items()})
         row["ratio (final)"] = _ratio(final.get(method, math.nan))
-        row.update({f"best ε={eps:g}": _fmt(err)
+        row.update({f"best ε={eps:g}": error_cell(err)
                     for eps, err in sweep.mean_errors(records, method, "best_ever").items()})
         row["ratio (best)"] = _ratio(best.get(method, math.nan))
         row["paper ratio"] = PAPER_CLAIM.get(method, "—")

@@ -8,6 +8,7 @@ records the command, the date, the machine and the table the script printed.
 from __future__ import annotations
 
 import datetime as _dt
+import math
 import os
 import platform
 import re
@@ -50,6 +51,11 @@ def write_section(name: str, command: str, body: str, path: Path = RESULTS_PATH)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
+
+
+def error_cell(value: float) -> str:
+    """A study table's error entry: "diverged" for a non-finite error, else 3 digits."""
+    return "diverged" if not math.isfinite(value) else f"{value:.2e}"
 
 
 def markdown_table(rows: list[dict], columns: list[str], formats: dict[str, str] | None = None) -> str:

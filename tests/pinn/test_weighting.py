@@ -43,6 +43,11 @@ def test_per_term_gradients_match_hand_values() -> None:
         assert torch.equal(g, torch.tensor(e, dtype=torch.float64))
 
 
+def _gn_second_update(first: list[float]) -> list[float]:
+    """GN weights after the update at θ = (2, −1), n = (12, 1, 2√2), from weights `first`."""
+    return [0.9 * w + 0.1 * e for w, e in zip(first, _gn_estimate([12.0, 1.0, 2.0 * math.sqrt(2.0)]))]
+
+
 def test_gn_weights_equal_closed_form_after_two_updates() -> None:
     gn = GradNormWeighting(3, update_every=10, dtype=torch.float64)
     # θ = (1, 2): n = (6, 2, 6√2).
@@ -51,8 +56,7 @@ def test_gn_weights_equal_closed_form_after_two_updates() -> None:
     assert gn.weights.tolist() == pytest.approx(first, rel=1e-12, abs=1e-12)
     # θ = (2, −1): n = (12, 1, 2√2).
     gn.update(_toy_gradients(2.0, -1.0))
-    second = [0.9 * w + 0.1 * e
-              for w, e in zip(first, _gn_estimate([12.0, 1.0, 2.0 * math.sqrt(2.0)]))]
+    second = _gn_second_update(first)
     assert gn.weights.tolist() == pytest.approx(second, rel=1e-12, abs=1e-12)
 
 
@@ -72,8 +76,7 @@ def test_gn_init_from_first_estimate() -> None:
     first = _gn_estimate([6.0, 2.0, 6.0 * math.sqrt(2.0)])
     assert gn.weights.tolist() == pytest.approx(first, rel=1e-12, abs=1e-12)
     gn.update(_toy_gradients(2.0, -1.0))
-    second = [0.9 * w + 0.1 * e
-              for w, e in zip(first, _gn_estimate([12.0, 1.0, 2.0 * math.sqrt(2.0)]))]
+    second = _gn_second_update(first)
     assert gn.weights.tolist() == pytest.approx(second, rel=1e-12, abs=1e-12)
 
 

@@ -32,7 +32,6 @@ from eofpinn.solvers.fd.sources import equation_points
 _WHERE = {"psi": "cells", "c_plus": "cells", "c_minus": "cells", "u": "u_faces", "v": "v_faces", "P": "cells"}
 # Fields that jump with ζ̂ along the wall: interpolated within each patch only.
 _CUT_AT_EDGES = ("psi", "c_plus", "c_minus", "P")
-__all__ = ["coarser", "prolong", "zeta_edges"]
 
 
 def _along_x(x_coarse: np.ndarray, columns: np.ndarray, x_fine: np.ndarray, edges: np.ndarray) -> np.ndarray:
