@@ -115,6 +115,7 @@ def test_conservation_on_a_clustered_grid():
     conservation = solution.info["conservation"]
     assert solution.info["edge_stretch"] == 2.0
     assert conservation["ion_flux_spread_c_plus"] < 1e-8 and conservation["ion_flux_spread_c_minus"] < 1e-8
-    assert conservation["max_cell_mass_imbalance"] < 1e-16
+    # Round-off relative to the largest face volume flux (measured ≈ 1 ε_machine).
+    assert conservation["max_cell_mass_imbalance_relative"] < 64 * np.finfo(float).eps
     np.testing.assert_array_equal(solution["u"][0], solution["u"][-1])
     assert solution.x[1] < 0.3 * PATTERNED.problem.length_ratio / 32  # the cells next to x = 0 are the fine ones

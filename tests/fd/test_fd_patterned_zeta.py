@@ -30,7 +30,7 @@ from eofpinn.physics.exact import osmotic_pressure
 from eofpinn.solution import FIELD_NAMES
 from eofpinn.solvers.fd import solve_fd
 from eofpinn.solvers.fd.boundary import BoundaryData
-from eofpinn.solvers.fd.diagnostics import cross_section_fluxes, divergence
+from eofpinn.solvers.fd.diagnostics import cross_section_fluxes, divergence, face_flux_scale
 from eofpinn.solvers.fd.grid import StaggeredGrid
 from eofpinn.solvers.fd.solver import make_layout, solve_system
 from eofpinn.validation.fd_convergence import near_zeta_jumps, refinement_grids, relative_difference, richardson
@@ -89,7 +89,8 @@ def test_conservation_patterned(solutions):
     conservation = solutions[-1].info["conservation"]
     assert conservation["ion_flux_spread_c_plus"] < 1e-8
     assert conservation["ion_flux_spread_c_minus"] < 1e-8
-    assert conservation["max_cell_mass_imbalance"] < 1e-16
+    # Round-off relative to the largest face volume flux (measured ≈ 1 ε_machine).
+    assert conservation["max_cell_mass_imbalance_relative"] < 64 * np.finfo(float).eps
 
 
 def test_conservation_zeta_step_between_reservoirs():
@@ -103,7 +104,10 @@ def test_conservation_zeta_step_between_reservoirs():
         assert np.ptp(flux) <= 1e-8 * np.max(np.abs(flux)), name
     area = grid.hx * grid.dy[None, :]
     div = divergence(system.dp, system.z) * area
-    assert np.max(np.abs(div)) < 1e-17 and abs(div.sum()) < 1e-15
+    # Round-off relative to the largest face volume flux (measured 0.6 ε_machine per cell).
+    scale = face_flux_scale(system.dp, system.z)
+    assert np.max(np.abs(div)) < 64 * np.finfo(float).eps * scale
+    assert abs(div.sum()) < 64 * np.finfo(float).eps * scale * div.size**0.5
     # The induced pressure p = P + Π peaks at the ζ step (x = ℓ/2). (The excess pressure P has
     # a minimum there: salt accumulates at the step by ~3 %, concentration polarisation.)
     f = system.unknowns

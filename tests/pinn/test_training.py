@@ -28,10 +28,13 @@ def test_a_few_hundred_steps_reduce_loss_and_error(tmp_path, quick_problem, smal
     assert [r["step"] for r in rows] == [0, 50, 100, 150, 200, 250, 300]
     first, last = rows[0], rows[-1]
     unweighted = [sum(v for k, v in r.items() if k.startswith("loss_")) for r in (first, last)]
-    # Measured (ε = 0.2, 2 × 16 tanh blocks, 200 points, SOAP+GN, lr 1e-2): loss ÷ 3e4, error ÷ 21.
+    # Measured (ε = 0.2, 2 × 16 tanh blocks, 200 points, SOAP+GN, lr 1e-2, float64; seeds 0–4 with
+    # the ATen CPU kernels "default" and "avx2"): loss ÷ 1.1e4 … 6.2e4; error 0.72 → 0.006 … 0.052
+    # (÷ 14 … 118). The trajectory is chaotic in the kernel's rounding, so the bounds keep a margin
+    # of more than 2× over the worst case: loss ÷ 100, error ÷ 6 and below 0.12.
     assert unweighted[1] < 1e-2 * unweighted[0]
-    assert last["err_mean"] < 0.1 * first["err_mean"]
-    assert last["err_mean"] < 0.05
+    assert last["err_mean"] < first["err_mean"] / 6.0
+    assert last["err_mean"] < 0.12
     info = solution.info
     assert info["steps"] == 300 and info["device"] == "cpu" and info["ms_per_step"] > 0
     assert info["final_errors"]["mean"] == pytest.approx(last["err_mean"])

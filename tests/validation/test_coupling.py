@@ -1,9 +1,11 @@
 """Fast checks of the 1D Nernst–Planck–Poisson coupling study (eofpinn/validation/coupling.py).
 
 Measured values the tolerances are built around (CPU, float32, ε = 0.2, 2×16 networks,
-128 points, lr 1e-3, GN every 50 steps, 150 SOAP+GN steps; seed 0 / 1):
-initial mean relative L2 error 1.21 / 1.04 (the networks start near zero) → final 0.49 / 0.66,
-i.e. a reduction by 2.46× / 1.58×; the test (seed 0) asserts > 1.8×.
+128 points, GN every 50 steps, 150 SOAP+GN steps, seeds 0–4, ATen CPU kernels "default" and
+"avx2"): with the paper formulation at lr 1e-3 the error only falls 1.43–2.46× (initial 1.0–1.2,
+the networks start near zero), too little and too seed-dependent to test robustly; with the
+recipe formulation (hard walls, log c) at lr 3e-3 it falls from 0.913 to 0.092–0.134, i.e.
+6.8–9.9×. The test asserts > 3× (a margin of more than 2× over the worst seed and kernel).
 """
 
 from __future__ import annotations
@@ -94,11 +96,12 @@ def test_collocation_points_fill_wall_bands():
 
 
 def test_short_soap_gn_run_reduces_the_error(single_thread):
-    config = CouplingConfig(debye_ratio=0.2, optimizer="soap", weighting="gn", steps=150, width=16, depth=2,
-                            n_interior=128, update_every=50, log_every=50, eval_every=10, n_eval=401, seed=0)
+    config = CouplingConfig(debye_ratio=0.2, optimizer="soap", weighting="gn", formulation="recipe", steps=150,
+                            width=16, depth=2, n_interior=128, lr=3e-3, update_every=50, log_every=50,
+                            eval_every=10, n_eval=401, seed=0)
     result = train_configuration(config)
     assert result["method"] == "SOAP+GN" and not result["diverged"]
-    assert result["initial_error"] / result["final_error"] > 1.8
+    assert result["initial_error"] / result["final_error"] > 3.0
     assert result["best_error"] <= result["final_error"] + 1e-12
     assert result["history"]["log_step"] == [1, 51, 101, 150]
 
