@@ -18,21 +18,21 @@ update step; amortised ms/step = plain + (update − plain)/F. Usage:
 from __future__ import annotations
 
 import argparse
-import dataclasses
-import tempfile
 import statistics
 import time
-from pathlib import Path
 
 import torch
 
 from eofpinn.cases import case_from_problem, straight_problem
 from eofpinn.cases.model import PINNSettings
-from eofpinn.solvers.pinn.training import Trainer
-from eofpinn.solvers.pinn.weighting import per_term_gradients
+from eofpinn.cases.pinn_settings import replace
+from eofpinn.solvers.pinn import ChannelTask
+from eofpinn.solvers.pinn.conflict import per_term_gradients
+from eofpinn.solvers.pinn.trainer import Trainer
 
-PAPER_NETWORK = dict(width=128, depth=5, n_interior=3000, n_boundary=200, dtype="float32", device="cpu",
-                     optimizer="soap", weighting="gn", precondition_frequency=2, learning_rate=3e-4)
+PAPER_NETWORK = {"network.width": 128, "network.depth": 5, "points.n_interior": 3000, "points.n_boundary": 200,
+                 "dtype": "float32", "optimizer.name": "soap", "balancing.name": "gn",
+                 "optimizer.precondition_frequency": 2, "optimizer.learning_rate": 3e-4}
 
 
 def paper_problem():
@@ -43,9 +43,10 @@ def straightforward_step(trainer: Trainer) -> None:
     """One backward pass per loss term, every step (weights refreshed on the GN schedule)."""
     terms = trainer.terms_fn(trainer.points)
     grads = per_term_gradients(list(terms), trainer.params)
-    if trainer.weighting.needs_update(trainer.step + 1):
-        trainer.weighting.update(grads)
-    trainer.set_weighted_gradient(grads)
+    wanted = trainer.balancer.needs_gradients(trainer.balance, trainer.step)
+    weights, trainer.balance = trainer.balancer.update(trainer.balance, trainer.step, terms.detach(),
+                                                       grads if wanted else None)
+    trainer.set_weighted_gradient(grads, weights)
     trainer.optimizer.step()
     trainer.step += 1
 
@@ -59,9 +60,9 @@ def _timed(step, trainer: Trainer) -> float:
     return 1e3 * (time.perf_counter() - start)
 
 
-def measure(settings: PINNSettings, derivatives: str, straightforward: bool, n: int, out: Path) -> dict:
+def measure(settings: PINNSettings, derivatives: str, straightforward: bool, n: int) -> dict:
     """Plain-step, update-step and amortised ms/step of one implementation (median of n)."""
-    trainer = Trainer(case_from_problem(paper_problem(), pinn=settings), settings, out)
+    trainer = Trainer(ChannelTask(case_from_problem(paper_problem(), pinn=settings), settings), settings)
     trainer.model.derivatives = derivatives
     step = straightforward_step if straightforward else Trainer.train_step
     _timed(step, trainer)  # warm-up, also SOAP's first (eigh) step
@@ -73,7 +74,8 @@ def measure(settings: PINNSettings, derivatives: str, straightforward: bool, n: 
         trainer.step = 0
         update.append(_timed(step, trainer))
     plain_ms, update_ms = statistics.median(plain), statistics.median(update)
-    return {"plain": plain_ms, "update": update_ms, "amortised": plain_ms + (update_ms - plain_ms) / settings.gn_frequency,
+    every = trainer.balancer.options.every
+    return {"plain": plain_ms, "update": update_ms, "amortised": plain_ms + (update_ms - plain_ms) / every,
             "parameters": trainer.model.networks.parameter_count, "terms": len(trainer.term_names)}
 
 
@@ -86,16 +88,14 @@ def main() -> None:
     args = parser.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
-    settings = PINNSettings(**{**PAPER_NETWORK, "device": args.device, "gn_frequency": args.gn_frequency})
+    settings = replace(PINNSettings(), {**PAPER_NETWORK, "device": args.device, "balancing.every": args.gn_frequency})
     rows = [
         ("straightforward: autograd, one backward per term every step", "autograd", True),
         ("eofpinn, autograd derivatives, one backward + GN every F", "autograd", False),
         ("eofpinn: Taylor mode, one backward + GN every F", "taylor", False),
     ]
-    results = []
-    with tempfile.TemporaryDirectory() as tmp:
-        for label, derivatives, straightforward in rows:
-            results.append((label, measure(settings, derivatives, straightforward, args.steps, Path(tmp))))
+    results = [(label, measure(settings, derivatives, straightforward, args.steps))
+               for label, derivatives, straightforward in rows]
     first = results[0][1]
     print(f"paper case, 4 blocks of 5 x 128 tanh ({first['parameters']} parameters), 3000 interior + 200 per "
           f"wall/end points, {first['terms']} loss terms, float32, SOAP (precondition frequency 2), "

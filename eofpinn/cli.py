@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import warnings
@@ -60,9 +59,10 @@ def _overrides(args: argparse.Namespace) -> dict[str, float]:
 
 
 def _load(args: argparse.Namespace):
-    from eofpinn.cases import load_case, with_overrides
+    from eofpinn.cases import load_case, parse_setting_overrides, with_overrides, with_settings
 
     case = with_overrides(load_case(args.case), _overrides(args))
+    case = with_settings(case, parse_setting_overrides(getattr(args, "set", None)))
     for message in case.warnings:
         print(f"warning: {message}", file=sys.stderr)
     return case
@@ -90,16 +90,21 @@ def _solve(args: argparse.Namespace) -> int:
     return 0
 
 
+# PINN flags of `solve` → their dotted [pinn] keys (case-file names in error messages).
+PINN_FLAGS = {"device": "device", "steps": "steps", "optimizer": "optimizer.name", "weighting": "balancing.name",
+              "seed": "seed"}
+
+
 def _solve_pinn(case, args: argparse.Namespace, out_dir: Path):
     from eofpinn import io
-    from eofpinn.solvers.pinn import solve_pinn
+    from eofpinn.cases import with_settings
+    from eofpinn.pinn_runs import run_in_directory
 
-    overrides = {k: getattr(args, k) for k in ("device", "steps", "optimizer", "weighting", "seed")
-                 if getattr(args, k) is not None}
-    settings = dataclasses.replace(case.pinn, **overrides)
+    changes = {key: getattr(args, flag) for flag, key in PINN_FLAGS.items() if getattr(args, flag) is not None}
+    case = with_settings(case, changes, source="command line")
     reference = io.read_run(args.reference) if args.reference else None
-    return solve_pinn(case, settings, out_dir, reference=reference,
-                      resume=Path(args.resume) if args.resume else None)
+    return run_in_directory(case, out_dir, case.pinn, reference=reference,
+                            resume=Path(args.resume) if args.resume else None, progress=True)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -165,12 +170,15 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--ny", type=int, help="grid points across the channel (exact, fd)")
     solve.add_argument("--set", action="append", metavar="NAME=VALUE",
                        help="override a dimensionless parameter (debye_ratio, zeta_hat, field_hat, peclet, "
-                            "pressure_drop_hat, length_ratio); repeatable")
+                            "pressure_drop_hat, length_ratio) or a PINN setting by its dotted case-file key "
+                            "(pinn.optimizer.learning_rate=1e-3, pinn.network.width=32); repeatable")
     pinn = solve.add_argument_group("PINN options (defaults from the case's [pinn] section)")
     pinn.add_argument("--device", choices=("auto", "cpu", "cuda"))
     pinn.add_argument("--steps", type=int)
-    pinn.add_argument("--optimizer", choices=("soap", "adam"))
-    pinn.add_argument("--weighting", choices=("gn", "none", "lra"))
+    pinn.add_argument("--optimizer", metavar="NAME",
+                      help="[pinn.optimizer] name: a registered optimiser (an unknown name lists them)")
+    pinn.add_argument("--weighting", metavar="NAME",
+                      help="[pinn.balancing] name: a registered loss balancer (an unknown name lists them)")
     pinn.add_argument("--seed", type=int)
     pinn.add_argument("--resume", metavar="DIR", help="continue the run checkpointed in DIR (use DIR as --out)")
     pinn.add_argument("--reference", metavar="DIR", help="run directory of a reference solution (e.g. FD)")

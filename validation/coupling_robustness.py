@@ -3,7 +3,7 @@
 The paper's claim (arXiv 2605.23391): over a 5–50× change of coupling the final-epoch error of
 SOAP+GN degrades by ≤ 1.1×, that of Adam+GN by > 100×. Here the coupling strength is 1/ε² and
 ε runs over a 10× range (default 0.2, 0.1, 0.05, 0.02). Every (formulation, method, ε, seed) is
-trained from scratch (eofpinn/validation/coupling.py) and measured on a dense grid against the
+trained from scratch (validation/npp1d.py, on eofpinn's trainer) and measured on a dense grid against the
 exact Poisson–Boltzmann solution. Degradation ratio = error at ε_min ÷ error at ε_max.
 
 Writes ``coupling.json``, ``coupling_errors.png`` (error vs ε, log-log),
@@ -28,14 +28,14 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eofpinn.validation.coupling import (  # noqa: E402
+from validation.npp1d import (  # noqa: E402
     PAPER_CLAIM,
     CouplingConfig,
     degradation_table,
     parse_method,
     train_configuration,
 )
-from eofpinn.validation.results import error_cell, markdown_table, write_section  # noqa: E402
+from validation.results_page import error_cell, markdown_table, write_section  # noqa: E402
 
 METHODS = ["SOAP+GN", "Adam+GN", "SOAP+none", "Adam+none", "Adam+LRA", "SOAP+LRA"]
 RECIPE_METHODS = ["SOAP+GN", "Adam+GN"]

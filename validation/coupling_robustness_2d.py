@@ -7,7 +7,7 @@ directory), errors against the exact solution (physics.md §4). Degradation rati
 at ε_min ÷ at ε_max, beside the paper's claim (arXiv 2605.23391: ≤ 1.1× SOAP+GN, > 100×
 Adam+GN). A run that diverges (NaN loss, clean stop) counts as "diverged" and makes its
 method's ratio infinite. The gradient alignment score and the most conflicting pairwise
-cosine logged in each run's history (eofpinn/solvers/pinn/training.py) are averaged per run.
+cosine logged in each run's history (eofpinn/solvers/pinn/trainer.py) are averaged per run.
 
 The paper's scale (50,000 steps, 3000 points, 4 × 64 blocks) is a GPU job: pass `--steps
 50000` on a machine with CUDA (each run picks the GPU by itself; `--jobs` = number of GPUs).
@@ -38,8 +38,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from eofpinn.validation import sweep  # noqa: E402
-from eofpinn.validation.coupling import PAPER_CLAIM, method_name, parse_method  # noqa: E402
-from eofpinn.validation.results import error_cell, markdown_table, write_section  # noqa: E402
+from validation.npp1d import PAPER_CLAIM, method_name, parse_method  # noqa: E402
+from validation.results_page import error_cell, markdown_table, write_section  # noqa: E402
 
 DEFAULT_CASE = ROOT / "cases" / "quickstart.toml"
 EPSILONS = "0.2,0.1,0.05,0.02"

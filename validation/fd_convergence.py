@@ -1,6 +1,6 @@
 """Study: grid convergence of the FD solver (manufactured solutions and the patterned-ζ̂ case).
 
-1. Manufactured solutions (eofpinn/solvers/fd/manufactured.py), both verified set-ups
+1. Manufactured solutions (eofpinn/verification/manufactured.py), both verified set-ups
    (periodic ends, no-flux walls, Δp̂ and inertia; reservoir ends, Boltzmann walls), on
    16², 32², 64² cells (128² with --fine): relative L2 and max errors of ψ, c₊, c₋, u, v, P
    and the observed orders between successive grids.
@@ -13,7 +13,7 @@
 
 Prints the tables, writes fd_convergence.json, fd_convergence_mms.png and
 fd_convergence_patterned.png under --out, and the `fd_convergence` section of
-validation/RESULTS.md. See eofpinn/validation/fd_convergence.py for the definitions.
+validation/RESULTS.md. See eofpinn/verification/fd_convergence.py for the definitions.
 
     python validation/fd_convergence.py            # about half a minute on 2 cores
     python validation/fd_convergence.py --fine     # adds 128² (MMS) and 129 × 322 (patterned)
@@ -35,21 +35,22 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: `validation.*`, eofpinn
+
 from eofpinn.cases import load_case  # noqa: E402
 from eofpinn.cases.model import MAX_EDGE_STRETCH  # noqa: E402
 from eofpinn.solution import FIELD_NAMES  # noqa: E402
-from eofpinn.solvers.fd.manufactured import FIELDS  # noqa: E402
-from eofpinn.validation.fd_convergence import (  # noqa: E402
+from eofpinn.verification.manufactured import FIELDS  # noqa: E402
+from eofpinn.verification.fd_convergence import (  # noqa: E402
     CORNER_RADIUS,
     CORNER_SINGULARITY,
     MMS_CELLS,
     mms_study,
-    mms_table,
     patterned_study,
-    patterned_table,
     refinement_grids,
 )
-from eofpinn.validation.results import RESULTS_PATH, machine_description, write_section  # noqa: E402
+from validation.results_page import RESULTS_PATH, machine_description, markdown_table, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 _CLUSTERING_NOTE = (
@@ -61,6 +62,43 @@ MMS_TITLES = {
     "periodic_noflux_inertia": "periodic ends, no-flux walls (ion and pressure gauges), Δp̂ = 0.4, inertia Re = 1",
     "reservoir_boltzmann": "reservoir ends, Boltzmann walls",
 }
+
+
+
+def mms_table(configuration: dict, cells: list[int]) -> str:
+    """Markdown table: one row per field, L2 and max errors per grid and the orders between them."""
+    steps = [f"{a}→{b}" for a, b in zip(cells[:-1], cells[1:])]
+    rows = []
+    for field in FIELDS:
+        row: dict = {"field": field}
+        for norm in ("l2", "max"):
+            label = "L2" if norm == "l2" else "max"
+            row.update({f"{label} {n}": e for n, e in zip(cells, configuration["errors"][norm][field])})
+            row.update({f"{label} p {s}": p for s, p in zip(steps, configuration["orders"][norm][field])})
+        rows.append(row)
+    columns = ["field"]
+    formats = {}
+    for label in ("L2", "max"):
+        error_columns = [f"{label} {n}" for n in cells]
+        order_columns = [f"{label} p {s}" for s in steps]
+        columns += error_columns + order_columns
+        formats.update({c: ".2e" for c in error_columns} | {c: ".2f" for c in order_columns})
+    return markdown_table(rows, columns, formats)
+
+
+def patterned_table(result: dict) -> str:
+    """Markdown table: per field the differences between successive grids, order and error."""
+    labels = [f"Δ {nx}×{ny}" for nx, ny in result["grids"][1:]]
+    rows = []
+    for name, entry in result["fields"].items():
+        whole, away = entry["whole"], entry["away"]
+        row = {"field": name, **dict(zip(labels, whole["differences"]))}
+        row.update({"order": whole["observed_order"], "error": whole["error"],
+                    "order away": away["observed_order"], "error away": away["error"]})
+        rows.append(row)
+    columns = ["field", *labels, "order", "error", "order away", "error away"]
+    formats = {c: ".2e" for c in (*labels, "error", "error away")} | {"order": ".2f", "order away": ".2f"}
+    return markdown_table(rows, columns, formats)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:

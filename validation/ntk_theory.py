@@ -12,7 +12,7 @@ Runs, with small Xavier tanh MLPs (one per field):
 
 Prints tables, fits log-log slopes of λ_max(K) against the coupling, and writes
 ``ntk_theory.json`` and ``ntk_theory.png`` into ``--out`` (default ``validation/out/ntk``).
-See ``eofpinn/validation/ntk.py`` for the mathematics.
+See ``validation/ntk.py`` for the mathematics.
 
     PYTHONPATH=. python validation/ntk_theory.py [--out DIR] [--seed 0]
 """
@@ -30,7 +30,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eofpinn.validation.ntk import (  # noqa: E402
+from validation.ntk import (  # noqa: E402
     fit_loglog_slope,
     pnp_sweep,
     thermoelastic_residual_jacobian,
@@ -73,7 +73,7 @@ def _slope(rows: list[dict], min_coupling: float = 0.0) -> float:
 
 def _write_results_section(result: dict, argv: list[str] | None) -> None:
     """The NTK section of validation/RESULTS.md, from this run's numbers only."""
-    from eofpinn.validation.results import markdown_table, write_section
+    from validation.results_page import markdown_table, write_section
 
     rows = result["rows"]
     thermo = markdown_table(

@@ -20,6 +20,7 @@ from eofpinn.cases.model import (
 __all__ = [
     "Case", "Electrolyte", "FDSettings", "PINNSettings", "Problem", "Scalings", "ZetaSegment",
     "load_case", "case_from_problem", "straight_problem", "with_overrides", "parse_overrides",
+    "parse_setting_overrides", "with_settings",
 ]
 
 
@@ -77,10 +78,16 @@ def with_overrides(case: Case, overrides: dict[str, float]) -> Case:
     return dataclasses.replace(rebuilt, source=case.source, description=case.description)
 
 
+SETTINGS_PREFIX = "pinn."
+
+
 def parse_overrides(items: list[str] | None, source: str = "--set") -> dict[str, float]:
-    """Parse ["debye_ratio=0.05", ...] into a dict, with a CaseError naming the bad item."""
+    """Parse ["debye_ratio=0.05", ...] into a dict, with a CaseError naming the bad item.
+    Items of solver settings ("pinn.…", see `parse_setting_overrides`) are skipped."""
     out = {}
     for item in items or []:
+        if item.startswith(SETTINGS_PREFIX):
+            continue
         name, sep, value = item.partition("=")
         try:
             if not sep:
@@ -89,3 +96,45 @@ def parse_overrides(items: list[str] | None, source: str = "--set") -> dict[str,
         except ValueError:
             raise CaseError(source, item, "expected NAME=NUMBER, e.g. debye_ratio=0.05") from None
     return out
+
+
+def parse_setting_overrides(items: list[str] | None, source: str = "--set") -> dict[str, object]:
+    """The "pinn.KEY=VALUE" items of `--set` as {dotted key inside [pinn]: value}; a value is read
+    as TOML (numbers, true/false, [lists], "strings") or else taken as a bare string."""
+    out: dict[str, object] = {}
+    for item in items or []:
+        if not item.startswith(SETTINGS_PREFIX):
+            continue
+        name, sep, text = item[len(SETTINGS_PREFIX):].partition("=")
+        if not sep or not name.strip():
+            raise CaseError(source, item, "expected pinn.SECTION.KEY=VALUE, e.g. pinn.optimizer.learning_rate=1e-3")
+        try:
+            value = _toml_value(text)
+        except ValueError:
+            value = text.strip()
+        out[name.strip()] = value
+    return out
+
+
+def _toml_value(text: str) -> object:
+    from eofpinn.cases.loader import tomllib
+
+    try:
+        return tomllib.loads(f"value = {text}")["value"]
+    except tomllib.TOMLDecodeError:
+        raise ValueError(text) from None
+
+
+def with_settings(case: Case, changes: dict[str, object], source: str = "--set") -> Case:
+    """A copy of `case` whose [pinn] settings have the dotted keys `changes` replaced, checked
+    like the case file's own (a CaseError naming `source` and the key)."""
+    from eofpinn.cases.pinn_settings import SettingError, replace, validate_choices
+
+    if not changes:
+        return case
+    try:
+        settings = replace(case.pinn, changes)
+        validate_choices(settings)
+    except SettingError as exc:
+        raise CaseError(source, f"pinn.{exc.key}", exc.message) from None
+    return dataclasses.replace(case, pinn=settings)

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Any
 
 from eofpinn.cases import scalings as sc
-from eofpinn.cases.model import MAX_EDGE_STRETCH, Case, Electrolyte, FDSettings, PINNSettings, Problem, ZetaSegment
+from eofpinn.cases.model import MAX_EDGE_STRETCH, Case, Electrolyte, FDSettings, Problem, ZetaSegment
+from eofpinn.cases.pinn_settings import load_section as pinn_section
 from eofpinn.errors import CaseError
 from eofpinn.units import parse_quantity
 
@@ -244,7 +245,7 @@ def load_case(path: str | Path) -> Case:
     if fd.edge_stretch > MAX_EDGE_STRETCH:
         raise CaseError(source, "fd.edge_stretch", f"must lie in [0, {MAX_EDGE_STRETCH:g}] (0 = uniform x grid, "
                                                    f"2-3 = strong clustering at the zeta jumps); got {fd.edge_stretch!r}")
-    pinn = _settings(source, "pinn", doc.get("pinn", {}), PINNSettings)
+    pinn, pinn_warnings = pinn_section(source, doc.get("pinn", {}))
     return Case(
         name=name,
         source=source,
@@ -255,7 +256,7 @@ def load_case(path: str | Path) -> Case:
         dimensionless_input=dimensionless,
         fd=fd,
         pinn=pinn,
-        warnings=scaling_warnings(scalings),
+        warnings=scaling_warnings(scalings) + tuple(pinn_warnings),
     )
 
 

@@ -13,6 +13,8 @@ from typing import Literal
 
 import numpy as np
 
+from eofpinn.cases.pinn_settings import PINNSettings  # the [pinn] section, re-exported here
+
 Ends = Literal["periodic", "reservoir"]
 IonWall = Literal["no_flux", "boltzmann"]
 Equations = Literal["full", "paper"]
@@ -157,78 +159,6 @@ class FDSettings:
     tolerance: float = 1e-10
     continuation_steps: int = 0
     grid_sequencing: bool = True
-
-
-@dataclass(frozen=True)
-class PINNSettings:
-    """Settings of the PINN solver (the case file's [pinn] section; see eofpinn/solvers/pinn).
-
-    Optimisation: `optimizer` "soap" | "adam"; `weighting` "gn" | "lra" | "none" with weights
-    refreshed every `gn_frequency` steps (momentum `gn_momentum`; `gn_init_from_first`
-    takes the first estimate as the initial weights); the learning rate decays
-    exponentially from `learning_rate` to `learning_rate * final_lr_factor` over `steps`,
-    after a linear warm-up over `warmup_steps`;
-    `time_limit_s` > 0 stops a run early at that wall-clock budget.
-    Networks: S = 4 tanh blocks of `depth` × `width`; optional `fourier_features` (pairs, scale
-    `fourier_scale`) and wall-layer features e^{−y/ε}, e^{−(1−y)/ε} (`wall_features`);
-    `output_gain` scales the Xavier init of each block's output layer (small: start near the base
-    state ψ = ζ̂, Boltzmann ions, fluid at rest; 1: plain Xavier, the paper's).
-    Formulation: `hard_walls` (Dirichlet wall values through d = 4y(1 − y); `psi_base` "linear"
-    | "gouy_chapman" is the wall-value carrier of a hard ψ), `concentrations`
-    "slotboom" (c± = g± e^{∓ψ}) | "log" (c± = e^N) | "direct", `pressure` "excess" (network
-    carries P = p − Π) | "total" (network carries p, the paper's layout), `pressure_scale` s
-    multiplying the pressure output. The paper's layout: hard_walls = false,
-    concentrations = "direct", pressure = "total", pressure_scale = 1, output_gain = 1.
-    Points: `n_interior` (a fraction `wall_fraction` in wall bands of height `wall_band`,
-    0 = min(5√2 ε, 0.3)), `n_boundary` per wall and end, redrawn every `resample_every` steps
-    (0 = fixed). `derivatives` "taylor" | "autograd"; `compile` wraps the loss in torch.compile;
-    `threads` > 0 sets torch's CPU threads for the run (0: torch's default).
-    Records: a history row every `log_every` steps, with `conflict_diagnostics` the gradient
-    alignment score and pairwise cosines of the per-term gradients (arXiv 2502.00604);
-    `snapshot_every` > 0 writes the fields on the eval grid every that many steps to
-    snapshots/step_NNNNNN.vts, collected in snapshots.pvd (0: no snapshots).
-    """
-
-    steps: int = 5000
-    optimizer: str = "soap"
-    weighting: str = "gn"
-    learning_rate: float = 3e-3
-    final_lr_factor: float = 1.0
-    warmup_steps: int = 0
-    betas: tuple[float, float] = (0.95, 0.95)
-    precondition_frequency: int = 10
-    gn_frequency: int = 100
-    gn_momentum: float = 0.9
-    gn_init_from_first: bool = False
-    time_limit_s: float = 0.0
-    width: int = 64
-    depth: int = 4
-    output_gain: float = 0.1
-    fourier_features: int = 0
-    fourier_scale: float = 1.0
-    wall_features: bool = False
-    hard_walls: bool = True
-    psi_base: str = "linear"
-    concentrations: str = "slotboom"
-    pressure: str = "excess"
-    pressure_scale: float = 1.0
-    n_interior: int = 1000
-    n_boundary: int = 200
-    wall_band: float = 0.0
-    wall_fraction: float = 0.5
-    resample_every: int = 0
-    derivatives: str = "taylor"
-    dtype: str = "float32"
-    seed: int = 0
-    device: str = "auto"
-    threads: int = 0
-    log_every: int = 50
-    checkpoint_every: int = 500
-    eval_nx: int = 50
-    eval_ny: int = 200
-    compile: bool = False
-    conflict_diagnostics: bool = True
-    snapshot_every: int = 0
 
 
 @dataclass(frozen=True)

@@ -22,10 +22,11 @@ from eofpinn.solvers.fd import solve_fd
 from eofpinn.solvers.fd.boundary import BoundaryData
 from eofpinn.solvers.fd.grid import StaggeredGrid, edge_clustered_nodes, zeta_edges
 from eofpinn.solvers.fd.initial import initial_guess
-from eofpinn.solvers.fd.jacobian import JacobianAssembler, central_difference_jacobian
+from eofpinn.solvers.fd.jacobian import JacobianAssembler
+from eofpinn.verification.jacobians import central_difference_jacobian
 from eofpinn.solvers.fd.residual import DiscreteProblem
 from eofpinn.solvers.fd.solver import make_layout
-from eofpinn.validation.fd_convergence import patterned_study, refinement_grids
+from eofpinn.verification.fd_convergence import patterned_study, refinement_grids
 
 CASES = Path(__file__).resolve().parents[2] / "cases"
 PATTERNED = load_case(CASES / "patterned_zeta.toml")

@@ -7,10 +7,11 @@ import pytest
 
 from eofpinn.cases import Problem, ZetaSegment
 from eofpinn.solvers.fd.boundary import BoundaryData
-from eofpinn.solvers.fd.coloured_jacobian import coloured_jacobian, ring_colours
+from eofpinn.verification.jacobians import coloured_jacobian, ring_colours
 from eofpinn.solvers.fd.grid import StaggeredGrid
 from eofpinn.solvers.fd.initial import initial_guess
-from eofpinn.solvers.fd.jacobian import JacobianAssembler, central_difference_jacobian
+from eofpinn.solvers.fd.jacobian import JacobianAssembler
+from eofpinn.verification.jacobians import central_difference_jacobian
 from eofpinn.solvers.fd.residual import DiscreteProblem
 from eofpinn.solvers.fd.solver import make_layout
 

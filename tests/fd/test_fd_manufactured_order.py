@@ -18,7 +18,7 @@ x = 0, ½, 1 (periodic) or x = ½ (reservoir), which exercises every non-uniform
 import numpy as np
 import pytest
 
-from eofpinn.solvers.fd.manufactured import FIELDS, configurations
+from eofpinn.verification.manufactured import FIELDS, configurations
 
 SET_UPS = configurations()
 

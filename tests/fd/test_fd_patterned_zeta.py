@@ -33,7 +33,7 @@ from eofpinn.solvers.fd.boundary import BoundaryData
 from eofpinn.solvers.fd.diagnostics import cross_section_fluxes, divergence, face_flux_scale
 from eofpinn.solvers.fd.grid import StaggeredGrid
 from eofpinn.solvers.fd.solver import make_layout, solve_system
-from eofpinn.validation.fd_convergence import near_zeta_jumps, refinement_grids, relative_difference, richardson
+from eofpinn.verification.fd_convergence import near_zeta_jumps, refinement_grids, relative_difference, richardson
 
 CASES_DIR = Path(__file__).resolve().parents[2] / "cases"
 PATCHES = (ZetaSegment(0.0, 1.0, 1.0), ZetaSegment(1.0, 2.0, -1.0))

@@ -7,7 +7,6 @@ the losses and the residuals can be checked against zero at float64.
 
 from __future__ import annotations
 
-import dataclasses
 
 import numpy as np
 import pytest
@@ -15,14 +14,16 @@ import torch
 
 from eofpinn.cases import straight_problem
 from eofpinn.cases.model import PINNSettings
+from eofpinn.cases.pinn_settings import replace
 from eofpinn.physics.exact import exact_derivatives
 from eofpinn.solvers.pinn import derivatives as jets
 from eofpinn.solvers.pinn.formulation import Formulation
 
-SMALL = PINNSettings(
-    steps=40, width=16, depth=2, n_interior=200, n_boundary=40, dtype="float64", device="cpu",
-    log_every=1, checkpoint_every=10, eval_nx=12, eval_ny=24, output_gain=0.1,
-)
+SMALL = replace(PINNSettings(), {
+    "steps": 40, "network.width": 16, "network.depth": 2, "points.n_interior": 200, "points.n_boundary": 40,
+    "dtype": "float64", "device": "cpu", "records.log_every": 1, "records.checkpoint_every": 10,
+    "records.eval_nx": 12, "records.eval_ny": 24, "network.output_gain": 0.1,
+})
 
 
 def _jet(d) -> torch.Tensor:
@@ -108,5 +109,17 @@ def quick_problem():
     return straight_problem(0.2, 1.0, 1.0)
 
 
-def replace(settings: PINNSettings, **changes) -> PINNSettings:
-    return dataclasses.replace(settings, **changes)
+
+def _file_trainer(case, settings, out_dir):
+    """A trainer of the channel task with the run-directory observers of eofpinn.pinn_runs
+    (checkpointer, snapshots, history files, in that order)."""
+    from eofpinn.pinn_runs import file_observers
+    from eofpinn.solvers.pinn import ChannelTask
+    from eofpinn.solvers.pinn.trainer import Trainer
+
+    return Trainer(ChannelTask(case, settings), settings, file_observers(out_dir, case.name))
+
+
+@pytest.fixture
+def file_trainer():
+    return _file_trainer

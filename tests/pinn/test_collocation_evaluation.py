@@ -11,7 +11,8 @@ import torch
 
 from eofpinn.cases import straight_problem
 from eofpinn.cases.model import PINNSettings, Problem, ZetaSegment
-from eofpinn.solvers.pinn import checkpoint
+from eofpinn.cases.pinn_settings import FormulationSettings, PointSettings, RecordSettings
+from eofpinn.pinn_runs import load_checkpoint, save_checkpoint
 from eofpinn.solvers.pinn.collocation import sample_collocation, wall_band_height
 from eofpinn.solvers.pinn.evaluation import Evaluator, relative_l2
 from eofpinn.solvers.pinn.formulation import Formulation
@@ -19,7 +20,7 @@ from eofpinn.solvers.pinn.formulation import Formulation
 
 def test_wall_band_clustering_and_boundary_points():
     problem = straight_problem(0.02, 1.0, 1.0, length_ratio=3.0, ends="reservoir")
-    settings = PINNSettings(n_interior=4000, n_boundary=100)
+    settings = PointSettings(n_interior=4000, n_boundary=100)
     band = wall_band_height(problem, settings)
     assert band == pytest.approx(5 * math.sqrt(2) * 0.02)
     assert wall_band_height(straight_problem(0.1414, 1.0, 1.0), settings) == 0.3
@@ -43,7 +44,7 @@ def test_wall_band_clustering_and_boundary_points():
 
 
 def test_periodic_ends_sample_the_outlet_only():
-    points = sample_collocation(straight_problem(0.1, 1.0, 1.0), PINNSettings(n_boundary=50),
+    points = sample_collocation(straight_problem(0.1, 1.0, 1.0), PointSettings(n_boundary=50),
                                 torch.Generator().manual_seed(0))
     assert points.inlet.shape == (0, 2) and points.outlet.shape == (50, 2)
 
@@ -52,16 +53,16 @@ def test_patterned_walls_fall_back_to_soft_wall_potential():
     wall = (ZetaSegment(0.0, 0.5, 1.0), ZetaSegment(0.5, 1.0, -1.0))
     problem = Problem(debye_ratio=0.1, length_ratio=1.0, field_hat=1.0, zeta_bottom=wall, zeta_top=wall,
                       ion_wall="boltzmann")
-    form = Formulation.build(problem, PINNSettings(hard_walls=True))
+    form = Formulation.build(problem, FormulationSettings(hard_walls=True))
     assert not form.hard_psi and not form.hard_ions and form.hard_velocity
-    points = sample_collocation(problem, PINNSettings(n_boundary=400), torch.Generator().manual_seed(1))
+    points = sample_collocation(problem, PointSettings(n_boundary=400), torch.Generator().manual_seed(1))
     left = points.bottom[:, 0] < 0.5
     assert bool((points.zeta_bottom[left] == 1.0).all()) and bool((points.zeta_bottom[~left] == -1.0).all())
 
 
 def test_relative_l2_and_the_velocity_scale_floor():
     problem = straight_problem(0.1, 1.0, 1.0)
-    settings = PINNSettings(eval_nx=5, eval_ny=40)
+    settings = RecordSettings(eval_nx=5, eval_ny=40)
     evaluator = Evaluator(problem, None, settings, torch.device("cpu"), torch.float64)
     ref = evaluator.reference
     perturbed = {k: v.clone() for k, v in ref.items()}
@@ -79,20 +80,32 @@ def test_relative_l2_and_the_velocity_scale_floor():
 
 def test_atomic_checkpoint_write_leaves_previous_file_on_failure(tmp_path):
     path = tmp_path / "checkpoint.pt"
-    checkpoint.save({"step": 1}, path)
+    save_checkpoint({"step": 1}, path)
 
     class Unpicklable:
         def __reduce__(self):
             raise RuntimeError("boom")
 
     with pytest.raises(RuntimeError, match="boom"):
-        checkpoint.save({"step": 2, "bad": Unpicklable()}, path)
-    assert checkpoint.load(tmp_path, torch.device("cpu"))["step"] == 1
+        save_checkpoint({"step": 2, "bad": Unpicklable()}, path)
+    assert load_checkpoint(tmp_path)["step"] == 1
     assert [p.name for p in tmp_path.iterdir()] == ["checkpoint.pt"]
 
 
 def test_settings_defaults_have_case_file_types():
-    """The case loader infers each [pinn] key's type from its default: no None defaults."""
+    """The case loader infers each [pinn] key's type from its default: no None defaults, except
+    the optional learning rate (absent: the optimiser's own)."""
+    from eofpinn.cases.pinn_settings import SECTIONS
+
+    settings = PINNSettings()
     for f in dataclasses.fields(PINNSettings):
-        value = getattr(PINNSettings(), f.name)
-        assert isinstance(value, (bool, int, float, str, tuple)), f.name
+        value = getattr(settings, f.name)
+        if f.name in SECTIONS:
+            for g in dataclasses.fields(value):
+                inner = getattr(value, g.name)
+                if (f.name, g.name) == ("optimizer", "learning_rate"):
+                    assert inner is None
+                elif g.name != "options":
+                    assert isinstance(inner, (bool, int, float, str, tuple)), (f.name, g.name)
+        else:
+            assert isinstance(value, (bool, int, float, str, tuple)), f.name

@@ -13,10 +13,12 @@ import torch
 
 from eofpinn.cases import case_from_problem, load_case
 from eofpinn.errors import CaseError, SolverError
-from eofpinn.solvers.pinn import checkpoint, solve_pinn
-from eofpinn.solvers.pinn import training as training_module
-from eofpinn.solvers.pinn.training import Trainer
-from eofpinn.solvers.pinn.weighting import conflict_diagnostics, per_term_gradients
+from eofpinn.cases.pinn_settings import SettingError, replace
+from eofpinn.pinn_runs import load_checkpoint, run_in_directory
+from eofpinn.solvers.pinn import ChannelTask
+from eofpinn.solvers.pinn import trainer as trainer_module
+from eofpinn.solvers.pinn.conflict import conflict_diagnostics, per_term_gradients
+from eofpinn.solvers.pinn.trainer import Trainer
 
 QUICKSTART = Path(__file__).resolve().parents[2] / "cases" / "quickstart.toml"
 
@@ -53,12 +55,12 @@ def test_identical_and_opposite_gradients_give_the_limits() -> None:
 def test_history_rows_carry_diagnostics_at_theta_k(tmp_path, quick_problem, small_settings, weighting):
     # Log steps 0, 3, 6, 9, 12: GN updates at 0 and 12 (gradients reused), fresh ones at 3, 6, 9
     # and for the final row; with weighting "none" every row forms its own.
-    settings = dataclasses.replace(small_settings, steps=12, log_every=3, gn_frequency=4, checkpoint_every=100,
-                                   weighting=weighting)
+    changes = {"steps": 12, "records.log_every": 3, "records.checkpoint_every": 100, "balancing.name": weighting}
+    settings = replace(small_settings, {**changes, **({"balancing.every": 4} if weighting == "gn" else {})})
     case = case_from_problem(quick_problem, pinn=settings)
-    solve_pinn(case, settings, tmp_path / "run", progress=False)
+    run_in_directory(case, tmp_path / "run", settings, progress=False)
     rows = _history(tmp_path / "run")
-    trainer = Trainer(case, settings, tmp_path / "replay")
+    trainer = Trainer(ChannelTask(case, settings), settings)
     names = trainer.term_names
     assert [r["step"] for r in rows] == [0, 3, 6, 9, 12]
     for row in rows:
@@ -82,29 +84,28 @@ def test_history_rows_carry_diagnostics_at_theta_k(tmp_path, quick_problem, smal
 
 def test_diagnostics_leave_the_trajectory_bit_identical_and_reuse_gn_gradients(
         tmp_path, quick_problem, small_settings, monkeypatch):
-    settings = dataclasses.replace(small_settings, steps=9, log_every=2, gn_frequency=4, checkpoint_every=100,
-                                   resample_every=3)
+    settings = replace(small_settings, {"steps": 9, "records.log_every": 2, "balancing.every": 4, "records.checkpoint_every": 100, "points.resample_every": 3})
     calls = []
-    original = training_module.per_term_gradients
+    original = trainer_module.per_term_gradients
 
     def counted(losses, params):
         calls.append(len(losses))
         return original(losses, params)
 
-    monkeypatch.setattr(training_module, "per_term_gradients", counted)
+    monkeypatch.setattr(trainer_module, "per_term_gradients", counted)
     states = {}
     for flag in (True, False):
         calls.clear()
-        run = dataclasses.replace(settings, conflict_diagnostics=flag)
-        solve_pinn(case_from_problem(quick_problem, pinn=run), run, tmp_path / str(flag), progress=False)
-        states[flag] = checkpoint.load(tmp_path / str(flag), torch.device("cpu"))
+        run = replace(settings, {"records.conflict_diagnostics": flag})
+        run_in_directory(case_from_problem(quick_problem, pinn=run), tmp_path / str(flag), run, progress=False)
+        states[flag] = load_checkpoint(tmp_path / str(flag))
         # GN updates at steps 0, 4, 8 always; diagnostics add logs 2 and 6 and the final row 9
         # (logs 0, 4 and 8 reuse the update's gradients).
         assert len(calls) == (6 if flag else 3), flag
     on, off = states[True], states[False]
     for name, tensor in off["model"].items():
         assert torch.equal(on["model"][name], tensor), name
-    assert torch.equal(on["weighting"]["weights"], off["weighting"]["weights"])
+    assert torch.equal(on["balance"]["weights"], off["balance"]["weights"])
     for row_on, row_off in zip(on["history"], off["history"]):
         assert not any(k.startswith(("cos_", "grad_")) for k in row_off)
         assert {k: v for k, v in row_on.items() if k.startswith("loss")} == \
@@ -112,23 +113,25 @@ def test_diagnostics_leave_the_trajectory_bit_identical_and_reuse_gn_gradients(
     assert not (tmp_path / "False" / "gradient_conflict.png").exists()
 
 
-def test_new_settings_are_validated(tmp_path, quick_problem, small_settings):
+def test_new_settings_are_validated(tmp_path):
     text = QUICKSTART.read_text()
-    case = load_case(_write(tmp_path, text.replace("[pinn]", "[pinn]\nconflict_diagnostics = false\nsnapshot_every = 250")))
-    assert case.pinn.conflict_diagnostics is False and case.pinn.snapshot_every == 250
-    assert load_case(QUICKSTART).pinn.conflict_diagnostics is True and load_case(QUICKSTART).pinn.snapshot_every == 0
-    with pytest.raises(CaseError, match=r"\[pinn.conflict_diagnostics\] must be of type bool"):
-        load_case(_write(tmp_path, text.replace("[pinn]", '[pinn]\nconflict_diagnostics = "yes"')))
-    with pytest.raises(CaseError, match=r"\[pinn.snapshot_every\] must be non-negative; got -5"):
-        load_case(_write(tmp_path, text.replace("[pinn]", "[pinn]\nsnapshot_every = -5")))
-    with pytest.raises(CaseError, match=r"\[pinn.snapshot_every\] must be of type int"):
-        load_case(_write(tmp_path, text.replace("[pinn]", "[pinn]\nsnapshot_every = 2.5")))
-    bad = dataclasses.replace(small_settings, snapshot_every=-1)
-    with pytest.raises(SolverError, match=r"\[pinn\] snapshot_every must be 0 \(no snapshots\) or more; got -1"):
-        solve_pinn(case_from_problem(quick_problem, pinn=bad), bad, tmp_path / "bad", progress=False)
-    bad = dataclasses.replace(small_settings, conflict_diagnostics="yes")
-    with pytest.raises(SolverError, match=r"\[pinn\] conflict_diagnostics must be true or false; got 'yes'"):
-        solve_pinn(case_from_problem(quick_problem, pinn=bad), bad, tmp_path / "bad", progress=False)
+    assert "[pinn.records]\n" in text
+    case = load_case(_write(tmp_path, text.replace("[pinn.records]\n", "[pinn.records]\nconflict_diagnostics = false\n"
+                                                                       "snapshot_every = 250\n")))
+    assert case.pinn.records.conflict_diagnostics is False and case.pinn.records.snapshot_every == 250
+    quickstart = load_case(QUICKSTART).pinn.records
+    assert quickstart.conflict_diagnostics is True and quickstart.snapshot_every == 0
+    with pytest.raises(CaseError, match=r"\[pinn.records.conflict_diagnostics\] must be true or false \(default True\); "
+                                        r"got 'yes'$"):
+        load_case(_write(tmp_path, text.replace("[pinn.records]\n", '[pinn.records]\nconflict_diagnostics = "yes"\n')))
+    with pytest.raises(CaseError, match=r"\[pinn.records.snapshot_every\] must be an integer ≥ 0 \(0: no snapshots\); "
+                                        r"got -5$"):
+        load_case(_write(tmp_path, text.replace("[pinn.records]\n", "[pinn.records]\nsnapshot_every = -5\n")))
+    with pytest.raises(CaseError, match=r"\[pinn.records.snapshot_every\] must be an integer \(default 0\); got 2.5$"):
+        load_case(_write(tmp_path, text.replace("[pinn.records]\n", "[pinn.records]\nsnapshot_every = 2.5\n")))
+    with pytest.raises(SettingError, match=r"^\[pinn.records.snapshot_every\] must be an integer ≥ 0 \(0: no snapshots\); "
+                                           r"got -1$"):
+        replace(case.pinn, {"records.snapshot_every": -1})
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -8,6 +8,7 @@ import torch
 
 from eofpinn.cases import straight_problem
 from eofpinn.cases.model import PINNSettings
+from eofpinn.cases.pinn_settings import replace
 from eofpinn.solvers.pinn import derivatives as jets
 from eofpinn.solvers.pinn.derivatives import autograd_jets
 from eofpinn.solvers.pinn.formulation import FIELDS, build_model
@@ -70,8 +71,10 @@ def test_jet_algebra_product_and_exp():
 @pytest.mark.parametrize("ion_wall", ("no_flux", "boltzmann"))
 def test_formulation_jets_match_autograd_of_fields(hard_walls, psi_base, concentrations, pressure, ion_wall):
     problem = straight_problem(0.2, 1.3, 1.0, length_ratio=1.5, pressure_drop_hat=0.7, ion_wall=ion_wall)
-    settings = PINNSettings(hard_walls=hard_walls, psi_base=psi_base, concentrations=concentrations, pressure=pressure,
-                            pressure_scale=3.0, width=12, depth=2, wall_features=True)
+    settings = replace(PINNSettings(), {
+        "formulation.hard_walls": hard_walls, "formulation.psi_base": psi_base,
+        "formulation.concentrations": concentrations, "formulation.pressure": pressure,
+        "formulation.pressure_scale": 3.0, "network.width": 12, "network.depth": 2, "network.wall_features": True})
     model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
     points = _points(40, 1.5)
     fields = model(points)
@@ -89,9 +92,10 @@ def test_parameter_gradients_agree_between_taylor_and_autograd(quick_problem):
     from eofpinn.solvers.pinn.collocation import sample_collocation
     from eofpinn.solvers.pinn.losses import loss_terms
 
-    settings = PINNSettings(width=12, depth=2, n_interior=60, n_boundary=20)
+    settings = replace(PINNSettings(), {"network.width": 12, "network.depth": 2, "points.n_interior": 60,
+                                        "points.n_boundary": 20})
     model = build_model(quick_problem, settings, torch.Generator().manual_seed(0)).double()
-    points = sample_collocation(quick_problem, settings, torch.Generator().manual_seed(1))
+    points = sample_collocation(quick_problem, settings.points, torch.Generator().manual_seed(1))
     grads = {}
     for mode in ("taylor", "autograd"):
         model.derivatives = mode

@@ -7,7 +7,6 @@ full loss (every PDE and boundary term) with the networks replaced by that exact
 
 from __future__ import annotations
 
-import dataclasses
 import itertools
 
 import numpy as np
@@ -15,7 +14,7 @@ import pytest
 import torch
 
 from eofpinn.cases import straight_problem
-from eofpinn.cases.model import PINNSettings
+from eofpinn.cases.pinn_settings import FormulationSettings, replace
 from eofpinn.physics.exact import exact_derivatives
 from eofpinn.physics.residuals import residuals
 from eofpinn.solvers.pinn.collocation import sample_collocation
@@ -61,7 +60,7 @@ def test_residuals_of_exact_solution_vanish(name):
 def test_formulation_maps_exact_raw_jets_to_exact_fields(name, options, request):
     problem = PROBLEMS[name]
     exact_networks = request.getfixturevalue("exact_networks_factory")
-    form = Formulation.build(problem, PINNSettings(**options))
+    form = Formulation.build(problem, FormulationSettings(**options))
     points = _points()
     points[:, 0] *= problem.length_ratio / 2.0
     model = PINNModel(exact_networks(problem, form), form)
@@ -80,9 +79,9 @@ def test_formulation_maps_exact_raw_jets_to_exact_fields(name, options, request)
 @pytest.mark.parametrize("name", PROBLEMS)
 def test_every_loss_term_vanishes_for_the_exact_solution(name, hard_walls, small_settings, exact_networks_factory):
     problem = PROBLEMS[name]
-    settings = dataclasses.replace(small_settings, hard_walls=hard_walls)
-    form = Formulation.build(problem, settings)
-    points = sample_collocation(problem, settings, torch.Generator().manual_seed(0))
+    settings = replace(small_settings, {"formulation.hard_walls": hard_walls})
+    form = Formulation.build(problem, settings.formulation)
+    points = sample_collocation(problem, settings.points, torch.Generator().manual_seed(0))
     # Points exactly on a wall would divide by d = 0 in the inverse maps of the test module.
     for wall, y in (("bottom", 1e-7), ("top", 1 - 1e-7)):
         getattr(points, wall)[:, 1] = y

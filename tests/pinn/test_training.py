@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 
 import numpy as np
 import pytest
@@ -12,8 +11,10 @@ import torch
 from eofpinn.cases import case_from_problem, straight_problem
 from eofpinn.errors import SolverError
 from eofpinn.solution import FIELD_NAMES
-from eofpinn.solvers.pinn import checkpoint, solve_pinn
-from eofpinn.solvers.pinn import training as training_module
+from eofpinn.cases.pinn_settings import SettingError, replace
+from eofpinn.pinn_runs import load_checkpoint, run_in_directory
+from eofpinn.solvers.pinn import ChannelTask
+from eofpinn.solvers.pinn import trainer as trainer_module
 
 
 def _history(out_dir) -> list[dict[str, float]]:
@@ -22,8 +23,8 @@ def _history(out_dir) -> list[dict[str, float]]:
 
 
 def test_a_few_hundred_steps_reduce_loss_and_error(tmp_path, quick_problem, small_settings):
-    settings = dataclasses.replace(small_settings, steps=300, log_every=50, checkpoint_every=100, learning_rate=1e-2)
-    solution = solve_pinn(case_from_problem(quick_problem, pinn=settings), settings, tmp_path, progress=False)
+    settings = replace(small_settings, {"steps": 300, "records.log_every": 50, "records.checkpoint_every": 100, "optimizer.learning_rate": 1e-2})
+    solution = run_in_directory(case_from_problem(quick_problem, pinn=settings), tmp_path, settings, progress=False)
     rows = _history(tmp_path)
     assert [r["step"] for r in rows] == [0, 50, 100, 150, 200, 250, 300]
     first, last = rows[0], rows[-1]
@@ -47,16 +48,21 @@ def test_a_few_hundred_steps_reduce_loss_and_error(tmp_path, quick_problem, smal
     np.testing.assert_allclose(solution["phi"], solution["psi"] + quick_problem.field_hat * (1.0 - x), atol=1e-12)
 
 
-@pytest.mark.parametrize("optimizer, weighting, resample", (("soap", "gn", 0), ("adam", "lra", 7)))
+@pytest.mark.parametrize("optimizer, weighting, resample", (("soap", "gn", 0), ("adam", "lra", 7),
+                                                             ("lbfgs", "relobralo", 0)))
 def test_resume_continues_the_same_loss_curve(tmp_path, quick_problem, small_settings, optimizer, weighting, resample):
-    settings = dataclasses.replace(small_settings, steps=30, checkpoint_every=15, gn_frequency=4,
-                                   precondition_frequency=3, optimizer=optimizer, weighting=weighting,
-                                   resample_every=resample)
+    changes = {"steps": 30, "records.checkpoint_every": 15, "optimizer.name": optimizer, "balancing.name": weighting,
+               "points.resample_every": resample}
+    if optimizer == "soap":
+        changes["optimizer.precondition_frequency"] = 3
+    if weighting in ("gn", "lra"):
+        changes["balancing.every"] = 4
+    settings = replace(small_settings, changes)
     case = case_from_problem(quick_problem, pinn=settings)
-    solve_pinn(case, settings, tmp_path / "straight", progress=False)
-    half = dataclasses.replace(settings, steps=15)
-    solve_pinn(case, half, tmp_path / "split", progress=False)
-    solve_pinn(case, settings, tmp_path / "split", resume=tmp_path / "split", progress=False)
+    run_in_directory(case, tmp_path / "straight", settings, progress=False)
+    half = replace(settings, {"steps": 15})
+    run_in_directory(case, tmp_path / "split", half, progress=False)
+    run_in_directory(case, tmp_path / "split", settings, resume=tmp_path / "split", progress=False)
     straight, split = _history(tmp_path / "straight"), _history(tmp_path / "split")
     assert [r["step"] for r in split] == list(range(31))
     for a, b in zip(straight, split):
@@ -67,51 +73,49 @@ def test_resume_continues_the_same_loss_curve(tmp_path, quick_problem, small_set
 
 def test_nan_stops_with_solver_error_and_keeps_last_good_checkpoint(tmp_path, quick_problem, small_settings,
                                                                     monkeypatch):
-    settings = dataclasses.replace(small_settings, steps=40, log_every=5, checkpoint_every=10)
-    original = training_module.Trainer._terms
+    settings = replace(small_settings, {"steps": 40, "records.log_every": 5, "records.checkpoint_every": 10})
+    original = trainer_module.Trainer._terms
 
     def poisoned(self, points):
         terms = original(self, points)
         return terms * float("nan") if self.step >= 23 else terms
 
-    monkeypatch.setattr(training_module.Trainer, "_terms", poisoned)
+    monkeypatch.setattr(trainer_module.Trainer, "_terms", poisoned)
     with pytest.raises(SolverError) as caught:
-        solve_pinn(case_from_problem(quick_problem, pinn=settings), settings, tmp_path, progress=False)
+        run_in_directory(case_from_problem(quick_problem, pinn=settings), tmp_path, settings, progress=False)
     message = str(caught.value)
     assert "diverged" in message and "NaN or Inf between step 20 and step 26" in message
     assert f"({tmp_path / 'checkpoint.pt'}, step 20) is kept" in message
-    state = checkpoint.load(tmp_path, torch.device("cpu"))
+    state = load_checkpoint(tmp_path)
     assert state["step"] == 20
     assert all(torch.isfinite(v).all() for v in state["model"].values() if v.is_floating_point())
     assert [r["step"] for r in _history(tmp_path)] == [0, 5, 10, 15, 20]
 
 
 def test_resume_refuses_changed_networks(tmp_path, quick_problem, small_settings):
-    settings = dataclasses.replace(small_settings, steps=5, checkpoint_every=5)
+    settings = replace(small_settings, {"steps": 5, "records.checkpoint_every": 5})
     case = case_from_problem(quick_problem, pinn=settings)
-    solve_pinn(case, settings, tmp_path, progress=False)
-    wider = dataclasses.replace(settings, width=24, steps=10)
+    run_in_directory(case, tmp_path, settings, progress=False)
+    wider = replace(settings, {"network.width": 24, "steps": 10})
     with pytest.raises(SolverError, match="settings changed \\(width: 16 → 24\\)"):
-        solve_pinn(case, wider, tmp_path, resume=tmp_path, progress=False)
+        run_in_directory(case, tmp_path, wider, resume=tmp_path, progress=False)
     with pytest.raises(SolverError, match="no checkpoint at"):
-        solve_pinn(case, settings, tmp_path, resume=tmp_path / "nowhere", progress=False)
+        run_in_directory(case, tmp_path, settings, resume=tmp_path / "nowhere", progress=False)
 
 
 def test_paper_case_runs_with_reservoir_ends(tmp_path, small_settings):
     problem = straight_problem(0.1414, 1.0, 1.0, ends="reservoir", ion_wall="boltzmann", equations="paper")
-    settings = dataclasses.replace(small_settings, steps=3, hard_walls=False, concentrations="direct",
-                                   pressure="total", checkpoint_every=100)
-    solution = solve_pinn(case_from_problem(problem, pinn=settings), settings, tmp_path, progress=False)
+    settings = replace(small_settings, {"steps": 3, "formulation.hard_walls": False, "formulation.concentrations": "direct", "formulation.pressure": "total", "records.checkpoint_every": 100})
+    solution = run_in_directory(case_from_problem(problem, pinn=settings), tmp_path, settings, progress=False)
     assert {"end_psi", "end_ions", "end_velocity", "end_pressure", "wall_psi", "wall_ions",
             "wall_velocity"} <= set(solution.info["loss_terms"])
     assert np.isfinite(solution.info["final_errors"]["mean"])
 
 
-def test_bad_setting_is_a_solver_error_naming_the_choices(tmp_path, quick_problem, small_settings):
-    settings = dataclasses.replace(small_settings, concentrations="boltzmann")
-    with pytest.raises(SolverError, match="\\[pinn\\] concentrations = 'boltzmann' is not allowed; "
-                                          "choose one of slotboom, log, direct"):
-        solve_pinn(case_from_problem(quick_problem, pinn=settings), settings, tmp_path, progress=False)
+def test_bad_setting_is_refused_when_built_naming_the_choices(small_settings):
+    with pytest.raises(SettingError, match="^\\[pinn.formulation.concentrations\\] must be one of 'slotboom', "
+                                          "'log', 'direct'; got 'boltzmann'$"):
+        replace(small_settings, {"formulation.concentrations": "boltzmann"})
 
 
 @pytest.mark.slow
@@ -119,8 +123,8 @@ def test_compiled_loss_matches_eager(tmp_path, quick_problem, small_settings):
     """torch.compile changes speed, not the loss terms or their gradients beyond rounding
     (cold compile: about a minute). Trajectories are not compared: Adam-type steps normalise
     each gradient component, so rounding differences in near-zero components grow."""
-    settings = dataclasses.replace(small_settings, compile=True)
-    trainer = training_module.Trainer(case_from_problem(quick_problem, pinn=settings), settings, tmp_path)
+    settings = replace(small_settings, {"compile": True})
+    trainer = trainer_module.Trainer(ChannelTask(case_from_problem(quick_problem, pinn=settings), settings), settings)
     compiled, eager = trainer.terms_fn(trainer.points), trainer._terms(trainer.points)
     assert torch.allclose(compiled, eager, rtol=1e-10, atol=0)
     for a, b in zip(torch.autograd.grad(compiled.sum(), trainer.params),

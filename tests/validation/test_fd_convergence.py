@@ -1,4 +1,4 @@
-"""The FD convergence study (eofpinn/validation/fd_convergence.py, validation/fd_convergence.py).
+"""The FD convergence study (eofpinn/verification/fd_convergence.py, validation/fd_convergence.py).
 
 Measured on the tiny grids below (the tolerances are built around them):
 * MMS on 8², 16², 32² cells: L2 orders 16 → 32 between 1.98 and 2.04 in every field of both
@@ -21,17 +21,16 @@ import numpy as np
 import pytest
 
 from eofpinn.cases import load_case
-from eofpinn.solvers.fd.manufactured import FIELDS
-from eofpinn.validation.fd_convergence import (
+from eofpinn.verification.manufactured import FIELDS
+from eofpinn.verification.fd_convergence import (
     mms_study,
-    mms_table,
     observed_orders,
     patterned_study,
-    patterned_table,
     refinement_grids,
     richardson,
     zeta_jump_corners,
 )
+from validation.fd_convergence import mms_table, patterned_table
 
 REPO = Path(__file__).resolve().parents[2]
 SCRIPT = REPO / "validation" / "fd_convergence.py"

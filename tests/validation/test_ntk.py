@@ -1,4 +1,4 @@
-"""Fast checks of the NTK claims (eofpinn/validation/ntk.py; validation study 4).
+"""Fast checks of the NTK claims (validation/ntk.py; validation study 4).
 
 Measured values (width 32, depth 2, seed 0, rcond 1e-10, float64) that the tolerances
 below are built around:
@@ -19,7 +19,7 @@ import math
 import pytest
 import torch
 
-from eofpinn.validation.ntk import (
+from validation.ntk import (
     MLPSpec,
     field_derivatives,
     field_derivatives_autograd,

@@ -1,6 +1,6 @@
 """The generated results page replaces a study's section whole and keeps the others."""
 
-from eofpinn.validation.results import markdown_table, write_section
+from validation.results_page import markdown_table, write_section
 
 
 def test_sections_are_replaced_not_duplicated(tmp_path):

@@ -24,9 +24,9 @@ Scheme, module by module:
   prolong.py     (grid sequencing above 4096 cells).
 - output.py      staggered unknowns → node fields of a `Solution` (φ, ψ, c±, u, v, p = P + Π).
 - diagnostics.py cross-section ion/volume fluxes and discrete ∇·u (conservation checks).
-- sources.py,    equation locations, manufactured-solution sources from physics/residuals.py,
-  manufactured.py and the manufactured solutions of the order-of-accuracy tests.
-- coloured_jacobian.py  independent torch forward-mode Jacobian (tests only).
+- sources.py     equation locations and the source terms a manufactured solution needs
+                 (from physics/residuals.py); the manufactured solutions themselves and the
+                 independent Jacobians live in eofpinn/verification.
 - solver.py      `solve_fd` (Case → Solution), `solve_system` (grid + optional sources),
                  continuation in ζ̂ when a direct start fails.
 

@@ -64,16 +64,3 @@ class JacobianAssembler:
         indptr = np.concatenate([[0], np.cumsum(np.bincount(u_cols, minlength=self.size))])
         self._template = sp.csc_matrix((np.zeros(unique.size), u_rows, indptr), shape=(self.size, self.size))
         self._rows, self._cols, self._scatter = rows, cols, scatter
-
-
-def central_difference_jacobian(dp: DiscreteProblem, z: np.ndarray, h: float = 1e-6) -> np.ndarray:
-    """Dense Jacobian by central differences of the residual, column by column: an independent
-    check of the assembled one on tiny grids (cost: 2 residuals per unknown)."""
-    from eofpinn.solvers.fd.residual import residual
-
-    columns = []
-    for col in range(z.size):
-        step = np.zeros(z.size)
-        step[col] = h
-        columns.append((residual(z + step, dp) - residual(z - step, dp)) / (2 * h))
-    return np.stack(columns, axis=1)

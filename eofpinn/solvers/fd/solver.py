@@ -34,7 +34,7 @@ SCHEME = "fd-mac-sg-newton"
 SCHEME_DESCRIPTION = (
     "conservative finite volumes on a staggered (MAC) grid, tanh wall-clustered in y; "
     "Scharfetter-Gummel ion fluxes (diffusion+migration+advection); excess-pressure Stokes; "
-    "Newton with exact sparse Jacobian from coloured forward-mode AD"
+    "inexact Newton with the exact sparse Jacobian (stencil forward-mode AD), SuperLU + GMRES"
 )
 AUTO_CONTINUATION_STAGES = 4
 SEQUENCING_MIN_CELLS = 4096

@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from eofpinn.cases.model import PINNSettings, Problem
+from eofpinn.cases.model import Problem
+from eofpinn.cases.pinn_settings import PointSettings
 from eofpinn.physics.exact import reservoir_profile
 
 
@@ -57,7 +58,7 @@ class Collocation:
         return cls(**values)
 
 
-def wall_band_height(problem: Problem, settings: PINNSettings) -> float:
+def wall_band_height(problem: Problem, settings: PointSettings) -> float:
     """h = min(5√2 ε, 0.3) unless the settings give one (wall_band > 0)."""
     if settings.wall_band > 0.0:
         return settings.wall_band
@@ -76,7 +77,7 @@ def _clustered_y(n_uniform: int, n_band: int, band: float, generator: torch.Gene
     return torch.cat((_uniform(n_uniform, generator), torch.where(lower, in_band, 1.0 - in_band)))
 
 
-def sample_collocation(problem: Problem, settings: PINNSettings, generator: torch.Generator) -> Collocation:
+def sample_collocation(problem: Problem, settings: PointSettings, generator: torch.Generator) -> Collocation:
     """Draw a fresh set of points (float64, CPU) from `generator`."""
     ell, band = problem.length_ratio, wall_band_height(problem, settings)
     n_band = int(round(settings.n_interior * settings.wall_fraction))

@@ -117,11 +117,13 @@ def autograd_jets(outputs: Tensor, points: Tensor) -> Tensor:
 
 
 def tanh_jet(value: Tensor, derivatives: Tensor) -> Tensor:
-    """Push a pre-activation jet — value (N, W), derivative rows (4, N, W) ordered x, y, xx, yy —
-    through tanh; returns the output jet (5, N, W) (see the module docstring)."""
+    """Push a pre-activation jet through tanh: value (N, W) and derivative rows (2d, N, W),
+    the d first derivatives then the d pure second ones (x, y, xx, yy in the plane; y, yy on a
+    line); returns the output jet (1 + 2d, N, W) (see the module docstring)."""
+    d = derivatives.shape[0] // 2
     a = torch.tanh(value)
     slope = 1.0 - a * a
     curvature = -2.0 * a * slope
-    first = slope * derivatives[:2]
-    second = torch.addcmul(slope * derivatives[2:], curvature, derivatives[:2] ** 2)
+    first = slope * derivatives[:d]
+    second = torch.addcmul(slope * derivatives[d:], curvature, derivatives[:d] ** 2)
     return torch.cat((a.unsqueeze(0), first, second), dim=0)

@@ -14,7 +14,8 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from eofpinn.cases.model import PINNSettings, Problem
+from eofpinn.cases.model import Problem
+from eofpinn.cases.pinn_settings import RecordSettings
 from eofpinn.physics.exact import exact_fields, osmotic_pressure
 from eofpinn.solution import FIELD_NAMES, PAPER_ERROR_FIELDS, Solution
 from eofpinn.solvers.pinn.formulation import PINNModel
@@ -24,7 +25,7 @@ MEAN_KEY = "mean"
 VANISHING_FIELDS = ("v", "p")
 
 
-def eval_grid(problem: Problem, settings: PINNSettings) -> tuple[np.ndarray, np.ndarray]:
+def eval_grid(problem: Problem, settings: RecordSettings) -> tuple[np.ndarray, np.ndarray]:
     """The tensor grid a PINN solution is returned on: eval_nx × eval_ny, ends and walls included."""
     return np.linspace(0.0, problem.length_ratio, settings.eval_nx), np.linspace(0.0, 1.0, settings.eval_ny)
 
@@ -65,7 +66,7 @@ class Evaluator:
     """Errors of a model against a reference on the reference's grid (the exact solution on the
     settings' eval grid when the reference is None and the channel is straight)."""
 
-    def __init__(self, problem: Problem, reference: Solution | None, settings: PINNSettings,
+    def __init__(self, problem: Problem, reference: Solution | None, settings: RecordSettings,
                  device: torch.device, dtype: torch.dtype):
         self.problem = problem
         if reference is None and not problem.is_straight_channel:

@@ -30,14 +30,14 @@ import torch
 from torch import Tensor, nn
 
 from eofpinn.cases.model import PINNSettings, Problem
+from eofpinn.cases.pinn_settings import CONCENTRATION_FORMS, PRESSURE_FORMS, PSI_BASES, FormulationSettings
 from eofpinn.solvers.pinn import derivatives as jets
 from eofpinn.solvers.pinn.networks import Embedding, FieldNetworks
 
 FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "P")
 ION_SIGNS = {"c_plus": 1.0, "c_minus": -1.0}
-CONCENTRATION_FORMS = ("slotboom", "log", "direct")
-PSI_BASES = ("linear", "gouy_chapman")
-PRESSURE_FORMS = ("excess", "total")
+__all__ = ["FIELDS", "ION_SIGNS", "CONCENTRATION_FORMS", "PSI_BASES", "PRESSURE_FORMS", "Formulation", "PINNModel",
+           "build_model"]
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,7 @@ class Formulation:
     psi_base: str = "linear"
 
     @classmethod
-    def build(cls, problem: Problem, settings: PINNSettings) -> Formulation:
+    def build(cls, problem: Problem, settings: FormulationSettings) -> Formulation:
         bottom = {s.zeta_hat for s in problem.zeta_bottom}
         top = {s.zeta_hat for s in problem.zeta_top}
         uniform_walls = len(bottom) == 1 and len(top) == 1
@@ -155,12 +155,13 @@ class PINNModel(nn.Module):
 def build_model(problem: Problem, settings: PINNSettings, generator: torch.Generator) -> PINNModel:
     """The networks and formulation a case and its settings ask for (parameters in float64,
     cast by the caller to the run's dtype and device)."""
-    wall_width = problem.debye_ratio if settings.wall_features else 0.0
-    embedding = Embedding(problem.length_ratio, problem.ends == "periodic", settings.fourier_features,
-                          settings.fourier_scale, wall_width, generator)
+    net = settings.network
+    wall_width = problem.debye_ratio if net.wall_features else 0.0
+    embedding = Embedding(problem.length_ratio, problem.ends == "periodic", net.fourier_features,
+                          net.fourier_scale, wall_width, generator)
     # nn.init draws from the global RNG: fork it, so that the run's generator alone decides the
     # initial weights and the caller's random state is left as it was.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(torch.randint(0, 2**62, (), generator=generator)))
-        networks = FieldNetworks(embedding, settings.width, settings.depth, settings.output_gain)
-    return PINNModel(networks, Formulation.build(problem, settings), settings.derivatives)
+        networks = FieldNetworks(embedding, net.width, net.depth, net.output_gain)
+    return PINNModel(networks, Formulation.build(problem, settings.formulation), settings.derivatives)

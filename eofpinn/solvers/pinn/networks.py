@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor, nn
 
 from eofpinn.solvers.pinn.derivatives import autograd_jets, tanh_jet
@@ -102,20 +103,39 @@ class MLP(nn.Module):
         # wall value, Boltzmann ions, fluid at rest) instead of at a random O(1) function.
         self.layers[-1].weight.data.mul_(output_gain)
 
+    @property
+    def weights_and_biases(self) -> list[tuple[Tensor, Tensor]]:
+        return [(layer.weight, layer.bias) for layer in self.layers]
+
     def forward(self, z: Tensor) -> Tensor:
-        for layer in self.layers[:-1]:
-            z = torch.tanh(layer(z))
-        return self.layers[-1](z)
+        return mlp_values(self.weights_and_biases, z)
 
     def taylor(self, jet: Tensor) -> Tensor:
-        """Push an input jet (5, N, n_in) through the network: output jet (5, N, n_out).
+        """Push an input jet (1 + 2d, N, n_in) through the network (`mlp_jets`)."""
+        return mlp_jets(self.weights_and_biases, jet)
 
-        The bias enters the value row only; the four derivative rows share one matmul.
-        """
-        *hidden, last = self.layers
-        for layer in hidden:
-            jet = tanh_jet(torch.addmm(layer.bias, jet[0], layer.weight.T), jet[1:] @ layer.weight.T)
-        return torch.cat(((jet[0] @ last.weight.T + last.bias).unsqueeze(0), jet[1:] @ last.weight.T))
+
+def mlp_values(layers: list[tuple[Tensor, Tensor]], z: Tensor) -> Tensor:
+    """Outputs (N, n_out) of the tanh MLP with `layers` [(W, b), ...] at inputs z (N, n_in)."""
+    *hidden, (weight, bias) = layers
+    for w, b in hidden:
+        z = torch.tanh(F.linear(z, w, b))
+    return F.linear(z, weight, bias)
+
+
+def mlp_jets(layers: list[tuple[Tensor, Tensor]], jet: Tensor) -> Tensor:
+    """Push an input jet (1 + 2d, N, n_in) through the tanh MLP with `layers` [(W, b), ...]:
+    output jet (1 + 2d, N, n_out) — the one Taylor-mode network of eofpinn (the 2D channel,
+    the 1D studies and the NTK checks all call it).
+
+    Rows: value, d first derivatives, d pure second derivatives (d = 2 in the plane: x, y,
+    xx, yy; d = 1 on a line). The bias enters the value row only; the derivative rows share
+    one matmul.
+    """
+    *hidden, (weight, bias) = layers
+    for w, b in hidden:
+        jet = tanh_jet(torch.addmm(b, jet[0], w.T), jet[1:] @ w.T)
+    return torch.cat(((jet[0] @ weight.T + bias).unsqueeze(0), jet[1:] @ weight.T))
 
 
 class FieldNetworks(nn.Module):

@@ -84,11 +84,11 @@ Claims checked
    ``λ_max(K_P) = 3`` exactly (an artefact of the symmetric init); at a Boltzmann state
    ``c± = e^{∓ψ}``, ``W = −2ψ'`` vanishes only where ψ' = 0 (the channel centre again).
 
-Networks: tanh MLPs, float64, Xavier-uniform weights, zero biases, input mapped affinely
-from [0, 1] to [−1, 1].  Everything here is self-contained (no other eofpinn modules).
-Derivatives in x are propagated forward through the layers (Taylor mode, batched over
-points; cross-checked against nested ``torch.func.grad``), the Jacobian in θ is
-``torch.func.jacrev`` of the whole stacked residual.
+Networks: eofpinn's tanh MLP (networks.mlp_values / mlp_jets of eofpinn/solvers/pinn), float64,
+Xavier-uniform weights, zero biases, input mapped affinely from [0, 1] to [−1, 1], on a flat
+parameter vector θ (nn.Linear's layout: W row-major, then b, layer by layer). Derivatives in x
+are the MLP's own Taylor-mode jets (cross-checked against nested ``torch.func.grad``), the
+Jacobian in θ is ``torch.func.jacrev`` of the whole stacked residual.
 """
 
 from __future__ import annotations
@@ -99,6 +99,8 @@ from typing import Callable, Sequence
 
 import torch
 from torch.func import grad, jacrev, vmap
+
+from eofpinn.solvers.pinn.networks import mlp_jets, mlp_values
 
 DTYPE = torch.float64
 
@@ -161,13 +163,7 @@ def init_mlp(spec: MLPSpec, generator: torch.Generator) -> torch.Tensor:
 
 def mlp_scalar(theta: torch.Tensor, spec: MLPSpec, x: torch.Tensor) -> torch.Tensor:
     """Network value at a single point ``x ∈ [0, 1]`` (0-d tensor); input mapped to 2x − 1."""
-    h = (2.0 * x - 1.0).reshape(1)
-    layers = _unpack(theta, spec)
-    for i, (w, b) in enumerate(layers):
-        h = w @ h + b
-        if i < len(layers) - 1:
-            h = torch.tanh(h)
-    return h[0]
+    return mlp_values(_unpack(theta, spec), (2.0 * x - 1.0).reshape(1, 1))[0, 0]
 
 
 def _unpack(theta: torch.Tensor, spec: MLPSpec) -> list[tuple[torch.Tensor, torch.Tensor]]:
@@ -186,26 +182,13 @@ def field_derivatives(
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """(f, f', f'') of the network at the points ``x`` (1-D tensor), d/dx in physical x.
 
-    Forward (Taylor-mode) propagation through the layers, batched over points:
-    ``h = Wz + b`` is linear, so (h, h', h'') = (Wz + b, Wz', Wz''); for ``z = tanh h``,
-    ``z' = (1 − z²) h'`` and ``z'' = (1 − z²) h'' − 2 z (1 − z²) h'²``.  The input map
-    ``ξ = 2x − 1`` gives ``ξ' = 2``, ``ξ'' = 0``.  Differentiable in ``theta`` (plain
-    autograd / torch.func), and checked against nested autograd and finite differences in
-    the tests.
+    The Taylor-mode jets of eofpinn's MLP (networks.mlp_jets) on a line:
+    the input jet of ξ = 2x − 1 is (ξ, 2, 0). Differentiable in ``theta`` (plain autograd /
+    torch.func), and checked against nested autograd and finite differences in the tests.
     """
     z = (2.0 * x - 1.0)[:, None]
-    z1 = torch.full_like(z, 2.0)
-    z2 = torch.zeros_like(z)
-    layers = _unpack(theta, spec)
-    for i, (w, b) in enumerate(layers):
-        h, h1, h2 = z @ w.T + b, z1 @ w.T, z2 @ w.T
-        if i == len(layers) - 1:
-            return h[:, 0], h1[:, 0], h2[:, 0]
-        z = torch.tanh(h)
-        s = 1.0 - z * z
-        z1 = s * h1
-        z2 = s * h2 - 2.0 * z * s * h1 * h1
-    raise AssertionError("unreachable")
+    out = mlp_jets(_unpack(theta, spec), torch.stack((z, torch.full_like(z, 2.0), torch.zeros_like(z))))
+    return out[0, :, 0], out[1, :, 0], out[2, :, 0]
 
 
 def field_derivatives_autograd(

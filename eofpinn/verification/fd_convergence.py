@@ -2,7 +2,7 @@
 
 Two measurements (validation/fd_convergence.py prints and records them; tests/fd asserts them):
 
-- Method of manufactured solutions (solvers/fd/manufactured.py): on grids of n × n cells the
+- Method of manufactured solutions (verification/manufactured.py): on grids of n × n cells the
   relative errors e_n of every unknown against the exact manufactured field, in the discrete
   L2 norm (control-volume weighted) and the max norm, and the observed orders
   p = log₂(e_n / e_2n) between successive grids.
@@ -27,8 +27,7 @@ from scipy.interpolate import PchipInterpolator
 from eofpinn.cases import Case
 from eofpinn.solution import FIELD_NAMES, Solution
 from eofpinn.solvers.fd import solve_fd
-from eofpinn.solvers.fd.manufactured import FIELDS, configurations
-from eofpinn.validation.results import markdown_table
+from eofpinn.verification.manufactured import FIELDS, configurations
 
 Progress = Callable[[str], None]
 MMS_CELLS = (16, 32, 64)
@@ -74,27 +73,6 @@ def mms_study(cells: tuple[int, ...] = MMS_CELLS, progress: Progress | None = No
         orders = {norm: {f: observed_orders(e) for f, e in by_field.items()} for norm, by_field in errors.items()}
         out["configurations"][name] = {"errors": errors, "orders": orders, "time_s": times}
     return out
-
-
-def mms_table(configuration: dict, cells: list[int]) -> str:
-    """Markdown table: one row per field, L2 and max errors per grid and the orders between them."""
-    steps = [f"{a}→{b}" for a, b in zip(cells[:-1], cells[1:])]
-    rows = []
-    for field in FIELDS:
-        row: dict = {"field": field}
-        for norm in ("l2", "max"):
-            label = "L2" if norm == "l2" else "max"
-            row.update({f"{label} {n}": e for n, e in zip(cells, configuration["errors"][norm][field])})
-            row.update({f"{label} p {s}": p for s, p in zip(steps, configuration["orders"][norm][field])})
-        rows.append(row)
-    columns = ["field"]
-    formats = {}
-    for label in ("L2", "max"):
-        error_columns = [f"{label} {n}" for n in cells]
-        order_columns = [f"{label} p {s}" for s in steps]
-        columns += error_columns + order_columns
-        formats.update({c: ".2e" for c in error_columns} | {c: ".2f" for c in order_columns})
-    return markdown_table(rows, columns, formats)
 
 
 # ---- Richardson study on nested grids -------------------------------------------------------
@@ -192,18 +170,3 @@ def patterned_study(case: Case, grids: list[tuple[int, int]], radius: float = CO
             "radius": radius,
             "corners": [list(c) for c in zeta_jump_corners(case)], "time_s": times,
             "fields": richardson_fields(solutions, radius)}
-
-
-def patterned_table(result: dict) -> str:
-    """Markdown table: per field the differences between successive grids, order and error."""
-    labels = [f"Δ {nx}×{ny}" for nx, ny in result["grids"][1:]]
-    rows = []
-    for name, entry in result["fields"].items():
-        whole, away = entry["whole"], entry["away"]
-        row = {"field": name, **dict(zip(labels, whole["differences"]))}
-        row.update({"order": whole["observed_order"], "error": whole["error"],
-                    "order away": away["observed_order"], "error away": away["error"]})
-        rows.append(row)
-    columns = ["field", *labels, "order", "error", "order away", "error away"]
-    formats = {c: ".2e" for c in (*labels, "error", "error away")} | {"order": ".2f", "order away": ".2f"}
-    return markdown_table(rows, columns, formats)

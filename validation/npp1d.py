@@ -1,4 +1,4 @@
-r"""Coupling robustness on the 1D Nernst–Planck–Poisson system (validation study "coupling_1d").
+r"""The 1D Nernst–Planck–Poisson double layer as a PINN task (validation study "coupling_1d").
 
 The claim under test (arXiv 2605.23391): with SOAP + inverse-gradient-norm balancing ("SOAP+GN")
 the final-epoch error of a coupled PINN degrades by ≤ 1.1× over a 5–50× change of the coupling,
@@ -13,7 +13,10 @@ System on y ∈ [0, 1] (physics.md §2, no flow, no applied field), ζ̂ = ``zet
 
 Exact solution: ψ = Poisson–Boltzmann profile (ε² ψ'' = sinh ψ), c± = exp(∓ψ).
 
-Networks: S = 3 tanh MLPs (ψ, c₊, c₋), Xavier-uniform weights, zero biases, input z = 2y − 1.
+It is a task of eofpinn's one trainer (eofpinn/solvers/pinn/trainer.py): the same optimisers,
+balancers, history rows and gradient diagnostics as the 2D channel. Networks: S = 3 tanh MLPs
+(ψ, c₊, c₋) — the MLP of eofpinn/solvers/pinn/networks.py with its Taylor-mode jets on a line
+(rows f, f', f''), plain Xavier-uniform weights (output gain 1), zero biases, input z = 2y − 1.
 Two formulations:
 
 * ``paper`` (the layout the paper's claim is about): the networks output ψ, c₊, c₋ directly,
@@ -24,11 +27,8 @@ Two formulations:
 
 Collocation: fixed points, half uniform on [0, 1], half in two wall bands of height
 min(5√2 ε, 0.3) (the paper's 5 ε_p with ε_p = √2 ε). Error: mean over (ψ, c₊, c₋) of the
-relative L2 error ‖f − f*‖₂/‖f*‖₂ on a uniform dense grid. Degradation ratio of a method:
-error at the strongest coupling (smallest ε) ÷ error at the weakest (largest ε).
-
-Diagnostics every ``log_every`` steps (arXiv 2502.00604): pairwise cosines of the per-term
-gradients ∇_θ L_i and the alignment score A = 2 ‖(1/K) Σ v_i/‖v_i‖‖² − 1.
+relative L2 error ‖f − f*‖₂/‖f*‖₂ on a uniform dense grid, at every history row. Degradation
+ratio of a method: error at the strongest coupling (smallest ε) ÷ error at the weakest.
 """
 
 from __future__ import annotations
@@ -43,16 +43,12 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from eofpinn.cases.pinn_settings import PINNSettings, replace
 from eofpinn.physics.exact import poisson_boltzmann
+from eofpinn.solvers.pinn.balancing import BALANCERS
 from eofpinn.solvers.pinn.networks import MLP
-from eofpinn.solvers.pinn.soap import SOAP
-from eofpinn.solvers.pinn.weighting import (
-    gradient_alignment_score,
-    make_weighting,
-    pairwise_cosine,
-    per_term_gradients,
-    weighted_loss,
-)
+from eofpinn.solvers.pinn.optimizers import OPTIMIZERS
+from eofpinn.solvers.pinn.trainer import Observer, Trainer
 
 FIELDS = ("psi", "c_plus", "c_minus")
 PDE_TERMS = ("poisson", "np_plus", "np_minus")
@@ -68,23 +64,21 @@ class CouplingConfig:
 
     Args:
         debye_ratio: ε (coupling strength ∝ 1/ε²).
-        optimizer: ``"soap"`` or ``"adam"``.
-        weighting: ``"gn"``, ``"lra"`` or ``"none"`` (eofpinn.solvers.pinn.weighting).
+        optimizer: a registered optimiser name (eofpinn/solvers/pinn/optimizers.py).
+        weighting: a registered balancer name (eofpinn/solvers/pinn/balancing.py).
         formulation: ``"paper"`` (direct outputs, soft walls) or ``"recipe"`` (hard walls, log c).
-        seed: seeds the collocation points and the network initialisation.
+        seed: seeds the network initialisation and the collocation points.
         steps: optimisation steps (full batch).
         zeta: wall potential ζ̂.
         width, depth: hidden layers of each of the three MLPs.
         n_interior: collocation points (half uniform, half in the wall bands).
-        lr: learning rate of either optimiser (the paper's SOAP uses 3e-4 over 50k steps; the
-            budgets here are 10–50× shorter).
-        update_every: F, steps between loss-weight updates (first on step 1).
-        log_every: steps between gradient diagnostics (first on step 1, and the last step).
-        eval_every: steps between evaluations of the error (for best-ever; and the last step).
+        lr: learning rate (constant; the paper's SOAP uses 3e-4 over 30k–50k steps).
+        update_every: steps between loss-weight updates of GN/LRA (first at step 0).
+        momentum: GN/LRA moving-average momentum.
+        log_every: steps between history rows (error, loss terms, gradient diagnostics).
         n_eval: points of the uniform evaluation grid.
         dtype: training precision.
-        record_gradients: keep the per-term gradient vectors of every diagnostic step
-            (tests only: memory grows with the network size).
+        record_gradients: keep the per-term gradient vectors of every row (tests only).
     """
 
     debye_ratio: float
@@ -99,15 +93,17 @@ class CouplingConfig:
     n_interior: int = 512
     lr: float = 1e-3
     update_every: int = 100
-    log_every: int = 100
-    eval_every: int = 50
+    momentum: float = 0.9
+    log_every: int = 50
     n_eval: int = 2001
-    dtype: torch.dtype = torch.float32
+    dtype: str = "float32"
     record_gradients: bool = False
 
     def __post_init__(self) -> None:
-        if self.optimizer not in ("soap", "adam"):
-            raise ValueError(f"optimizer must be 'soap' or 'adam', got {self.optimizer!r}")
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}")
+        if self.weighting not in BALANCERS:
+            raise ValueError(f"weighting must be one of {', '.join(BALANCERS)}, got {self.weighting!r}")
         if self.formulation not in FORMULATIONS:
             raise ValueError(f"formulation must be one of {FORMULATIONS}, got {self.formulation!r}")
         if self.steps < 1:
@@ -115,18 +111,39 @@ class CouplingConfig:
         if not 0.0 < self.debye_ratio < 1.0:
             raise ValueError(f"debye_ratio must lie in (0, 1), got {self.debye_ratio}")
 
+    def settings(self) -> PINNSettings:
+        """The trainer settings of this run (SOAP with the paper's workshop settings for the
+        electrokinetic problems: betas (0.95, 0.95), preconditioner every 2 steps)."""
+        changes: dict[str, Any] = {
+            "steps": self.steps, "seed": self.seed, "device": "cpu", "dtype": self.dtype,
+            "network.width": self.width, "network.depth": self.depth, "network.output_gain": 1.0,
+            "points.n_interior": self.n_interior, "optimizer.name": self.optimizer,
+            "optimizer.learning_rate": self.lr, "balancing.name": self.weighting,
+            "records.log_every": self.log_every, "records.checkpoint_every": self.steps + 1,
+            "records.conflict_diagnostics": True,
+        }
+        if self.optimizer == "soap":
+            changes.update({"optimizer.betas": (0.95, 0.95), "optimizer.precondition_frequency": 2})
+        if self.weighting in ("gn", "lra"):
+            changes.update({"balancing.every": self.update_every, "balancing.momentum": self.momentum})
+        return replace(PINNSettings(), changes)
+
 
 def method_name(optimizer: str, weighting: str) -> str:
-    """Display name of an (optimiser, weighting) pair, e.g. ``"SOAP+GN"``."""
-    return f"{'SOAP' if optimizer == 'soap' else 'Adam'}+{weighting.upper() if weighting != 'none' else 'none'}"
+    """Display name of an (optimiser, balancer) pair, e.g. ``"SOAP+GN"``."""
+    return f"{OPTIMIZERS[optimizer].label}+{BALANCERS[weighting].label}"
 
 
 def parse_method(name: str) -> tuple[str, str]:
     """Inverse of :func:`method_name`: ``"SOAP+GN"`` → ``("soap", "gn")`` (case-insensitive)."""
     optimizer, _, weighting = name.strip().lower().partition("+")
-    if optimizer not in ("soap", "adam") or weighting not in ("gn", "lra", "none"):
-        raise ValueError(f"method {name!r}: expected OPTIMISER+WEIGHTING, e.g. SOAP+GN, Adam+none, Adam+LRA")
-    return optimizer, weighting
+    optimizers = {entry.label.lower(): key for key, entry in OPTIMIZERS.items()}
+    balancers = {entry.label.lower(): key for key, entry in BALANCERS.items()}
+    if optimizer not in optimizers or weighting not in balancers:
+        raise ValueError(f"method {name!r}: expected OPTIMISER+WEIGHTING, e.g. SOAP+GN, Adam+none, Adam+LRA "
+                         f"(optimisers {', '.join(e.label for e in OPTIMIZERS.values())}; "
+                         f"balancers {', '.join(e.label for e in BALANCERS.values())})")
+    return optimizers[optimizer], balancers[weighting]
 
 
 # --------------------------------------------------------------------------- problem
@@ -143,7 +160,6 @@ def collocation_points(debye_ratio: float, n_points: int, generator: torch.Gener
     band = wall_band_height(debye_ratio)
     n_uniform = n_points // 2
     n_bottom = (n_points - n_uniform) // 2
-    n_top = n_points - n_uniform - n_bottom
     u = torch.rand(n_points, generator=generator, dtype=torch.float64)
     y = torch.cat((u[:n_uniform], band * u[n_uniform:n_uniform + n_bottom],
                    1.0 - band * u[n_uniform + n_bottom:]))
@@ -164,40 +180,37 @@ def pnp_residuals(psi: Sequence, c_plus: Sequence, c_minus: Sequence, debye_rati
     return poisson, np_plus, np_minus
 
 
-# --------------------------------------------------------------------------- networks
+@dataclass
+class LinePoints:
+    """Collocation points of the 1D task: interior y (N,)."""
+
+    y: Tensor
+
+    def state_dict(self) -> dict:
+        return {"y": self.y}
+
+    @classmethod
+    def from_state_dict(cls, state: dict, device: torch.device, dtype: torch.dtype) -> LinePoints:
+        return cls(state["y"].to(device=device, dtype=dtype))
 
 
-def build_networks(width: int, depth: int, seed: int, dtype: torch.dtype = torch.float32) -> nn.ModuleDict:
-    """Three tanh MLPs (one per field), Xavier-uniform weights, zero biases, seeded."""
+def build_networks(width: int, depth: int, generator: torch.Generator) -> nn.ModuleDict:
+    """Three tanh MLPs (one per field), Xavier-uniform weights, zero biases, drawn from `generator`."""
     with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        nets = nn.ModuleDict({name: MLP(1, width, depth, 1) for name in FIELDS})
-    return nets.to(dtype)
+        torch.manual_seed(int(torch.randint(0, 2**62, (), generator=generator)))
+        return nn.ModuleDict({name: MLP(1, width, depth, 1) for name in FIELDS}).double()
 
 
-def network_jet(mlp: MLP, y: Tensor) -> Tensor:
-    """(3, N) jet of a scalar network in y: value, d/dy, d²/dy², input z = 2y − 1.
-
-    Taylor mode through each layer (tanh' = 1 − t², tanh'' = −2 t (1 − t²)): one pass, no nested
-    autograd.
-    """
+def input_jet(y: Tensor) -> Tensor:
+    """Jet (3, N, 1) of the network input z = 2y − 1: value, dz/dy = 2, d²z/dy² = 0."""
     z = (2.0 * y - 1.0).unsqueeze(-1)
-    jet = torch.stack((z, torch.full_like(z, 2.0), torch.zeros_like(z)))
-    for i, layer in enumerate(mlp.layers):
-        h = jet @ layer.weight.T
-        h = torch.cat((h[:1] + layer.bias, h[1:]), dim=0)
-        if i == len(mlp.layers) - 1:
-            jet = h
-            break
-        t = torch.tanh(h[0])
-        slope = 1.0 - t * t
-        jet = torch.stack((t, slope * h[1], slope * h[2] - 2.0 * t * slope * h[1] ** 2))
-    return jet[..., 0]
+    return torch.stack((z, torch.full_like(z, 2.0), torch.zeros_like(z)))
 
 
 def field_jets(nets: nn.ModuleDict, y: Tensor, formulation: str, zeta: float) -> dict[str, Tensor]:
     """(3, N) jets of ψ, c₊, c₋ at points y in the given formulation."""
-    raw = {name: network_jet(nets[name], y) for name in FIELDS}
+    jet_in = input_jet(y)
+    raw = {name: nets[name].taylor(jet_in)[..., 0] for name in FIELDS}
     if formulation == "paper":
         return raw
     # recipe: hard walls through d = y(1 − y) (d' = 1 − 2y, d'' = −2), log-concentrations.
@@ -250,101 +263,117 @@ def relative_errors(nets: nn.ModuleDict, y: Tensor, exact: dict[str, np.ndarray]
     """Relative L2 error of each field on the grid y, and their mean (key ``"mean"``)."""
     with torch.no_grad():
         values = field_values(nets, y, formulation, zeta)
-    errors = {name: float(np.linalg.norm(values[name].double().numpy() - exact[name]) / np.linalg.norm(exact[name]))
+    errors = {name: float(np.linalg.norm(values[name].double().cpu().numpy() - exact[name]) / np.linalg.norm(exact[name]))
               for name in FIELDS}
     errors["mean"] = float(np.mean([errors[name] for name in FIELDS]))
     return errors
 
 
-# --------------------------------------------------------------------------- training
+class DoubleLayerTask:
+    """The 1D NPP double layer of a CouplingConfig, for the trainer."""
+
+    def __init__(self, config: CouplingConfig):
+        self.config = config
+        self.names = term_names(config.formulation)
+
+    def build_model(self, generator: torch.Generator) -> nn.ModuleDict:
+        return build_networks(self.config.width, self.config.depth, generator)
+
+    def sample(self, generator: torch.Generator) -> LinePoints:
+        return LinePoints(collocation_points(self.config.debye_ratio, self.config.n_interior, generator,
+                                             torch.float64))
+
+    def loss_terms(self, model: nn.ModuleDict, points: LinePoints) -> dict[str, Tensor]:
+        c = self.config
+        return dict(zip(self.names, loss_terms(model, points.y, c.debye_ratio, c.formulation, c.zeta)))
+
+    def evaluator(self, device: torch.device, dtype: torch.dtype):
+        c = self.config
+        y = torch.linspace(0.0, 1.0, c.n_eval, dtype=torch.float64)
+        exact = exact_solution(y.numpy(), c.debye_ratio, c.zeta)
+        y = y.to(device=device, dtype=dtype)
+        return lambda model: relative_errors(model, y, exact, c.formulation, c.zeta)
+
+    def solution(self, model: nn.ModuleDict, device: torch.device, dtype: torch.dtype, info: dict) -> dict:
+        return info
 
 
-def _make_optimizer(config: CouplingConfig, params: list[Tensor]) -> torch.optim.Optimizer:
-    if config.optimizer == "soap":
-        # Paper's workshop settings (method.md "SOAP"): betas (0.95, 0.95), preconditioner every 2 steps.
-        return SOAP(params, lr=config.lr, betas=(0.95, 0.95), precondition_frequency=2)
-    return torch.optim.Adam(params, lr=config.lr)
+class GradientRecorder(Observer):
+    """Keeps, per history row, the norms of the per-term gradients and, with `keep_vectors`
+    (tests only: memory grows with the networks), the gradient vectors themselves."""
+
+    def __init__(self, keep_vectors: bool = False):
+        self.keep_vectors = keep_vectors
+        self.norms: list[list[float]] = []
+        self.vectors: list[list[np.ndarray]] = []
+
+    def logged(self, trainer: Trainer, row: dict) -> None:
+        grads = trainer.step_gradients
+        self.norms.append([float(torch.linalg.vector_norm(g)) for g in grads])
+        if self.keep_vectors:
+            self.vectors.append([g.double().cpu().numpy().copy() for g in grads])
+
+
+def _cosine_matrix(row: dict, names: Sequence[str]) -> list[list[float]]:
+    """The K×K cosine matrix from a history row's `cos_<a>__<b>` columns."""
+    return [[1.0 if a == b else row.get(f"cos_{a}__{b}", row.get(f"cos_{b}__{a}")) for b in names] for a in names]
 
 
 def train_configuration(config: CouplingConfig) -> dict[str, Any]:
-    """Train one configuration from scratch and measure it.
+    """Train one configuration from scratch with eofpinn's trainer and measure it.
 
     Returns a dict with ``method``, ``config`` (plain values), ``initial_error``,
-    ``final_error`` and ``best_error`` (mean relative L2; best over the evaluated steps),
+    ``final_error`` and ``best_error`` (mean relative L2; best over the history rows),
     ``final_errors`` (per field), ``best_step``, ``diverged``, ``seconds``, ``ms_per_step``,
-    and ``history``: ``eval_step``/``error``
-    (every ``eval_every``) and ``log_step``, ``loss`` (weighted), ``terms`` (K per step),
-    ``weights``, ``alignment``, ``cosine`` (K×K per step), ``gradient_norms``
-    (and ``term_gradients`` when ``record_gradients``).
+    and ``history``: per row (θ_k before update k, every ``log_every`` steps and the last)
+    ``log_step``, ``error``, ``loss`` (weighted), ``terms`` (K per row), ``weights``,
+    ``alignment``, ``cosine`` (K×K), ``gradient_norms`` (and ``term_gradients`` when
+    ``record_gradients``). A run whose loss turns non-finite stops there (``diverged``).
     """
-    generator = torch.Generator().manual_seed(config.seed)
-    y = collocation_points(config.debye_ratio, config.n_interior, generator, config.dtype)
-    y_eval = torch.linspace(0.0, 1.0, config.n_eval, dtype=torch.float64)
-    exact = exact_solution(y_eval.numpy(), config.debye_ratio, config.zeta)
-    y_eval = y_eval.to(config.dtype)
+    from eofpinn.errors import SolverError
 
-    nets = build_networks(config.width, config.depth, config.seed, config.dtype)
-    params = [p for p in nets.parameters() if p.requires_grad]
-    optimizer = _make_optimizer(config, params)
-    names = term_names(config.formulation)
-    weighting = make_weighting(config.weighting, len(names), update_every=config.update_every, dtype=config.dtype)
-    history: dict[str, list] = {key: [] for key in ("eval_step", "error", "log_step", "loss", "terms", "weights",
-                                                    "alignment", "cosine", "gradient_norms")}
-    if config.record_gradients:
-        history["term_gradients"] = []
-    best_error, best_step, diverged = math.inf, 0, False
-    initial_error = relative_errors(nets, y_eval, exact, config.formulation, config.zeta)["mean"]
-
+    recorder = GradientRecorder(keep_vectors=config.record_gradients)
+    trainer = Trainer(DoubleLayerTask(config), config.settings(), [recorder])
     start = time.perf_counter()
-    for step in range(1, config.steps + 1):
-        optimizer.zero_grad(set_to_none=True)
-        terms = loss_terms(nets, y, config.debye_ratio, config.formulation, config.zeta)
-        log_now = (step - 1) % config.log_every == 0 or step == config.steps
-        grads = per_term_gradients(terms, params) if (log_now or weighting.needs_update(step)) else None
-        if weighting.needs_update(step):
-            weighting.update(grads)
-        objective = weighted_loss(terms, weighting.weights)
-        if log_now:
-            history["log_step"].append(step)
-            history["loss"].append(float(objective.detach()))
-            history["terms"].append([float(t.detach()) for t in terms])
-            history["weights"].append(weighting.weights_list())
-            history["alignment"].append(float(gradient_alignment_score(grads)))
-            history["cosine"].append(pairwise_cosine(grads).tolist())
-            history["gradient_norms"].append([float(torch.linalg.vector_norm(g)) for g in grads])
-            if config.record_gradients:
-                history["term_gradients"].append([g.double().numpy().copy() for g in grads])
-            if not math.isfinite(history["loss"][-1]):
-                diverged = True
-                break
-        objective.backward()
-        optimizer.step()
-        if step % config.eval_every == 0 or step == config.steps:
-            error = relative_errors(nets, y_eval, exact, config.formulation, config.zeta)["mean"]
-            history["eval_step"].append(step)
-            history["error"].append(error)
-            if error < best_error:
-                best_error, best_step = error, step
+    diverged = False
+    try:
+        trainer.train()
+    except SolverError:
+        diverged = True
     seconds = time.perf_counter() - start
-
-    final = relative_errors(nets, y_eval, exact, config.formulation, config.zeta)
-    diverged = diverged or not math.isfinite(final["mean"])
-    plain_config = {k: (str(v) if isinstance(v, torch.dtype) else v) for k, v in asdict(config).items()}
+    rows = trainer.history
+    names = trainer.term_names
+    history: dict[str, list] = {
+        "log_step": [r["step"] for r in rows],
+        "error": [r.get("err_mean", math.nan) for r in rows],
+        "loss": [r["loss"] for r in rows],
+        "terms": [[r[f"loss_{n}"] for n in names] for r in rows],
+        "weights": [[r[f"weight_{n}"] for n in names] for r in rows],
+        "alignment": [r["grad_alignment"] for r in rows],
+        "cosine": [_cosine_matrix(r, names) for r in rows],
+        "gradient_norms": recorder.norms,
+    }
+    if config.record_gradients:
+        history["term_gradients"] = recorder.vectors
+    errors = [e for e in history["error"] if math.isfinite(e)]
+    final = {k[4:]: v for k, v in rows[-1].items() if k.startswith("err_")} if rows else {"mean": math.nan}
+    diverged = diverged or not math.isfinite(final.get("mean", math.nan))
+    best_index = int(np.argmin(errors)) if errors else 0
     return {
         "method": method_name(config.optimizer, config.weighting),
         "formulation": config.formulation,
         "debye_ratio": config.debye_ratio,
         "seed": config.seed,
-        "config": plain_config,
+        "config": asdict(config),
         "term_names": list(names),
-        "initial_error": initial_error,
-        "final_error": final["mean"],
+        "initial_error": history["error"][0] if rows else math.nan,
+        "final_error": math.inf if diverged else final["mean"],
         "final_errors": final,
-        "best_error": best_error if math.isfinite(best_error) else final["mean"],
-        "best_step": best_step,
+        "best_error": min(errors) if errors else math.nan,
+        "best_step": history["log_step"][best_index] if errors else 0,
         "diverged": diverged,
         "seconds": seconds,
-        "ms_per_step": 1e3 * seconds / max(step, 1),
+        "ms_per_step": 1e3 * trainer.train_seconds / max(trainer.step, 1),
         "history": history,
     }
 

@@ -1,7 +1,11 @@
-"""An independent check of the stencil-AD Jacobian: coloured forward-mode AD in torch.
+"""Independent checks of the FD solver's stencil-AD Jacobian (tests only; the solver uses
+eofpinn/solvers/fd/jacobian.py).
 
-Used by the tests only (it costs one full residual evaluation per colour); the solver uses
-jacobian.py.
+- `central_difference_jacobian`: dense, by central differences of the residual (2 residuals
+  per unknown: tiny grids only);
+- `coloured_jacobian`: coloured forward-mode AD in torch (one residual evaluation per colour).
+
+Coloured AD:
 
 Every equation at lattice position (I, J) depends only on unknowns at (I ± 1, J ± 1)
 (layout.py), so two unknowns of the same block whose positions differ by 3 or more in I or J
@@ -153,3 +157,14 @@ def _gauge_gradients(fun, z: torch.Tensor, n_field_rows: int, n_mult: int) -> np
     gauge = fun(x)[n_field_rows:]
     rows = [torch.autograd.grad(gauge[k], x, retain_graph=True)[0] for k in range(n_mult)]
     return torch.stack(rows).numpy()
+
+
+def central_difference_jacobian(dp: DiscreteProblem, z: np.ndarray, h: float = 1e-6) -> np.ndarray:
+    """Dense Jacobian by central differences of the residual, column by column: an independent
+    check of the assembled one on tiny grids (cost: 2 residuals per unknown)."""
+    columns = []
+    for col in range(z.size):
+        step = np.zeros(z.size)
+        step[col] = h
+        columns.append((residual(z + step, dp) - residual(z - step, dp)) / (2 * h))
+    return np.stack(columns, axis=1)

@@ -1,0 +1,444 @@
+"""The `[pinn]` section of a case file: PINN solver settings, one frozen dataclass per sub-section.
+
+    [pinn]                 steps, seed, device, dtype, threads, derivatives, compile, time_limit_s
+    [pinn.network]         width, depth, output_gain, fourier_features, fourier_scale, wall_features
+    [pinn.formulation]     hard_walls, psi_base, concentrations, pressure, pressure_scale
+    [pinn.points]          n_interior, n_boundary, wall_band, wall_fraction, resample_every
+    [pinn.optimizer]       name, learning_rate, final_lr_factor, warmup_steps, + the optimiser's options
+    [pinn.balancing]       name, + the balancer's options
+    [pinn.records]         log_every, checkpoint_every, eval_nx, eval_ny, conflict_diagnostics, snapshot_every
+
+Every field checks its own range when the dataclass is built (a `SettingError` naming the key),
+so a bad value fails when the case loads, wherever the settings come from (case file, `--set`,
+a script). The optimiser and balancer names and their own options are checked against the
+registries (eofpinn/solvers/pinn/optimizers.py, balancing.py) by `validate_choices`; this
+module stays free of torch so that loading a case stays fast.
+
+Settings are changed by dotted keys (`replace(settings, {"network.width": 32})`, the CLI's
+`--set pinn.network.width=32`); a key of an optimiser or balancer option
+(`optimizer.betas`) lands in that section's `options`. The flat keys of eofpinn 0.1
+(`optimizer = "soap"`, `gn_frequency = 100`, `width = 64`, ...) are still read, each with a
+deprecation warning naming its new key (`LEGACY_KEYS`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+DTYPES = ("float32", "float64")
+DEVICES = ("auto", "cpu", "cuda")
+DERIVATIVES = ("taylor", "autograd")
+PSI_BASES = ("linear", "gouy_chapman")
+CONCENTRATION_FORMS = ("slotboom", "log", "direct")
+PRESSURE_FORMS = ("excess", "total")
+
+
+class SettingError(ValueError):
+    """A setting outside its allowed values; `key` is its dotted name inside [pinn]."""
+
+    def __init__(self, key: str, message: str):
+        self.key = key
+        self.message = message
+        super().__init__(f"[pinn.{key}] {message}" if "." in key else f"[pinn] {key} {message}")
+
+
+def _require(ok: bool, key: str, allowed: str, value: Any) -> None:
+    if not ok:
+        raise SettingError(key, f"must be {allowed}; got {value!r}")
+
+
+def _integer(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def check_fields(obj: Any, prefix: str, rules: Mapping[str, tuple[Any, str]]) -> None:
+    """Check every field named in `rules` ({name: (predicate, allowed-text)}) of a settings object."""
+    for name, (predicate, allowed) in rules.items():
+        value = getattr(obj, name)
+        _require(predicate(value), f"{prefix}{name}", allowed, value)
+
+
+def at_least(low: float, integer: bool = True):
+    kind = _integer if integer else _number
+    return lambda v: kind(v) and v >= low
+
+
+def in_range(low: float, high: float, integer: bool = False, open_low: bool = False):
+    kind = _integer if integer else _number
+    return lambda v: kind(v) and (v > low if open_low else v >= low) and v <= high
+
+
+def one_of(options: tuple[str, ...]):
+    return lambda v: v in options
+
+
+def choices_text(options: tuple[str, ...] | list[str]) -> str:
+    return "one of " + ", ".join(repr(o) for o in options)
+
+
+FLAG = (lambda v: isinstance(v, bool), "true or false")
+
+
+@dataclass(frozen=True)
+class NetworkSettings:
+    """S = 4 tanh MLP blocks (ψ; c₊; c₋; flow → u, v, P) of `depth` hidden layers × `width`.
+
+    `output_gain` scales the Xavier init of each block's output layer (small: start near the
+    base state ψ = ζ̂, Boltzmann ions, fluid at rest; 1: plain Xavier, the paper's);
+    `fourier_features` pairs of random Fourier features of scale `fourier_scale`;
+    `wall_features` adds e^{−y/ε}, e^{−(1−y)/ε} to the inputs (the shape of a thin double layer).
+    """
+
+    width: int = 64
+    depth: int = 4
+    output_gain: float = 0.1
+    fourier_features: int = 0
+    fourier_scale: float = 1.0
+    wall_features: bool = False
+
+    def __post_init__(self) -> None:
+        check_fields(self, "network.", {
+            "width": (in_range(1, 4096, integer=True), "an integer in [1, 4096]"),
+            "depth": (in_range(1, 64, integer=True), "an integer in [1, 64]"),
+            "output_gain": (in_range(0.0, 10.0, open_low=True), "a number in (0, 10]"),
+            "fourier_features": (in_range(0, 1024, integer=True), "an integer in [0, 1024]"),
+            "fourier_scale": (in_range(0.0, 1e3, open_low=True), "a number in (0, 1000]"),
+            "wall_features": FLAG,
+        })
+
+
+@dataclass(frozen=True)
+class FormulationSettings:
+    """How raw network outputs become ψ, c±, u, v, P (eofpinn/solvers/pinn/formulation.py).
+
+    `hard_walls`: Dirichlet wall values through the distance d = 4y(1 − y), with `psi_base`
+    ("linear" | "gouy_chapman") carrying ψ's wall values; `concentrations` "slotboom"
+    (c± = g± e^{∓ψ}) | "log" (c± = e^N) | "direct"; `pressure` "excess" (network carries
+    P = p − Π) | "total" (network carries p, the paper's layout); `pressure_scale` multiplies
+    the pressure output. The paper's layout: hard_walls = false, concentrations = "direct",
+    pressure = "total", pressure_scale = 1 (with network.output_gain = 1).
+    """
+
+    hard_walls: bool = True
+    psi_base: str = "linear"
+    concentrations: str = "slotboom"
+    pressure: str = "excess"
+    pressure_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        check_fields(self, "formulation.", {
+            "hard_walls": FLAG,
+            "psi_base": (one_of(PSI_BASES), choices_text(PSI_BASES)),
+            "concentrations": (one_of(CONCENTRATION_FORMS), choices_text(CONCENTRATION_FORMS)),
+            "pressure": (one_of(PRESSURE_FORMS), choices_text(PRESSURE_FORMS)),
+            "pressure_scale": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),
+        })
+
+
+@dataclass(frozen=True)
+class PointSettings:
+    """Collocation: `n_interior` points, a fraction `wall_fraction` of them in two wall bands
+    of height `wall_band` (0: min(5√2 ε, 0.3)); `n_boundary` per wall and per end; a fresh draw
+    every `resample_every` steps (0: fixed points, the paper's)."""
+
+    n_interior: int = 1000
+    n_boundary: int = 200
+    wall_band: float = 0.0
+    wall_fraction: float = 0.5
+    resample_every: int = 0
+
+    def __post_init__(self) -> None:
+        check_fields(self, "points.", {
+            "n_interior": (in_range(2, 10_000_000, integer=True), "an integer in [2, 1e7]"),
+            "n_boundary": (in_range(2, 1_000_000, integer=True), "an integer in [2, 1e6]"),
+            "wall_band": (in_range(0.0, 0.5), "a number in [0, 0.5] (0: min(5√2 ε, 0.3))"),
+            "wall_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
+            "resample_every": (at_least(0), "an integer ≥ 0 (0: fixed points)"),
+        })
+
+
+@dataclass(frozen=True)
+class OptimizerSettings:
+    """The optimiser (`name`, from the registry in eofpinn/solvers/pinn/optimizers.py) and its
+    learning-rate schedule: lr(step) = lr₀ · final_lr_factor^(step/steps) after a linear warm-up
+    over `warmup_steps`; lr₀ = `learning_rate`, or the optimiser's default when absent. `options`
+    holds the optimiser's own keys as given (e.g. betas, precondition_frequency); the registry
+    supplies defaults and checks them."""
+
+    name: str = "soap"
+    learning_rate: float | None = None
+    final_lr_factor: float = 1.0
+    warmup_steps: int = 0
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "optimizer.", {
+            "name": (lambda v: isinstance(v, str) and v != "", "an optimiser name"),
+            "learning_rate": (lambda v: v is None or in_range(0.0, 100.0, open_low=True)(v),
+                              "a number in (0, 100] (absent: the optimiser's default)"),
+            "final_lr_factor": (in_range(0.0, 1.0, open_low=True), "a number in (0, 1]"),
+            "warmup_steps": (at_least(0), "an integer ≥ 0"),
+        })
+        object.__setattr__(self, "options", dict(self.options))
+
+
+@dataclass(frozen=True)
+class BalancingSettings:
+    """The loss balancer (`name`, from the registry in eofpinn/solvers/pinn/balancing.py) and its
+    own options as given (e.g. every, momentum); the registry supplies defaults and checks them."""
+
+    name: str = "gn"
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _require(isinstance(self.name, str) and self.name != "", "balancing.name", "a balancer name", self.name)
+        object.__setattr__(self, "options", dict(self.options))
+
+
+@dataclass(frozen=True)
+class RecordSettings:
+    """What a run records: a history row every `log_every` steps (with `conflict_diagnostics`
+    the gradient alignment score and pairwise cosines of arXiv 2502.00604), a checkpoint every
+    `checkpoint_every` steps, errors and the returned fields on an `eval_nx` × `eval_ny` grid,
+    and with `snapshot_every` > 0 the fields every that many steps (snapshots/, .pvd)."""
+
+    log_every: int = 50
+    checkpoint_every: int = 500
+    eval_nx: int = 50
+    eval_ny: int = 200
+    conflict_diagnostics: bool = True
+    snapshot_every: int = 0
+
+    def __post_init__(self) -> None:
+        check_fields(self, "records.", {
+            "log_every": (at_least(1), "an integer ≥ 1"),
+            "checkpoint_every": (at_least(1), "an integer ≥ 1"),
+            "eval_nx": (in_range(2, 100_000, integer=True), "an integer in [2, 100000]"),
+            "eval_ny": (in_range(2, 100_000, integer=True), "an integer in [2, 100000]"),
+            "conflict_diagnostics": FLAG,
+            "snapshot_every": (at_least(0), "an integer ≥ 0 (0: no snapshots)"),
+        })
+
+
+SECTIONS = {
+    "network": NetworkSettings,
+    "formulation": FormulationSettings,
+    "points": PointSettings,
+    "optimizer": OptimizerSettings,
+    "balancing": BalancingSettings,
+    "records": RecordSettings,
+}
+# Sections whose keys beyond the dataclass fields are the named component's own options.
+OPTION_SECTIONS = ("optimizer", "balancing")
+
+
+@dataclass(frozen=True)
+class PINNSettings:
+    """Settings of the PINN solver: run-wide keys plus one object per sub-section.
+
+    `steps` optimisation steps; `seed` seeds network initialisation and collocation draws;
+    `device` "auto" | "cpu" | "cuda"; `dtype` "float32" | "float64"; `threads` > 0 sets torch's
+    CPU threads for the run (0: torch's default); `derivatives` "taylor" (forward jets) |
+    "autograd" (nested reverse mode); `compile` wraps the loss in torch.compile;
+    `time_limit_s` > 0 stops a run at that training wall time.
+    """
+
+    steps: int = 5000
+    seed: int = 0
+    device: str = "auto"
+    dtype: str = "float32"
+    threads: int = 0
+    derivatives: str = "taylor"
+    compile: bool = False
+    time_limit_s: float = 0.0
+    network: NetworkSettings = field(default_factory=NetworkSettings)
+    formulation: FormulationSettings = field(default_factory=FormulationSettings)
+    points: PointSettings = field(default_factory=PointSettings)
+    optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
+    balancing: BalancingSettings = field(default_factory=BalancingSettings)
+    records: RecordSettings = field(default_factory=RecordSettings)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "", {
+            "steps": (in_range(1, 100_000_000, integer=True), "an integer in [1, 1e8]"),
+            "seed": (at_least(0), "an integer ≥ 0"),
+            "device": (one_of(DEVICES), choices_text(DEVICES)),
+            "dtype": (one_of(DTYPES), choices_text(DTYPES)),
+            "threads": (in_range(0, 1024, integer=True), "an integer in [0, 1024] (0: torch's default)"),
+            "derivatives": (one_of(DERIVATIVES), choices_text(DERIVATIVES)),
+            "compile": FLAG,
+            "time_limit_s": (at_least(0.0, integer=False), "a number ≥ 0 (0: no limit)"),
+        })
+        for name, cls in SECTIONS.items():
+            _require(isinstance(getattr(self, name), cls), name, f"a [pinn.{name}] table", getattr(self, name))
+
+
+TOP_LEVEL = tuple(f.name for f in dataclasses.fields(PINNSettings) if f.name not in SECTIONS)
+
+# eofpinn 0.1's flat [pinn] keys → their dotted keys now.
+LEGACY_KEYS = {
+    "optimizer": "optimizer.name", "learning_rate": "optimizer.learning_rate",
+    "final_lr_factor": "optimizer.final_lr_factor", "warmup_steps": "optimizer.warmup_steps",
+    "betas": "optimizer.betas", "precondition_frequency": "optimizer.precondition_frequency",
+    "weighting": "balancing.name", "gn_frequency": "balancing.every", "gn_momentum": "balancing.momentum",
+    "gn_init_from_first": "balancing.init_from_first",
+    **{k: f"network.{k}" for k in ("width", "depth", "output_gain", "fourier_features", "fourier_scale",
+                                     "wall_features")},
+    **{k: f"formulation.{k}" for k in ("hard_walls", "psi_base", "concentrations", "pressure", "pressure_scale")},
+    **{k: f"points.{k}" for k in ("n_interior", "n_boundary", "wall_band", "wall_fraction", "resample_every")},
+    **{k: f"records.{k}" for k in ("log_every", "checkpoint_every", "eval_nx", "eval_ny", "conflict_diagnostics",
+                                     "snapshot_every")},
+}
+
+
+def _coerce(value: Any, default: Any) -> Any:
+    """TOML → field type: an integer where a float is expected, a list where a tuple is."""
+    if isinstance(default, float) and _integer(value):
+        return float(value)
+    if isinstance(default, tuple) and isinstance(value, list):
+        return tuple(float(v) if _integer(v) else v for v in value)
+    return value
+
+
+def _type_name(value: Any) -> str:
+    return {bool: "true or false", int: "an integer", float: "a number", str: "a string",
+            tuple: "a list"}.get(type(value), type(value).__name__)
+
+
+def _typed(key: str, value: Any, default: Any) -> Any:
+    """`value` converted to the type of `default`, or a SettingError naming `key`. A default of
+    None stands for an optional number."""
+    shown = "" if default is None else f" (default {default!r})"
+    if default is None:
+        default = 0.0
+    value = _coerce(value, default)
+    if type(value) is not type(default):
+        raise SettingError(key, f"must be {_type_name(default)}{shown}; got {value!r}")
+    return value
+
+
+def build_section(cls: type, table: Mapping[str, Any], prefix: str, extra_ok: bool = False) -> tuple[Any, dict]:
+    """Build the dataclass `cls` from a raw table; keys it does not have are returned as extras
+    (an error unless `extra_ok`). Types follow the defaults; ranges are checked by `cls`."""
+    defaults = cls()
+    names = [f.name for f in dataclasses.fields(cls) if f.name != "options"]
+    values, extras = {}, {}
+    for key, value in table.items():
+        if key in names:
+            values[key] = _typed(f"{prefix}{key}", value, getattr(defaults, key))
+        elif extra_ok:
+            extras[key] = value
+        else:
+            where = f"[pinn.{prefix[:-1]}]" if prefix else "[pinn]"
+            allowed = f"allowed: {', '.join(names)}" if names else "this choice takes no options"
+            raise SettingError(f"{prefix}{key}", f"is not a key of {where}; {allowed}")
+    return cls(**values), extras
+
+
+def option_values(options_cls: type, given: Mapping[str, Any], prefix: str) -> Any:
+    """The options dataclass of a registered optimiser or balancer from the keys a case gave."""
+    built, _ = build_section(options_cls, given, prefix)
+    return built
+
+
+def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
+    """PINNSettings from the raw [pinn] table of a case file, and deprecation warnings for
+    flat keys of eofpinn 0.1. Raises SettingError (names and ranges only: the optimiser and
+    balancer choices are checked by `validate_choices`)."""
+    dotted: dict[str, Any] = {}
+    warnings = []
+    for key, value in table.items():
+        if key in SECTIONS and isinstance(value, Mapping):
+            dotted.update({f"{key}.{k}": v for k, v in value.items()})
+        elif key in LEGACY_KEYS:
+            warnings.append(f"[pinn] {key} is deprecated; write it as {_toml_key(LEGACY_KEYS[key])}")
+            dotted[LEGACY_KEYS[key]] = value
+        elif key in TOP_LEVEL:
+            dotted[key] = value
+        else:
+            allowed = ", ".join(TOP_LEVEL) + "; sub-sections " + ", ".join(f"[pinn.{s}]" for s in SECTIONS)
+            raise SettingError(key, f"is not a [pinn] key; allowed: {allowed}")
+    return replace(PINNSettings(), dotted), warnings
+
+
+def _toml_key(dotted: str) -> str:
+    section, _, key = dotted.partition(".")
+    return f"{key} in [pinn.{section}]"
+
+
+def replace(settings: PINNSettings, changes: Mapping[str, Any]) -> PINNSettings:
+    """A copy of `settings` with dotted keys changed: "steps", "network.width", "optimizer.betas"
+    (an optimiser option: kept in `optimizer.options`). Raises SettingError for unknown keys,
+    wrong types or values out of range."""
+    top: dict[str, Any] = {}
+    per_section: dict[str, dict[str, Any]] = {}
+    for key, value in changes.items():
+        section, dot, name = key.partition(".")
+        if not dot:
+            if key not in TOP_LEVEL:
+                raise SettingError(key, f"is not a [pinn] key; allowed: {', '.join(TOP_LEVEL)} "
+                                        f"or SECTION.KEY with SECTION one of {', '.join(SECTIONS)}")
+            top[key] = value
+        elif section in SECTIONS:
+            per_section.setdefault(section, {})[name] = value
+        else:
+            raise SettingError(key, f"has no section {section!r}; sections: {', '.join(SECTIONS)}")
+    defaults = PINNSettings()
+    top = {key: _typed(key, value, getattr(defaults, key)) for key, value in top.items()}
+    sections = {}
+    for section, given in per_section.items():
+        current = getattr(settings, section)
+        merged = {k: v for k, v in dataclasses.asdict(current).items() if k != "options"}
+        options = dict(getattr(current, "options", {}))
+        built, extras = build_section(type(current), given, f"{section}.", extra_ok=section in OPTION_SECTIONS)
+        merged.update({k: getattr(built, k) for k in given if k not in extras})
+        options.update(extras)
+        if section in OPTION_SECTIONS and given.get("name", current.name) != current.name:
+            options = extras  # another optimiser or balancer: the old one's options do not apply
+        sections[section] = type(current)(**merged, **({"options": options} if section in OPTION_SECTIONS else {}))
+    return dataclasses.replace(settings, **top, **sections)
+
+
+def as_table(settings: PINNSettings) -> dict[str, Any]:
+    """The settings as a nested plain dict (summary.json, checkpoints): options merged into
+    their section as they were given."""
+    table = {name: getattr(settings, name) for name in TOP_LEVEL}
+    for name in SECTIONS:
+        section = dataclasses.asdict(getattr(settings, name))
+        options = section.pop("options", {})
+        table[name] = {**section, **{k: (list(v) if isinstance(v, tuple) else v) for k, v in options.items()}}
+    return table
+
+
+def validate_choices(settings: PINNSettings) -> None:
+    """Check the optimiser and balancer names and their options against the registries
+    (imports torch: called only for cases that configure the PINN)."""
+    from eofpinn.solvers.pinn.balancing import make_balancer
+    from eofpinn.solvers.pinn.optimizers import optimizer_options
+
+    optimizer_options(settings.optimizer)
+    make_balancer(settings.balancing)
+
+
+def load_section(source: str, table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
+    """The [pinn] section of the case file `source`, validated, with deprecation warnings;
+    a bad key or value is a CaseError naming the file, the key and what is allowed."""
+    from eofpinn.errors import CaseError
+
+    if not isinstance(table, Mapping):
+        raise CaseError(source, "pinn", "must be a table (a [pinn] header)")
+    try:
+        settings, warnings = from_table(table)
+        if table:
+            validate_choices(settings)
+    except SettingError as exc:
+        raise CaseError(source, f"pinn.{exc.key}", exc.message) from None
+    return settings, warnings

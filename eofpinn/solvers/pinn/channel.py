@@ -1,0 +1,82 @@
+"""The 2D channel problem of physics.md as a training task, and `solve_pinn`, the PINN solver.
+
+`ChannelTask` ties the pieces of this package to the trainer (trainer.py): the networks and
+formulation (networks.py, formulation.py), the collocation points (collocation.py), the loss
+terms (losses.py) and the errors and fields on the evaluation grid (evaluation.py).
+`solve_pinn` trains it in memory and returns a `Solution`; files (checkpoints, history,
+snapshots, plots) are observers that eofpinn/pinn_runs.py attaches.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+
+import torch
+from torch import nn
+
+from eofpinn.cases.model import Case, PINNSettings
+from eofpinn.solution import Solution
+from eofpinn.solvers.pinn.collocation import Collocation, sample_collocation
+from eofpinn.solvers.pinn.evaluation import Evaluator, eval_grid, solution_on_grid
+from eofpinn.solvers.pinn.formulation import build_model
+from eofpinn.solvers.pinn.losses import loss_terms
+from eofpinn.solvers.pinn.trainer import Observer, ProgressBar, Trainer, torch_threads
+
+
+class ChannelTask:
+    """The steady PNP–Stokes channel of a case, for the trainer."""
+
+    def __init__(self, case: Case, settings: PINNSettings, reference: Solution | None = None):
+        self.case, self.problem, self.settings, self.reference = case, case.problem, settings, reference
+
+    def build_model(self, generator: torch.Generator) -> nn.Module:
+        return build_model(self.problem, self.settings, generator)
+
+    def sample(self, generator: torch.Generator) -> Collocation:
+        return sample_collocation(self.problem, self.settings.points, generator)
+
+    def loss_terms(self, model: nn.Module, points: Collocation) -> dict[str, torch.Tensor]:
+        return loss_terms(self.problem, model, points)
+
+    def evaluator(self, device: torch.device, dtype: torch.dtype) -> Callable | None:
+        """Errors against the reference, or the exact solution of a straight channel; None when
+        neither exists."""
+        evaluator = Evaluator(self.problem, self.reference, self.settings.records, device, dtype)
+        return evaluator.errors if evaluator.available else None
+
+    def solution(self, model: nn.Module, device: torch.device, dtype: torch.dtype, info: dict) -> Solution:
+        x, y = eval_grid(self.problem, self.settings.records)
+        fields = solution_on_grid(model, self.problem, x, y, device, dtype)
+        return Solution(case=self.case, x=x, y=y, fields=fields, solver="pinn", info=info)
+
+
+def solve_pinn(case: Case, settings: PINNSettings | None = None, reference: Solution | None = None,
+               observers: Sequence[Observer] = (), resume: dict | None = None, progress: bool = False,
+               stop: threading.Event | None = None) -> Solution:
+    """Train the PINN of `case` (settings: the case's [pinn] section unless given) in memory.
+
+    Args:
+        reference: errors are measured against it (e.g. an FD solution), else against the
+            exact solution of a straight channel, else not at all.
+        observers: watch the run (eofpinn.pinn_runs.file_observers writes a run directory).
+        resume: a state saved by Trainer.state() (a checkpoint) to continue exactly.
+        progress: show a progress bar (steps, loss, error, ETA) on stderr.
+        stop: an event that, once set, stops the run at the next step boundary
+            (TrainingInterrupted, after the observers' `interrupted`).
+
+    Returns:
+        The fields on the settings' evaluation grid; `info` holds the run's record (steps,
+        timings, final/best errors, loss terms, settings).
+
+    Raises:
+        SolverError: the loss became NaN/Inf, an unusable device, or a state from other settings.
+    """
+    settings = settings or case.pinn
+    with torch_threads(settings.threads):
+        watchers = list(observers) + ([ProgressBar()] if progress else [])
+        trainer = Trainer(ChannelTask(case, settings, reference), settings, watchers, stop)
+        if resume is not None:
+            trainer.load_state(resume)
+        trainer.train()
+        return trainer.result()

@@ -1,0 +1,407 @@
+"""The one PINN training loop, for any task (the 2D channel of channel.py, a 1D study, ...).
+
+A *task* defines the problem; the trainer owns the state of one run (model, optimiser, loss
+weights, points, history) and advances it. A task provides:
+
+    build_model(generator) -> nn.Module       networks (+ formulation), float64, on the CPU
+    sample(generator) -> points               collocation points (state_dict / from_state_dict)
+    loss_terms(model, points) -> {name: L_i}  every term from one network pass
+    evaluator(device, dtype) -> f | None      f(model) -> {field: error, ..., "mean": ...}
+    solution(model, device, dtype, info)      the result (a Solution for the channel)
+
+One step k (θ_k → θ_{k+1}): the loss terms at θ_k; the balancer's weights (balancing.py; per-term
+gradients only when it asks for them); then either the gradient Σ λ_i ∇L_i — assembled from
+the per-term gradients when they exist, else ONE backward pass of the weighted sum — and an
+optimiser step, or, for a closure-based optimiser (L-BFGS), `optimizer.step(closure)` with the
+weights held fixed through its line search. The first closure call reuses the step's graph.
+
+Row k of the history holds the losses and errors at θ_k (before update k); with
+`conflict_diagnostics` also the gradient alignment score and pairwise cosines of the per-term
+gradients at θ_k — those the balancer asked for when step k is an update, otherwise formed for
+the row read-only from the same graph, so the trajectory is bit-for-bit the one without them.
+
+The trainer does no file I/O. Observers (checkpoints, history files, snapshots, progress) are
+attached by the caller (eofpinn/pinn_runs.py, the CLI, a study) and called:
+`started` once; at every step boundary where `due(step)` says so (`at_step`, clock paused);
+`logged` after each history row; `finished` at the end; `diverged` when the loss became
+non-finite (each may add a sentence to the error); `interrupted` when a stop was requested.
+
+Nothing in the step loop waits for the device except at logging: non-finite losses accumulate
+in a device flag read at every log and before observers write anything, so a NaN stops the run
+with a SolverError and never reaches a checkpoint or snapshot.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import threading
+import time
+from collections.abc import Sequence
+from typing import Any
+
+import torch
+from torch import Tensor
+from tqdm.auto import tqdm
+
+from eofpinn.cases.pinn_settings import PINNSettings, as_table
+from eofpinn.errors import EofpinnError, SolverError
+from eofpinn.solvers.pinn.balancing import make_balancer
+from eofpinn.solvers.pinn.conflict import conflict_diagnostics, per_term_gradients
+from eofpinn.solvers.pinn.optimizers import learning_rate, make_optimizer, optimizer_entry, set_learning_rate
+
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+MEAN_KEY = "mean"
+# Settings that change the shape of the state; a resumed run must keep them.
+STRUCTURAL_SETTINGS = ("network", "formulation", "dtype", "optimizer.name", "balancing.name",
+                       "points.n_interior", "points.n_boundary")
+
+
+class TrainingInterrupted(EofpinnError):
+    """A stop was requested (SIGINT/SIGTERM); the observers have saved what they keep."""
+
+    exit_code = 130
+
+
+class Observer:
+    """Base class of what watches a run; every hook does nothing unless overridden."""
+
+    def started(self, trainer: Trainer) -> None: ...
+
+    def due(self, step: int) -> bool:
+        return False
+
+    def at_step(self, trainer: Trainer) -> None: ...
+
+    def logged(self, trainer: Trainer, row: dict) -> None: ...
+
+    def finished(self, trainer: Trainer) -> None: ...
+
+    def diverged(self, trainer: Trainer) -> str | None:
+        return None
+
+    def interrupted(self, trainer: Trainer) -> str | None:
+        return None
+
+
+class ProgressBar(Observer):
+    """tqdm bar on stderr: steps, ETA, and at each history row the loss and the mean error."""
+
+    def __init__(self, description: str = "pinn"):
+        self.description = description
+        self.bar = None
+
+    def started(self, trainer: Trainer) -> None:
+        self.bar = tqdm(total=trainer.settings.steps, initial=trainer.step, dynamic_ncols=True, desc=self.description)
+        self.shown = trainer.step
+
+    def logged(self, trainer: Trainer, row: dict) -> None:
+        self.bar.update(trainer.step - self.shown)
+        self.shown = trainer.step
+        postfix = {"loss": f"{row['loss']:.3e}"}
+        if f"err_{MEAN_KEY}" in row:
+            postfix["err"] = f"{row[f'err_{MEAN_KEY}']:.2e}"
+        self.bar.set_postfix(postfix, refresh=True)
+
+    def finished(self, trainer: Trainer) -> None:
+        self.bar.update(trainer.step - self.shown)
+        self.bar.close()
+
+    def diverged(self, trainer: Trainer) -> None:
+        self.bar.close()
+
+    interrupted = diverged
+
+
+def resolve_device(name: str) -> torch.device:
+    """"auto" → cuda when available, else cpu; "cuda" without a GPU is a clear error."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise SolverError("device 'cuda' requested but torch sees no CUDA device; use --device cpu")
+    return torch.device(name)
+
+
+def _setting(table: dict, dotted: str) -> Any:
+    for part in dotted.split("."):
+        table = table.get(part) if isinstance(table, dict) else None
+    return table
+
+
+class Trainer:
+    """The state of one PINN run and the loop that advances it."""
+
+    def __init__(self, task: Any, settings: PINNSettings, observers: Sequence[Observer] = (),
+                 stop: threading.Event | None = None):
+        self.task, self.settings = task, settings
+        self.observers = list(observers)
+        self.stop = stop or threading.Event()
+        self.device, self.dtype = resolve_device(settings.device), DTYPES[settings.dtype]
+        self.sampler = torch.Generator().manual_seed(settings.seed)
+        self.model = task.build_model(self.sampler).to(device=self.device, dtype=self.dtype)
+        self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.optimizer = make_optimizer(settings.optimizer, self.params)
+        self.closure_based = optimizer_entry(settings.optimizer.name).needs_closure
+        self.points = self._sample()
+        self.term_names = tuple(task.loss_terms(self.model, self.points))
+        self.balancer = make_balancer(settings.balancing)
+        self.balance = self.balancer.init(self.term_names, self.device, self.dtype)
+        self.evaluate = task.evaluator(self.device, self.dtype)
+        self.terms_fn = torch.compile(self._terms) if settings.compile else self._terms
+        self.step, self.history, self.train_seconds = 0, [], 0.0
+        self.best = {"loss": math.inf, "loss_step": -1, "loss_errors": {}, "error": math.inf,
+                     "error_step": -1, "errors": {}}
+        self.nonfinite = torch.zeros((), dtype=torch.bool, device=self.device)
+        self.step_gradients: list[Tensor] | None = None
+
+    @property
+    def weights(self) -> Tensor:
+        return self.balance["weights"]
+
+    # ------------------------------------------------------------------ pieces of a step
+    def _sample(self):
+        points = self.task.sample(self.sampler)
+        return type(points).from_state_dict(points.state_dict(), self.device, self.dtype)
+
+    def _terms(self, points) -> Tensor:
+        terms = self.task.loss_terms(self.model, points)
+        return torch.stack([terms[name] for name in self.term_names])
+
+    def train_step(self, diagnose: bool = False) -> Tensor:
+        """One optimiser step at self.step; returns the unweighted loss terms at θ_step.
+
+        With `diagnose`, self.step_gradients holds the per-term gradients at θ_step afterwards
+        (those of the balancer when it asked for them, else formed without touching p.grad).
+        """
+        s = self.settings
+        if s.points.resample_every and self.step > 0 and self.step % s.points.resample_every == 0:
+            self.points = self._sample()
+        set_learning_rate(self.optimizer, learning_rate(s.optimizer, s.steps, self.step))
+        terms = self.terms_fn(self.points)
+        self.optimizer.zero_grad(set_to_none=True)
+        wanted = self.balancer.needs_gradients(self.balance, self.step)
+        grads = per_term_gradients(list(terms), self.params) if (wanted or diagnose) else None
+        weights, self.balance = self.balancer.update(self.balance, self.step, terms.detach(),
+                                                     grads if wanted else None)
+        self.step_gradients = grads if diagnose else None
+        if self.closure_based:
+            self._closure_step(terms, weights)
+        else:
+            if wanted:  # the balancer's per-term gradients give the step's gradient: no backward
+                self.set_weighted_gradient(grads, weights)
+            else:
+                (weights * terms).sum().backward()
+            self.optimizer.step()
+        self.nonfinite |= ~torch.isfinite(terms).all()
+        self.step += 1
+        return terms.detach()
+
+    def _closure_step(self, terms: Tensor, weights: Tensor) -> None:
+        first = [terms]
+
+        def closure() -> Tensor:
+            self.optimizer.zero_grad(set_to_none=True)
+            current = first.pop() if first else self.terms_fn(self.points)
+            loss = (weights * current).sum()
+            loss.backward()
+            return loss.detach()
+
+        self.optimizer.step(closure)
+
+    def set_weighted_gradient(self, grads: list[Tensor], weights: Tensor) -> None:
+        """p.grad = Σ λ_i ∇L_i from flattened per-term gradients (conflict.per_term_gradients)."""
+        flat = weights @ torch.stack(grads)
+        for p, g in zip(self.params, torch.split(flat, [p.numel() for p in self.params])):
+            p.grad = g.view_as(p)
+
+    # ------------------------------------------------------------------ records
+    def _row(self, step: int, terms: Tensor, errors: dict[str, float], ms_per_step: float,
+             gradients: list[Tensor] | None = None) -> dict:
+        values = terms.tolist()
+        weights = self.weights.tolist()
+        row = {"step": step, "lr": learning_rate(self.settings.optimizer, self.settings.steps, step),
+               "loss": float(sum(w * v for w, v in zip(weights, values)))}
+        row.update({f"loss_{n}": v for n, v in zip(self.term_names, values)})
+        row.update({f"weight_{n}": w for n, w in zip(self.term_names, weights)})
+        row.update({f"err_{k}": v for k, v in errors.items()})
+        if gradients is not None:
+            row.update(conflict_diagnostics(gradients, self.term_names))
+        row.update({"ms_per_step": ms_per_step, "elapsed_s": self.train_seconds})
+        return row
+
+    def _record(self, row: dict) -> None:
+        """Append a row, update best-loss and best-ever error, tell the observers."""
+        self.history.append(row)
+        loss = sum(row[f"loss_{n}"] for n in self.term_names)
+        errors = {k[4:]: v for k, v in row.items() if k.startswith("err_")}
+        if math.isfinite(loss) and loss < self.best["loss"]:
+            self.best.update(loss=loss, loss_step=row["step"], loss_errors=errors)
+        if errors and errors[MEAN_KEY] < self.best["error"]:
+            self.best.update(error=errors[MEAN_KEY], error_step=row["step"], errors=errors)
+        for observer in self.observers:
+            observer.logged(self, row)
+
+    def check_finite(self) -> None:
+        """Raise SolverError if the loss or a parameter became non-finite (observers may add
+        where the last good state is kept)."""
+        finite = (not bool(self.nonfinite)) and all(bool(torch.isfinite(p).all()) for p in self.params)
+        if finite:
+            return
+        notes = [note for observer in self.observers if (note := observer.diverged(self))]
+        good = self.history[-1]["step"] if self.history else 0
+        lr = learning_rate(self.settings.optimizer, self.settings.steps, self.step)
+        raise SolverError(f"PINN training diverged: the loss became NaN or Inf between step {good} and "
+                          f"step {self.step} (learning rate {lr:.3g}); " + ("; ".join(notes) or "nothing was kept"))
+
+    # ------------------------------------------------------------------ state
+    def state(self) -> dict:
+        """Everything needed to continue this run bit for bit."""
+        return {
+            "step": self.step, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "balance": self.balance, "points": self.points.state_dict(),
+            "rng": {"sampler": self.sampler.get_state()}, "history": self.history, "best": self.best,
+            "train_seconds": self.train_seconds, "settings": as_table(self.settings),
+        }
+
+    def load_state(self, state: dict) -> None:
+        """Continue from `state` (Trainer.state of a run with compatible settings; its
+        "source", when present, names the checkpoint in messages)."""
+        self.check_compatible(state["settings"], state.get("source", "checkpoint"))
+        self.model.load_state_dict(state["model"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.balance = {k: (v.to(self.weights) if isinstance(v, Tensor) else v) for k, v in state["balance"].items()}
+        self.points = type(self.points).from_state_dict(state["points"], self.device, self.dtype)
+        self.sampler.set_state(state["rng"]["sampler"].cpu())
+        self.step, self.train_seconds, self.best = state["step"], state["train_seconds"], state["best"]
+        # Rows at or after the resumed step are recomputed (e.g. the final row of a finished run).
+        self.history = [row for row in state["history"] if row["step"] < self.step]
+
+    def check_compatible(self, saved: dict, source: str) -> None:
+        """Refuse to continue with settings that change the networks, optimiser or points."""
+        now = as_table(self.settings)
+        changed = [k for k in STRUCTURAL_SETTINGS if _setting(saved, k) != _setting(now, k)]
+        if changed:
+            detail = ", ".join(_difference(k, _setting(saved, k), _setting(now, k)) for k in changed)
+            raise SolverError(f"cannot resume from {source}: settings changed ({detail}); "
+                              "start a new run or restore these settings")
+
+    # ------------------------------------------------------------------ the loop
+    def _sync(self) -> None:
+        if self.device.type == "cuda":
+            torch.cuda.synchronize(self.device)
+
+    def train(self) -> None:
+        s = self.settings
+        for observer in self.observers:
+            observer.started(self)
+        self._window = [0.0, 0]  # seconds and steps since the last history row
+        self._tick = time.perf_counter()
+        while self.step < s.steps:
+            step = self.step
+            if self.stop.is_set():
+                self._interrupt()
+            due = [o for o in self.observers if o.due(step)]
+            if due:
+                self._pause()
+                self.check_finite()
+                for observer in due:
+                    observer.at_step(self)
+                self._resume_clock()
+            log_now = step % s.records.log_every == 0
+            if log_now:
+                self._pause()
+                errors = self.errors()
+                self._resume_clock()
+            terms = self.train_step(diagnose=log_now and s.records.conflict_diagnostics)
+            self._window[1] += 1
+            if log_now:
+                self._pause()
+                self.check_finite()
+                self._record(self._row(step, terms, errors, self._ms_per_step(), self.step_gradients))
+                self.step_gradients = None
+                self._resume_clock()
+                if s.time_limit_s and self.train_seconds >= s.time_limit_s:
+                    break
+        self._pause()
+        self.finish()
+
+    def _interrupt(self) -> None:
+        self._pause()
+        self.check_finite()
+        notes = [note for observer in self.observers if (note := observer.interrupted(self))]
+        raise TrainingInterrupted(f"interrupted at step {self.step}" + ("; " + "; ".join(notes) if notes else ""))
+
+    def _pause(self) -> None:
+        """Stop the step clock (waiting for the device first): logging is not step time."""
+        self._sync()
+        elapsed = time.perf_counter() - self._tick
+        self.train_seconds += elapsed
+        self._window[0] += elapsed
+
+    def _resume_clock(self) -> None:
+        self._tick = time.perf_counter()
+
+    def _ms_per_step(self) -> float:
+        seconds, steps = self._window
+        self._window = [0.0, 0]
+        return 1e3 * seconds / steps if steps else math.nan
+
+    def errors(self) -> dict[str, float]:
+        return self.evaluate(self.model) if self.evaluate is not None else {}
+
+    def finish(self) -> None:
+        """The final row (losses and errors at the last parameters), then the observers."""
+        self.check_finite()
+        if not self.history or self.history[-1]["step"] != self.step:
+            terms = self.terms_fn(self.points)
+            self.step_gradients = (per_term_gradients(list(terms), self.params)
+                                   if self.settings.records.conflict_diagnostics else None)
+            self._record(self._row(self.step, terms.detach(), self.errors(), self._ms_per_step(), self.step_gradients))
+            self.step_gradients = None
+        for observer in self.observers:
+            observer.finished(self)
+
+    def result(self):
+        """The task's result at the current parameters, with the run's record in its info."""
+        final = {k[4:]: v for k, v in self.history[-1].items() if k.startswith("err_")}
+        info = {
+            "device": str(self.device) if self.device.type == "cpu" else torch.cuda.get_device_name(self.device),
+            "steps": self.step,
+            "ms_per_step": 1e3 * self.train_seconds / max(self.step, 1),
+            "train_seconds": self.train_seconds,
+            "parameters": sum(p.numel() for p in self.model.parameters()),
+            "final_loss": self.history[-1]["loss"],
+            "final_errors": final,
+            "best_loss_step": self.best["loss_step"],
+            "best_loss_errors": self.best["loss_errors"],
+            "best_error_step": self.best["error_step"],
+            "best_errors": self.best["errors"],
+            "loss_terms": list(self.term_names),
+            "settings": as_table(self.settings),
+        }
+        return self.fields(info)
+
+    def fields(self, info: dict):
+        """The task's result (fields on its evaluation grid) at the current parameters."""
+        return self.task.solution(self.model, self.device, self.dtype, info)
+
+
+def _difference(key: str, before: Any, after: Any) -> str:
+    """'width: 16 → 24' for a changed setting (section tables compared key by key)."""
+    if isinstance(before, dict) and isinstance(after, dict):
+        return ", ".join(f"{k}: {before.get(k)!r} → {after.get(k)!r}"
+                         for k in dict.fromkeys([*before, *after]) if before.get(k) != after.get(k))
+    return f"{key}: {before!r} → {after!r}"
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int):
+    """Run the block with `threads` torch CPU threads (0: leave torch's setting alone)."""
+    previous = torch.get_num_threads()
+    if threads:
+        # Small networks on a shared CPU: one thread can be 10× faster than two busy ones.
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
