@@ -25,6 +25,7 @@ from typing import Any
 from eofpinn.cases import scalings as sc
 from eofpinn.cases.model import Case, Electrolyte, FDSettings, PINNSettings, Problem, ZetaSegment
 from eofpinn.cases.ranges import DIMENSIONLESS, FD, PHYSICAL, Key, fd_grid_violation, format_si
+from eofpinn.cases.shipped import resolve_case, shipped_cases
 from eofpinn.errors import CaseError
 from eofpinn.units import parse_quantity
 
@@ -118,7 +119,8 @@ class _Section:
 def _read_toml(path: Path) -> dict[str, Any]:
     source = str(path)
     if not path.is_file():
-        raise CaseError(source, "file", "case file not found")
+        names = ", ".join(shipped_cases())
+        raise CaseError(source, "file", f"case file not found; give a path or a shipped case: {names}")
     try:
         data = path.read_bytes()
     except OSError as exc:
@@ -257,8 +259,12 @@ def _model_options(doc: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 def load_case(path: str | Path) -> Case:
-    """Load and validate a case file; raises `CaseError` naming file, key and allowed range."""
-    path = Path(path)
+    """Load and validate a case file, or a shipped case by name (`load_case("quickstart")`).
+
+    Returns an immutable `Case`. Raises `CaseError` naming the file, the key and the allowed
+    range for anything missing, misspelt, in the wrong unit or out of range.
+    """
+    path = resolve_case(path)
     source = str(path)
     doc = _read_toml(path)
     header = _Section(source, "case", doc.get("case", {}), ("name", "description"))
