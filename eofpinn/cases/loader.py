@@ -24,7 +24,7 @@ from typing import Any
 
 from eofpinn.cases import scalings as sc
 from eofpinn.cases.model import Case, Electrolyte, FDSettings, PINNSettings, Problem, ZetaSegment
-from eofpinn.cases.ranges import DIMENSIONLESS, FD, PHYSICAL, Key, fd_grid_violation, format_si
+from eofpinn.cases.ranges import CHOICES, DIMENSIONLESS, FD, PHYSICAL, Key, fd_grid_violation, format_si
 from eofpinn.cases.shipped import resolve_case, shipped_cases
 from eofpinn.errors import CaseError
 from eofpinn.units import parse_quantity
@@ -103,7 +103,9 @@ class _Section:
             raise self.error(key, f"{problem} ({about})")
         return value if spec.range.integer else float(value)
 
-    def choice(self, key: str, options: tuple[str, ...], default: str) -> str:
+    def choice(self, key: str) -> str:
+        """One of the words CHOICES allows for this key (its default when absent)."""
+        options, default = CHOICES[self.key(key)]
         value = self.table.get(key, default)
         if value not in options:
             raise self.error(key, f"must be one of {', '.join(repr(o) for o in options)}; got {value!r}")
@@ -252,8 +254,8 @@ def _fd_settings(source: str, table: dict[str, Any]) -> FDSettings:
 def _model_options(doc: dict[str, Any], source: str) -> dict[str, Any]:
     model = _Section(source, "model", doc.get("model", {}), ("equations", "ion_wall", "inertia"))
     return {
-        "equations": model.choice("equations", ("full", "paper"), "full"),
-        "ion_wall": model.choice("ion_wall", ("no_flux", "boltzmann"), "no_flux"),
+        "equations": model.choice("equations"),
+        "ion_wall": model.choice("ion_wall"),
         "inertia": model.flag("inertia", False),
     }
 
@@ -340,7 +342,7 @@ def _physical_case(doc: dict[str, Any], source: str):
     if "drive" not in doc:
         raise CaseError(source, "drive", f"section missing: {DRIVE_HINT}")
     channel = _Section(source, "channel", doc["channel"], ("length", "height", "ends"))
-    ends = channel.choice("ends", ("periodic", "reservoir"), "periodic")
+    ends = channel.choice("ends")
     electrolyte_section = _Section(source, "electrolyte", doc["electrolyte"], ELECTROLYTE_KEYS)
     electrolyte = _electrolyte(electrolyte_section)
     length, height = _geometry(channel, electrolyte)
@@ -397,7 +399,7 @@ def _dimensionless_case(doc: dict[str, Any], source: str):
         "debye_ratio", "field", "voltage", "peclet", "reynolds", "pressure_drop", "delta_plus", "delta_minus"))
     channel = _Section(source, "channel", doc.get("channel", {}), ("length_ratio", "ends"))
     ell = channel.number("length_ratio", DIMENSIONLESS["length_ratio"])
-    ends = channel.choice("ends", ("periodic", "reservoir"), "periodic")
+    ends = channel.choice("ends")
     eps = dim.number("debye_ratio", DIMENSIONLESS["debye_ratio"])
     field = _dimensionless_field(dim, ell)
     electrolyte = NOMINAL_ELECTROLYTE

@@ -8,7 +8,8 @@ One table per kind of input, each read by every place that accepts that input:
   range that follows; `--set` and `sweep --param` check their overrides against it. So both
   forms and the command line accept the same problems.
 - `PHYSICAL` — plausibility limits of the physical inputs themselves (a value outside is almost
-  surely a typo: "10 M" for "10 mM"), with their units and defaults.
+  surely a typo: "10 M" for "10 mM"), with their units and defaults; `CHOICES` — the keys
+  that take one of a few words.
 - `FD` — the [fd] settings (`FDSettings`), also used for `--nx`/`--ny` and `solve(nx=, ny=)`;
   `EXACT` — the grid of the exact solution.
 
@@ -110,6 +111,13 @@ PHYSICAL = {
                          "voltage"),
     "drive.pressure_drop": Key("pressure drop p_in − p_out of the excess pressure",
                                Range(-1e9, 1e9, text="[-1 GPa, 1 GPa]"), "pressure", default="0 Pa"),
+}
+
+# Keys that take one of a few words: "section.key" → (choices, default).
+CHOICES = {
+    "channel.ends": (("periodic", "reservoir"), "periodic"),
+    "model.equations": (("full", "paper"), "full"),
+    "model.ion_wall": (("no_flux", "boltzmann"), "no_flux"),
 }
 
 _FD_DEFAULTS = FDSettings()
