@@ -157,8 +157,12 @@ def _new(args: argparse.Namespace) -> int:
     from eofpinn.cases.template import case_template
 
     path = Path(args.name if args.name.endswith(".toml") else args.name + ".toml")
+    if not path.stem or path.stem.startswith("."):
+        raise EofpinnError(f"new {args.name!r}: NAME must be a file name such as my_channel (writes my_channel.toml)")
     if path.exists():
         raise EofpinnError(f"{path}: exists; choose another NAME or remove the file (eofpinn new never overwrites)")
+    if not path.parent.is_dir():
+        raise EofpinnError(f"{path.parent}: no such directory; create it first or choose another NAME")
     source = load_case(args.source)
     origin = f"the shipped case {args.source}" if source.source != args.source else source.source
     path.write_text(case_template(source, path.stem, origin), encoding="utf-8")

@@ -139,3 +139,13 @@ def test_new_from_a_case_reproduces_its_problem(tmp_path, monkeypatch, source):
             assert flat[0] == pytest.approx(flat[1], rel=1e-9, abs=1e-12), field.name
         else:
             assert ours == (pytest.approx(theirs, rel=1e-9) if isinstance(theirs, float) else theirs), field.name
+
+
+@pytest.mark.parametrize("name,message", [
+    ("", "new '': NAME must be a file name such as my_channel (writes my_channel.toml)"),
+    ("nowhere/my_channel", "nowhere: no such directory; create it first or choose another NAME"),
+])
+def test_new_refuses_a_name_it_cannot_write(tmp_path, capsys, monkeypatch, name, message):
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", name]) == 2
+    assert error_line(capsys) == f"eofpinn: error: {message}"
