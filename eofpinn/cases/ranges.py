@@ -130,7 +130,7 @@ FD = {
               default=_FD_DEFAULTS.ny),
     "wall_stretch": Key("tanh clustering β of the y grid at the walls, 0 = uniform", Range(0.0, 5.0),
                         default=_FD_DEFAULTS.wall_stretch),
-    "edge_stretch": Key("tanh clustering β of the x grid at the zeta jumps, 0 = uniform",
+    "edge_stretch": Key("tanh clustering β of the x grid at the zeta jumps, 0 = uniform, 2-3 = strong",
                         Range(0.0, MAX_EDGE_STRETCH), default=_FD_DEFAULTS.edge_stretch),
     "max_newton": Key("Newton iterations per solve", Range(1, 1000, integer=True),
                       default=_FD_DEFAULTS.max_newton),

@@ -125,7 +125,7 @@ BAD = [
      "[fd.max_newton] must lie in [1, 1000]; got 0 (Newton iterations per solve; default 40)"),
     ("fd edge_stretch nan", ("[drive]", "[fd]\nedge_stretch = nan\n[drive]"),
      "[fd.edge_stretch] must lie in [0, 5]; got nan (tanh clustering β of the x grid at the zeta jumps, "
-     "0 = uniform; default 0.0)"),
+     "0 = uniform, 2-3 = strong; default 0.0)"),
     ("fd flag", ("[drive]", "[fd]\ngrid_sequencing = 1\n[drive]"), "[fd.grid_sequencing] must be true or false; got 1"),
     # The physical form checks what it derives against the dimensionless ranges (ranges.DIMENSIONLESS).
     ("height gives huge eps", ('height = "100 nm"', 'height = "1e-30 m"'),
