@@ -10,7 +10,6 @@ from pathlib import Path
 
 from eofpinn.errors import EofpinnError
 
-SOLVERS = ("fd", "exact", "pinn")
 PINN_FLAGS = ("device", "steps", "optimizer", "weighting", "seed")
 
 
@@ -179,7 +178,7 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser() -> argparse.ArgumentParser:
     from eofpinn import __version__
-    from eofpinn.api import DEFAULT_SOLVER
+    from eofpinn.api import DEFAULT_SOLVER, SOLVERS
 
     parser = _Parser(prog="eofpinn", description="Electroosmotic flow with resolved double layers.")
     parser.add_argument("--version", action="version", version=f"eofpinn {__version__}")
