@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 
 from eofpinn.cases.loader import NOMINAL_ELECTROLYTE
-from eofpinn.cases.model import Case
+from eofpinn.cases.model import Case, Electrolyte
 from eofpinn.cases.ranges import CHOICES, DIMENSIONLESS, FD, PHYSICAL, Key
 
 COMMENT_COLUMN = 32
@@ -71,7 +71,7 @@ def _physical(key: str, value: str, extra: str = "") -> str:
     return _line(key.split(".")[1], value, _about(PHYSICAL[key], extra))
 
 
-def _electrolyte(e) -> list[str]:
+def _electrolyte(e: Electrolyte) -> list[str]:
     return [
         "[electrolyte]                   # a symmetric z:z salt; every key required",
         _physical("electrolyte.concentration", _quantity(e.concentration_mol_m3, 1.0, "mM")),
