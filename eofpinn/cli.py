@@ -1,4 +1,4 @@
-"""Command line: `eofpinn info | solve | plot` (thin: parse, call, print)."""
+"""Command line: `eofpinn info | solve | validate | sweep | plot | cases | new` (thin: parse, call, print)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,6 @@ from pathlib import Path
 
 from eofpinn.errors import EofpinnError
 
-SOLVERS = ("exact", "fd", "pinn")
 
 
 def _info(args: argparse.Namespace) -> int:
@@ -69,20 +68,11 @@ def _load(args: argparse.Namespace):
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from eofpinn import io, plots
+    from eofpinn import api, io, plots
 
     case = _load(args)
     out_dir = io.prepare_run_dir(args.out, force=args.force or args.resume is not None)
-    if args.solver == "exact":
-        from eofpinn.solvers.exact import solve_exact
-
-        solution = solve_exact(case, nx=args.nx or 41, ny=args.ny or 201)
-    elif args.solver == "fd":
-        from eofpinn.solvers.fd import solve_fd
-
-        solution = solve_fd(case, nx=args.nx, ny=args.ny, progress=print)
-    else:
-        solution = _solve_pinn(case, args, out_dir)
+    solution = api.solve(case, args.solver, **_solver_options(args, out_dir))
     solution.info["overrides"] = _overrides(args)
     written = io.write_run(solution, out_dir)
     written += plots.plot_run(solution, out_dir)
@@ -90,21 +80,22 @@ def _solve(args: argparse.Namespace) -> int:
     return 0
 
 
-# PINN flags of `solve` → their dotted [pinn] keys (case-file names in error messages).
-PINN_FLAGS = {"device": "device", "steps": "steps", "optimizer": "optimizer.name", "weighting": "balancing.name",
-              "seed": "seed"}
+def _solver_options(args: argparse.Namespace, out_dir: Path) -> dict:
+    """The flags given, as `api.solve` options; a flag the solver does not take is refused there."""
+    from eofpinn.api import PINN_SHORTCUTS
+
+    options = {"nx": args.nx, "ny": args.ny, "reference": args.reference, "resume": args.resume}
+    options.update({name: getattr(args, name) for name in PINN_SHORTCUTS})
+    if args.solver == "fd":
+        options["progress"] = _print_progress
+    if args.solver == "pinn":
+        options["out_dir"] = out_dir
+    return options
 
 
-def _solve_pinn(case, args: argparse.Namespace, out_dir: Path):
-    from eofpinn import io
-    from eofpinn.cases import with_settings
-    from eofpinn.pinn_runs import run_in_directory
-
-    changes = {key: getattr(args, flag) for flag, key in PINN_FLAGS.items() if getattr(args, flag) is not None}
-    case = with_settings(case, changes, source="command line")
-    reference = io.read_run(args.reference) if args.reference else None
-    return run_in_directory(case, out_dir, case.pinn, reference=reference,
-                            resume=Path(args.resume) if args.resume else None, progress=True)
+def _print_progress(line: str) -> None:
+    """FD progress: one line per grid level and Newton step, on stderr (stdout stays the result)."""
+    print(f"fd {line}", file=sys.stderr, flush=True)
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -152,28 +143,70 @@ def _plot(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cases(args: argparse.Namespace) -> int:
+    from eofpinn.cases.shipped import description, shipped_cases
+
+    cases = shipped_cases()
+    width = max(len(name) for name in cases)
+    for name, path in cases.items():
+        print(f"{name:<{width}}  {description(path)}")
+    return 0
+
+
+def _new(args: argparse.Namespace) -> int:
+    from eofpinn.cases import load_case
+    from eofpinn.cases.template import case_template
+
+    path = Path(args.name if args.name.endswith(".toml") else args.name + ".toml")
+    if not path.stem or path.stem.startswith("."):
+        raise EofpinnError(f"new {args.name!r}: NAME must be a file name such as my_channel (writes my_channel.toml)")
+    if path.exists():
+        raise EofpinnError(f"{path}: exists; choose another NAME or remove the file (eofpinn new never overwrites)")
+    if not path.parent.is_dir():
+        raise EofpinnError(f"{path.parent}: no such directory; create it first or choose another NAME")
+    source = load_case(args.source)
+    origin = f"the shipped case {args.source}" if source.source != args.source else source.source
+    path.write_text(case_template(source, path.stem, origin), encoding="utf-8")
+    print(f"wrote {path} (from {args.source}); check it with: eofpinn info {path}")
+    return 0
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors in one line, like every other error (exit code 2)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="eofpinn", description="Electroosmotic flow with resolved double layers.")
+    from eofpinn import __version__
+    from eofpinn.api import DEFAULT_SOLVER, SOLVERS
+    from eofpinn.cases.pinn_settings import DEVICES
+
+    parser = _Parser(prog="eofpinn", description="Electroosmotic flow with resolved double layers.")
+    parser.add_argument("--version", action="version", version=f"eofpinn {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
 
     info = sub.add_parser("info", help="print a case's derived scalings")
-    info.add_argument("case")
+    info.add_argument("case", help="a case file, or the name of a shipped case (eofpinn cases)")
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.set_defaults(run=_info)
 
     solve = sub.add_parser("solve", help="solve a case and write fields.npz, fields.vts, summary.json, PNGs")
-    solve.add_argument("case")
-    solve.add_argument("--solver", choices=SOLVERS, default="exact")
+    solve.add_argument("case", help="a case file, or the name of a shipped case (eofpinn cases)")
+    solve.add_argument("--solver", choices=SOLVERS, default=DEFAULT_SOLVER,
+                       help=f"default: {DEFAULT_SOLVER} (finite differences, any case); exact: straight channels "
+                            "only (one uniform zeta); pinn: train networks")
     solve.add_argument("--out", required=True, help="run directory (refused if it exists, unless --force)")
     solve.add_argument("--force", action="store_true", help="overwrite an existing run directory")
-    solve.add_argument("--nx", type=int, help="grid points along the channel (exact, fd)")
-    solve.add_argument("--ny", type=int, help="grid points across the channel (exact, fd)")
+    solve.add_argument("--nx", type=int, help="grid points along the channel (fd: default [fd] nx; exact: 41)")
+    solve.add_argument("--ny", type=int, help="grid points across the channel (fd: default [fd] ny; exact: 201)")
     solve.add_argument("--set", action="append", metavar="NAME=VALUE",
                        help="override a dimensionless parameter (debye_ratio, zeta_hat, field_hat, peclet, "
                             "pressure_drop_hat, length_ratio) or a PINN setting by its dotted case-file key "
                             "(pinn.optimizer.learning_rate=1e-3, pinn.network.width=32); repeatable")
     pinn = solve.add_argument_group("PINN options (defaults from the case's [pinn] section)")
-    pinn.add_argument("--device", choices=("auto", "cpu", "cuda"))
+    pinn.add_argument("--device", choices=DEVICES)
     pinn.add_argument("--steps", type=int)
     pinn.add_argument("--optimizer", metavar="NAME",
                       help="[pinn.optimizer] name: a registered optimiser (an unknown name lists them)")
@@ -204,6 +237,15 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="field maps and wall-normal profiles of a run directory (PNG)")
     plot.add_argument("run_dir")
     plot.set_defaults(run=_plot)
+
+    cases = sub.add_parser("cases", help="list the shipped cases (a name works wherever a case file does)")
+    cases.set_defaults(run=_cases)
+
+    new = sub.add_parser("new", help="write a commented case file NAME.toml to edit (never overwrites)")
+    new.add_argument("name", metavar="NAME", help="the case's name; writes NAME.toml")
+    new.add_argument("--from", dest="source", default="straight_channel", metavar="CASE",
+                     help="start from this case file or shipped case (default: straight_channel)")
+    new.set_defaults(run=_new)
     return parser
 
 

@@ -24,3 +24,12 @@ class SolverError(EofpinnError):
 
 class UnsupportedCaseError(EofpinnError):
     """The chosen solver cannot handle this case (e.g. exact solver on a patterned wall)."""
+
+
+class OptionError(EofpinnError):
+    """An argument of `eofpinn.solve` (or the command-line flag that sets it) is not allowed:
+    an unknown solver, an option the solver does not take, or a value out of range."""
+
+    def __init__(self, option: str, message: str):
+        self.option = option
+        super().__init__(f"{option}: {message}")

@@ -7,6 +7,7 @@ import dataclasses
 from eofpinn.cases import scalings as _sc
 from eofpinn.errors import CaseError
 from eofpinn.cases.loader import NOMINAL_ELECTROLYTE, load_case, scaling_warnings
+from eofpinn.cases.ranges import DIMENSIONLESS
 from eofpinn.cases.model import (
     Case,
     Electrolyte,
@@ -19,7 +20,7 @@ from eofpinn.cases.model import (
 
 __all__ = [
     "Case", "Electrolyte", "FDSettings", "PINNSettings", "Problem", "Scalings", "ZetaSegment",
-    "load_case", "case_from_problem", "straight_problem", "with_overrides", "parse_overrides",
+    "load_case", "case_from_problem", "straight_problem", "with_overrides", "parse_overrides", "check_override",
     "parse_setting_overrides", "with_settings",
 ]
 
@@ -50,18 +51,30 @@ def case_from_problem(problem: Problem, name: str = "test", fd: FDSettings | Non
 OVERRIDABLE = ("debye_ratio", "zeta_hat", "field_hat", "peclet", "pressure_drop_hat", "length_ratio")
 
 
-def with_overrides(case: Case, overrides: dict[str, float]) -> Case:
+def check_override(name: str, value: float, source: str = "--set") -> float:
+    """`value` if `name` may be overridden and `value` lies in its range (the loader's range,
+    ranges.DIMENSIONLESS); else a CaseError naming `source`, the name and the range."""
+    if name not in OVERRIDABLE:
+        raise CaseError(source, name, f"cannot be overridden; allowed: {', '.join(OVERRIDABLE)}")
+    spec = DIMENSIONLESS[name]
+    problem = spec.range.violation(value)
+    if problem:
+        raise CaseError(source, name, f"{problem} ({spec.meaning})")
+    return float(value)
+
+
+def with_overrides(case: Case, overrides: dict[str, float], source: str = "--set") -> Case:
     """A copy of `case` with dimensionless parameters replaced (for studies and sweeps).
 
     `zeta_hat` sets every wall segment to that value. The physical embodiment keeps the
-    electrolyte and takes H = λ_D/ε. Raises CaseError for unknown names.
+    electrolyte and takes H = λ_D/ε. Raises CaseError (naming `source`) for unknown names and
+    values outside the range a case file may give.
     """
     if not overrides:
         return case
     changes: dict = {}
     for name, value in overrides.items():
-        if name not in OVERRIDABLE:
-            raise CaseError(case.source, name, f"cannot be overridden; allowed: {', '.join(OVERRIDABLE)}")
+        value = check_override(name, value, source)
         if name == "zeta_hat":
             for wall in ("zeta_bottom", "zeta_top"):
                 changes[wall] = tuple(dataclasses.replace(s, zeta_hat=float(value)) for s in getattr(case.problem, wall))

@@ -7,6 +7,10 @@ Two forms are accepted (see README "Case files"):
   length_ratio, and [walls] ζ̂ as plain numbers (positions in units of H). An optional
   [electrolyte] gives the physical embodiment used for output units (default: 1 mM KCl in
   water at 25 °C, H = λ_D/ε).
+The drive is never implicit: a physical case needs [drive] with a field or a voltage, a
+dimensionless one a field or voltage in [dimensionless] (0 for a flow driven by pressure alone).
+Allowed values come from ranges.py; the physical form checks the dimensionless numbers it
+derives (ε, ℓ, ζ̂, Ê, Δp̂, Pe, Re) against the same table as the dimensionless form.
 Every problem is reported as a `CaseError` naming the file, the key and what is allowed.
 """
 
@@ -19,8 +23,10 @@ from pathlib import Path
 from typing import Any
 
 from eofpinn.cases import scalings as sc
-from eofpinn.cases.model import MAX_EDGE_STRETCH, Case, Electrolyte, FDSettings, Problem, ZetaSegment
+from eofpinn.cases.model import Case, Electrolyte, FDSettings, Problem, ZetaSegment
 from eofpinn.cases.pinn_settings import load_section as pinn_section
+from eofpinn.cases.ranges import CHOICES, DIMENSIONLESS, FD, PHYSICAL, Key, fd_grid_violation, format_si
+from eofpinn.cases.shipped import resolve_case, shipped_cases
 from eofpinn.errors import CaseError
 from eofpinn.units import parse_quantity
 
@@ -48,10 +54,7 @@ NOMINAL_ELECTROLYTE = Electrolyte(
     density_kg_m3=997.0,
 )
 
-# Physical ranges accepted (a value outside is almost surely a typo); see physics.md §6.
-MAX_ZETA_V = 0.5
-MAX_ZETA_HAT = 20.0
-
+DRIVE_HINT = 'give field = "10 kV/m" or voltage = "10 mV" (field = "0 V/m" for a flow driven by pressure alone)'
 
 class _Section:
     """One TOML table with its name, so every error can name `[section.key]`."""
@@ -73,35 +76,37 @@ class _Section:
     def has(self, key: str) -> bool:
         return key in self.table
 
-    def raw(self, key: str, what: str, default: Any = None, required: bool = True) -> Any:
+    def raw(self, key: str, what: str, default: Any = None) -> Any:
+        """The key's value, its default when absent, or a "missing" error when it has none."""
         if key in self.table:
             return self.table[key]
-        if required and default is None:
+        if default is None:
             raise self.error(key, f"missing; expected {what}")
         return default
 
-    def quantity(self, key: str, kind: str, low: float, high: float, unit_hint: str,
-                 default: str | None = None, open_low: bool = True) -> float:
-        text = self.raw(key, f"a {kind} with its unit", default)
-        value = parse_quantity(text, kind, self.source, self.key(key))
-        too_low = value <= low if open_low else value < low
-        if too_low or value > high:
-            bracket = "(" if open_low else "["
-            raise self.error(key, f"must lie in {bracket}{unit_hint}]; got \"{text}\"")
+    def quantity(self, key: str) -> float:
+        """A physical value written "number unit", in SI, within its PHYSICAL range."""
+        spec = PHYSICAL[self.key(key)]
+        text = self.raw(key, f"the {spec.meaning} with its unit", spec.default)
+        value = parse_quantity(text, spec.kind, self.source, self.key(key))
+        if not spec.range.contains(value):
+            raise self.error(key, f'must lie in {spec.range}; got "{text}"')
         return value
 
-    def number(self, key: str, low: float, high: float, default: float | None = None,
-               open_low: bool = False) -> float:
-        value = self.raw(key, f"a number in [{low}, {high}]", default)
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            raise self.error(key, f"must be a number in [{low}, {high}]; got {value!r}")
-        too_low = value <= low if open_low else value < low
-        if too_low or value > high or not math.isfinite(value):
-            bracket = "(" if open_low else "["
-            raise self.error(key, f"must lie in {bracket}{low}, {high}]; got {value!r}")
-        return float(value)
+    def number(self, key: str, spec: Key, default: Any = None) -> float:
+        """A plain number within `spec`'s range (default: `spec.default`; None: required)."""
+        default = spec.default if default is None else default
+        wanted = "an integer" if spec.range.integer else "a number"
+        value = self.raw(key, f"{spec.meaning}, {wanted} in {spec.range}", default)
+        problem = spec.range.violation(value)
+        if problem:
+            about = spec.meaning if spec.default is None else f"{spec.meaning}; default {spec.default!r}"
+            raise self.error(key, f"{problem} ({about})")
+        return value if spec.range.integer else float(value)
 
-    def choice(self, key: str, options: tuple[str, ...], default: str) -> str:
+    def choice(self, key: str) -> str:
+        """One of the words CHOICES allows for this key (its default when absent)."""
+        options, default = CHOICES[self.key(key)]
         value = self.table.get(key, default)
         if value not in options:
             raise self.error(key, f"must be one of {', '.join(repr(o) for o in options)}; got {value!r}")
@@ -117,10 +122,21 @@ class _Section:
 def _read_toml(path: Path) -> dict[str, Any]:
     source = str(path)
     if not path.is_file():
-        raise CaseError(source, "file", "case file not found")
+        names = ", ".join(shipped_cases())
+        raise CaseError(source, "file", f"case file not found; give a path or a shipped case: {names}")
     try:
-        with path.open("rb") as handle:
-            doc = tomllib.load(handle)
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CaseError(source, "file", f"cannot be read: {exc.strerror}") from None
+    if b"\0" in data:
+        raise CaseError(source, "file", "is a binary file (it contains NUL bytes), not a TOML case file")
+    try:
+        text = data.decode("utf-8-sig")  # a byte-order mark (Windows editors) is harmless
+    except UnicodeDecodeError as exc:
+        raise CaseError(source, "file", f"is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start}); "
+                                        "TOML files must be UTF-8: save it with that encoding") from None
+    try:
+        doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CaseError(source, "file", f"is not valid TOML: {exc}") from None
     for name in doc:
@@ -130,18 +146,15 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _electrolyte(section: _Section) -> Electrolyte:
-    valence = section.raw("valence", "an integer 1–4")
-    if isinstance(valence, bool) or not isinstance(valence, int) or not 1 <= valence <= 4:
-        raise section.error("valence", f"must be an integer in [1, 4] (symmetric z:z salt); got {valence!r}")
     return Electrolyte(
-        concentration_mol_m3=section.quantity("concentration", "concentration", 0.0, 1e4, "0, 10 M"),
-        valence=valence,
-        diffusivity_plus_m2_s=section.quantity("diffusivity_plus", "diffusivity", 0.0, 1e-6, "0, 1e-6 m^2/s"),
-        diffusivity_minus_m2_s=section.quantity("diffusivity_minus", "diffusivity", 0.0, 1e-6, "0, 1e-6 m^2/s"),
-        relative_permittivity=section.number("relative_permittivity", 1.0, 1000.0),
-        temperature_K=section.quantity("temperature", "temperature", 200.0, 500.0, "200 K, 500 K"),
-        viscosity_Pa_s=section.quantity("viscosity", "viscosity", 0.0, 1e3, "0, 1000 Pa*s"),
-        density_kg_m3=section.quantity("density", "density", 0.0, 1e5, "0, 1e5 kg/m^3"),
+        concentration_mol_m3=section.quantity("concentration"),
+        valence=section.number("valence", PHYSICAL["electrolyte.valence"]),
+        diffusivity_plus_m2_s=section.quantity("diffusivity_plus"),
+        diffusivity_minus_m2_s=section.quantity("diffusivity_minus"),
+        relative_permittivity=section.number("relative_permittivity", PHYSICAL["electrolyte.relative_permittivity"]),
+        temperature_K=section.quantity("temperature"),
+        viscosity_Pa_s=section.quantity("viscosity"),
+        density_kg_m3=section.quantity("density"),
     )
 
 
@@ -150,23 +163,26 @@ def _wall_segments(section: _Section, wall: str, length: float, physical: bool,
     """Parse one wall: a single zeta (uniform) or a list of [x_start, x_end, zeta] segments."""
     key = section.key(wall)
     value = section.raw(wall, "a zeta potential or a list of [x_start, x_end, zeta] segments")
+    zeta_range = DIMENSIONLESS["zeta_hat"].range
 
     def zeta_of(item: Any, where: str) -> float:
         if physical:
-            zeta = parse_quantity(item, "voltage", section.source, where)
-            if abs(zeta) > MAX_ZETA_V:
-                raise CaseError(section.source, where, f'zeta must lie in [-500 mV, 500 mV]; got "{item}"')
-            return zeta / thermal_voltage
-        if isinstance(item, bool) or not isinstance(item, (int, float)):
-            raise CaseError(section.source, where, f"zeta must be a number (ζ̂ = ζ/V_T); got {item!r}")
-        if abs(item) > MAX_ZETA_HAT:
-            raise CaseError(section.source, where, f"zeta must lie in [-{MAX_ZETA_HAT}, {MAX_ZETA_HAT}]; got {item!r}")
+            zeta_hat = parse_quantity(item, "voltage", section.source, where) / thermal_voltage
+            if not zeta_range.contains(zeta_hat):
+                bound = format_si(zeta_range.high * thermal_voltage, "V")
+                raise CaseError(section.source, where, f"zeta must lie in [-{bound}, {bound}] (|ζ̂| = |ζ|/V_T ≤ "
+                                                       f"{zeta_range.high:g}, V_T = {format_si(thermal_voltage, 'V')}); "
+                                                       f'got "{item}"')
+            return zeta_hat
+        problem = zeta_range.violation(item)
+        if problem:
+            raise CaseError(section.source, where, f"zeta {problem} (ζ̂ = ζ/V_T)")
         return float(item)
 
     def position_of(item: Any, where: str) -> float:
         if physical:
             return parse_quantity(item, "length", section.source, where) / height
-        if isinstance(item, bool) or not isinstance(item, (int, float)):
+        if isinstance(item, bool) or not isinstance(item, (int, float)) or not math.isfinite(item):
             raise CaseError(section.source, where, f"position must be a number (units of H); got {item!r}")
         return float(item)
 
@@ -201,39 +217,36 @@ def _check_coverage(source: str, key: str, segments: list[ZetaSegment], length: 
         raise CaseError(source, f"{key}[{len(segments) - 1}]", "last segment must end at the channel length")
 
 
-def _settings(source: str, name: str, table: dict[str, Any], cls: type) -> Any:
-    """Map a solver section onto its settings dataclass, checking names and types."""
-    allowed = tuple(f.name for f in dataclasses.fields(cls))
-    section = _Section(source, name, table, allowed)
-    defaults = cls()
-    values = {}
-    for key, value in table.items():
-        default = getattr(defaults, key)
-        expected = type(default)
-        if expected is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
-        if expected is tuple and isinstance(value, list):
-            value = tuple(float(v) for v in value)
-        if type(value) is not expected:
-            raise section.error(key, f"must be of type {expected.__name__} (default {default!r}); got {value!r}")
-        if expected in (int, float) and value < 0:
-            raise section.error(key, f"must be non-negative; got {value!r}")
-        values[key] = value
-    return cls(**values)
+def _fd_settings(source: str, table: dict[str, Any]) -> FDSettings:
+    """The [fd] section: every key within its range in ranges.FD, and a grid that fits in memory."""
+    section = _Section(source, "fd", table, tuple(f.name for f in dataclasses.fields(FDSettings)))
+    values: dict[str, Any] = {"grid_sequencing": section.flag("grid_sequencing", FDSettings.grid_sequencing)}
+    for key, spec in FD.items():
+        if section.has(key):
+            values[key] = section.number(key, spec)
+    settings = FDSettings(**values)
+    too_big = fd_grid_violation(settings.nx, settings.ny)
+    if too_big:
+        raise CaseError(source, "fd", too_big)
+    return settings
 
 
 def _model_options(doc: dict[str, Any], source: str) -> dict[str, Any]:
     model = _Section(source, "model", doc.get("model", {}), ("equations", "ion_wall", "inertia"))
     return {
-        "equations": model.choice("equations", ("full", "paper"), "full"),
-        "ion_wall": model.choice("ion_wall", ("no_flux", "boltzmann"), "no_flux"),
+        "equations": model.choice("equations"),
+        "ion_wall": model.choice("ion_wall"),
         "inertia": model.flag("inertia", False),
     }
 
 
 def load_case(path: str | Path) -> Case:
-    """Load and validate a case file; raises `CaseError` naming file, key and allowed range."""
-    path = Path(path)
+    """Load and validate a case file, or a shipped case by name (`load_case("quickstart")`).
+
+    Returns an immutable `Case`. Raises `CaseError` naming the file, the key and the allowed
+    range for anything missing, misspelt, in the wrong unit or out of range.
+    """
+    path = resolve_case(path)
     source = str(path)
     doc = _read_toml(path)
     header = _Section(source, "case", doc.get("case", {}), ("name", "description"))
@@ -241,10 +254,7 @@ def load_case(path: str | Path) -> Case:
     description = str(header.table.get("description", ""))
     builder = _dimensionless_case if "dimensionless" in doc else _physical_case
     problem, electrolyte, scalings, dimensionless = builder(doc, source)
-    fd = _settings(source, "fd", doc.get("fd", {}), FDSettings)
-    if fd.edge_stretch > MAX_EDGE_STRETCH:
-        raise CaseError(source, "fd.edge_stretch", f"must lie in [0, {MAX_EDGE_STRETCH:g}] (0 = uniform x grid, "
-                                                   f"2-3 = strong clustering at the zeta jumps); got {fd.edge_stretch!r}")
+    fd = _fd_settings(source, doc.get("fd", {}))
     pinn, pinn_warnings = pinn_section(source, doc.get("pinn", {}))
     return Case(
         name=name,
@@ -260,30 +270,73 @@ def load_case(path: str | Path) -> Case:
     )
 
 
+def _derived(section: _Section, key: str | None, name: str, value: float, fix: str) -> None:
+    """Check a dimensionless number the physical form derives against DIMENSIONLESS[name]:
+    the error names the physical key (`key`; None: the whole section) and how to fix it."""
+    spec = DIMENSIONLESS[name]
+    if spec.range.contains(value):
+        return
+    where = section.name if key is None else section.key(key)
+    given = f'; got "{section.table[key]}"' if key is not None else ""
+    raise CaseError(section.source, where, f"gives {spec.symbol} = {value:.4g}, outside {spec.range}: {fix}{given}")
+
+
+def _geometry(channel: _Section, electrolyte: Electrolyte) -> tuple[float, float]:
+    """L and H (m), with ε = λ_D/H and ℓ = L/H within their DIMENSIONLESS ranges."""
+    length, height = channel.quantity("length"), channel.quantity("height")
+    debye = sc.debye_length(electrolyte)
+    eps = DIMENSIONLESS["debye_ratio"].range
+    _derived(channel, "height", "debye_ratio", debye / height,
+             f"with λ_D = {format_si(debye, 'm')} (from [electrolyte]) H must lie in "
+             f"[{format_si(debye / eps.high, 'm')}, {format_si(debye / eps.low, 'm')}]")
+    ell = DIMENSIONLESS["length_ratio"].range
+    _derived(channel, "length", "length_ratio", length / height,
+             f"with H = {format_si(height, 'm')}, L must lie in "
+             f"[{format_si(ell.low * height, 'm')}, {format_si(ell.high * height, 'm')}]")
+    return length, height
+
+
+def _drive(drive: _Section, length: float, height: float, v_t: float, pressure_scale: float) -> tuple[float, float]:
+    """The applied field E (V/m) and pressure drop (Pa); a field or a voltage is required."""
+    if drive.has("voltage") and drive.has("field"):
+        raise drive.error("field", "give either voltage or field, not both")
+    if not (drive.has("voltage") or drive.has("field")):
+        raise drive.error("field", f"missing: {DRIVE_HINT}")
+    key = "voltage" if drive.has("voltage") else "field"
+    field = drive.quantity(key) / (length if key == "voltage" else 1.0)
+    largest = DIMENSIONLESS["field_hat"].range.high * v_t / height
+    bound = format_si(largest * length, "V") if key == "voltage" else format_si(largest, "V/m")
+    _derived(drive, key, "field_hat", field * height / v_t, f"with H = {format_si(height, 'm')}, |{key}| must be at "
+                                                             f"most {bound}")
+    pressure_drop = drive.quantity("pressure_drop")
+    largest = DIMENSIONLESS["pressure_drop_hat"].range.high * pressure_scale
+    _derived(drive, "pressure_drop", "pressure_drop_hat", pressure_drop / pressure_scale,
+             f"with P0 = {format_si(pressure_scale, 'Pa')}, |pressure_drop| must be at most {format_si(largest, 'Pa')}")
+    return field, pressure_drop
+
+
 def _physical_case(doc: dict[str, Any], source: str):
     for required in ("channel", "electrolyte", "walls"):
         if required not in doc:
             raise CaseError(source, required, "section missing")
+    if "drive" not in doc:
+        raise CaseError(source, "drive", f"section missing: {DRIVE_HINT}")
     channel = _Section(source, "channel", doc["channel"], ("length", "height", "ends"))
-    length = channel.quantity("length", "length", 0.0, 1.0, "0, 1 m")
-    height = channel.quantity("height", "length", 0.0, 1e-2, "0, 1 cm")
-    ends = channel.choice("ends", ("periodic", "reservoir"), "periodic")
-    electrolyte = _electrolyte(_Section(source, "electrolyte", doc["electrolyte"], ELECTROLYTE_KEYS))
+    ends = channel.choice("ends")
+    electrolyte_section = _Section(source, "electrolyte", doc["electrolyte"], ELECTROLYTE_KEYS)
+    electrolyte = _electrolyte(electrolyte_section)
+    length, height = _geometry(channel, electrolyte)
     v_t = sc.thermal_voltage(electrolyte.temperature_K, electrolyte.valence)
     walls = _Section(source, "walls", doc["walls"], WALLS)
     ell = length / height
     segments = {w: _wall_segments(walls, w, ell, True, v_t, height) for w in WALLS}
-    drive = _Section(source, "drive", doc.get("drive", {}), ("voltage", "field", "pressure_drop"))
-    if drive.has("voltage") and drive.has("field"):
-        raise drive.error("field", "give either voltage or field, not both")
-    if drive.has("voltage"):
-        field = drive.quantity("voltage", "voltage", -1e4, 1e4, "-10 kV, 10 kV", open_low=False) / length
-    else:
-        field = drive.quantity("field", "field", -1e8, 1e8, "-100 MV/m, 100 MV/m", default="0 V/m", open_low=False)
-    pressure_drop = drive.quantity("pressure_drop", "pressure", -1e9, 1e9, "-1 GPa, 1 GPa",
-                                   default="0 Pa", open_low=False)
+    pressure_scale = sc.derive_scalings(electrolyte, height, length, (), 0.0).pressure_scale_Pa
+    drive = _Section(source, "drive", doc["drive"], ("voltage", "field", "pressure_drop"))
+    field, pressure_drop = _drive(drive, length, height, v_t, pressure_scale)
     zeta_V = tuple(s.zeta_hat * v_t for w in WALLS for s in segments[w])
     scalings = sc.derive_scalings(electrolyte, height, length, zeta_V, field)
+    _derived(electrolyte_section, None, "peclet", scalings.peclet, "check the viscosity and the diffusivities")
+    _derived(electrolyte_section, None, "reynolds", scalings.reynolds, "check the density and the viscosity")
     problem = Problem(
         debye_ratio=scalings.debye_ratio,
         length_ratio=ell,
@@ -301,6 +354,21 @@ def _physical_case(doc: dict[str, Any], source: str):
     return problem, electrolyte, scalings, False
 
 
+def _dimensionless_field(dim: _Section, ell: float) -> float:
+    """Ê from `field`, or from `voltage` as V̂/ℓ; one of the two is required."""
+    if dim.has("voltage") and dim.has("field"):
+        raise dim.error("field", "give either voltage or field, not both")
+    if dim.has("field"):
+        return dim.number("field", DIMENSIONLESS["field_hat"])
+    if not dim.has("voltage"):
+        raise dim.error("field", "missing: give field (Ê) or voltage (V̂ = Ê ℓ); field = 0 for a flow driven by "
+                                 "pressure alone")
+    field = dim.number("voltage", DIMENSIONLESS["voltage_hat"]) / ell
+    _derived(dim, "voltage", "field_hat", field, f"with ℓ = {ell:g}, |voltage| must be at most "
+                                                 f"{DIMENSIONLESS['field_hat'].range.high * ell:g}")
+    return field
+
+
 def _dimensionless_case(doc: dict[str, Any], source: str):
     if "walls" not in doc:
         raise CaseError(source, "walls", "section missing")
@@ -310,12 +378,10 @@ def _dimensionless_case(doc: dict[str, Any], source: str):
     dim = _Section(source, "dimensionless", doc["dimensionless"], (
         "debye_ratio", "field", "voltage", "peclet", "reynolds", "pressure_drop", "delta_plus", "delta_minus"))
     channel = _Section(source, "channel", doc.get("channel", {}), ("length_ratio", "ends"))
-    ell = channel.number("length_ratio", 0.0, 1e4, open_low=True)
-    ends = channel.choice("ends", ("periodic", "reservoir"), "periodic")
-    eps = dim.number("debye_ratio", 0.0, 10.0, open_low=True)
-    if dim.has("voltage") and dim.has("field"):
-        raise dim.error("field", "give either voltage or field, not both")
-    field = dim.number("voltage", -1e6, 1e6) / ell if dim.has("voltage") else dim.number("field", -1e6, 1e6, 0.0)
+    ell = channel.number("length_ratio", DIMENSIONLESS["length_ratio"])
+    ends = channel.choice("ends")
+    eps = dim.number("debye_ratio", DIMENSIONLESS["debye_ratio"])
+    field = _dimensionless_field(dim, ell)
     electrolyte = NOMINAL_ELECTROLYTE
     if "electrolyte" in doc:
         electrolyte = _electrolyte(_Section(source, "electrolyte", doc["electrolyte"], ELECTROLYTE_KEYS))
@@ -325,8 +391,8 @@ def _dimensionless_case(doc: dict[str, Any], source: str):
     segments = {w: _wall_segments(walls, w, ell, False, v_t, height) for w in WALLS}
     zeta_V = tuple(s.zeta_hat * v_t for w in WALLS for s in segments[w])
     nominal = sc.derive_scalings(electrolyte, height, ell * height, zeta_V, field * v_t / height)
-    peclet = dim.number("peclet", 0.0, 1e6, nominal.peclet)
-    reynolds = dim.number("reynolds", 0.0, 1e6, nominal.reynolds)
+    peclet = dim.number("peclet", DIMENSIONLESS["peclet"], nominal.peclet)
+    reynolds = dim.number("reynolds", DIMENSIONLESS["reynolds"], nominal.reynolds)
     scalings = dataclasses.replace(nominal, peclet=peclet, reynolds=reynolds)
     problem = Problem(
         debye_ratio=eps,
@@ -334,11 +400,11 @@ def _dimensionless_case(doc: dict[str, Any], source: str):
         field_hat=field,
         zeta_bottom=segments["bottom"],
         zeta_top=segments["top"],
-        pressure_drop_hat=dim.number("pressure_drop", -1e9, 1e9, 0.0),
+        pressure_drop_hat=dim.number("pressure_drop", DIMENSIONLESS["pressure_drop_hat"]),
         peclet=peclet,
         reynolds=reynolds,
-        delta_plus=dim.number("delta_plus", 0.0, 1e3, 1.0, open_low=True),
-        delta_minus=dim.number("delta_minus", 0.0, 1e3, 1.0, open_low=True),
+        delta_plus=dim.number("delta_plus", DIMENSIONLESS["delta_plus"]),
+        delta_minus=dim.number("delta_minus", DIMENSIONLESS["delta_minus"]),
         ends=ends,
         **_model_options(doc, source),
     )

@@ -148,7 +148,8 @@ class FDSettings:
     the solution of a grid with half the cells in each direction (recursively). edge_stretch:
     β of the tanh clustering of the x grid towards every x where ζ̂ jumps (the corner
     singularities; solvers/fd/grid.py), first cell ≈ β sech²β / tanh β of the mean spacing
-    (β = 2: 0.15, β = 3: 0.03); 0 = uniform in x. At most MAX_EDGE_STRETCH.
+    (β = 2: 0.15, β = 3: 0.03); 0 = uniform in x. At most MAX_EDGE_STRETCH. The allowed range
+    of every field is in ranges.FD (checked by the loader and by `eofpinn.solve`).
     """
 
     nx: int = 65

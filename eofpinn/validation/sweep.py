@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from eofpinn.cases import OVERRIDABLE
+from eofpinn.cases import OVERRIDABLE, check_override
 from eofpinn.errors import EofpinnError
 
 
@@ -46,17 +46,23 @@ class RunSpec:
 
 
 def parse_param(text: str) -> tuple[str, list[float]]:
-    """'debye_ratio=0.2,0.1' → ('debye_ratio', [0.2, 0.1])."""
+    """'debye_ratio=0.2,0.1' → ('debye_ratio', [0.2, 0.1]), each value within the case-file range."""
     name, sep, values = text.partition("=")
     if not sep or name not in OVERRIDABLE:
         raise EofpinnError(f"--param {text!r}: expected NAME=V1,V2,... with NAME one of {', '.join(OVERRIDABLE)}")
     try:
-        return name, [float(v) for v in values.split(",") if v.strip()]
+        numbers = [float(v) for v in values.split(",") if v.strip()]
     except ValueError:
         raise EofpinnError(f"--param {text!r}: values must be numbers") from None
+    if not numbers:
+        raise EofpinnError(f"--param {text!r}: no values; expected NAME=V1,V2,..., e.g. {name}=0.2,0.1")
+    return name, [check_override(name, v, "--param") for v in numbers]
 
 
 def expand(parameter: str, values: list[float], optimizers: list[str], weightings: list[str], seeds: int) -> list[RunSpec]:
+    """Every combination; seeds 0 … seeds − 1."""
+    if seeds < 1:
+        raise EofpinnError(f"--seeds {seeds}: must be at least 1 (the runs use seeds 0 … N−1)")
     return [RunSpec(parameter, v, o, w, s)
             for v, o, w, s in itertools.product(values, optimizers, weightings, range(seeds))]
 
@@ -101,6 +107,8 @@ def _launch(case: str, spec: RunSpec, out_dir: Path, steps: int | None, threads:
 def run_sweep(case: str, specs: list[RunSpec], out_dir: Path, steps: int | None = None, jobs: int | None = None,
               report=print) -> list[dict]:
     """Run every spec not yet finished; returns one status dict per run."""
+    if jobs is not None and jobs < 1:
+        raise EofpinnError(f"--jobs {jobs}: must be at least 1 (leave it out for one per GPU or per two cores)")
     out_dir.mkdir(parents=True, exist_ok=True)
     jobs = jobs or default_jobs()
     threads = max(1, (os.cpu_count() or 1) // jobs)

@@ -44,6 +44,7 @@ import numpy as np
 from eofpinn.cases.model import Problem
 
 MIN_CELLS_PER_DEBYE = 3
+MIN_NX, MIN_NY = 5, 6  # four cells each way: the smallest grid the stencils fit (ranges.FD agrees)
 
 
 def wall_clustered_faces(n_cells: int, wall_stretch: float) -> np.ndarray:
@@ -134,8 +135,8 @@ class StaggeredGrid:
     def build(cls, problem: Problem, nx: int, ny: int, wall_stretch: float, edge_stretch: float = 0.0,
               edges=None) -> StaggeredGrid:
         """The grid of `problem`; x clustered at `edges` (default: the ζ̂ jumps) when edge_stretch > 0."""
-        if nx < 5 or ny < 6:
-            raise ValueError(f"FD grid too small: nx = {nx} (need ≥ 5), ny = {ny} (need ≥ 6)")
+        if nx < MIN_NX or ny < MIN_NY:
+            raise ValueError(f"FD grid too small: nx = {nx} (need ≥ {MIN_NX}), ny = {ny} (need ≥ {MIN_NY})")
         faces = wall_clustered_faces(ny - 2, wall_stretch)
         edges = zeta_edges(problem) if edges is None else np.asarray(edges, dtype=float)
         nodes = edge_clustered_nodes(problem.length_ratio, nx - 1, edges, edge_stretch)

@@ -22,7 +22,14 @@ from eofpinn.errors import SolverError
 from eofpinn.solution import Solution
 from eofpinn.solvers.fd.boundary import BoundaryData
 from eofpinn.solvers.fd.diagnostics import conservation_summary
-from eofpinn.solvers.fd.grid import MIN_CELLS_PER_DEBYE, StaggeredGrid, cells_within_debye_length, ny_needed
+from eofpinn.solvers.fd.grid import (
+    MIN_CELLS_PER_DEBYE,
+    MIN_NX,
+    MIN_NY,
+    StaggeredGrid,
+    cells_within_debye_length,
+    ny_needed,
+)
 from eofpinn.solvers.fd.initial import initial_guess
 from eofpinn.solvers.fd.layout import Layout
 from eofpinn.solvers.fd.newton import newton
@@ -81,21 +88,34 @@ def solve_system(
     sequence = settings.grid_sequencing and boundary is None and sources is None and initial is None
     boundary = boundary or BoundaryData.from_problem(problem, grid)
     result = SystemSolution(DiscreteProblem.build(problem, layout, boundary, sources), boundary, initial)
-    if sequence and grid.n * grid.m > SEQUENCING_MIN_CELLS:
+    if sequence and grid.n * grid.m > SEQUENCING_MIN_CELLS and _can_coarsen(grid):
         try:
             return _sequenced(problem, grid, layout, result, settings, progress)
         except SolverError as err:
             if progress is not None:
-                progress(f"Newton from the coarse-grid start failed ({err}); starting from the 1D profile")
+                progress(f"{grid_label(grid)} Newton from the coarse-grid start failed ({err}); "
+                         "starting from the 1D profile")
     if settings.continuation_steps == 0:
         try:
+            start = "the given start" if initial is not None else "the 1D Poisson–Boltzmann profile"
             z0 = initial if initial is not None else initial_guess(problem, layout, boundary)
-            return _stage(result, result.dp, z0, settings, progress, "")
+            return _stage(result, result.dp, z0, settings, progress, grid_label(grid), start)
         except SolverError as err:
             if progress is not None:
-                progress(f"direct Newton failed ({err}); continuing in zeta")
+                progress(f"{grid_label(grid)} direct Newton failed ({err}); continuing in zeta")
     stages = settings.continuation_steps or AUTO_CONTINUATION_STAGES
     return _continuation(problem, layout, result, sources, stages, settings, progress)
+
+
+def _can_coarsen(grid: StaggeredGrid) -> bool:
+    """Whether half the cells each way still make a grid (a 2049 × 6 grid cannot halve in y)."""
+    nx, ny = coarser(grid.nx, grid.m + 2)
+    return nx >= MIN_NX and ny >= MIN_NY
+
+
+def grid_label(grid: StaggeredGrid) -> str:
+    """How progress lines name a grid level: nodes in x × nodes in y, e.g. "[129x130]"."""
+    return f"[{grid.nx}x{grid.m + 2}]"
 
 
 def _sequenced(problem, grid: StaggeredGrid, layout: Layout, result: SystemSolution, settings, progress):
@@ -108,11 +128,14 @@ def _sequenced(problem, grid: StaggeredGrid, layout: Layout, result: SystemSolut
     result.coarse_grids = coarse.coarse_grids + [(nx, ny)]
     result.coarse_newton_iterations = coarse.coarse_newton_iterations + coarse.newton_iterations
     result.continuation_steps = coarse.continuation_steps
-    return _stage(result, result.dp, z0, settings, progress, f"[{grid.nx}x{grid.m + 2}] ")
+    return _stage(result, result.dp, z0, settings, progress, grid_label(grid), f"the {grid_label(coarse_grid)} solution")
 
 
-def _stage(result: SystemSolution, dp: DiscreteProblem, z0, settings: FDSettings, progress, label: str):
-    outcome = newton(dp, z0, settings.max_newton, settings.tolerance, progress, label)
+def _stage(result: SystemSolution, dp: DiscreteProblem, z0, settings: FDSettings, progress, label: str, start: str):
+    """Newton on one grid level (or continuation stage) from z0; `start` says where z0 came from."""
+    if progress is not None:
+        progress(f"{label} {dp.layout.size:,} unknowns, Newton from {start}")
+    outcome = newton(dp, z0, settings.max_newton, settings.tolerance, progress, f"{label} ")
     result.z = outcome.z
     result.newton_iterations += outcome.iterations
     result.residual_history += outcome.residual_history
@@ -133,8 +156,9 @@ def _continuation(problem, layout, result: SystemSolution, sources, stages: int,
         scaled = boundary.scaled_zeta(factor)
         dp = DiscreteProblem.build(problem, layout, scaled, sources)
         z0 = z if z is not None else initial_guess(problem, layout, scaled)
+        start = "the previous stage" if z is not None else "the 1D Poisson–Boltzmann profile"
         try:
-            _stage(result, dp, z0, settings, progress, f"[zeta x {factor:.3f}] ")
+            _stage(result, dp, z0, settings, progress, f"{grid_label(layout.grid)} zeta x {factor:.3f}", start)
         except SolverError as err:
             if tried >= MAX_STAGES or factor - done < 1e-3:
                 raise SolverError(f"{err} (zeta continuation stalled at {factor:.3f} of the wall potentials)") from err
@@ -158,6 +182,13 @@ def grid_warnings(problem: Problem, grid: StaggeredGrid, settings: FDSettings) -
     ]
 
 
+def _timed(progress: Callable[[str], None] | None, tic: float) -> Callable[[str], None] | None:
+    """`progress` with the seconds since `tic` in front of every line."""
+    if progress is None:
+        return None
+    return lambda line: progress(f"{time.perf_counter() - tic:6.1f} s  {line}")
+
+
 def solve_fd(
     case: Case,
     nx: int | None = None,
@@ -168,7 +199,10 @@ def solve_fd(
 
     Returns a `Solution` on x nodes 0 … ℓ (nx) × y = walls and cell centres (ny). Raises
     `SolverError` when Newton (with continuation) does not converge; warns when the grid
-    resolves the double layer with fewer than 3 cells.
+    resolves the double layer with fewer than 3 cells. `progress` receives one line per grid
+    level (or continuation stage) as it starts and one per Newton step — seconds since the
+    start, the grid, the iteration, the scaled residual norm, the step and the damping; it
+    never prints itself.
     """
     tic = time.perf_counter()
     settings, problem = case.fd, case.problem
@@ -177,7 +211,7 @@ def solve_fd(
     notes = grid_warnings(problem, grid, settings)
     for note in notes:
         warnings.warn(note, stacklevel=2)
-    system = solve_system(problem, grid, settings, progress=progress)
+    system = solve_system(problem, grid, settings, progress=_timed(progress, tic))
     fields = node_fields(problem, system.dp.layout, system.boundary, system.unknowns)
     info = {
         "scheme": SCHEME,
