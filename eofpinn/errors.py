@@ -24,3 +24,16 @@ class SolverError(EofpinnError):
 
 class UnsupportedCaseError(EofpinnError):
     """The chosen solver cannot handle this case (e.g. exact solver on a patterned wall)."""
+
+
+class WriteError(EofpinnError):
+    """A file could not be written (full disk, read-only place, ...); nothing partial was left.
+
+    Exit code 1: the input was fine, the environment failed.
+    """
+
+    exit_code = 1
+
+    def __init__(self, path, reason: str):
+        self.path = path
+        super().__init__(f"cannot write {path}: {reason}")

@@ -11,15 +11,16 @@ and its scalings so a ParaView user can see them in the Information panel.
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import shutil
-import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from eofpinn.atomic import replacing, write_text
 from eofpinn.cases import load_case, with_overrides
 from eofpinn.cases.scalings import FARADAY
 from eofpinn.errors import EofpinnError
@@ -47,18 +48,9 @@ def physical_fields(solution: Solution) -> dict[str, np.ndarray]:
     }
 
 
-def _atomic_target(path: Path):
-    """A temporary path beside `path`, renamed over it once complete (never a half-written file)."""
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(handle)
-    return Path(tmp)
-
-
 def write_npz(solution: Solution, path: Path) -> None:
-    tmp = _atomic_target(path)
-    with open(tmp, "wb") as handle:
+    with replacing(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, x=solution.x, y=solution.y, **{k: solution.fields[k] for k in FIELD_NAMES})
-    os.replace(tmp, path)
 
 
 def write_vts(solution: Solution, path: Path) -> None:
@@ -84,9 +76,47 @@ def write_vts(solution: Solution, path: Path) -> None:
     grid.field_data["solver"] = [solution.solver]
     for key, value in solution.case.scalings.as_dict().items():
         grid.field_data[key] = np.atleast_1d(np.asarray(value, dtype=float))
-    tmp = _atomic_target(path)
-    grid.save(str(tmp))
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        write_vtk_xml(grid, tmp)
+
+
+VTK_TAIL = b"</VTKFile>\n"
+
+
+def write_vtk_xml(grid, path: Path) -> None:
+    """Write a vtkStructuredGrid to `path` (.vts) with VTK's XML writer and check that it worked.
+
+    On a failed write (a full disk) VTK returns 0 and sets an error code, logs ~20 lines to
+    stderr and leaves the truncated file; pyvista's `save` returns normally. So VTK's messages
+    are silenced here, and the return value, the error code (the errno of a system error) and
+    the file's end (every complete VTK XML file ends with `</VTKFile>`) are checked; a failure
+    is an OSError, for `replacing` to remove the file and report it.
+    """
+    from vtkmodules.vtkCommonCore import vtkObject
+    from vtkmodules.vtkCommonMisc import vtkErrorCode
+    from vtkmodules.vtkIOXML import vtkXMLStructuredGridWriter
+
+    writer = vtkXMLStructuredGridWriter()
+    writer.SetInputData(grid)
+    writer.SetFileName(str(path))
+    writer.SetDataModeToAppended()
+    writer.EncodeAppendedDataOff()
+    writer.SetCompressorTypeToZLib()
+    display = vtkObject.GetGlobalWarningDisplay()
+    vtkObject.GlobalWarningDisplayOff()
+    try:
+        ok = writer.Write()
+    finally:
+        vtkObject.SetGlobalWarningDisplay(display)
+    code = writer.GetErrorCode()
+    if not ok or code:
+        if 0 < code < vtkErrorCode.FirstVTKErrorCode:  # VTK stores errno on a system error
+            raise OSError(code, os.strerror(code))
+        raise OSError(errno.EIO, f"VTK writer failed ({vtkErrorCode.GetStringFromErrorCode(code)})")
+    with open(path, "rb") as handle:
+        handle.seek(max(0, os.path.getsize(path) - len(VTK_TAIL)))
+        if handle.read() != VTK_TAIL:
+            raise OSError(errno.EIO, "VTK wrote an incomplete file")
 
 
 def _jsonable(value):
@@ -138,9 +168,7 @@ def summary(solution: Solution) -> dict:
 
 
 def write_summary(solution: Solution, path: Path) -> None:
-    tmp = _atomic_target(path)
-    tmp.write_text(json.dumps(summary(solution), indent=2) + "\n")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(summary(solution), indent=2) + "\n")
 
 
 WRITERS = {".npz": write_npz, ".vts": write_vts, ".json": write_summary}
@@ -170,14 +198,19 @@ def prepare_run_dir(out_dir: str | Path, force: bool = False) -> Path:
 
 
 def write_run(solution: Solution, out_dir: str | Path) -> list[Path]:
-    """Write fields.npz, fields.vts, summary.json and a copy of the case file into `out_dir`."""
+    """Write fields.npz, fields.vts, a copy of the case file and summary.json into `out_dir`.
+
+    summary.json comes last: its presence marks a complete run (`eofpinn sweep` skips such runs).
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = [write(solution, out_dir / name) for name in RUN_FILES]
-    source = Path(solution.case.source)
-    if source.is_file() and source.resolve() != (out_dir / "case.toml").resolve():
-        shutil.copyfile(source, out_dir / "case.toml")
-        written.append(out_dir / "case.toml")
+    written = [write(solution, out_dir / name) for name in ("fields.npz", "fields.vts")]
+    source, copy = Path(solution.case.source), out_dir / "case.toml"
+    if source.is_file() and source.resolve() != copy.resolve():
+        with replacing(copy) as tmp:
+            shutil.copyfile(source, tmp)
+        written.append(copy)
+    written.append(write(solution, out_dir / "summary.json"))
     return written
 
 

@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from eofpinn.atomic import replacing  # noqa: E402
 from eofpinn.io import physical_fields  # noqa: E402
 from eofpinn.solution import Solution  # noqa: E402
 
@@ -31,6 +32,17 @@ def length_unit(height_m: float) -> tuple[str, float]:
     return ("µm", 1e6) if height_m >= 1e-6 else ("nm", 1e9)
 
 
+def save_figure(fig, path: Path, dpi: int = 110) -> Path:
+    """Save `fig` to `path` all or nothing (eofpinn.atomic) and close it, even on failure."""
+    path = Path(path)
+    try:
+        with replacing(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or None)
+    finally:
+        plt.close(fig)
+    return path
+
+
 def _component(array: np.ndarray, component: int | None) -> np.ndarray:
     return array if component is None else array[..., component]
 
@@ -50,9 +62,7 @@ def plot_fields(solution: Solution, path: Path) -> Path:
         ax.set_xlabel(f"x [{unit}]")
         ax.set_ylabel(f"y [{unit}]")
     fig.suptitle(f"{solution.case.name} — {solution.solver} solver")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_profiles(solution: Solution, path: Path, stations: tuple[float, ...] = (0.5,)) -> Path:
@@ -80,9 +90,7 @@ def plot_profiles(solution: Solution, path: Path, stations: tuple[float, ...] = 
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"{solution.case.name} — wall-normal profiles ({solution.solver})")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_run(solution: Solution, out_dir: str | Path) -> list[Path]:

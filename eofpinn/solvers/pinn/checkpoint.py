@@ -3,19 +3,19 @@
 A checkpoint holds the network parameters, the optimiser state (SOAP's factors, bases and
 moments included), the loss weights, the collocation points, every random-number-generator
 state the run draws from, the step, the history rows and the best-so-far records. Writes are
-atomic — a temporary file in the same directory, then os.replace — so a crash, a full disk or
-a NaN never leaves a half-written or poisoned `checkpoint.pt` behind.
+all or nothing (eofpinn.atomic) — so a crash, a full disk or a NaN never leaves a half-written
+or poisoned `checkpoint.pt` behind.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
+import io
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from eofpinn.atomic import write_bytes
 from eofpinn.errors import SolverError
 
 LATEST = "checkpoint.pt"
@@ -26,17 +26,15 @@ STRUCTURAL_SETTINGS = ("width", "depth", "fourier_features", "wall_features", "o
 
 
 def save(state: dict[str, Any], path: Path) -> None:
-    """Write `state` to `path` atomically."""
+    """Write `state` to `path`, all or nothing.
+
+    The state is serialised in memory first: torch.save into a file turns the OSError of a full
+    disk into an opaque RuntimeError ("unexpected pos ..."), and a plain write keeps it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_bytes(path, buffer.getbuffer())
 
 
 def load(path: Path, device: torch.device) -> dict[str, Any]:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 from pathlib import Path
 
 import matplotlib
@@ -22,18 +21,15 @@ import matplotlib
 matplotlib.use("Agg")  # files only, never a window
 import matplotlib.pyplot as plt  # noqa: E402
 
+from eofpinn.atomic import write_text  # noqa: E402
+from eofpinn.plots import save_figure  # noqa: E402
+
 HISTORY = "history.csv"
 LOSS_PLOT = "loss_history.png"
 ERROR_PLOT = "error_history.png"
 CONFLICT_PLOT = "gradient_conflict.png"
 COSINE_PREFIX = "cos_"
 PAIR_SEPARATOR = "__"
-
-
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
 
 
 def write_history(rows: list[dict[str, float]], out_dir: Path) -> None:
@@ -46,7 +42,7 @@ def write_history(rows: list[dict[str, float]], out_dir: Path) -> None:
     writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
     writer.writeheader()
     writer.writerows(rows)
-    _atomic_write_text(out_dir / HISTORY, buffer.getvalue())
+    write_text(out_dir / HISTORY, buffer.getvalue())
 
 
 def _series(rows: list[dict[str, float]], prefix: str) -> dict[str, tuple[list[float], list[float]]]:
@@ -77,10 +73,7 @@ def _plot(series: dict, title: str, ylabel: str, path: Path, highlight: str | No
 
 def _save(fig, path: Path) -> None:
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path, dpi=110)
 
 
 def _cosine_matrix(row: dict[str, float]) -> tuple[list[str], list[list[float]]]:

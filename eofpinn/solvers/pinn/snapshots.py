@@ -10,7 +10,6 @@ or a killed run), so the collection always describes the one trajectory that rea
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
@@ -75,6 +74,4 @@ class SnapshotSeries:
 
     def _write_collection(self) -> None:
         entries = [(step, f"{SNAPSHOT_DIR}/{snapshot_name(step)}") for step in self.steps]
-        tmp = self.collection.with_name(self.collection.name + ".tmp")
-        write_pvd(entries, tmp)
-        os.replace(tmp, self.collection)
+        write_pvd(entries, self.collection)
