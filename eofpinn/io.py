@@ -3,10 +3,17 @@
 One entry point, `write(solution, path)`, chooses the format by suffix; `write_run` writes all
 three plus a copy of the case file into a run directory, and `read_run` loads it back.
 
-VTK layout: a structured grid with points in metres (z = 0), point data in physical units with
-the unit in each array name (`potential_V`, `c_plus_mol_m3`, `velocity_m_s` as a 3-vector,
-`pressure_Pa`, ...) and the dimensionless fields as `*_nondim`. Field data carries the case name
-and its scalings so a ParaView user can see them in the Information panel.
+VTK layout: a structured grid with points in the length unit that suits the channel height
+(`length_unit`: nm below 1 µm, µm below 1 mm, ...; z = 0), point data in SI units with the
+unit in each array name (`potential_V`, `c_plus_mol_m3`, `velocity_m_s` as a 3-vector,
+`pressure_Pa`, ...) and the dimensionless fields as `*_nondim`. Field data carries the case name,
+the length unit (`length_unit`, e.g. "nm", and `length_unit_m`, metres per unit) and the case's
+scalings so a ParaView user can see them in the Information panel.
+
+Why not metres: ParaView shades a surface with normals its fragment shader derives from
+screen-space derivatives of float32 positions; for a nanochannel in metres (~1e-10 m per
+pixel) their cross product underflows and the channel renders as a black box (ParaView 5.11,
+as soon as lighting is on — the default). In nm the same file renders normally.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ import json
 import math
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +35,27 @@ from eofpinn.errors import EofpinnError
 from eofpinn.solution import FIELD_NAMES, Solution
 
 RUN_FILES = ("fields.npz", "fields.vts", "summary.json")
+
+
+@dataclass(frozen=True)
+class LengthUnit:
+    name: str  # ASCII, for VTK field data and array names
+    label: str  # for figure axes
+    metres: float  # metres per unit
+
+
+# (unit, used for channel heights below this many metres)
+LENGTH_UNITS = (
+    (LengthUnit("nm", "nm", 1e-9), 1e-6),
+    (LengthUnit("um", "µm", 1e-6), 1e-3),
+    (LengthUnit("mm", "mm", 1e-3), 1.0),
+    (LengthUnit("m", "m", 1.0), math.inf),
+)
+
+
+def length_unit(height_m: float) -> LengthUnit:
+    """The unit for lengths in outputs: nm for heights below 1 µm, µm below 1 mm, mm below 1 m."""
+    return next(unit for unit, below in LENGTH_UNITS if height_m < below)
 
 
 def physical_fields(solution: Solution) -> dict[str, np.ndarray]:
@@ -57,10 +86,12 @@ def write_vts(solution: Solution, path: Path) -> None:
     import pyvista as pv
 
     height = solution.case.scalings.height_m
+    unit = length_unit(height)
     X, Y = solution.mesh
     grid = pv.StructuredGrid(
-        (X * height)[:, :, None], (Y * height)[:, :, None], np.zeros_like(X)[:, :, None]
+        (X * height / unit.metres)[:, :, None], (Y * height / unit.metres)[:, :, None], np.zeros_like(X)[:, :, None]
     )
+    grid.GetPoints().GetData().SetName(f"points_{unit.name}")
 
     def points(array: np.ndarray) -> np.ndarray:
         # VTK orders points with x fastest: Fortran order over (nx, ny).
@@ -74,6 +105,8 @@ def write_vts(solution: Solution, path: Path) -> None:
         grid.point_data[f"{name}_nondim"] = points(solution.fields[name])
     grid.field_data["case"] = [solution.case.name]
     grid.field_data["solver"] = [solution.solver]
+    grid.field_data["length_unit"] = [unit.name]
+    grid.field_data["length_unit_m"] = [unit.metres]
     for key, value in solution.case.scalings.as_dict().items():
         grid.field_data[key] = np.atleast_1d(np.asarray(value, dtype=float))
     with replacing(path) as tmp:
