@@ -69,45 +69,60 @@ def _load(args: argparse.Namespace):
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from eofpinn import io, plots
+    from eofpinn import io, plots, runs
 
     case = _load(args)
-    out_dir = io.prepare_run_dir(args.out, force=args.force or args.resume is not None)
-    if args.solver == "exact":
-        from eofpinn.solvers.exact import solve_exact
+    settings = _solver_settings(case, args)
+    with runs.open_run(args, case, settings) as run:  # lock, run.json, --resume checks
+        out_dir = run.dir
+        if args.solver == "exact":
+            from eofpinn.solvers.exact import solve_exact
 
-        solution = solve_exact(case, nx=args.nx or 41, ny=args.ny or 201)
-    elif args.solver == "fd":
-        from eofpinn.solvers.fd import solve_fd
+            solution = solve_exact(case, nx=settings["nx"], ny=settings["ny"])
+        elif args.solver == "fd":
+            from eofpinn.solvers.fd import solve_fd
 
-        solution = solve_fd(case, nx=args.nx, ny=args.ny, progress=print)
-    else:
-        solution = _solve_pinn(case, args, out_dir)
-    solution.info["overrides"] = _overrides(args)
-    written = io.write_run(solution, out_dir)
-    written += plots.plot_run(solution, out_dir)
+            solution = solve_fd(case, nx=settings["nx"], ny=settings["ny"], progress=print)
+        else:
+            solution = _solve_pinn(case, args, run)
+        solution.info["overrides"] = _overrides(args)
+        written = io.write_run(solution, out_dir)
+        written += plots.plot_run(solution, out_dir)
     print(f"{args.solver} solution of {case.name} written to {out_dir}/: " + ", ".join(p.name for p in written))
     return 0
 
 
-def _solve_pinn(case, args: argparse.Namespace, out_dir: Path):
+def _pinn_settings(case, args: argparse.Namespace):
+    overrides = {k: getattr(args, k) for k in ("device", "steps", "optimizer", "weighting", "seed")
+                 if getattr(args, k) is not None}
+    return dataclasses.replace(case.pinn, **overrides)
+
+
+def _solver_settings(case, args: argparse.Namespace) -> dict:
+    """The settings the chosen solver runs with (recorded in run.json)."""
+    if args.solver == "pinn":
+        return dataclasses.asdict(_pinn_settings(case, args))
+    if args.solver == "fd":
+        return dataclasses.asdict(dataclasses.replace(case.fd, nx=args.nx or case.fd.nx, ny=args.ny or case.fd.ny))
+    return {"nx": args.nx or 41, "ny": args.ny or 201}
+
+
+def _solve_pinn(case, args: argparse.Namespace, run):
     from eofpinn import io
     from eofpinn.solvers.pinn import solve_pinn
 
-    overrides = {k: getattr(args, k) for k in ("device", "steps", "optimizer", "weighting", "seed")
-                 if getattr(args, k) is not None}
-    settings = dataclasses.replace(case.pinn, **overrides)
     reference = io.read_run(args.reference) if args.reference else None
-    return solve_pinn(case, settings, out_dir, reference=reference,
-                      resume=Path(args.resume) if args.resume else None)
+    return solve_pinn(case, _pinn_settings(case, args), run.dir, reference=reference,
+                      resume=run.dir if run.resume else None)
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from eofpinn import io
+    from eofpinn import io, runs
     from eofpinn.validation.report import exact_reference, format_report, validate
 
     solution = io.read_run(args.run_dir)
     reference = exact_reference(solution) if args.reference == "exact" else io.read_run(args.reference)
+    runs.require_same_problem(solution.case.problem, reference.case.problem, args.run_dir, args.reference)
     report = validate(solution, reference, Path(args.run_dir))
     print(format_report(report))
     print(f"wrote {args.run_dir}/validation.json, comparison.png, profiles_comparison.png")
@@ -159,8 +174,10 @@ def build_parser() -> argparse.ArgumentParser:
     solve = sub.add_parser("solve", help="solve a case and write fields.npz, fields.vts, summary.json, PNGs")
     solve.add_argument("case")
     solve.add_argument("--solver", choices=SOLVERS, default="exact")
-    solve.add_argument("--out", required=True, help="run directory (refused if it exists, unless --force)")
-    solve.add_argument("--force", action="store_true", help="overwrite an existing run directory")
+    solve.add_argument("--out", help="run directory (refused if it exists, unless --force; "
+                                     "with --resume: omit it, or give the resumed DIR)")
+    solve.add_argument("--force", action="store_true",
+                       help="overwrite an existing run directory (with --resume: continue a finished run)")
     solve.add_argument("--nx", type=int, help="grid points along the channel (exact, fd)")
     solve.add_argument("--ny", type=int, help="grid points across the channel (exact, fd)")
     solve.add_argument("--set", action="append", metavar="NAME=VALUE",
@@ -172,7 +189,7 @@ def build_parser() -> argparse.ArgumentParser:
     pinn.add_argument("--optimizer", choices=("soap", "adam"))
     pinn.add_argument("--weighting", choices=("gn", "none", "lra"))
     pinn.add_argument("--seed", type=int)
-    pinn.add_argument("--resume", metavar="DIR", help="continue the run checkpointed in DIR (use DIR as --out)")
+    pinn.add_argument("--resume", metavar="DIR", help="continue the PINN run checkpointed in DIR, in DIR itself")
     pinn.add_argument("--reference", metavar="DIR", help="run directory of a reference solution (e.g. FD)")
     solve.set_defaults(run=_solve)
 

@@ -37,3 +37,4 @@ class WriteError(EofpinnError):
     def __init__(self, path, reason: str):
         self.path = path
         super().__init__(f"cannot write {path}: {reason}")
+

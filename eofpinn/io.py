@@ -30,6 +30,7 @@ import numpy as np
 
 from eofpinn.atomic import replacing, write_text
 from eofpinn.cases import load_case, with_overrides
+from eofpinn.cases.model import Case
 from eofpinn.cases.scalings import FARADAY
 from eofpinn.errors import EofpinnError
 from eofpinn.solution import FIELD_NAMES, Solution
@@ -218,18 +219,6 @@ def write(solution: Solution, path: str | Path) -> Path:
     return path
 
 
-def prepare_run_dir(out_dir: str | Path, force: bool = False) -> Path:
-    """Create `out_dir`; refuse to overwrite an existing run unless `force`."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not force:
-            raise EofpinnError(f"{out_dir}: output directory exists and is not empty; choose another --out or pass --force")
-        for name in RUN_FILES:
-            (out_dir / name).unlink(missing_ok=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return out_dir
-
-
 def write_run(solution: Solution, out_dir: str | Path) -> list[Path]:
     """Write fields.npz, fields.vts, a copy of the case file and summary.json into `out_dir`.
 
@@ -247,6 +236,14 @@ def write_run(solution: Solution, out_dir: str | Path) -> list[Path]:
     return written
 
 
+def read_run_case(run_dir: str | Path) -> Case:
+    """The case a run directory solved: its case.toml copy with the --set overrides in summary.json."""
+    run_dir = Path(run_dir)
+    summary_path = run_dir / "summary.json"
+    info = json.loads(summary_path.read_text()).get("info", {}) if summary_path.is_file() else {}
+    return with_overrides(load_case(run_dir / "case.toml"), info.get("overrides") or {})
+
+
 def read_run(run_dir: str | Path) -> Solution:
     """Load a run directory written by `write_run` (needs its case.toml copy)."""
     run_dir = Path(run_dir)
@@ -261,8 +258,7 @@ def read_run(run_dir: str | Path) -> Solution:
     if summary_path.is_file():
         meta = json.loads(summary_path.read_text())
         solver, info = meta.get("solver", solver), meta.get("info", {})
-    case = with_overrides(load_case(case_path), info.get("overrides") or {})
     return Solution(
-        case=case, x=data["x"], y=data["y"],
+        case=read_run_case(run_dir), x=data["x"], y=data["y"],
         fields={k: data[k] for k in FIELD_NAMES}, solver=solver, info=info,
     )
