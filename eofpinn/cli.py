@@ -73,7 +73,7 @@ def _solve(args: argparse.Namespace) -> int:
 
     case = _load(args)
     settings = _solver_settings(case, args)
-    with runs.open_run(args, case, settings) as run:  # lock, run.json, --resume checks
+    with runs.open_run(args, case, settings) as run:  # lock, run.json, --resume checks, SIGINT/SIGTERM
         out_dir = run.dir
         if args.solver == "exact":
             from eofpinn.solvers.exact import solve_exact
@@ -113,7 +113,7 @@ def _solve_pinn(case, args: argparse.Namespace, run):
 
     reference = io.read_run(args.reference) if args.reference else None
     return solve_pinn(case, _pinn_settings(case, args), run.dir, reference=reference,
-                      resume=run.dir if run.resume else None)
+                      resume=run.dir if run.resume else None, should_stop=run.stop_requested)
 
 
 def _validate(args: argparse.Namespace) -> int:

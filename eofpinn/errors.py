@@ -38,3 +38,8 @@ class WriteError(EofpinnError):
         self.path = path
         super().__init__(f"cannot write {path}: {reason}")
 
+
+class Interrupted(EofpinnError):
+    """SIGINT or SIGTERM stopped a solve (exit code 130, what a shell reports for Ctrl-C)."""
+
+    exit_code = 130

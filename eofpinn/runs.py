@@ -13,6 +13,9 @@ keep a result from being lost, overwritten or mislabelled.
   needs `--force`. `--resume DIR` continues a PINN run in DIR itself: `--out` may be omitted
   or must name DIR; DIR must hold a PINN checkpoint of the same problem, and a finished run
   (summary.json) is only continued with `--force`, since its results get rewritten.
+- SIGINT/SIGTERM (`StopSignals`): a PINN solve stops at the next step boundary with a checkpoint
+  and says how to resume; an exact/FD solve stops at once. Either way no file is half-written
+  (eofpinn.atomic) and the exit code is 130.
 
 Every refusal is one line (EofpinnError, exit code 2) naming the directory and what to do.
 """
@@ -27,8 +30,11 @@ import hashlib
 import json
 import math
 import os
+import shlex
+import signal
+import threading
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -37,7 +43,7 @@ from eofpinn import io
 from eofpinn.atomic import reason, write_text
 from eofpinn.cases import parse_overrides
 from eofpinn.cases.model import Case, Problem, ZetaSegment
-from eofpinn.errors import EofpinnError, WriteError
+from eofpinn.errors import EofpinnError, Interrupted, WriteError
 
 RECORD = "run.json"
 LOCK = ".eofpinn.lock"
@@ -277,17 +283,79 @@ def claim_resume(run_dir: Path, out: str | None, solver: str, case: Case, force:
         raise
 
 
+# ---------------------------------------------------------------------------- signals
+class StopSignals:
+    """SIGINT and SIGTERM as a stop request, for the duration of a `with` block.
+
+    `polled` (PINN): the first signal only sets the request, which the trainer checks between
+    steps (`requested`); a second one interrupts at once. Otherwise (exact, FD: no step
+    boundary to wait for) every signal raises KeyboardInterrupt where the solve stands. A request
+    that arrives after the last step (while results are written) lets the run finish normally.
+    Handlers can only be installed from the main thread; elsewhere the block runs without them.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, polled: bool):
+        self.polled = polled
+        self.received: str | None = None
+        self._previous: dict = {}
+
+    def __enter__(self) -> StopSignals:
+        if threading.current_thread() is threading.main_thread():
+            self._previous = {s: signal.signal(s, self._handle) for s in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        for s, handler in self._previous.items():
+            signal.signal(s, handler)
+
+    def _handle(self, signum: int, frame) -> None:
+        first = self.received is None
+        self.received = signal.Signals(signum).name
+        if not (self.polled and first):
+            raise KeyboardInterrupt
+
+    def requested(self) -> bool:
+        return self.received is not None
+
+
+def resume_command(args, run_dir: str) -> str:
+    """The `eofpinn solve` line that continues this PINN run (same case, --set and flags)."""
+    words = ["eofpinn", "solve", args.case, "--solver", "pinn", "--resume", run_dir]
+    for item in args.set or []:
+        words += ["--set", item]
+    for flag in ("steps", "optimizer", "weighting", "seed", "device", "reference"):
+        if getattr(args, flag, None) is not None:
+            words += [f"--{flag}", str(getattr(args, flag))]
+    return shlex.join(words)
+
+
+def _interrupted_message(args, run_dir: Path, shown_dir: str, signals: StopSignals, stop: Interrupted | None) -> str:
+    if stop is not None:  # the PINN trainer stopped at a step boundary and wrote a checkpoint
+        return f"{stop}; resume with: {resume_command(args, shown_dir)}"
+    by = f"interrupted by {signals.received or 'SIGINT'}"
+    if args.solver == "pinn":
+        kept = ((f"the last checkpoint is kept; resume with: {resume_command(args, shown_dir)}")
+                if (run_dir / CHECKPOINT).is_file() else "no checkpoint had been written; start it again")
+        return f"{by} before the checkpoint was written; {kept}"
+    if (run_dir / FINISHED).is_file():
+        return f"{by} while writing figures; the results in {shown_dir} are complete"
+    return f"{by}; the {args.solver} solve did not finish and {shown_dir} holds no complete run; start it again"
+
+
 # ---------------------------------------------------------------------------- the session
 @dataclasses.dataclass
 class Run:
     dir: Path
     resume: bool
+    stop_requested: Callable[[], bool]
 
 
 @contextlib.contextmanager
 def open_run(args, case: Case, settings: dict) -> Iterator[Run]:
-    """Claim the run directory of `eofpinn solve` (args: case, solver, out, resume, force, set),
-    record the run, and hold the lock while it runs."""
+    """Claim the run directory of `eofpinn solve` (args: case, solver, out, resume, force, set and
+    the PINN flags), record the run, and hold the lock and the signal handlers while it runs."""
     shown = args.resume if args.resume is not None else args.out
     if shown is None:
         raise EofpinnError("--out DIR is required: the run directory to write (or --resume DIR to continue "
@@ -306,6 +374,12 @@ def open_run(args, case: Case, settings: dict) -> Iterator[Run]:
                        "eofpinn_version": _version(), "pid": os.getpid()}
             record = {**record, "resumed": [*record.get("resumed", []), resumed]}
         _write_record(run_dir, record)
-        yield Run(run_dir, args.resume is not None)
+        with StopSignals(polled=args.solver == "pinn") as signals:
+            try:
+                yield Run(run_dir, args.resume is not None, signals.requested)
+            except Interrupted as stop:
+                raise Interrupted(_interrupted_message(args, run_dir, shown, signals, stop)) from None
+            except KeyboardInterrupt:
+                raise Interrupted(_interrupted_message(args, run_dir, shown, signals, None)) from None
     finally:
         os.close(fd)  # releases the lock

@@ -1,15 +1,18 @@
 """Run directories (eofpinn.runs): run.json, the lock, --out and --resume refusals, validate's
-problem check — each refusal one line, exit 2, nothing deleted or rewritten."""
+problem check, and SIGINT/SIGTERM — each refusal one line, exit 2, nothing deleted or rewritten."""
 
 from __future__ import annotations
 
+import csv
 import dataclasses
 import datetime
 import hashlib
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 from importlib import metadata
 from pathlib import Path
 
@@ -274,3 +277,81 @@ def test_a_locked_directory_is_refused_with_the_holders_pid_and_left_unchanged(t
         holder.kill()  # the kernel releases a dead process's lock
         holder.wait()
     assert _solve(STRAIGHT, "--solver", "exact", "--out", out, *EXACT_GRID, "--force") == 0
+
+
+# ---------------------------------------------------------------------------- SIGINT / SIGTERM
+def test_stop_signals_ask_a_polled_solver_first_and_interrupt_the_others():
+    with runs.StopSignals(polled=True) as signals:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert signals.requested() and signals.received == "SIGTERM"  # no exception: the trainer polls
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)  # a second signal does not wait
+    with runs.StopSignals(polled=False) as signals:
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
+
+
+def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.05)
+
+
+def _cli(*args) -> subprocess.Popen:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.Popen([sys.executable, "-m", "eofpinn.cli", "solve", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _history(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "history.csv") as handle:
+        return [{k: v for k, v in row.items() if k.startswith("loss")} | {"step": row["step"]}
+                for row in csv.DictReader(handle)]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_a_pinn_solve_with_a_checkpoint_and_resume_continues_it(endless_case, tmp_path, capsys,
+                                                                            signum):
+    out = tmp_path / "run"
+    process = _cli(endless_case, "--solver", "pinn", "--out", out)
+    _wait_for(out / "history.csv", process)
+    time.sleep(0.3)  # some steps past the first log
+    # A second writer meanwhile is refused with the running solve's PID, and changes nothing.
+    assert _solve(endless_case, "--solver", "exact", "--out", out, "--force", *EXACT_GRID) == 2
+    assert _one_line(capsys) == (f"eofpinn: error: {out}: in use by another eofpinn process (PID {process.pid}); "
+                                 "wait for it to finish or choose another --out")
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    step = torch.load(out / "checkpoint.pt", weights_only=False)["step"]
+    assert step > 0 and "Traceback" not in err
+    assert err.splitlines()[-1] == (f"eofpinn: error: interrupted at step {step}; checkpoint written; resume with: "
+                                    f"eofpinn solve {endless_case} --solver pinn --resume {out}")
+    assert not (out / "summary.json").exists() and not [p for p in out.iterdir() if p.name.startswith(".checkpoint")]
+
+    # Resume to step + 7: the step count continues, and the loss curve is the uninterrupted one.
+    end = step + 7
+    assert _solve(endless_case, "--solver", "pinn", "--resume", out, "--steps", end) == 0
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == end
+    assert json.loads((out / "summary.json").read_text())["info"]["steps"] == end
+    straight = tmp_path / "straight"
+    assert _solve(endless_case, "--solver", "pinn", "--out", straight, "--steps", end) == 0
+    assert _history(out) == _history(straight)
+    assert int(_history(out)[-1]["step"]) == end
+
+
+def test_sigint_stops_an_fd_solve_with_nothing_half_written(tmp_path):
+    out = tmp_path / "run"
+    process = _cli(REPO / "cases" / "patterned_zeta.toml", "--solver", "fd", "--out", out, "--nx", "257", "--ny", "322")
+    _wait_for(out / "run.json", process)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == (f"eofpinn: error: interrupted by SIGINT; the fd solve did not finish and {out} "
+                                    "holds no complete run; start it again")
+    assert sorted(p.name for p in out.iterdir()) == [runs.LOCK, "run.json"]

@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 import math
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import torch
@@ -30,7 +31,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from eofpinn.cases.model import Case, PINNSettings
-from eofpinn.errors import SolverError
+from eofpinn.errors import Interrupted, SolverError
 from eofpinn.solution import Solution
 from eofpinn.solvers.pinn import checkpoint, records
 from eofpinn.solvers.pinn.collocation import Collocation, sample_collocation
@@ -225,7 +226,9 @@ class Trainer:
         if self.device.type == "cuda":
             torch.cuda.synchronize(self.device)
 
-    def train(self, progress: bool = True) -> None:
+    def train(self, progress: bool = True, should_stop: Callable[[], bool] | None = None) -> None:
+        """Train up to `settings.steps`. `should_stop` is asked before every step: when it says
+        yes, the run checkpoints at that step boundary and raises Interrupted."""
         s = self.settings
         self.out_dir.mkdir(parents=True, exist_ok=True)
         # Snapshots of steps ≥ self.step are an earlier or killed run's: this run rewrites them.
@@ -234,6 +237,8 @@ class Trainer:
         self._window = [0.0, 0]  # seconds and steps since the last history row
         self._tick = time.perf_counter()
         while self.step < s.steps:
+            if should_stop is not None and should_stop():
+                self._stop(bar)
             step = self.step
             if step % s.checkpoint_every == 0 and step != self.last_checkpoint_step:
                 self._pause()
@@ -261,6 +266,13 @@ class Trainer:
         self._pause()
         bar.close()
         self.finish()
+
+    def _stop(self, bar) -> None:
+        """Checkpoint at this step boundary (exactly resumable) and raise Interrupted."""
+        self._pause()
+        bar.close()
+        self.save_checkpoint()
+        raise Interrupted(f"interrupted at step {self.step}; checkpoint written")
 
     def _pause(self) -> None:
         """Stop the step clock (waiting for the device first): logging is not step time."""
@@ -335,18 +347,21 @@ class Trainer:
 
 
 def solve_pinn(case: Case, settings: PINNSettings, out_dir: Path, reference: Solution | None = None,
-               resume: Path | None = None, progress: bool = True) -> Solution:
+               resume: Path | None = None, progress: bool = True,
+               should_stop: Callable[[], bool] | None = None) -> Solution:
     """Train the PINN of `case` with `settings`; returns the solution on the eval grid.
 
     Writes history.csv, checkpoint.pt, best_loss.pt, loss_history.png, error_history.png and
     gradient_conflict.png into `out_dir`, and with `snapshot_every` snapshots/*.vts and
     snapshots.pvd. With `resume` (a run directory or checkpoint file) the run continues
     exactly where that checkpoint stopped, up to `settings.steps`. Errors are measured against
-    `reference`, or the exact solution (physics.md §4) for a straight channel.
+    `reference`, or the exact solution (physics.md §4) for a straight channel. `should_stop`
+    (e.g. set by SIGINT) is polled between steps: yes → checkpoint there, raise Interrupted.
 
     Raises:
         SolverError: the loss became NaN/Inf (the last good checkpoint is kept), an unusable
             device, or a checkpoint that cannot be resumed with these settings.
+        Interrupted: `should_stop` said yes; the checkpoint of the step reached is written.
     """
     previous_threads = torch.get_num_threads()
     if settings.threads:
@@ -356,7 +371,7 @@ def solve_pinn(case: Case, settings: PINNSettings, out_dir: Path, reference: Sol
         trainer = Trainer(case, settings, Path(out_dir), reference)
         if resume is not None:
             trainer.load(Path(resume))
-        trainer.train(progress)
+        trainer.train(progress, should_stop)
         return trainer.solution()
     finally:
         torch.set_num_threads(previous_threads)
