@@ -107,6 +107,7 @@ class Trainer:
         self.last_checkpoint_step = -1
         self.snapshots = SnapshotSeries(self.out_dir)
         self.step_gradients: list[Tensor] | None = None
+        self.bar = None  # the progress bar of train(); solve_pinn closes it however training ends
 
     # ------------------------------------------------------------------ pieces of a step
     def _sample(self) -> Collocation:
@@ -233,12 +234,12 @@ class Trainer:
         self.out_dir.mkdir(parents=True, exist_ok=True)
         # Snapshots of steps ≥ self.step are an earlier or killed run's: this run rewrites them.
         self.snapshots.truncate(self.step)
-        bar = tqdm(total=s.steps, initial=self.step, disable=not progress, dynamic_ncols=True, desc="pinn")
+        bar = self.bar = tqdm(total=s.steps, initial=self.step, disable=not progress, dynamic_ncols=True, desc="pinn")
         self._window = [0.0, 0]  # seconds and steps since the last history row
         self._tick = time.perf_counter()
         while self.step < s.steps:
             if should_stop is not None and should_stop():
-                self._stop(bar)
+                self._stop()
             step = self.step
             if step % s.checkpoint_every == 0 and step != self.last_checkpoint_step:
                 self._pause()
@@ -267,10 +268,9 @@ class Trainer:
         bar.close()
         self.finish()
 
-    def _stop(self, bar) -> None:
+    def _stop(self) -> None:
         """Checkpoint at this step boundary (exactly resumable) and raise Interrupted."""
         self._pause()
-        bar.close()
         self.save_checkpoint()
         raise Interrupted(f"interrupted at step {self.step}; checkpoint written")
 
@@ -367,6 +367,7 @@ def solve_pinn(case: Case, settings: PINNSettings, out_dir: Path, reference: Sol
     if settings.threads:
         # Small networks on a shared CPU: one thread can be 10× faster than two busy ones.
         torch.set_num_threads(settings.threads)
+    trainer = None
     try:
         trainer = Trainer(case, settings, Path(out_dir), reference)
         if resume is not None:
@@ -374,4 +375,6 @@ def solve_pinn(case: Case, settings: PINNSettings, out_dir: Path, reference: Sol
         trainer.train(progress, should_stop)
         return trainer.solution()
     finally:
+        if trainer is not None and trainer.bar is not None:
+            trainer.bar.close()  # an error message then starts on its own line, not after the bar
         torch.set_num_threads(previous_threads)
