@@ -125,15 +125,19 @@ def new_record(solver: str, case: Case, settings: dict, overrides: dict) -> dict
     }
 
 
-def read_record(run_dir: Path) -> dict | None:
-    """The run record of `run_dir`, or None for a run written before eofpinn kept one."""
-    path = run_dir / RECORD
+def _read_json(path: Path) -> dict | None:
+    """A JSON file of a run directory, None if absent; an unreadable one is a one-line error."""
     if not path.is_file():
         return None
     try:
         return json.loads(path.read_text())
     except (OSError, ValueError) as exc:
-        raise EofpinnError(f"{path}: unreadable run record ({exc}); restore it or start a new run") from None
+        raise EofpinnError(f"{path}: unreadable ({exc}); restore it or start a new run") from None
+
+
+def read_record(run_dir: Path) -> dict | None:
+    """The run record of `run_dir`, or None for a run written before eofpinn kept one."""
+    return _read_json(run_dir / RECORD)
 
 
 def _write_record(run_dir: Path, record: dict) -> None:
@@ -141,11 +145,9 @@ def _write_record(run_dir: Path, record: dict) -> None:
 
 
 def _recorded_solver(run_dir: Path, record: dict | None) -> str | None:
-    if record is not None:
-        return record["solver"]
-    if (run_dir / FINISHED).is_file():
-        return json.loads((run_dir / FINISHED).read_text()).get("solver")
-    return None
+    """From run.json, else from summary.json (a finished run from before run.json), else None."""
+    meta = record if record is not None else _read_json(run_dir / FINISHED)
+    return meta.get("solver") if meta is not None else None
 
 
 def _recorded_problem(run_dir: Path, record: dict | None) -> Problem | None:

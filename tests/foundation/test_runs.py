@@ -183,6 +183,12 @@ def test_resume_on_an_exact_run_is_refused_and_deletes_nothing(tmp_path, capsys)
     assert _solve(STRAIGHT, "--solver", "fd", "--resume", out, "--force") == 2
     assert _one_line(capsys).startswith(f"eofpinn: error: --resume {out}: --resume continues PINN runs only")
     assert _state(out) == before
+    (out / "run.json").unlink()  # a run from before run.json: its summary.json names the solver
+    assert _solve(STRAIGHT, "--solver", "pinn", "--resume", out, "--force") == 2
+    assert _one_line(capsys) == (f"eofpinn: error: {out}: holds a --solver exact run, not a PINN run; "
+                                 "--resume continues PINN runs only")
+    assert {name: digest for name, digest in _state(out).items() if name != "run.json"} == {
+        name: digest for name, digest in before.items() if name != "run.json"}
 
 
 def test_resume_without_a_checkpoint_is_refused(tmp_path, capsys):
