@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import sys
 import warnings
@@ -68,29 +69,45 @@ def _load(args: argparse.Namespace):
 
 
 def _solve(args: argparse.Namespace) -> int:
-    from eofpinn import api, io, plots
+    from eofpinn import api, io, plots, runs
 
     case = _load(args)
-    out_dir = io.prepare_run_dir(args.out, force=args.force or args.resume is not None)
-    solution = api.solve(case, args.solver, **_solver_options(args, out_dir))
-    solution.info["overrides"] = _overrides(args)
-    written = io.write_run(solution, out_dir)
-    written += plots.plot_run(solution, out_dir)
+    with runs.open_run(args, case, _run_settings(case, args)) as run:  # lock, run.json, --resume checks, signals
+        out_dir = run.dir
+        solution = api.solve(case, args.solver, **_solver_options(args, run))
+        solution.info["overrides"] = _overrides(args)
+        written = io.write_run(solution, out_dir)
+        written += plots.plot_run(solution, out_dir)
     print(f"{args.solver} solution of {case.name} written to {out_dir}/: " + ", ".join(p.name for p in written))
     return 0
 
 
-def _solver_options(args: argparse.Namespace, out_dir: Path) -> dict:
+def _solver_options(args: argparse.Namespace, run) -> dict:
     """The flags given, as `api.solve` options; a flag the solver does not take is refused there."""
     from eofpinn.api import PINN_SHORTCUTS
 
-    options = {"nx": args.nx, "ny": args.ny, "reference": args.reference, "resume": args.resume}
+    options = {"nx": args.nx, "ny": args.ny, "reference": args.reference}
     options.update({name: getattr(args, name) for name in PINN_SHORTCUTS})
     if args.solver == "fd":
         options["progress"] = _print_progress
     if args.solver == "pinn":
-        options["out_dir"] = out_dir
+        options.update(out_dir=run.dir, resume=run.dir if run.resume else None, stop=run.stop)
     return options
+
+
+def _run_settings(case, args: argparse.Namespace) -> dict:
+    """The settings the chosen solver runs with (recorded in run.json)."""
+    from eofpinn.api import PINN_SHORTCUTS
+
+    if args.solver == "pinn":
+        from eofpinn.cases import with_settings
+        from eofpinn.cases.pinn_settings import as_table
+
+        changes = {PINN_SHORTCUTS[name]: getattr(args, name) for name in PINN_SHORTCUTS if getattr(args, name) is not None}
+        return as_table(with_settings(case, changes, source="command line").pinn)
+    if args.solver == "fd":
+        return dataclasses.asdict(dataclasses.replace(case.fd, nx=args.nx or case.fd.nx, ny=args.ny or case.fd.ny))
+    return {"nx": args.nx or 41, "ny": args.ny or 201}
 
 
 def _print_progress(line: str) -> None:
@@ -98,12 +115,15 @@ def _print_progress(line: str) -> None:
     print(f"fd {line}", file=sys.stderr, flush=True)
 
 
+
+
 def _validate(args: argparse.Namespace) -> int:
-    from eofpinn import io
+    from eofpinn import io, runs
     from eofpinn.validation.report import exact_reference, format_report, validate
 
     solution = io.read_run(args.run_dir)
     reference = exact_reference(solution) if args.reference == "exact" else io.read_run(args.reference)
+    runs.require_same_problem(solution.case.problem, reference.case.problem, args.run_dir, args.reference)
     report = validate(solution, reference, Path(args.run_dir))
     print(format_report(report))
     print(f"wrote {args.run_dir}/validation.json, comparison.png, profiles_comparison.png")
@@ -197,8 +217,10 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--solver", choices=SOLVERS, default=DEFAULT_SOLVER,
                        help=f"default: {DEFAULT_SOLVER} (finite differences, any case); exact: straight channels "
                             "only (one uniform zeta); pinn: train networks")
-    solve.add_argument("--out", required=True, help="run directory (refused if it exists, unless --force)")
-    solve.add_argument("--force", action="store_true", help="overwrite an existing run directory")
+    solve.add_argument("--out", help="run directory (refused if it exists, unless --force; "
+                                     "with --resume: omit it, or give the resumed DIR)")
+    solve.add_argument("--force", action="store_true",
+                       help="overwrite an existing run directory (with --resume: continue a finished run)")
     solve.add_argument("--nx", type=int, help="grid points along the channel (fd: default [fd] nx; exact: 41)")
     solve.add_argument("--ny", type=int, help="grid points across the channel (fd: default [fd] ny; exact: 201)")
     solve.add_argument("--set", action="append", metavar="NAME=VALUE",
@@ -213,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
     pinn.add_argument("--weighting", metavar="NAME",
                       help="[pinn.balancing] name: a registered loss balancer (an unknown name lists them)")
     pinn.add_argument("--seed", type=int)
-    pinn.add_argument("--resume", metavar="DIR", help="continue the run checkpointed in DIR (use DIR as --out)")
+    pinn.add_argument("--resume", metavar="DIR", help="continue the PINN run checkpointed in DIR, in DIR itself")
     pinn.add_argument("--reference", metavar="DIR", help="run directory of a reference solution (e.g. FD)")
     solve.set_defaults(run=_solve)
 

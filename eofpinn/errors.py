@@ -33,3 +33,22 @@ class OptionError(EofpinnError):
     def __init__(self, option: str, message: str):
         self.option = option
         super().__init__(f"{option}: {message}")
+
+
+class WriteError(EofpinnError):
+    """A file could not be written (full disk, read-only place, ...); nothing partial was left.
+
+    Exit code 1: the input was fine, the environment failed.
+    """
+
+    exit_code = 1
+
+    def __init__(self, path, reason: str):
+        self.path = path
+        super().__init__(f"cannot write {path}: {reason}")
+
+
+class Interrupted(EofpinnError):
+    """SIGINT or SIGTERM stopped a solve (exit code 130, what a shell reports for Ctrl-C)."""
+
+    exit_code = 130

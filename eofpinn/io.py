@@ -3,29 +3,60 @@
 One entry point, `write(solution, path)`, chooses the format by suffix; `write_run` writes all
 three plus a copy of the case file into a run directory, and `read_run` loads it back.
 
-VTK layout: a structured grid with points in metres (z = 0), point data in physical units with
-the unit in each array name (`potential_V`, `c_plus_mol_m3`, `velocity_m_s` as a 3-vector,
-`pressure_Pa`, ...) and the dimensionless fields as `*_nondim`. Field data carries the case name
-and its scalings so a ParaView user can see them in the Information panel.
+VTK layout: a structured grid with points in the length unit that suits the channel height
+(`length_unit`: nm below 1 µm, µm below 1 mm, ...; z = 0), point data in SI units with the
+unit in each array name (`potential_V`, `c_plus_mol_m3`, `velocity_m_s` as a 3-vector,
+`pressure_Pa`, ...) and the dimensionless fields as `*_nondim`. Field data carries the case name,
+the length unit (`length_unit`, e.g. "nm", and `length_unit_m`, metres per unit) and the case's
+scalings so a ParaView user can see them in the Information panel.
+
+Why not metres: ParaView shades a surface with normals its fragment shader derives from
+screen-space derivatives of float32 positions; for a nanochannel in metres (~1e-10 m per
+pixel) their cross product underflows and the channel renders as a black box (ParaView 5.11,
+as soon as lighting is on — the default). In nm the same file renders normally.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import math
 import os
 import shutil
-import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from eofpinn.atomic import replacing, write_text
 from eofpinn.cases import load_case, with_overrides
+from eofpinn.cases.model import Case
 from eofpinn.cases.scalings import FARADAY
 from eofpinn.errors import EofpinnError
 from eofpinn.solution import FIELD_NAMES, Solution
 
 RUN_FILES = ("fields.npz", "fields.vts", "summary.json")
+
+
+@dataclass(frozen=True)
+class LengthUnit:
+    name: str  # ASCII, for VTK field data and array names
+    label: str  # for figure axes
+    metres: float  # metres per unit
+
+
+# (unit, used for channel heights below this many metres)
+LENGTH_UNITS = (
+    (LengthUnit("nm", "nm", 1e-9), 1e-6),
+    (LengthUnit("um", "µm", 1e-6), 1e-3),
+    (LengthUnit("mm", "mm", 1e-3), 1.0),
+    (LengthUnit("m", "m", 1.0), math.inf),
+)
+
+
+def length_unit(height_m: float) -> LengthUnit:
+    """The unit for lengths in outputs: nm for heights below 1 µm, µm below 1 mm, mm below 1 m."""
+    return next(unit for unit, below in LENGTH_UNITS if height_m < below)
 
 
 def physical_fields(solution: Solution) -> dict[str, np.ndarray]:
@@ -47,28 +78,21 @@ def physical_fields(solution: Solution) -> dict[str, np.ndarray]:
     }
 
 
-def _atomic_target(path: Path):
-    """A temporary path beside `path`, renamed over it once complete (never a half-written file)."""
-    handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=path.suffix)
-    os.close(handle)
-    return Path(tmp)
-
-
 def write_npz(solution: Solution, path: Path) -> None:
-    tmp = _atomic_target(path)
-    with open(tmp, "wb") as handle:
+    with replacing(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, x=solution.x, y=solution.y, **{k: solution.fields[k] for k in FIELD_NAMES})
-    os.replace(tmp, path)
 
 
 def write_vts(solution: Solution, path: Path) -> None:
     import pyvista as pv
 
     height = solution.case.scalings.height_m
+    unit = length_unit(height)
     X, Y = solution.mesh
     grid = pv.StructuredGrid(
-        (X * height)[:, :, None], (Y * height)[:, :, None], np.zeros_like(X)[:, :, None]
+        (X * height / unit.metres)[:, :, None], (Y * height / unit.metres)[:, :, None], np.zeros_like(X)[:, :, None]
     )
+    grid.GetPoints().GetData().SetName(f"points_{unit.name}")
 
     def points(array: np.ndarray) -> np.ndarray:
         # VTK orders points with x fastest: Fortran order over (nx, ny).
@@ -82,11 +106,51 @@ def write_vts(solution: Solution, path: Path) -> None:
         grid.point_data[f"{name}_nondim"] = points(solution.fields[name])
     grid.field_data["case"] = [solution.case.name]
     grid.field_data["solver"] = [solution.solver]
+    grid.field_data["length_unit"] = [unit.name]
+    grid.field_data["length_unit_m"] = [unit.metres]
     for key, value in solution.case.scalings.as_dict().items():
         grid.field_data[key] = np.atleast_1d(np.asarray(value, dtype=float))
-    tmp = _atomic_target(path)
-    grid.save(str(tmp))
-    os.replace(tmp, path)
+    with replacing(path) as tmp:
+        write_vtk_xml(grid, tmp)
+
+
+VTK_TAIL = b"</VTKFile>\n"
+
+
+def write_vtk_xml(grid, path: Path) -> None:
+    """Write a vtkStructuredGrid to `path` (.vts) with VTK's XML writer and check that it worked.
+
+    On a failed write (a full disk) VTK returns 0 and sets an error code, logs ~20 lines to
+    stderr and leaves the truncated file; pyvista's `save` returns normally. So VTK's messages
+    are silenced here, and the return value, the error code (the errno of a system error) and
+    the file's end (every complete VTK XML file ends with `</VTKFile>`) are checked; a failure
+    is an OSError, for `replacing` to remove the file and report it.
+    """
+    from vtkmodules.vtkCommonCore import vtkObject
+    from vtkmodules.vtkCommonMisc import vtkErrorCode
+    from vtkmodules.vtkIOXML import vtkXMLStructuredGridWriter
+
+    writer = vtkXMLStructuredGridWriter()
+    writer.SetInputData(grid)
+    writer.SetFileName(str(path))
+    writer.SetDataModeToAppended()
+    writer.EncodeAppendedDataOff()
+    writer.SetCompressorTypeToZLib()
+    display = vtkObject.GetGlobalWarningDisplay()
+    vtkObject.GlobalWarningDisplayOff()
+    try:
+        ok = writer.Write()
+    finally:
+        vtkObject.SetGlobalWarningDisplay(display)
+    code = writer.GetErrorCode()
+    if not ok or code:
+        if 0 < code < vtkErrorCode.FirstVTKErrorCode:  # VTK stores errno on a system error
+            raise OSError(code, os.strerror(code))
+        raise OSError(errno.EIO, f"VTK writer failed ({vtkErrorCode.GetStringFromErrorCode(code)})")
+    with open(path, "rb") as handle:
+        handle.seek(max(0, os.path.getsize(path) - len(VTK_TAIL)))
+        if handle.read() != VTK_TAIL:
+            raise OSError(errno.EIO, "VTK wrote an incomplete file")
 
 
 def _jsonable(value):
@@ -138,9 +202,7 @@ def summary(solution: Solution) -> dict:
 
 
 def write_summary(solution: Solution, path: Path) -> None:
-    tmp = _atomic_target(path)
-    tmp.write_text(json.dumps(summary(solution), indent=2) + "\n")
-    os.replace(tmp, path)
+    write_text(path, json.dumps(summary(solution), indent=2) + "\n")
 
 
 WRITERS = {".npz": write_npz, ".vts": write_vts, ".json": write_summary}
@@ -157,28 +219,29 @@ def write(solution: Solution, path: str | Path) -> Path:
     return path
 
 
-def prepare_run_dir(out_dir: str | Path, force: bool = False) -> Path:
-    """Create `out_dir`; refuse to overwrite an existing run unless `force`."""
-    out_dir = Path(out_dir)
-    if out_dir.exists() and any(out_dir.iterdir()):
-        if not force:
-            raise EofpinnError(f"{out_dir}: output directory exists and is not empty; choose another --out or pass --force")
-        for name in RUN_FILES:
-            (out_dir / name).unlink(missing_ok=True)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    return out_dir
-
-
 def write_run(solution: Solution, out_dir: str | Path) -> list[Path]:
-    """Write fields.npz, fields.vts, summary.json and a copy of the case file into `out_dir`."""
+    """Write fields.npz, fields.vts, a copy of the case file and summary.json into `out_dir`.
+
+    summary.json comes last: its presence marks a complete run (`eofpinn sweep` skips such runs).
+    """
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    written = [write(solution, out_dir / name) for name in RUN_FILES]
-    source = Path(solution.case.source)
-    if source.is_file() and source.resolve() != (out_dir / "case.toml").resolve():
-        shutil.copyfile(source, out_dir / "case.toml")
-        written.append(out_dir / "case.toml")
+    written = [write(solution, out_dir / name) for name in ("fields.npz", "fields.vts")]
+    source, copy = Path(solution.case.source), out_dir / "case.toml"
+    if source.is_file() and source.resolve() != copy.resolve():
+        with replacing(copy) as tmp:
+            shutil.copyfile(source, tmp)
+        written.append(copy)
+    written.append(write(solution, out_dir / "summary.json"))
     return written
+
+
+def read_run_case(run_dir: str | Path) -> Case:
+    """The case a run directory solved: its case.toml copy with the --set overrides in summary.json."""
+    run_dir = Path(run_dir)
+    summary_path = run_dir / "summary.json"
+    info = json.loads(summary_path.read_text()).get("info", {}) if summary_path.is_file() else {}
+    return with_overrides(load_case(run_dir / "case.toml"), info.get("overrides") or {})
 
 
 def read_run(run_dir: str | Path) -> Solution:
@@ -195,8 +258,7 @@ def read_run(run_dir: str | Path) -> Solution:
     if summary_path.is_file():
         meta = json.loads(summary_path.read_text())
         solver, info = meta.get("solver", solver), meta.get("info", {})
-    case = with_overrides(load_case(case_path), info.get("overrides") or {})
     return Solution(
-        case=case, x=data["x"], y=data["y"],
+        case=read_run_case(run_dir), x=data["x"], y=data["y"],
         fields={k: data[k] for k in FIELD_NAMES}, solver=solver, info=info,
     )

@@ -10,8 +10,8 @@
     snapshots/        with snapshot_every > 0: the fields at θ_k every that many steps and at
                       the end, step_NNNNNN.vts, listed in snapshots.pvd (timestep = step)
 
-Every write is atomic (a temporary in the same directory, then os.replace), and nothing is
-written from a state whose loss became non-finite (the trainer checks before calling). The
+Every write is all or nothing (eofpinn.atomic), and nothing is written from a state whose loss
+became non-finite (the trainer checks before calling). The
 files on disk are the record: a run, fresh or resumed at step k, first removes the snapshots
 of steps ≥ k left by an earlier or killed run, so the collection always describes the one
 trajectory that reached step k.
@@ -24,15 +24,14 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
 import torch
 
+from eofpinn.atomic import write_bytes, write_text
 from eofpinn.cases.model import Case, PINNSettings
 from eofpinn.errors import SolverError
 from eofpinn.io import write_vts
@@ -52,17 +51,15 @@ _SNAPSHOT_NAME = re.compile(r"step_(\d+)\.vts")
 
 # --------------------------------------------------------------------------- checkpoint files
 def save_checkpoint(state: dict[str, Any], path: Path) -> None:
-    """Write a trainer state to `path` atomically."""
+    """Write a trainer state to `path`, all or nothing.
+
+    The state is serialised in memory first: torch.save into a file turns the OSError of a full
+    disk into an opaque RuntimeError ("unexpected pos ..."), and a plain write keeps it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(state, handle)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    write_bytes(path, buffer.getbuffer())
 
 
 def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str, Any]:
@@ -80,12 +77,6 @@ def load_checkpoint(path: Path, device: torch.device | str = "cpu") -> dict[str,
     return {**state, "source": str(path)}
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text)
-    os.replace(tmp, path)
-
-
 def write_history(rows: list[dict[str, float]], out_dir: Path) -> None:
     """history.csv: the union of the rows' columns, in order of first appearance."""
     if not rows:
@@ -97,7 +88,7 @@ def write_history(rows: list[dict[str, float]], out_dir: Path) -> None:
     writer = csv.DictWriter(buffer, fieldnames=columns, restval="")
     writer.writeheader()
     writer.writerows(rows)
-    _atomic_write_text(out_dir / HISTORY, buffer.getvalue())
+    write_text(out_dir / HISTORY, buffer.getvalue())
 
 
 # --------------------------------------------------------------------------- observers
@@ -143,7 +134,7 @@ class Checkpointer(Observer):
     def interrupted(self, trainer: Trainer) -> str:
         if trainer.step != self.last_step:
             self.at_step(trainer)
-        return f"checkpoint written ({self.path}, step {trainer.step})"
+        return "checkpoint written"
 
 
 class HistoryFiles(Observer):
@@ -232,9 +223,7 @@ class Snapshots(Observer):
 
     def _write_collection(self) -> None:
         entries = [(step, f"{SNAPSHOT_DIR}/{snapshot_name(step)}") for step in self.steps]
-        tmp = self.collection.with_name(self.collection.name + ".tmp")
-        write_pvd(entries, tmp)
-        os.replace(tmp, self.collection)
+        write_pvd(entries, self.collection)
 
 
 def file_observers(out_dir: Path, title: str) -> list[Observer]:

@@ -10,7 +10,6 @@ cosine matrix of the last row).
 from __future__ import annotations
 
 import math
-import os
 from pathlib import Path
 
 import matplotlib
@@ -19,7 +18,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from eofpinn.io import physical_fields  # noqa: E402
+from eofpinn.atomic import replacing  # noqa: E402
+from eofpinn.io import length_unit, physical_fields  # noqa: E402
 from eofpinn.solution import Solution  # noqa: E402
 
 # (VTK array, label, component) for the maps and profiles
@@ -35,9 +35,15 @@ MAP_FIELDS = (
 )
 
 
-def length_unit(height_m: float) -> tuple[str, float]:
-    """A readable length unit for axes: nm for nanochannels, µm above 1 µm."""
-    return ("µm", 1e6) if height_m >= 1e-6 else ("nm", 1e9)
+def save_figure(fig, path: Path, dpi: int = 110) -> Path:
+    """Save `fig` to `path` all or nothing (eofpinn.atomic) and close it, even on failure."""
+    path = Path(path)
+    try:
+        with replacing(path) as tmp:
+            fig.savefig(tmp, dpi=dpi, format=path.suffix.lstrip(".") or None)
+    finally:
+        plt.close(fig)
+    return path
 
 
 def _component(array: np.ndarray, component: int | None) -> np.ndarray:
@@ -46,7 +52,8 @@ def _component(array: np.ndarray, component: int | None) -> np.ndarray:
 
 def plot_fields(solution: Solution, path: Path) -> Path:
     """A grid of colour maps of every field in physical units."""
-    unit, factor = length_unit(solution.case.scalings.height_m)
+    unit = length_unit(solution.case.scalings.height_m)
+    factor = 1.0 / unit.metres
     X, Y = solution.mesh
     height = solution.case.scalings.height_m
     phys = physical_fields(solution)
@@ -56,18 +63,16 @@ def plot_fields(solution: Solution, path: Path) -> Path:
         mesh = ax.pcolormesh(X * height * factor, Y * height * factor, values, shading="gouraud", cmap="viridis")
         fig.colorbar(mesh, ax=ax)
         ax.set_title(label, fontsize=10)
-        ax.set_xlabel(f"x [{unit}]")
-        ax.set_ylabel(f"y [{unit}]")
+        ax.set_xlabel(f"x [{unit.label}]")
+        ax.set_ylabel(f"y [{unit.label}]")
     fig.suptitle(f"{solution.case.name} — {solution.solver} solver")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_profiles(solution: Solution, path: Path, stations: tuple[float, ...] = (0.5,)) -> Path:
     """Wall-normal profiles ψ, c±, u at the given fractions of the channel length."""
-    unit, factor = length_unit(solution.case.scalings.height_m)
-    y = solution.y * solution.case.scalings.height_m * factor
+    unit = length_unit(solution.case.scalings.height_m)
+    y = solution.y * solution.case.scalings.height_m / unit.metres
     phys = physical_fields(solution)
     panels = (
         ("edl_potential_V", "ψ [mV]", None, 1e3),
@@ -83,15 +88,13 @@ def plot_profiles(solution: Solution, path: Path, stations: tuple[float, ...] = 
             ax.plot(y, _component(phys[name], comp)[i] * scale, label=f"{tag}" if name != "c_plus_mol_m3" else f"c₊, {tag}")
             if name == "c_plus_mol_m3":
                 ax.plot(y, phys["c_minus_mol_m3"][i], "--", label=f"c₋, {tag}")
-            ax.set_xlabel(f"y [{unit}]")
+            ax.set_xlabel(f"y [{unit.label}]")
             ax.set_ylabel(label)
     for ax in axes:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
     fig.suptitle(f"{solution.case.name} — wall-normal profiles ({solution.solver})")
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path)
 
 
 def plot_run(solution: Solution, out_dir: str | Path) -> list[Path]:
@@ -139,10 +142,7 @@ def _plot_series(series: dict, title: str, ylabel: str, path: Path, highlight: s
 
 def _save(fig, path: Path) -> None:
     fig.tight_layout()
-    tmp = path.with_name(path.stem + ".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, path)
+    save_figure(fig, path, dpi=110)
 
 
 def _cosine_matrix(row: dict[str, float]) -> tuple[list[str], list[list[float]]]:

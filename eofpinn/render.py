@@ -12,6 +12,8 @@ import sys
 from pathlib import Path
 from xml.sax.saxutils import quoteattr
 
+from eofpinn.atomic import replacing, write_text
+
 # VTK's default font has no Greek or subscripts: ASCII titles.
 RENDER_FIELDS = (
     ("potential_V", "total potential phi [V]"),
@@ -39,7 +41,8 @@ def _render(run_dir: Path) -> Path:
             plotter.add_mesh(coarse.glyph(orient=name, scale=name, factor=spacing / peak), color="white")
         plotter.view_xy()
     out = run_dir / "render.png"
-    plotter.screenshot(str(out))
+    with replacing(out) as tmp:
+        plotter.screenshot(str(tmp))
     plotter.close()
     return out
 
@@ -59,15 +62,15 @@ def render_run(run_dir: str | Path, timeout_s: float = 180.0) -> tuple[Path | No
 
 
 def write_pvd(entries: list[tuple[float, str | Path]], path: str | Path, names: list[str] | None = None) -> Path:
-    """A ParaView collection: each (time or index, dataset path relative to the .pvd) as a timestep."""
+    """A ParaView collection: each (time or index, dataset path relative to the .pvd) as a timestep
+    (written all or nothing)."""
     path = Path(path)
     lines = ['<?xml version="1.0"?>', '<VTKFile type="Collection" version="0.1">', "  <Collection>"]
     for i, (time, file) in enumerate(entries):
         name = f" name={quoteattr(names[i])}" if names else ""
         lines.append(f'    <DataSet timestep="{time:g}" part="0" file={quoteattr(str(file))}{name}/>')
     lines += ["  </Collection>", "</VTKFile>", ""]
-    path.write_text("\n".join(lines))
-    return path
+    return write_text(path, "\n".join(lines))
 
 
 if __name__ == "__main__":  # pragma: no cover - exercised through render_run's child process

@@ -11,6 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
+from eofpinn.atomic import write_text  # noqa: E402
+from eofpinn.plots import save_figure  # noqa: E402
 from eofpinn.solution import FIELD_NAMES, Solution  # noqa: E402
 from eofpinn.physics.exact import exact_fields  # noqa: E402
 from eofpinn.validation.compare import balances, field_errors, on_grid  # noqa: E402
@@ -41,9 +43,7 @@ def plot_comparison(solution: Solution, reference: Solution, path: Path) -> Path
             ax.set_xticks([])
             ax.set_yticks([])
     fig.suptitle(f"{solution.case.name}: {solution.solver} vs {reference.solver} (dimensionless)")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def plot_profile_comparison(solution: Solution, reference: Solution, path: Path) -> Path:
@@ -63,9 +63,7 @@ def plot_profile_comparison(solution: Solution, reference: Solution, path: Path)
         ax.grid(alpha=0.3)
     axes[0].legend(fontsize=7)
     fig.suptitle(f"{solution.case.name}: profiles at x/ℓ = {', '.join(map(str, STATIONS))}")
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return path
+    return save_figure(fig, path, dpi=100)
 
 
 def validate(solution: Solution, reference: Solution, out_dir: Path) -> dict:
@@ -79,7 +77,7 @@ def validate(solution: Solution, reference: Solution, out_dir: Path) -> dict:
         "balances": balances(solution),
         "reference_balances": balances(reference),
     }
-    (out_dir / "validation.json").write_text(json.dumps(report, indent=2) + "\n")
+    write_text(out_dir / "validation.json", json.dumps(report, indent=2) + "\n")
     plot_comparison(solution, reference, out_dir / "comparison.png")
     plot_profile_comparison(solution, reference, out_dir / "profiles_comparison.png")
     return report

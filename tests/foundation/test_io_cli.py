@@ -28,9 +28,13 @@ def test_vts_round_trip_in_physical_units(solution, tmp_path):
     s = solution.case.scalings
     grid = pv.read(path)
     assert grid.dimensions == (6, 41, 1)
+    # H = 30 nm: points in nanometres (ParaView shades a channel in metres black), unit in field data.
+    assert list(grid.field_data["length_unit"]) == ["nm"]
+    assert grid.field_data["length_unit_m"][0] == 1e-9
     X, Y = solution.mesh
-    np.testing.assert_allclose(grid.points[:, 0], (X * s.height_m).ravel(order="F"), rtol=1e-12)
-    np.testing.assert_allclose(grid.points[:, 1], (Y * s.height_m).ravel(order="F"), rtol=1e-12, atol=1e-20)
+    np.testing.assert_allclose(grid.points[:, 0], (X * 30.0).ravel(order="F"), rtol=1e-12)
+    np.testing.assert_allclose(grid.points[:, 1], (Y * 30.0).ravel(order="F"), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(grid.bounds[:4], (0.0, 60.0, 0.0, 30.0), rtol=1e-12)
     np.testing.assert_allclose(grid["potential_V"], (solution["phi"] * s.thermal_voltage_V).ravel(order="F"), rtol=1e-12)
     np.testing.assert_allclose(grid["c_plus_mol_m3"], (solution["c_plus"] * 10.0).ravel(order="F"), rtol=1e-12)
     velocity = grid["velocity_m_s"]
@@ -45,8 +49,17 @@ def test_vts_round_trip_in_physical_units(solution, tmp_path):
     reader = vtkXMLStructuredGridReader()
     reader.SetFileName(str(path))
     reader.Update()
+    assert reader.GetOutput().GetPoints().GetData().GetName() == "points_nm"
     data = reader.GetOutput().GetPointData().GetArray("c_minus_mol_m3")
     np.testing.assert_allclose(vtk_to_numpy(data), (solution["c_minus"] * 10.0).ravel(order="F"), rtol=1e-12)
+
+
+@pytest.mark.parametrize("height_m, unit, metres", [
+    (30e-9, "nm", 1e-9), (0.999e-6, "nm", 1e-9), (1e-6, "um", 1e-6), (50e-6, "um", 1e-6), (2e-3, "mm", 1e-3),
+    (1.5, "m", 1.0),
+])
+def test_length_unit_suits_the_channel_height(height_m, unit, metres):
+    assert (io.length_unit(height_m).name, io.length_unit(height_m).metres) == (unit, metres)
 
 
 def test_npz_and_summary(solution, tmp_path):

@@ -45,7 +45,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from eofpinn.cases.pinn_settings import PINNSettings, as_table
-from eofpinn.errors import EofpinnError, SolverError
+from eofpinn.errors import Interrupted, SolverError
 from eofpinn.solvers.pinn.balancing import make_balancer
 from eofpinn.solvers.pinn.conflict import conflict_diagnostics, per_term_gradients
 from eofpinn.solvers.pinn.optimizers import learning_rate, make_optimizer, optimizer_entry, set_learning_rate
@@ -55,12 +55,6 @@ MEAN_KEY = "mean"
 # Settings that change the shape of the state; a resumed run must keep them.
 STRUCTURAL_SETTINGS = ("network", "formulation", "dtype", "optimizer.name", "balancing.name",
                        "points.n_interior", "points.n_boundary")
-
-
-class TrainingInterrupted(EofpinnError):
-    """A stop was requested (SIGINT/SIGTERM); the observers have saved what they keep."""
-
-    exit_code = 130
 
 
 class Observer:
@@ -329,7 +323,7 @@ class Trainer:
         self._pause()
         self.check_finite()
         notes = [note for observer in self.observers if (note := observer.interrupted(self))]
-        raise TrainingInterrupted(f"interrupted at step {self.step}" + ("; " + "; ".join(notes) if notes else ""))
+        raise Interrupted(f"interrupted at step {self.step}" + ("; " + "; ".join(notes) if notes else ""))
 
     def _pause(self) -> None:
         """Stop the step clock (waiting for the device first): logging is not step time."""

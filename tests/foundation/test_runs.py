@@ -1,0 +1,369 @@
+"""Run directories (eofpinn.runs): run.json, the lock, --out and --resume refusals, validate's
+problem check, and SIGINT/SIGTERM — each refusal one line, exit 2, nothing deleted or rewritten."""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import datetime
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import pytest
+import torch
+
+from eofpinn import runs
+from eofpinn.cases import load_case
+from eofpinn.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+STRAIGHT = REPO / "cases" / "straight_channel.toml"
+EXACT_GRID = ["--nx", "5", "--ny", "31"]
+
+TINY_CASE = """
+[case]
+name = "tiny"
+description = "a straight channel and a tiny PINN, for run-directory tests"
+
+[channel]
+length_ratio = 1.0
+ends = "periodic"
+
+[dimensionless]
+debye_ratio = 0.2
+field = 1.0
+peclet = 1.0
+
+[walls]
+bottom = 1.0
+top = 1.0
+
+[pinn]
+steps = {steps}
+device = "cpu"
+dtype = "float64"
+threads = 1
+
+[pinn.network]
+width = 8
+depth = 1
+
+[pinn.points]
+n_interior = 60
+n_boundary = 10
+
+[pinn.records]
+log_every = 5
+checkpoint_every = 1000
+eval_nx = 8
+eval_ny = 16
+conflict_diagnostics = false
+"""
+
+
+@pytest.fixture
+def tiny_case(tmp_path) -> Path:
+    """A dimensionless straight channel with a PINN small enough for ~50 steps per second."""
+    path = tmp_path / "tiny.toml"
+    path.write_text(TINY_CASE.format(steps=20))
+    return path
+
+
+@pytest.fixture
+def endless_case(tmp_path) -> Path:
+    """The tiny case with more steps than any test waits for: it runs until a signal stops it."""
+    path = tmp_path / "endless.toml"
+    path.write_text(TINY_CASE.format(steps=1_000_000))
+    return path
+
+
+def _state(folder: Path) -> dict[str, str]:
+    """Every file below `folder` with a hash of its bytes: 'nothing changed' is this staying equal."""
+    return {str(p.relative_to(folder)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _solve(*args: str) -> int:
+    return main(["solve", *map(str, args)])
+
+
+def _one_line(capsys) -> str:
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err, err
+    return err.rstrip("\n")
+
+
+# ---------------------------------------------------------------------------- run.json
+def test_run_json_records_the_case_problem_settings_and_version(tmp_path):
+    out = tmp_path / "run"
+    assert _solve(STRAIGHT, "--solver", "exact", "--out", out, *EXACT_GRID, "--set", "zeta_hat=-1.5") == 0
+    record = json.loads((out / "run.json").read_text())
+    problem = json.loads(json.dumps(dataclasses.asdict(load_case(STRAIGHT).problem)))
+    for wall in ("zeta_bottom", "zeta_top"):
+        problem[wall][0]["zeta_hat"] = -1.5
+    assert record["solver"] == "exact" and record["case"] == "straight_channel"
+    assert record["case_source"] == str(STRAIGHT.resolve())
+    assert record["overrides"] == {"zeta_hat": -1.5}
+    assert record["problem"] == problem and set(problem) == {f.name for f in dataclasses.fields(runs.Problem)}
+    assert record["problem_fingerprint"] == runs.fingerprint(problem)
+    assert record["settings"] == {"nx": 5, "ny": 31}
+    assert record["settings_fingerprint"] == runs.fingerprint({"nx": 5, "ny": 31})
+    assert record["eofpinn_version"] == metadata.version("eofpinn")
+    started = datetime.datetime.fromisoformat(record["started"])
+    assert abs((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()) < 600
+
+
+def test_fingerprints_differ_between_problems_and_comparisons_tolerate_rounding():
+    problem = load_case(STRAIGHT).problem
+    nudged = dataclasses.replace(problem, debye_ratio=problem.debye_ratio * (1 + 1e-12))
+    other = dataclasses.replace(problem, debye_ratio=problem.debye_ratio * (1 + 1e-6))
+    assert runs.problem_differences(problem, nudged, "a", "b") == []
+    assert runs.problem_differences(problem, other, "a", "b") == [
+        f"debye_ratio {problem.debye_ratio} in a, {other.debye_ratio} in b"]
+    assert runs.fingerprint(dataclasses.asdict(problem)) != runs.fingerprint(dataclasses.asdict(other))
+
+
+# ---------------------------------------------------------------------------- --out
+def test_out_naming_a_file_is_refused_in_one_line(tmp_path, capsys):
+    target = tmp_path / "notes.txt"
+    target.write_text("mine")
+    assert _solve(STRAIGHT, "--out", target) == 2
+    assert _one_line(capsys) == f"eofpinn: error: {target}: --out names a file, not a directory; choose a directory path"
+    assert _solve(STRAIGHT, "--out", target / "run") == 2
+    assert _one_line(capsys) == (f"eofpinn: error: {target / 'run'}: cannot create the run directory (Not a directory); "
+                                 "choose another --out")
+    assert target.read_text() == "mine"
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only directories")
+def test_out_in_a_read_only_place_is_refused_in_one_line(tmp_path, capsys):
+    locked = tmp_path / "readonly"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        assert _solve(STRAIGHT, "--out", locked / "run") == 2
+        assert _one_line(capsys) == (f"eofpinn: error: {locked / 'run'}: cannot create the run directory "
+                                     "(Permission denied); choose another --out")
+        assert _solve(STRAIGHT, "--out", locked, "--force") == 2
+        assert _one_line(capsys) == (f"eofpinn: error: {locked}: cannot write in this directory (Permission denied); "
+                                     "choose another --out")
+    finally:
+        locked.chmod(0o755)
+
+
+def test_out_is_required_without_resume(capsys):
+    assert _solve(STRAIGHT) == 2
+    assert _one_line(capsys) == ("eofpinn: error: --out DIR is required: the run directory to write "
+                                 "(or --resume DIR to continue a PINN run)")
+
+
+def test_a_directory_holding_only_bookkeeping_is_reused(tmp_path):
+    """A solve killed before writing anything leaves run.json and the lock: the next one may start there."""
+    out = tmp_path / "run"
+    out.mkdir()
+    (out / runs.RECORD).write_text("{}")
+    (out / runs.LOCK).write_text("12345\n")
+    assert _solve(STRAIGHT, "--solver", "exact", "--out", out, *EXACT_GRID) == 0
+    assert json.loads((out / runs.RECORD).read_text())["solver"] == "exact"
+
+
+# ---------------------------------------------------------------------------- --resume
+def test_resume_on_an_exact_run_is_refused_and_deletes_nothing(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _solve(STRAIGHT, "--solver", "exact", "--out", out, *EXACT_GRID) == 0
+    capsys.readouterr()
+    before = _state(out)
+    assert _solve(STRAIGHT, "--solver", "pinn", "--resume", out, "--out", out) == 2
+    assert _one_line(capsys) == (f"eofpinn: error: {out}: holds a --solver exact run, not a PINN run; "
+                                 "--resume continues PINN runs only")
+    assert _solve(STRAIGHT, "--solver", "exact", "--resume", out) == 2
+    assert _one_line(capsys) == (f"eofpinn: error: --resume {out}: --resume continues PINN runs only, not a --solver "
+                                 "exact solve; drop --resume to start a new run")
+    assert _solve(STRAIGHT, "--solver", "fd", "--resume", out, "--force") == 2
+    assert _one_line(capsys).startswith(f"eofpinn: error: --resume {out}: --resume continues PINN runs only")
+    assert _state(out) == before
+    (out / "run.json").unlink()  # a run from before run.json: its summary.json names the solver
+    assert _solve(STRAIGHT, "--solver", "pinn", "--resume", out, "--force") == 2
+    assert _one_line(capsys) == (f"eofpinn: error: {out}: holds a --solver exact run, not a PINN run; "
+                                 "--resume continues PINN runs only")
+    assert {name: digest for name, digest in _state(out).items() if name != "run.json"} == {
+        name: digest for name, digest in before.items() if name != "run.json"}
+
+
+def test_resume_without_a_checkpoint_is_refused(tmp_path, capsys):
+    out = tmp_path / "empty"
+    out.mkdir()
+    assert _solve(STRAIGHT, "--solver", "pinn", "--resume", out) == 2
+    assert _one_line(capsys) == (f"eofpinn: error: {out}: no checkpoint to resume (checkpoint.pt missing); "
+                                 "start a new run with --out")
+    assert _solve(STRAIGHT, "--solver", "pinn", "--resume", tmp_path / "nowhere") == 2
+    assert _one_line(capsys) == f"eofpinn: error: {tmp_path / 'nowhere'}: no such run directory to resume"
+
+
+def test_resume_checks_out_problem_and_finished_runs_then_continues(tiny_case, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _solve(tiny_case, "--solver", "pinn", "--out", out, "--set", "debye_ratio=0.25") == 0
+    capsys.readouterr()
+    before = _state(out)
+    assert _solve(tiny_case, "--solver", "pinn", "--resume", out, "--out", tmp_path / "elsewhere") == 2
+    assert _one_line(capsys) == (f"eofpinn: error: --out {tmp_path / 'elsewhere'} is not --resume {out}: a resumed run "
+                                 "continues in its own directory; drop --out")
+    assert not (tmp_path / "elsewhere").exists()
+    # Another problem: today's case file says ε = 0.2, the run solved ε = 0.25.
+    assert _solve(tiny_case, "--solver", "pinn", "--resume", out, "--force", "--steps", "30") == 2
+    assert _one_line(capsys) == (f"eofpinn: error: {out}: cannot resume a run of another problem (debye_ratio 0.25 "
+                                 "in the run, 0.2 in this case); resume with the run's case and --set values, or start "
+                                 "a new run with --out")
+    # The same problem, but the run finished: continuing rewrites its results, so --force is needed.
+    same = ["--solver", "pinn", "--resume", out, "--set", "debye_ratio=0.25", "--steps", "30"]
+    assert _solve(tiny_case, *same) == 2
+    assert _one_line(capsys) == (f"eofpinn: error: {out}: holds a finished run; resuming rewrites its results: pass "
+                                 "--force to continue it (e.g. with more --steps), or copy the directory first")
+    assert _state(out) == before
+    assert _solve(tiny_case, *same, "--force") == 0
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == 30
+    record = json.loads((out / "run.json").read_text())
+    assert record["overrides"] == {"debye_ratio": 0.25} and len(record["resumed"]) == 1
+    assert record["resumed"][0]["settings"]["steps"] == 30
+
+
+def test_resume_of_a_run_from_before_run_json_compares_its_case_file(tiny_case, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert _solve(tiny_case, "--solver", "pinn", "--out", out, "--set", "zeta_hat=2") == 0
+    (out / "run.json").unlink()
+    capsys.readouterr()
+    assert _solve(tiny_case, "--solver", "pinn", "--resume", out, "--force", "--steps", "30") == 2
+    assert _one_line(capsys).startswith(f"eofpinn: error: {out}: cannot resume a run of another problem "
+                                        "(zeta_bottom[0].zeta_hat 2.0 in the run, 1.0 in this case; "
+                                        "zeta_top[0].zeta_hat 2.0 in the run, 1.0 in this case)")
+
+
+# ---------------------------------------------------------------------------- validate
+def test_validate_refuses_runs_of_different_problems(tiny_case, tmp_path, capsys):
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    assert _solve(tiny_case, "--solver", "exact", "--out", a, *EXACT_GRID) == 0
+    assert _solve(tiny_case, "--solver", "exact", "--out", b, *EXACT_GRID, "--set", "debye_ratio=0.1") == 0
+    assert _solve(tiny_case, "--solver", "exact", "--out", c, "--nx", "7", "--ny", "41") == 0
+    for name in ("run.json", runs.LOCK):  # b as a run written before run.json existed
+        (b / name).unlink()
+    capsys.readouterr()
+    assert main(["validate", str(a), "--reference", str(b)]) == 2
+    assert _one_line(capsys) == (f"eofpinn: error: {a} and {b} are runs of different problems (debye_ratio 0.2 in {a}, "
+                                 f"0.1 in {b}); validate against a run of the same case and --set values")
+    assert not (a / "validation.json").exists()
+    assert main(["validate", str(a), "--reference", str(c)]) == 0
+
+
+# ---------------------------------------------------------------------------- the lock
+HOLD_LOCK = """
+import sys
+from pathlib import Path
+from eofpinn.runs import acquire_lock
+acquire_lock(Path(sys.argv[1]))
+print("locked", flush=True)
+sys.stdin.read()
+"""
+
+
+def test_a_locked_directory_is_refused_with_the_holders_pid_and_left_unchanged(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(out)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        before = _state(out)
+        for extra in ([], ["--force"]):
+            assert _solve(STRAIGHT, "--solver", "exact", "--out", out, *EXACT_GRID, *extra) == 2
+            assert _one_line(capsys) == (f"eofpinn: error: {out}: in use by another eofpinn process (PID {holder.pid}); "
+                                         "wait for it to finish or choose another --out")
+        assert _state(out) == before
+    finally:
+        holder.kill()  # the kernel releases a dead process's lock
+        holder.wait()
+    assert _solve(STRAIGHT, "--solver", "exact", "--out", out, *EXACT_GRID, "--force") == 0
+
+
+# ---------------------------------------------------------------------------- SIGINT / SIGTERM
+def test_stop_signals_ask_a_polled_solver_first_and_interrupt_the_others():
+    with runs.StopSignals(polled=True) as signals:
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert signals.stop.is_set() and signals.received == "SIGTERM"  # no exception: the trainer polls
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGINT)  # a second signal does not wait
+    with runs.StopSignals(polled=False) as signals:
+        with pytest.raises(KeyboardInterrupt):
+            os.kill(os.getpid(), signal.SIGTERM)
+    assert signal.getsignal(signal.SIGTERM) == signal.SIG_DFL  # handlers restored
+
+
+def _wait_for(path: Path, process: subprocess.Popen, timeout: float = 120.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not path.exists():
+        assert process.poll() is None, process.communicate()
+        assert time.monotonic() < deadline, f"{path} did not appear"
+        time.sleep(0.05)
+
+
+def _cli(*args) -> subprocess.Popen:
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    return subprocess.Popen([sys.executable, "-m", "eofpinn.cli", "solve", *map(str, args)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _history(run_dir: Path) -> list[dict[str, str]]:
+    with open(run_dir / "history.csv") as handle:
+        return [{k: v for k, v in row.items() if k.startswith("loss")} | {"step": row["step"]}
+                for row in csv.DictReader(handle)]
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_stops_a_pinn_solve_with_a_checkpoint_and_resume_continues_it(endless_case, tmp_path, capsys,
+                                                                            signum):
+    out = tmp_path / "run"
+    process = _cli(endless_case, "--solver", "pinn", "--out", out)
+    _wait_for(out / "history.csv", process)
+    time.sleep(0.3)  # some steps past the first log
+    # A second writer meanwhile is refused with the running solve's PID, and changes nothing.
+    assert _solve(endless_case, "--solver", "exact", "--out", out, "--force", *EXACT_GRID) == 2
+    assert _one_line(capsys) == (f"eofpinn: error: {out}: in use by another eofpinn process (PID {process.pid}); "
+                                 "wait for it to finish or choose another --out")
+    process.send_signal(signum)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    step = torch.load(out / "checkpoint.pt", weights_only=False)["step"]
+    assert step > 0 and "Traceback" not in err
+    assert err.splitlines()[-1] == (f"eofpinn: error: interrupted at step {step}; checkpoint written; resume with: "
+                                    f"eofpinn solve {endless_case} --solver pinn --resume {out}")
+    assert not (out / "summary.json").exists() and not [p for p in out.iterdir() if p.name.startswith(".checkpoint")]
+
+    # Resume to step + 7: the step count continues, and the loss curve is the uninterrupted one.
+    end = step + 7
+    assert _solve(endless_case, "--solver", "pinn", "--resume", out, "--steps", end) == 0
+    assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == end
+    assert json.loads((out / "summary.json").read_text())["info"]["steps"] == end
+    straight = tmp_path / "straight"
+    assert _solve(endless_case, "--solver", "pinn", "--out", straight, "--steps", end) == 0
+    assert _history(out) == _history(straight)
+    assert int(_history(out)[-1]["step"]) == end
+
+
+def test_sigint_stops_an_fd_solve_with_nothing_half_written(tmp_path):
+    out = tmp_path / "run"
+    process = _cli(REPO / "cases" / "patterned_zeta.toml", "--solver", "fd", "--out", out, "--nx", "257", "--ny", "322")
+    _wait_for(out / "run.json", process)
+    time.sleep(1.0)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130
+    assert "Traceback" not in err
+    assert err.splitlines()[-1] == (f"eofpinn: error: interrupted by SIGINT; the fd solve did not finish and {out} "
+                                    "holds no complete run; start it again")
+    assert sorted(p.name for p in out.iterdir()) == [runs.LOCK, "run.json"]
