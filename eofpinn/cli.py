@@ -41,6 +41,8 @@ def _info(args: argparse.Namespace) -> int:
         ("Reynolds Re", f"{s.reynolds:.4g}"),
         ("ζ̂ bottom wall", ", ".join(f"{z.zeta_hat:.4g}" for z in p.zeta_bottom)),
         ("ζ̂ top wall", ", ".join(f"{z.zeta_hat:.4g}" for z in p.zeta_top)),
+        ("zeta transition width", f"{p.zeta_transition * s.height_m * 1e9:.4g} nm   "
+                                  f"(w/λ_D = {p.zeta_transition / p.debye_ratio:.3g}; patterned walls only)"),
         ("field E, Ê", f"{s.field_V_m:.4g} V/m, Ê = {s.field_hat:.4g}"),
         ("pressure drop Δp̂", f"{p.pressure_drop_hat:.4g}"),
         ("Helmholtz–Smoluchowski u", ", ".join(f"{u * 1e3:.4g} mm/s" for u in s.helmholtz_smoluchowski_m_s)),

@@ -203,6 +203,35 @@ def _wall_segments(section: _Section, wall: str, length: float, physical: bool,
     return tuple(segments)
 
 
+# Default transition width of a zeta pattern, as a fraction of λ_D (physics.md §3): narrow enough
+# that the fields stay within ~2 % of a sharp jump's, wide enough to be a smooth (resolvable) ζ(x).
+DEFAULT_TRANSITION_DEBYE = 0.1
+
+
+def _transition(section: _Section, physical: bool, height: float, debye_ratio: float,
+                segments: dict[str, tuple[ZetaSegment, ...]]) -> float:
+    """w/H of `[walls] transition` (a length, or a number in units of H in the dimensionless
+    form); default DEFAULT_TRANSITION_DEBYE λ_D. At most a quarter of the shortest segment, so
+    that every segment keeps its own value at its centre."""
+    default = DEFAULT_TRANSITION_DEBYE * debye_ratio
+    shortest = min(s.x_end - s.x_start for wall in segments.values() for s in wall)
+    if not section.has("transition"):
+        return min(default, 0.25 * shortest)
+    raw = section.raw("transition", "a width")
+    if physical:
+        width = parse_quantity(raw, "length", section.source, section.key("transition")) / height
+        shown = f'"{raw}"'
+        bound = format_si(0.25 * shortest * height, "m")
+    else:
+        if isinstance(raw, bool) or not isinstance(raw, (int, float)) or not math.isfinite(raw):
+            raise section.error("transition", f"must be a number (units of H); got {raw!r}")
+        width, shown, bound = float(raw), repr(raw), f"{0.25 * shortest:g}"
+    if not 0.0 <= width <= 0.25 * shortest:
+        raise section.error("transition", f"must lie in [0, {bound}] (0: sharp jumps; at most a quarter of the "
+                                          f"shortest segment); got {shown}")
+    return width
+
+
 def _check_coverage(source: str, key: str, segments: list[ZetaSegment], length: float) -> None:
     tol = 1e-9 * length
     if abs(segments[0].x_start) > tol:
@@ -327,7 +356,7 @@ def _physical_case(doc: dict[str, Any], source: str):
     electrolyte = _electrolyte(electrolyte_section)
     length, height = _geometry(channel, electrolyte)
     v_t = sc.thermal_voltage(electrolyte.temperature_K, electrolyte.valence)
-    walls = _Section(source, "walls", doc["walls"], WALLS)
+    walls = _Section(source, "walls", doc["walls"], (*WALLS, "transition"))
     ell = length / height
     segments = {w: _wall_segments(walls, w, ell, True, v_t, height) for w in WALLS}
     pressure_scale = sc.derive_scalings(electrolyte, height, length, (), 0.0).pressure_scale_Pa
@@ -343,6 +372,7 @@ def _physical_case(doc: dict[str, Any], source: str):
         field_hat=scalings.field_hat,
         zeta_bottom=segments["bottom"],
         zeta_top=segments["top"],
+        zeta_transition=_transition(walls, True, height, scalings.debye_ratio, segments),
         pressure_drop_hat=pressure_drop / scalings.pressure_scale_Pa,
         peclet=scalings.peclet,
         reynolds=scalings.reynolds,
@@ -387,7 +417,7 @@ def _dimensionless_case(doc: dict[str, Any], source: str):
         electrolyte = _electrolyte(_Section(source, "electrolyte", doc["electrolyte"], ELECTROLYTE_KEYS))
     height = sc.height_for_debye_ratio(electrolyte, eps)
     v_t = sc.thermal_voltage(electrolyte.temperature_K, electrolyte.valence)
-    walls = _Section(source, "walls", doc["walls"], WALLS)
+    walls = _Section(source, "walls", doc["walls"], (*WALLS, "transition"))
     segments = {w: _wall_segments(walls, w, ell, False, v_t, height) for w in WALLS}
     zeta_V = tuple(s.zeta_hat * v_t for w in WALLS for s in segments[w])
     nominal = sc.derive_scalings(electrolyte, height, ell * height, zeta_V, field * v_t / height)
@@ -400,6 +430,7 @@ def _dimensionless_case(doc: dict[str, Any], source: str):
         field_hat=field,
         zeta_bottom=segments["bottom"],
         zeta_top=segments["top"],
+        zeta_transition=_transition(walls, False, height, eps, segments),
         pressure_drop_hat=dim.number("pressure_drop", DIMENSIONLESS["pressure_drop_hat"]),
         peclet=peclet,
         reynolds=reynolds,

@@ -14,6 +14,7 @@ from typing import Literal
 import numpy as np
 
 from eofpinn.cases.pinn_settings import PINNSettings  # the [pinn] section, re-exported here
+from eofpinn.physics.walls import WallProfile
 
 Ends = Literal["periodic", "reservoir"]
 IonWall = Literal["no_flux", "boltzmann"]
@@ -47,6 +48,8 @@ class Problem:
         ion_wall: "no_flux" (n·N± = 0) or "boltzmann" (c± = exp(∓ζ̂)).
         equations: "full" (physics.md §2) or "paper" (reduced model of arXiv 2605.23391).
         inertia: include the Re (u·∇)u term in Stokes (physics.md §5).
+        zeta_transition: w, the width (in units of H) over which ζ̂ changes at a segment edge
+            (tanh profile, eofpinn/physics/walls.py); 0 = sharp jumps.
     """
 
     debye_ratio: float
@@ -63,18 +66,19 @@ class Problem:
     ion_wall: IonWall = "no_flux"
     equations: Equations = "full"
     inertia: bool = False
+    zeta_transition: float = 0.0
 
     def zeta_segments(self, wall: WallName) -> tuple[ZetaSegment, ...]:
         return self.zeta_bottom if wall == "bottom" else self.zeta_top
 
+    def wall_profile(self, wall: WallName) -> WallProfile:
+        """ζ̂(x) of `wall`: its segments with the case's transition width (physics/walls.py)."""
+        return WallProfile(self.zeta_segments(wall), self.zeta_transition, self.length_ratio, self.ends == "periodic")
+
     def zeta_wall(self, wall: WallName, x: np.ndarray) -> np.ndarray:
-        """ζ̂ on `wall` at positions x (piecewise constant; the last segment owns x = ℓ)."""
-        x = np.asarray(x, dtype=float)
-        segments = self.zeta_segments(wall)
-        values = np.full(x.shape, segments[-1].zeta_hat)
-        for seg in reversed(segments):
-            values = np.where(x < seg.x_end, seg.zeta_hat, values)
-        return values
+        """ζ̂ on `wall` at positions x (smooth over the transition width; sharp when it is 0,
+        the last segment then owning x = ℓ)."""
+        return self.wall_profile(wall).value(np.asarray(x, dtype=float))
 
     @property
     def uniform_zeta(self) -> float | None:

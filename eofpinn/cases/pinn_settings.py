@@ -35,6 +35,7 @@ DERIVATIVES = ("taylor", "autograd")
 PSI_BASES = ("linear", "gouy_chapman")
 CONCENTRATION_FORMS = ("slotboom", "log", "direct")
 PRESSURE_FORMS = ("excess", "total")
+FLOW_BASES = ("none", "electroosmotic")
 
 
 class SettingError(ValueError):
@@ -120,7 +121,9 @@ class FormulationSettings:
     """How raw network outputs become ψ, c±, u, v, P (eofpinn/solvers/pinn/formulation.py).
 
     `hard_walls`: Dirichlet wall values through the distance d = 4y(1 − y), with `psi_base`
-    ("linear" | "gouy_chapman") carrying ψ's wall values; `concentrations` "slotboom"
+    ("linear" | "gouy_chapman": the local double layers) carrying ψ's wall values and
+    `flow_base` ("none" | "electroosmotic": the flow those double layers drive) added to u;
+    `concentrations` "slotboom"
     (c± = g± e^{∓ψ}) | "log" (c± = e^N) | "direct"; `pressure` "excess" (network carries
     P = p − Π) | "total" (network carries p, the paper's layout); `pressure_scale` multiplies
     the pressure output. The paper's layout: hard_walls = false, concentrations = "direct",
@@ -129,6 +132,7 @@ class FormulationSettings:
 
     hard_walls: bool = True
     psi_base: str = "linear"
+    flow_base: str = "none"
     concentrations: str = "slotboom"
     pressure: str = "excess"
     pressure_scale: float = 1.0
@@ -137,6 +141,7 @@ class FormulationSettings:
         check_fields(self, "formulation.", {
             "hard_walls": FLAG,
             "psi_base": (one_of(PSI_BASES), choices_text(PSI_BASES)),
+            "flow_base": (one_of(FLOW_BASES), choices_text(FLOW_BASES)),
             "concentrations": (one_of(CONCENTRATION_FORMS), choices_text(CONCENTRATION_FORMS)),
             "pressure": (one_of(PRESSURE_FORMS), choices_text(PRESSURE_FORMS)),
             "pressure_scale": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),

@@ -18,6 +18,9 @@ from eofpinn.cases.ranges import CHOICES, DIMENSIONLESS, FD, PHYSICAL, Key
 COMMENT_COLUMN = 32
 
 
+TRANSITION_NOTE = ("width over which zeta changes at a segment edge (tanh), in [0, a quarter of the shortest "
+                   "segment]; 0: sharp jumps; default 0.1 λ_D")
+
 def _line(key: str, value: str, comment: str) -> str:
     text = f"{key} = {value}"
     return f"{text:<{COMMENT_COLUMN - 1}} # {comment}"
@@ -112,6 +115,7 @@ def _physical_sections(case: Case) -> list[str]:
         "[walls]                         # zeta potentials of the walls at y = 0 (bottom) and y = H (top)",
         _line("bottom", wall(p.zeta_bottom), zeta_note),
         _line("top", wall(p.zeta_top), zeta_note),
+        _line("transition", _length(p.zeta_transition * s.height_m), TRANSITION_NOTE),
         "",
         "[drive]                         # a field or a voltage is required (field = \"0 V/m\": pressure-driven flow)",
         _physical("drive.field", _quantity(s.field_V_m, 1e3, "kV/m"),
@@ -154,6 +158,7 @@ def _dimensionless_sections(case: Case) -> list[str]:
         "[walls]",
         _line("bottom", wall(p.zeta_bottom), zeta_note),
         _line("top", wall(p.zeta_top), zeta_note),
+        _line("transition", _number(p.zeta_transition), TRANSITION_NOTE + " (units of H)"),
         "",
     ]
     if case.electrolyte != NOMINAL_ELECTROLYTE:

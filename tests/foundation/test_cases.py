@@ -77,8 +77,18 @@ def test_paper_case_uses_the_converted_debye_ratio():
 def test_zeta_pattern_segments(tmp_path):
     problem = load_case(write(tmp_path, VALID)).problem
     assert [s.zeta_hat for s in problem.zeta_top] == pytest.approx([-1.94609, 0.973044], rel=1e-5)
-    assert problem.zeta_wall("top", [0.5, 1.0, 1.5, 2.0]).tolist() == pytest.approx([-1.94609, 0.973044, 0.973044, 0.973044], rel=1e-5)
+    # Default transition: 0.1 λ_D (tanh), the mean of the two sides at the edge x = 1.0.
+    assert problem.zeta_transition == pytest.approx(0.1 * problem.debye_ratio, rel=1e-12)
+    assert problem.zeta_wall("top", [0.5, 1.0, 1.5]).tolist() == pytest.approx([-1.94609, -0.486523, 0.973044],
+                                                                               rel=1e-5)
     assert problem.uniform_zeta is None
+    sharp = load_case(write(tmp_path, VALID.replace('top = [', 'transition = "0 nm"\ntop = ['))).problem
+    assert sharp.zeta_transition == 0.0
+    assert sharp.zeta_wall("top", [0.5, 1.0, 1.5, 2.0]).tolist() == pytest.approx([-1.94609, 0.973044, 0.973044, 0.973044], rel=1e-5)
+    wide = VALID.replace('top = [', 'transition = "30 nm"\ntop = [')
+    with pytest.raises(CaseError, match=r"\[walls.transition\] must lie in \[0, 25 nm\] \(0: sharp jumps; at most a quarter "
+                                        r"of the shortest segment\); got \"30 nm\"$"):
+        load_case(write(tmp_path, wide))
 
 
 def test_case_is_immutable(tmp_path):

@@ -56,23 +56,28 @@ class ExactNetworks(torch.nn.Module):
         form, y_t = self.form, points[:, 1]
         inv_d = _reciprocal(jets.wall_distance_jet(y_t))
         psi = exact["psi"]
-        raw = {"psi": jets.product(psi - form.psi_wall_jet(y_t), inv_d) if form.hard_psi else psi}
+        raw = {"psi": jets.product(psi - form.psi_wall_jet(points), inv_d) if form.hard_psi else psi}
         for name, sign in (("c_plus", 1.0), ("c_minus", -1.0)):
             c = exact[name]
             if form.concentrations == "direct":
-                r = c if not form.hard_ions else jets.product(
-                    c - jets.wall_blend_jet(y_t, np.exp(-sign * form.wall_zeta[0]), np.exp(-sign * form.wall_zeta[1])),
-                    inv_d)
+                zb, zt = (profile.segments[0].zeta_hat for profile in form.walls) if form.hard_ions else (0, 0)
+                one = torch.ones_like(y_t)
+                wall = jets.wall_blend_jet(y_t, jets.jet_of_x(np.exp(-sign * zb) * one, 0 * one, 0 * one),
+                                           jets.jet_of_x(np.exp(-sign * zt) * one, 0 * one, 0 * one))
+                r = c if not form.hard_ions else jets.product(c - wall, inv_d)
             else:
                 r = _log(c)
                 if form.concentrations == "slotboom":
                     r = r + sign * psi
                 elif form.hard_ions:
-                    r = r + sign * form.psi_wall_jet(y_t)
+                    r = r + sign * form.psi_wall_jet(points)
                 if form.hard_ions:
                     r = jets.product(r, inv_d)
             raw[name] = r
         u, v = exact["u"], exact["v"]
+        base = form.flow_base_jet(points) if form.hard_psi else None
+        if base is not None:
+            u = u - base
         if form.hard_velocity:
             u, v = jets.product(u, inv_d), jets.product(v, inv_d)
         pressure = exact["P"] - form.pressure_drop_jet(points[:, 0])

@@ -7,11 +7,11 @@ import pytest
 import torch
 
 from eofpinn.cases import straight_problem
-from eofpinn.cases.model import PINNSettings
-from eofpinn.cases.pinn_settings import replace
+from eofpinn.cases.model import PINNSettings, Problem, ZetaSegment
+from eofpinn.cases.pinn_settings import FormulationSettings, replace
 from eofpinn.solvers.pinn import derivatives as jets
 from eofpinn.solvers.pinn.derivatives import autograd_jets
-from eofpinn.solvers.pinn.formulation import FIELDS, build_model
+from eofpinn.solvers.pinn.formulation import FIELDS, Formulation, build_model
 from eofpinn.solvers.pinn.networks import Embedding, FieldNetworks
 
 def _points(n: int, length: float = 1.0, seed: int = 0) -> torch.Tensor:
@@ -65,14 +65,29 @@ def test_jet_algebra_product_and_exp():
     assert torch.allclose(jets.product(a, b), prod, atol=1e-12)
     assert torch.allclose(jets.exponential(a), expo, atol=1e-12)
 
-@pytest.mark.parametrize("hard_walls, psi_base", ((True, "linear"), (True, "gouy_chapman"), (False, "linear")))
+def _patterned(ion_wall: str, ends: str) -> Problem:
+    """Walls with two patches each, ζ̂ changing over a transition width 0.15 (x-dependent bases)."""
+    bottom = (ZetaSegment(0.0, 0.6, 1.3), ZetaSegment(0.6, 1.5, -0.8))
+    top = (ZetaSegment(0.0, 0.9, -0.4), ZetaSegment(0.9, 1.5, 1.1))
+    return Problem(debye_ratio=0.2, length_ratio=1.5, field_hat=1.0, zeta_bottom=bottom, zeta_top=top,
+                   pressure_drop_hat=0.7, ion_wall=ion_wall, ends=ends, zeta_transition=0.15)
+
+
+@pytest.mark.parametrize("hard_walls, psi_base, flow_base", ((True, "linear", "none"), (True, "gouy_chapman", "none"),
+                                                             (True, "gouy_chapman", "electroosmotic"),
+                                                             (False, "linear", "none")))
 @pytest.mark.parametrize("concentrations", ("slotboom", "log", "direct"))
 @pytest.mark.parametrize("pressure", ("excess", "total"))
 @pytest.mark.parametrize("ion_wall", ("no_flux", "boltzmann"))
-def test_formulation_jets_match_autograd_of_fields(hard_walls, psi_base, concentrations, pressure, ion_wall):
-    problem = straight_problem(0.2, 1.3, 1.0, length_ratio=1.5, pressure_drop_hat=0.7, ion_wall=ion_wall)
+@pytest.mark.parametrize("walls", ("uniform", "patterned_periodic", "patterned_reservoir"))
+def test_formulation_jets_match_autograd_of_fields(hard_walls, psi_base, flow_base, concentrations, pressure,
+                                                   ion_wall, walls):
+    if walls == "uniform":
+        problem = straight_problem(0.2, 1.3, 1.0, length_ratio=1.5, pressure_drop_hat=0.7, ion_wall=ion_wall)
+    else:
+        problem = _patterned(ion_wall, walls.split("_")[1])
     settings = replace(PINNSettings(), {
-        "formulation.hard_walls": hard_walls, "formulation.psi_base": psi_base,
+        "formulation.hard_walls": hard_walls, "formulation.psi_base": psi_base, "formulation.flow_base": flow_base,
         "formulation.concentrations": concentrations, "formulation.pressure": pressure,
         "formulation.pressure_scale": 3.0, "network.width": 12, "network.depth": 2, "network.wall_features": True})
     model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
@@ -109,10 +124,19 @@ def test_gouy_chapman_base_is_exact_on_walls_and_close_to_poisson_boltzmann():
     from eofpinn.physics.exact import poisson_boltzmann
 
     y = torch.linspace(0.0, 1.0, 201, dtype=torch.float64)
+    one, zero = torch.ones_like(y), torch.zeros_like(y)
     for eps, zb, zt in ((0.2, 1.0, 1.0), (0.05, 3.0, -1.0)):
-        base = jets.gouy_chapman_jet(y, zb, zt, eps)
+        bottom, top = jets.jet_of_x(zb * one, zero, zero), jets.jet_of_x(zt * one, zero, zero)
+        base = jets.gouy_chapman_jet(y, (bottom, bottom), (top, top), eps)
         assert float(base[0, 0]) == pytest.approx(zb, abs=1e-14)
         assert float(base[0, -1]) == pytest.approx(zt, abs=1e-14)
         exact = torch.from_numpy(poisson_boltzmann(y.numpy(), eps, zb, zt)[0])
         # The superposition of two single-wall layers is the thin-layer approximation.
         assert float((base[0] - exact).abs().max()) < (1e-2 if eps == 0.2 else 1e-6)  # measured 5e-3, 4e-9
+    # Walls whose ζ̂ varies along x: still exactly ζ̂(x) on both walls.
+    problem = _patterned("no_flux", "periodic")
+    form = Formulation.build(problem, FormulationSettings(psi_base="gouy_chapman"))
+    x = torch.linspace(0.0, problem.length_ratio, 301, dtype=torch.float64)
+    for y_wall, wall in ((0.0, "bottom"), (1.0, "top")):
+        base = form.psi_wall_jet(torch.stack((x, torch.full_like(x, y_wall)), dim=1))
+        assert torch.allclose(base[0], torch.from_numpy(problem.zeta_wall(wall, x.numpy())), rtol=0, atol=1e-14)

@@ -31,9 +31,11 @@ PROBLEMS = {
     "paper_periodic_noflux": straight_problem(0.2, -2.0, 1.0, equations="paper"),
 }
 FORMULATIONS = [
-    dict(hard_walls=h, concentrations=c, pressure=p, pressure_scale=s, psi_base=b)
-    for (h, b), c, (p, s) in itertools.product(((True, "linear"), (True, "gouy_chapman"), (False, "linear")),
-                                               ("slotboom", "log", "direct"), (("excess", 1.0), ("total", 100.0)))
+    dict(hard_walls=h, concentrations=c, pressure=p, pressure_scale=s, psi_base=b, flow_base=f)
+    for (h, b, f), c, (p, s) in itertools.product(
+        ((True, "linear", "none"), (True, "gouy_chapman", "none"), (True, "gouy_chapman", "electroosmotic"),
+         (False, "linear", "none")),
+        ("slotboom", "log", "direct"), (("excess", 1.0), ("total", 100.0)))
 ]
 
 

@@ -245,16 +245,10 @@ class StaggeredGrid:
 def face_averaged_zeta(problem: Problem, grid: StaggeredGrid, wall: str) -> np.ndarray:
     """ζ̂ averaged over the wall face (`x_cell_faces`) of every unknown column.
 
-    The wall value of a finite volume is the exact mean over its face. With periodic ends the
-    faces are [x_i, x_{i+1}], so a patch edge on a node is a face boundary and every wall cell
-    gets a single patch's ζ̂; with reservoir ends a patch edge on a node gives that node the
-    mean of the two patches (an O(h) datum error at the edge).
+    The wall value of a finite volume is the exact mean over its face (WallProfile.mean, smooth
+    transitions included). With periodic ends and sharp jumps the faces are [x_i, x_{i+1}], so a
+    patch edge on a node is a face boundary and every wall cell gets a single patch's ζ̂; with
+    reservoir ends a patch edge on a node gives that node the mean of the two patches (an O(h)
+    datum error at the edge).
     """
-    left, right = grid.x_cell_faces[:-1], grid.x_cell_faces[1:]
-    total = np.zeros(grid.n)
-    for shift in (-problem.length_ratio, 0.0, problem.length_ratio):
-        for seg in problem.zeta_segments(wall):
-            lo = np.maximum(left, seg.x_start + shift)
-            hi = np.minimum(right, seg.x_end + shift)
-            total += seg.zeta_hat * np.clip(hi - lo, 0.0, None)
-    return total / grid.dx
+    return problem.wall_profile(wall).mean(grid.x_cell_faces[:-1], grid.x_cell_faces[1:])

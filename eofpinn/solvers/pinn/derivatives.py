@@ -53,6 +53,11 @@ def product(a: Tensor, b: Tensor) -> Tensor:
     )
 
 
+def compose(value: Tensor, d1: Tensor, d2: Tensor, a: Tensor) -> Tensor:
+    """Jet of F(a) from F(a₀), F'(a₀), F''(a₀) (chain rule: ∂F = F' ∂a, ∂²F = F'' (∂a)² + F' ∂²a)."""
+    return torch.stack((value, d1 * a[1], d1 * a[2], d2 * a[1] ** 2 + d1 * a[3], d2 * a[2] ** 2 + d1 * a[4]))
+
+
 def exponential(a: Tensor) -> Tensor:
     """Jet of exp(a): e·(1, a_x, a_y, a_xx + a_x², a_yy + a_y²)."""
     e = torch.exp(a[0])
@@ -65,32 +70,57 @@ def jet_of_y(value: Tensor, d_dy: Tensor, d2_dy2: Tensor) -> Tensor:
     return torch.stack((value, zero, d_dy, zero, d2_dy2))
 
 
+def jet_of_x(value: Tensor, d_dx: Tensor, d2_dx2: Tensor) -> Tensor:
+    """Jet of a known function of x alone, from its value and two x-derivatives."""
+    zero = torch.zeros_like(value)
+    return torch.stack((value, d_dx, zero, d2_dx2, zero))
+
+
 def wall_distance_jet(y: Tensor) -> Tensor:
     """Jet of d(y) = 4 y (1 − y): zero on both walls, 1 on the centre line (hard wall values)."""
     return jet_of_y(4.0 * y * (1.0 - y), 4.0 - 8.0 * y, torch.full_like(y, -8.0))
 
 
-def wall_blend_jet(y: Tensor, bottom: float, top: float) -> Tensor:
-    """Jet of the linear blend bottom·(1 − y) + top·y, the wall values of a hard field."""
-    return jet_of_y(bottom + (top - bottom) * y, torch.full_like(y, top - bottom), torch.zeros_like(y))
+def wall_blend_jet(y: Tensor, bottom: Tensor, top: Tensor) -> Tensor:
+    """Jet of the linear blend bottom(x)·(1 − y) + top(x)·y, the wall values of a hard field;
+    `bottom` and `top` are x-jets (jet_of_x) of the two walls' values."""
+    return product(bottom, jet_of_y(1.0 - y, -torch.ones_like(y), torch.zeros_like(y))) + \
+        product(top, jet_of_y(y, torch.ones_like(y), torch.zeros_like(y)))
 
 
-def gouy_chapman_jet(y: Tensor, zeta_bottom: float, zeta_top: float, debye_ratio: float) -> Tensor:
+def artanh_jet(q: Tensor) -> Tensor:
+    """Jet of 4 artanh q (q a jet with |q| < 1), the Gouy–Chapman potential of q = tanh(ζ̂/4) e^{−d/ε}."""
+    q0 = q[0]
+    one_minus = 1.0 - q0 * q0
+    value = 2.0 * torch.log1p(2.0 * q0 / (1.0 - q0))  # 4 artanh q, written to keep q ≪ 1 accurate
+    return compose(value, 4.0 / one_minus, 8.0 * q0 / one_minus**2, q)
+
+
+def _tanh_quarter(zeta: Tensor) -> Tensor:
+    """Jet of tanh(ζ̂/4) from a jet of ζ̂ (dt/dζ̂ = (1 − t²)/4, d²t/dζ̂² = −t (1 − t²)/8)."""
+    t = torch.tanh(zeta[0] / 4.0)
+    slope = (1.0 - t * t) / 4.0
+    return compose(t, slope, -0.5 * t * slope, zeta)
+
+
+def gouy_chapman_jet(y: Tensor, bottom: tuple[Tensor, Tensor], top: tuple[Tensor, Tensor],
+                     debye_ratio: float) -> Tensor:
     """Jet of the two-wall Gouy–Chapman profile, exact at both walls.
 
-    Each wall contributes 4 artanh(tanh(ζ̂/4) e^{−d/ε}) (d its distance; it solves
-    ε² ψ'' = sinh ψ exactly), and the linear interpolation of what each contributes at the
-    opposite wall is subtracted so that ψ = ζ̂ holds exactly on both walls.
+    `bottom`, `top`: for each wall, the jet of the ζ̂ its layer carries at (x, y) and the x-jet of
+    the ζ̂ it carries at the other wall (for uniform walls both are the constant ζ̂). Each wall
+    contributes 4 artanh(tanh(ζ̂/4) e^{−d/ε}) (d its distance; for uniform ζ̂ it solves
+    ε² ψ'' = sinh ψ exactly), and what it contributes at the opposite wall, times the distance
+    from its own wall, is subtracted so that ψ = ζ̂ holds exactly on both walls.
     """
     total = torch.zeros((5,) + y.shape, dtype=y.dtype, device=y.device)
-    for zeta, distance, orientation in ((zeta_bottom, y, 1.0), (zeta_top, 1.0 - y, -1.0)):
-        q = math.tanh(zeta / 4.0) * torch.exp(-distance / debye_ratio)
-        psi = 2.0 * torch.log1p(2.0 * q / (1.0 - q))  # 4 artanh q, written to keep q ≪ 1 accurate
-        slope = -orientation * 4.0 * q / (debye_ratio * (1.0 - q * q))
-        total = total + jet_of_y(psi, slope, torch.sinh(psi) / debye_ratio**2)
-        far = 4.0 * math.atanh(math.tanh(zeta / 4.0) * math.exp(-1.0 / debye_ratio))  # at the other wall
-        far_wall_weight = y if orientation > 0 else 1.0 - y
-        total = total - jet_of_y(far * far_wall_weight, torch.full_like(y, orientation * far), torch.zeros_like(y))
+    for (zeta, zeta_far), distance, orientation in ((bottom, y, 1.0), (top, 1.0 - y, -1.0)):
+        decay = torch.exp(-distance / debye_ratio)
+        decay_jet = jet_of_y(decay, -orientation * decay / debye_ratio, decay / debye_ratio**2)
+        total = total + artanh_jet(product(_tanh_quarter(zeta), decay_jet))
+        far = artanh_jet(_tanh_quarter(zeta_far) * math.exp(-1.0 / debye_ratio))  # its value at the other wall
+        far_weight = jet_of_y(distance, torch.full_like(y, orientation), torch.zeros_like(y))  # 1 at the other wall
+        total = total - product(far, far_weight)
     return total
 
 

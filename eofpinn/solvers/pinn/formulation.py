@@ -1,21 +1,27 @@
 """How raw network outputs become the physical fields ψ, c±, u, v, P (method.md "Formulation").
 
-With N_ψ, N_±, (N_u, N_v, N_P) the raw block outputs, d(y) = 4y(1 − y) and B(y) the linear
-blend of the two wall values:
+With N_ψ, N_±, (N_u, N_v, N_P) the raw block outputs, d(y) = 4y(1 − y), ζ̂_b(x), ζ̂_t(x) the
+wall potentials (eofpinn/physics/walls.py: uniform, or patterned with a smooth transition) and
+L(x, y) = (1 − y) ζ̂_b(x) + y ζ̂_t(x) their linear blend:
 
-    ψ  = B_ζ(y) + d N_ψ                 (hard walls)      or  N_ψ            (soft)
-         B_ζ: linear blend of the wall values, or (psi_base = "gouy_chapman") the sum of the
-         two walls' Gouy–Chapman layers made exact at both walls — the thin-layer solution,
-         so the network starts from a resolved double layer and learns the departure
+    ψ  = B_ζ(x, y) + d N_ψ              (hard walls)      or  N_ψ            (soft)
+         B_ζ = L (psi_base "linear"), or (psi_base "gouy_chapman") the two walls' local
+         Gouy–Chapman layers 4 artanh(tanh(ζ̂(x)/4) e^{−d/ε}), made exact on both walls — the
+         thin-layer solution, so the network starts from a resolved double layer and learns
+         the departure (for ε ≤ 0.05 it is the exact straight-channel ψ to 1e-8)
     c± = exp(N_± ∓ ψ)                   (Slotboom: c± = g± e^{∓ψ}, g± = e^{N_±} ≈ 1)
        = exp(N_±)                       (log)             or  N_±            (direct)
-    u, v = d N_u, d N_v                 (hard no slip)    or  N_u, N_v      (soft)
+    u  = d N_u + u_B,  v = d N_v        (hard no slip)    or  N_u, N_v      (soft)
+         u_B = 0 (flow_base "none"), or (flow_base "electroosmotic") Ê (B_ζ − L) +
+         Δp̂ y(1 − y)/(2ℓ): the electroosmotic flow of those layers plus the Poiseuille flow of
+         the imposed drop, which vanishes on the walls and is the exact straight-channel u
     P  = Δp̂ (1 − x/ℓ) + s N_P           (excess pressure, s = pressure_scale)
     p  = Δp̂ (1 − x/ℓ) + s N_P,  P = p − Π   (paper layout: the network carries p itself)
 
 With Boltzmann walls and hard walls the ions are hard too: N_± is multiplied by d (Slotboom;
-log, around ∓B_ζ) or the wall values exp(∓ζ̂) are blended in (direct). Hard values need one uniform ζ̂ per
-wall; a patterned wall makes ψ discontinuous there, so those cases fall back to soft penalties.
+log, around ∓B_ζ) or the wall values exp(∓ζ̂) are blended in (direct). Hard values need a
+smooth ζ̂ along each wall: a uniform wall, or a pattern with a transition width > 0; a sharp
+pattern (width 0) makes ψ discontinuous there, and such cases fall back to soft penalties.
 The linear pressure drop is the exact straight-channel P, so the network learns only the
 departure from it, and with periodic ends it makes P periodic up to the jump Δp̂ exactly.
 All maps act on jets (derivatives.py), so the residuals see exact derivatives of the fields.
@@ -23,7 +29,6 @@ All maps act on jets (derivatives.py), so the residuals see exact derivatives of
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import torch
@@ -31,6 +36,7 @@ from torch import Tensor, nn
 
 from eofpinn.cases.model import PINNSettings, Problem
 from eofpinn.cases.pinn_settings import CONCENTRATION_FORMS, PRESSURE_FORMS, PSI_BASES, FormulationSettings
+from eofpinn.physics.walls import WallProfile
 from eofpinn.solvers.pinn import derivatives as jets
 from eofpinn.solvers.pinn.networks import Embedding, FieldNetworks
 
@@ -44,7 +50,7 @@ __all__ = ["FIELDS", "ION_SIGNS", "CONCENTRATION_FORMS", "PSI_BASES", "PRESSURE_
 class Formulation:
     """The choices of the module docstring, resolved for one problem."""
 
-    wall_zeta: tuple[float, float] | None  # (ζ̂_bottom, ζ̂_top) when ψ is hard, else None
+    walls: tuple[WallProfile, WallProfile] | None  # (bottom, top) ζ̂(x) when ψ is hard, else None
     hard_velocity: bool
     hard_ions: bool
     concentrations: str
@@ -53,52 +59,87 @@ class Formulation:
     pressure_drop: float
     length_ratio: float
     debye_ratio: float
+    field_hat: float
     paper_model: bool
     psi_base: str = "linear"
+    flow_base: str = "none"
 
     @classmethod
     def build(cls, problem: Problem, settings: FormulationSettings) -> Formulation:
-        bottom = {s.zeta_hat for s in problem.zeta_bottom}
-        top = {s.zeta_hat for s in problem.zeta_top}
-        uniform_walls = len(bottom) == 1 and len(top) == 1
-        wall_zeta = (bottom.pop(), top.pop()) if settings.hard_walls and uniform_walls else None
+        profiles = (problem.wall_profile("bottom"), problem.wall_profile("top"))
+        walls = profiles if settings.hard_walls and all(p.smooth for p in profiles) else None
         return cls(
-            wall_zeta=wall_zeta,
+            walls=walls,
             hard_velocity=settings.hard_walls,
-            hard_ions=wall_zeta is not None and problem.ion_wall == "boltzmann",
+            hard_ions=walls is not None and problem.ion_wall == "boltzmann",
             concentrations=settings.concentrations,
             pressure=settings.pressure,
             pressure_scale=settings.pressure_scale,
             pressure_drop=problem.pressure_drop_hat,
             length_ratio=problem.length_ratio,
             debye_ratio=problem.debye_ratio,
+            field_hat=problem.field_hat,
             paper_model=problem.paper_model,
             psi_base=settings.psi_base,
+            flow_base=settings.flow_base,
         )
 
     @property
     def hard_psi(self) -> bool:
-        return self.wall_zeta is not None
+        return self.walls is not None
 
-    def psi_wall_jet(self, y: Tensor) -> Tensor:
-        """B_ζ(y): the part of a hard ψ that carries the wall values (linear or Gouy–Chapman)."""
+    def wall_values(self, points: Tensor, transform=None) -> tuple[Tensor, Tensor]:
+        """Jets of ζ̂ carried into the channel from the bottom and the top wall: each wall's
+        ζ̂(x) with its pattern edges widening with the distance d from it (WallProfile.spread_jets;
+        the wall's own ζ̂(x) at d = 0) — or of transform(ζ̂) given as (F, F', F'') of ζ̂, e.g. the
+        Boltzmann wall concentration e^{∓ζ̂}."""
+        x, y = points[:, 0], points[:, 1]
+        out = []
+        for profile, distance, slope in zip(self.walls, (y, 1.0 - y), (1.0, -1.0)):
+            zeta = torch.stack(profile.spread_jets(x, distance, slope, xp=torch))
+            out.append(zeta if transform is None else jets.compose(*transform(zeta[0]), zeta))
+        return out[0], out[1]
+
+    def psi_wall_jet(self, points: Tensor) -> Tensor:
+        """B_ζ(x, y): the part of a hard ψ that carries the wall values — the linear blend of the
+        two walls' ζ̂, or the two walls' Gouy–Chapman layers (exact on both walls)."""
+        y = points[:, 1]
+        bottom, top = self.wall_values(points)
         if self.psi_base == "gouy_chapman":
-            return jets.gouy_chapman_jet(y, *self.wall_zeta, self.debye_ratio)
-        return jets.wall_blend_jet(y, *self.wall_zeta)
+            x, ones = points[:, 0], torch.ones_like(y)
+            far = [torch.stack(p.spread_jets(x, ones, 0.0, xp=torch)) for p in self.walls]  # ζ̂ at the other wall
+            return jets.gouy_chapman_jet(y, (bottom, far[0]), (top, far[1]), self.debye_ratio)
+        return jets.wall_blend_jet(y, bottom, top)
 
-    def _concentration(self, raw: Tensor, sign: float, psi: Tensor, distance: Tensor, y: Tensor) -> Tensor:
+    def flow_base_jet(self, points: Tensor) -> Tensor | None:
+        """u_B(x, y) = Ê (B_ζ − blend of ζ̂) + Δp̂ y(1 − y)/(2ℓ): the electroosmotic flow of the
+        local double layers plus the Poiseuille flow of the imposed drop — the exact u of a
+        straight channel when B_ζ is its double layer (physics.md §4) — or None (flow_base "none")."""
+        if self.flow_base == "none":
+            return None
+        y = points[:, 1]
+        layers = self.psi_wall_jet(points) - jets.wall_blend_jet(y, *self.wall_values(points))
+        scale = self.pressure_drop / (2.0 * self.length_ratio)
+        poiseuille = jets.jet_of_y(scale * y * (1.0 - y), scale * (1.0 - 2.0 * y), torch.full_like(y, -2.0 * scale))
+        return self.field_hat * layers + poiseuille
+
+    def _concentration(self, raw: Tensor, sign: float, psi: Tensor, distance: Tensor, points: Tensor) -> Tensor:
         """c₊ (sign +1) or c₋ (sign −1) from its raw jet; see the module docstring."""
         if self.concentrations == "direct":
             if not self.hard_ions:
                 return raw
-            zb, zt = self.wall_zeta
-            wall = jets.wall_blend_jet(y, math.exp(-sign * zb), math.exp(-sign * zt))
+
+            def boltzmann(zeta):
+                value = torch.exp(-sign * zeta)
+                return value, -sign * value, value
+
+            wall = jets.wall_blend_jet(points[:, 1], *self.wall_values(points, boltzmann))
             return wall + jets.product(distance, raw)
         exponent = jets.product(distance, raw) if self.hard_ions else raw
         if self.concentrations == "slotboom":
             exponent = exponent - sign * psi
         elif self.hard_ions:
-            exponent = exponent - sign * self.psi_wall_jet(y)  # Boltzmann ions of B_ζ at the walls
+            exponent = exponent - sign * self.psi_wall_jet(points)  # Boltzmann ions of B_ζ at the walls
         return jets.exponential(exponent)
 
     def fields(self, raw: dict[str, Tensor], points: Tensor) -> dict[str, Tensor]:
@@ -107,14 +148,17 @@ class Formulation:
         distance = jets.wall_distance_jet(y)
         psi = raw["psi"][..., 0]
         if self.hard_psi:
-            psi = self.psi_wall_jet(y) + jets.product(distance, psi)
+            psi = self.psi_wall_jet(points) + jets.product(distance, psi)
         out = {"psi": psi}
         for name, sign in ION_SIGNS.items():
-            out[name] = self._concentration(raw[name][..., 0], sign, psi, distance, y)
+            out[name] = self._concentration(raw[name][..., 0], sign, psi, distance, points)
         flow = raw["flow"]
         out["u"], out["v"] = flow[..., 0], flow[..., 1]
         if self.hard_velocity:
             out["u"], out["v"] = jets.product(distance, out["u"]), jets.product(distance, out["v"])
+        base = self.flow_base_jet(points) if self.hard_psi else None
+        if base is not None:
+            out["u"] = out["u"] + base
         pressure = self.pressure_scale * flow[..., 2] + self.pressure_drop_jet(x)
         if self.pressure == "total" and not self.paper_model:
             # Π = (c₊ + c₋ − 2)/(2ε²), a linear combination of jets.

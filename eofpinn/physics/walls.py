@@ -1,0 +1,150 @@
+"""The wall potential along a wall, ζ̂(x), from a case's segments (physics.md §3).
+
+A wall is a list of segments [a_k, b_k) carrying ζ̂_k. Real charge patterns change over a
+finite width, and every solver must solve the same problem, so a wall may have a transition
+width w (`[walls] transition`): each segment's indicator is smoothed by
+
+    box_k(x) = S((x − a_k)/w) − S((x − b_k)/w),    S(r) = (1 + tanh r)/2,
+
+and ζ̂(x) = Σ_k ζ̂_k box_k(x): the value changes by (ζ̂_{k+1} − ζ̂_k) over a few w around each
+edge, ζ̂(edge) is the mean of the two sides, and ζ̂ is smooth (C^∞). With periodic ends each
+box is summed over its images shifted by ±ℓ (the pattern repeats; the edge at x = 0 ≡ ℓ
+between the last and the first segment is an edge like any other). With reservoir ends the
+first segment extends to −∞ and the last to +∞. With w = 0 the jumps are sharp (piecewise
+constant; the last segment owns x = ℓ) — a wall with one segment is uniform either way.
+
+Everything here is a pure function of x written once for every solver: the FD solver takes
+values and exact face means (`mean`, from the antiderivative of S), the PINN takes values and
+the first two derivatives (`jets`) in torch (`xp=torch`).
+
+`spread_jets` continues a wall's ζ̂(x) into the channel with a width that grows with the
+distance d from the wall, w + (π/2) d: at a pattern edge this is the shape of the potential
+near a corner (a function of the angle, like the harmonic extension of a step, whose slope at
+the edge 1/(π d) it matches), and away from edges it is ζ̂(x) itself. The PINN's double-layer
+base uses it so that its x-structure widens into the fluid instead of staying as sharp as the
+wall's transition.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+def _log_cosh(r: np.ndarray) -> np.ndarray:
+    """log cosh r without overflow."""
+    a = np.abs(r)
+    return a + np.log1p(np.exp(-2.0 * a)) - math.log(2.0)
+
+
+@dataclass(frozen=True)
+class WallProfile:
+    """ζ̂(x) of one wall: `segments` (x_start, x_end, zeta_hat), transition width `width`
+    (0: sharp), channel length `length`, periodic or reservoir ends."""
+
+    segments: tuple[Any, ...]  # ZetaSegment: x_start, x_end, zeta_hat
+    width: float
+    length: float
+    periodic: bool
+
+    @property
+    def uniform(self) -> bool:
+        return len({s.zeta_hat for s in self.segments}) == 1
+
+    @property
+    def smooth(self) -> bool:
+        return self.uniform or self.width > 0.0
+
+    def _edges(self) -> list[tuple[float, float, float]]:
+        """(edge position, weight on that side, value) triples: box_k = Σ ±S((x − edge)/w)."""
+        terms = []
+        last = len(self.segments) - 1
+        shifts = (-self.length, 0.0, self.length) if self.periodic else (0.0,)
+        for k, seg in enumerate(self.segments):
+            for shift in shifts:
+                if self.periodic or k > 0:
+                    terms.append((seg.x_start + shift, +1.0, seg.zeta_hat))
+                if self.periodic or k < last:
+                    terms.append((seg.x_end + shift, -1.0, seg.zeta_hat))
+        return terms
+
+    def _constant(self) -> float:
+        """The part of ζ̂ that no edge term carries: the first segment's value (reservoir ends,
+        where it extends to −∞), nothing for periodic ends."""
+        return 0.0 if self.periodic else self.segments[0].zeta_hat
+
+    def value(self, x, xp: Any = np):
+        """ζ̂ at x (numpy, or torch with xp=torch)."""
+        return self.jets(x, xp)[0]
+
+    def jets(self, x, xp: Any = np) -> tuple:
+        """(ζ̂, dζ̂/dx, d²ζ̂/dx²) at x; the derivatives are 0 for a sharp wall (away from jumps)."""
+        if self.uniform:
+            zero = x * 0.0
+            return zero + self.segments[0].zeta_hat, zero, zero
+        if self.width == 0.0:
+            return self._sharp(x, xp), x * 0.0, x * 0.0
+        w = self.width
+        value, d1, d2 = x * 0.0 + self._constant(), x * 0.0, x * 0.0
+        for edge, sign, zeta in self._edges():
+            t = xp.tanh((x - edge) / w)
+            slope = 1.0 - t * t
+            value = value + sign * zeta * 0.5 * (1.0 + t)
+            d1 = d1 + sign * zeta * 0.5 * slope / w
+            d2 = d2 - sign * zeta * t * slope / w**2
+        return value, d1, d2
+
+    def spread_jets(self, x, d, d_y: float, spread: float = math.pi / 2, xp: Any = np) -> tuple:
+        """ζ̂ continued to distance d (a linear function of y with slope d_y) with the edge width
+        w + spread·d, and its derivatives (value, ∂x, ∂y, ∂xx, ∂yy); at d = 0 it is `jets`.
+        Needs a uniform wall or a width > 0."""
+        if self.uniform:
+            zero = x * 0.0 + d * 0.0
+            return zero + self.segments[0].zeta_hat, zero, zero, zero, zero
+        if self.width == 0.0:
+            raise ValueError("a sharp pattern (transition width 0) has no smooth continuation")
+        width = self.width + spread * d
+        w_y = spread * d_y
+        value = x * 0.0 + d * 0.0 + self._constant()
+        dx, dy, dxx, dyy = value * 0.0, value * 0.0, value * 0.0, value * 0.0
+        for edge, sign, zeta in self._edges():
+            r = (x - edge) / width
+            t = xp.tanh(r)
+            s1 = 0.5 * (1.0 - t * t)  # S'(r)
+            s2 = -t * (1.0 - t * t)  # S''(r)
+            r_y = -r * w_y / width
+            r_yy = 2.0 * r * (w_y / width) ** 2
+            c = sign * zeta
+            value = value + c * 0.5 * (1.0 + t)
+            dx = dx + c * s1 / width
+            dxx = dxx + c * s2 / width**2
+            dy = dy + c * s1 * r_y
+            dyy = dyy + c * (s2 * r_y**2 + s1 * r_yy)
+        return value, dx, dy, dxx, dyy
+
+    def _sharp(self, x, xp: Any):
+        values = x * 0.0 + self.segments[-1].zeta_hat
+        for seg in reversed(self.segments):
+            values = xp.where(x < seg.x_end, x * 0.0 + seg.zeta_hat, values)
+        return values
+
+    def mean(self, left: np.ndarray, right: np.ndarray) -> np.ndarray:
+        """Exact mean of ζ̂ over [left, right] (numpy), e.g. over each FD wall face."""
+        left, right = np.asarray(left, dtype=float), np.asarray(right, dtype=float)
+        if self.uniform:
+            return np.full(left.shape, self.segments[0].zeta_hat)
+        return (self._integral(right) - self._integral(left)) / (right - left)
+
+    def _integral(self, x: np.ndarray) -> np.ndarray:
+        """An antiderivative of ζ̂ (sharp: of the piecewise-constant ζ̂, periodic images included)."""
+        total = self._constant() * x
+        for edge, sign, zeta in self._edges():
+            if self.width == 0.0:
+                total = total + sign * zeta * np.maximum(x - edge, 0.0)
+            else:
+                r = (x - edge) / self.width
+                total = total + sign * zeta * 0.5 * ((x - edge) + self.width * _log_cosh(r))
+        return total
