@@ -80,6 +80,17 @@ class Problem:
         the last segment then owning x = ℓ)."""
         return self.wall_profile(wall).value(np.asarray(x, dtype=float))
 
+    def pattern_corners(self) -> list[tuple[float, float]]:
+        """(x, y) of every wall point where ζ̂ changes; with periodic ends a pattern whose last and
+        first segments differ also changes at x = 0 and x = ℓ (the same corner)."""
+        corners = []
+        for wall, y in (("bottom", 0.0), ("top", 1.0)):
+            segments = self.zeta_segments(wall)
+            corners += [(b.x_start, y) for a, b in zip(segments[:-1], segments[1:]) if a.zeta_hat != b.zeta_hat]
+            if self.ends == "periodic" and segments[0].zeta_hat != segments[-1].zeta_hat:
+                corners += [(0.0, y), (self.length_ratio, y)]
+        return sorted(corners)
+
     @property
     def uniform_zeta(self) -> float | None:
         """The single ζ̂ of both walls if they are uniform and equal, else None."""

@@ -6,6 +6,7 @@
     [pinn.points]          n_interior, n_boundary, wall_band, wall_fraction, resample_every
     [pinn.optimizer]       name, learning_rate, final_lr_factor, warmup_steps, + the optimiser's options
     [pinn.balancing]       name, + the balancer's options
+    [pinn.polish]          steps, dtype, name, learning_rate, + the optimiser's options (a final phase)
     [pinn.records]         log_every, checkpoint_every, eval_nx, eval_ny, conflict_diagnostics, snapshot_every
 
 Every field checks its own range when the dataclass is built (a `SettingError` naming the key),
@@ -93,7 +94,8 @@ class NetworkSettings:
     """S = 4 tanh MLP blocks (ψ; c₊; c₋; flow → u, v, P) of `depth` hidden layers × `width`.
 
     `output_gain` scales the Xavier init of each block's output layer (small: start near the
-    base state ψ = ζ̂, Boltzmann ions, fluid at rest; 1: plain Xavier, the paper's);
+    formulation's base state — wall values or double layers, Boltzmann ions, base flow; 0: start
+    exactly there; 1: plain Xavier, the paper's);
     `fourier_features` pairs of random Fourier features of scale `fourier_scale`;
     `wall_features` adds e^{−y/ε}, e^{−(1−y)/ε} to the inputs (the shape of a thin double layer).
     """
@@ -109,7 +111,7 @@ class NetworkSettings:
         check_fields(self, "network.", {
             "width": (in_range(1, 4096, integer=True), "an integer in [1, 4096]"),
             "depth": (in_range(1, 64, integer=True), "an integer in [1, 64]"),
-            "output_gain": (in_range(0.0, 10.0, open_low=True), "a number in (0, 10]"),
+            "output_gain": (in_range(0.0, 10.0), "a number in [0, 10] (0: every block starts at exactly 0)"),
             "fourier_features": (in_range(0, 1024, integer=True), "an integer in [0, 1024]"),
             "fourier_scale": (in_range(0.0, 1e3, open_low=True), "a number in (0, 1000]"),
             "wall_features": FLAG,
@@ -151,13 +153,24 @@ class FormulationSettings:
 @dataclass(frozen=True)
 class PointSettings:
     """Collocation: `n_interior` points, a fraction `wall_fraction` of them in two wall bands
-    of height `wall_band` (0: min(5√2 ε, 0.3)); `n_boundary` per wall and per end; a fresh draw
-    every `resample_every` steps (0: fixed points, the paper's)."""
+    of height `wall_band` (0: min(5√2 ε, 0.3)), a fraction `edge_fraction` near the pattern
+    edges of the walls (within a few max(w, ε) of each corner where ζ̂ changes), a fraction
+    `adaptive_fraction` redrawn every `adaptive_every` steps by residual-based adaptive sampling
+    (0: never; a pool of `adaptive_pool` candidates per point, drawn with probability
+    ∝ r^k / mean(r^k) + c, k = `adaptive_power`, c = `adaptive_floor`, r the loss-weighted sum of
+    squared PDE residuals), the rest uniform; `n_boundary` per wall and per end; all of them
+    redrawn every `resample_every` steps (0: fixed points, the paper's)."""
 
     n_interior: int = 1000
     n_boundary: int = 200
     wall_band: float = 0.0
     wall_fraction: float = 0.5
+    edge_fraction: float = 0.0
+    adaptive_fraction: float = 0.0
+    adaptive_every: int = 0
+    adaptive_pool: int = 8
+    adaptive_power: float = 1.0
+    adaptive_floor: float = 1.0
     resample_every: int = 0
 
     def __post_init__(self) -> None:
@@ -166,8 +179,18 @@ class PointSettings:
             "n_boundary": (in_range(2, 1_000_000, integer=True), "an integer in [2, 1e6]"),
             "wall_band": (in_range(0.0, 0.5), "a number in [0, 0.5] (0: min(5√2 ε, 0.3))"),
             "wall_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
+            "edge_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
+            "adaptive_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
+            "adaptive_every": (at_least(0), "an integer ≥ 0 (0: no adaptive sampling)"),
+            "adaptive_pool": (in_range(1, 1000, integer=True), "an integer in [1, 1000]"),
+            "adaptive_power": (in_range(0.0, 10.0), "a number in [0, 10]"),
+            "adaptive_floor": (in_range(0.0, 1e6), "a number in [0, 1e6]"),
             "resample_every": (at_least(0), "an integer ≥ 0 (0: fixed points)"),
         })
+        shares = self.wall_fraction + self.edge_fraction + self.adaptive_fraction
+        _require(shares <= 0.9 + 1e-12, "points.adaptive_fraction",
+                 f"leave a tenth of the points uniform (area means such as the ion-content gauge use them): "
+                 f"wall_fraction + edge_fraction + adaptive_fraction ≤ 0.9 (now {shares:g})", self.adaptive_fraction)
 
 
 @dataclass(frozen=True)
@@ -208,6 +231,38 @@ class BalancingSettings:
         object.__setattr__(self, "options", dict(self.options))
 
 
+POLISH_DTYPES = ("same", "float64")
+
+
+@dataclass(frozen=True)
+class PolishSettings:
+    """An optional final phase: the last `steps` of the run's [pinn] steps use another optimiser
+    (`name`, by default full-batch L-BFGS with a strong-Wolfe line search; its options as in
+    [pinn.optimizer]) with the loss weights frozen at their last values and the points fixed,
+    in float64 when `dtype` = "float64" (the model, points and weights are converted when the
+    phase starts). `learning_rate` absent: the optimiser's default (1 for L-BFGS)."""
+
+    steps: int = 0
+    dtype: str = "same"
+    name: str = "lbfgs"
+    learning_rate: float | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        check_fields(self, "polish.", {
+            "steps": (at_least(0), "an integer ≥ 0 (0: no polishing phase)"),
+            "dtype": (one_of(POLISH_DTYPES), choices_text(POLISH_DTYPES)),
+            "name": (lambda v: isinstance(v, str) and v != "", "an optimiser name"),
+            "learning_rate": (lambda v: v is None or in_range(0.0, 100.0, open_low=True)(v),
+                              "a number in (0, 100] (absent: the optimiser's default)"),
+        })
+        object.__setattr__(self, "options", dict(self.options))
+
+    def optimizer(self) -> OptimizerSettings:
+        """The phase's optimiser as [pinn.optimizer] settings (constant learning rate)."""
+        return OptimizerSettings(name=self.name, learning_rate=self.learning_rate, options=self.options)
+
+
 @dataclass(frozen=True)
 class RecordSettings:
     """What a run records: a history row every `log_every` steps (with `conflict_diagnostics`
@@ -239,10 +294,11 @@ SECTIONS = {
     "points": PointSettings,
     "optimizer": OptimizerSettings,
     "balancing": BalancingSettings,
+    "polish": PolishSettings,
     "records": RecordSettings,
 }
 # Sections whose keys beyond the dataclass fields are the named component's own options.
-OPTION_SECTIONS = ("optimizer", "balancing")
+OPTION_SECTIONS = ("optimizer", "balancing", "polish")
 
 
 @dataclass(frozen=True)
@@ -269,6 +325,7 @@ class PINNSettings:
     points: PointSettings = field(default_factory=PointSettings)
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     balancing: BalancingSettings = field(default_factory=BalancingSettings)
+    polish: PolishSettings = field(default_factory=PolishSettings)
     records: RecordSettings = field(default_factory=RecordSettings)
 
     def __post_init__(self) -> None:
@@ -284,6 +341,14 @@ class PINNSettings:
         })
         for name, cls in SECTIONS.items():
             _require(isinstance(getattr(self, name), cls), name, f"a [pinn.{name}] table", getattr(self, name))
+        if self.polish.steps >= self.steps:
+            raise SettingError("polish.steps", f"must be less than [pinn] steps = {self.steps} (the polishing phase "
+                                               f"is the end of the run); got {self.polish.steps}")
+
+    @property
+    def main_steps(self) -> int:
+        """Steps of the main phase (all of them without polishing)."""
+        return self.steps - self.polish.steps
 
 
 TOP_LEVEL = tuple(f.name for f in dataclasses.fields(PINNSettings) if f.name not in SECTIONS)
@@ -349,8 +414,14 @@ def build_section(cls: type, table: Mapping[str, Any], prefix: str, extra_ok: bo
 
 
 def option_values(options_cls: type, given: Mapping[str, Any], prefix: str) -> Any:
-    """The options dataclass of a registered optimiser or balancer from the keys a case gave."""
-    built, _ = build_section(options_cls, given, prefix)
+    """The options dataclass of a registered optimiser or balancer from the keys a case gave;
+    errors name the key inside the section `prefix` ("optimizer.", "polish.", ...)."""
+    try:
+        built, _ = build_section(options_cls, given, prefix)
+    except SettingError as exc:
+        if exc.key.startswith(prefix):
+            raise
+        raise SettingError(prefix + exc.key.split(".", 1)[-1], exc.message) from None
     return built
 
 
@@ -431,6 +502,8 @@ def validate_choices(settings: PINNSettings) -> None:
 
     optimizer_options(settings.optimizer)
     make_balancer(settings.balancing)
+    if settings.polish.steps:
+        optimizer_options(settings.polish.optimizer(), prefix="polish.")
 
 
 def load_section(source: str, table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:

@@ -19,7 +19,7 @@ COMMENT_COLUMN = 32
 
 
 TRANSITION_NOTE = ("width over which zeta changes at a segment edge (tanh), in [0, a quarter of the shortest "
-                   "segment]; 0: sharp jumps; default 0.1 λ_D")
+                   "segment]; 0: sharp jumps; default λ_D/4")
 
 def _line(key: str, value: str, comment: str) -> str:
     text = f"{key} = {value}"

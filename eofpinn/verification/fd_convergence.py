@@ -117,14 +117,7 @@ def relative_difference(fine: Solution, coarse: Solution, name: str, exclude: np
 
 def zeta_jump_corners(case: Case) -> list[tuple[float, float]]:
     """(x, y) of every wall point where ζ̂ jumps (with periodic ends, also x = 0 and x = ℓ)."""
-    problem = case.problem
-    corners = []
-    for wall, y in (("bottom", 0.0), ("top", 1.0)):
-        segments = problem.zeta_segments(wall)
-        corners += [(b.x_start, y) for a, b in zip(segments[:-1], segments[1:]) if a.zeta_hat != b.zeta_hat]
-        if problem.ends == "periodic" and segments[0].zeta_hat != segments[-1].zeta_hat:
-            corners += [(0.0, y), (problem.length_ratio, y)]
-    return sorted(corners)
+    return case.problem.pattern_corners()
 
 
 def near_zeta_jumps(solution: Solution, radius: float = CORNER_RADIUS) -> np.ndarray:

@@ -77,8 +77,8 @@ def test_paper_case_uses_the_converted_debye_ratio():
 def test_zeta_pattern_segments(tmp_path):
     problem = load_case(write(tmp_path, VALID)).problem
     assert [s.zeta_hat for s in problem.zeta_top] == pytest.approx([-1.94609, 0.973044], rel=1e-5)
-    # Default transition: 0.1 λ_D (tanh), the mean of the two sides at the edge x = 1.0.
-    assert problem.zeta_transition == pytest.approx(0.1 * problem.debye_ratio, rel=1e-12)
+    # Default transition: λ_D/4 (tanh), the mean of the two sides at the edge x = 1.0.
+    assert problem.zeta_transition == pytest.approx(0.25 * problem.debye_ratio, rel=1e-12)
     assert problem.zeta_wall("top", [0.5, 1.0, 1.5]).tolist() == pytest.approx([-1.94609, -0.486523, 0.973044],
                                                                                rel=1e-5)
     assert problem.uniform_zeta is None

@@ -13,7 +13,7 @@ from eofpinn.cases import straight_problem
 from eofpinn.cases.model import PINNSettings, Problem, ZetaSegment
 from eofpinn.cases.pinn_settings import FormulationSettings, PointSettings, RecordSettings
 from eofpinn.pinn_runs import load_checkpoint, save_checkpoint
-from eofpinn.solvers.pinn.collocation import sample_collocation, wall_band_height
+from eofpinn.solvers.pinn.collocation import adapted, sample_collocation, wall_band_height
 from eofpinn.solvers.pinn.evaluation import Evaluator, relative_l2
 from eofpinn.solvers.pinn.formulation import Formulation
 
@@ -103,9 +103,42 @@ def test_settings_defaults_have_case_file_types():
         if f.name in SECTIONS:
             for g in dataclasses.fields(value):
                 inner = getattr(value, g.name)
-                if (f.name, g.name) == ("optimizer", "learning_rate"):
+                if g.name == "learning_rate":  # [pinn.optimizer] and [pinn.polish]
                     assert inner is None
                 elif g.name != "options":
                     assert isinstance(inner, (bool, int, float, str, tuple)), (f.name, g.name)
         else:
             assert isinstance(value, (bool, int, float, str, tuple)), f.name
+
+
+def test_adaptive_sampling_draws_where_the_residual_is_large_and_keeps_the_rest():
+    problem = straight_problem(0.1, 1.0, 1.0, length_ratio=2.0)
+    settings = PointSettings(n_interior=1000, wall_fraction=0.3, adaptive_fraction=0.4, adaptive_pool=8,
+                             adaptive_power=2.0, adaptive_floor=0.0)
+    points = sample_collocation(problem, settings, torch.Generator().manual_seed(0))
+    assert points.interior.shape == (1000, 2) and points.n_uniform == 300
+
+    def density(pool):  # a residual concentrated around x = 0.5
+        return torch.exp(-((pool[:, 0] - 0.5) / 0.1) ** 2)
+
+    after = adapted(points, 400, density, settings, problem, torch.Generator().manual_seed(1))
+    assert torch.equal(after.interior[:600], points.interior[:600])  # uniform and band points stay
+    near = (after.interior[600:, 0] - 0.5).abs() < 0.2
+    assert float(near.double().mean()) > 0.9  # uniform share of |x − 0.5| < 0.2 would be 0.2
+    flat = adapted(points, 400, density, dataclasses.replace(settings, adaptive_power=0.0), problem,
+                   torch.Generator().manual_seed(1))
+    assert abs(float(((flat.interior[600:, 0] - 0.5).abs() < 0.2).double().mean()) - 0.2) < 0.06  # k = 0: uniform
+
+
+def test_edge_points_gather_at_the_pattern_corners():
+    wall = (ZetaSegment(0.0, 1.0, 2.0), ZetaSegment(1.0, 2.0, -1.0))
+    problem = Problem(debye_ratio=0.05, length_ratio=2.0, field_hat=1.0, zeta_bottom=wall,
+                      zeta_top=(ZetaSegment(0.0, 2.0, 1.0),), zeta_transition=0.02)
+    assert problem.pattern_corners() == [(0.0, 0.0), (1.0, 0.0), (2.0, 0.0)]
+    settings = PointSettings(n_interior=2000, wall_fraction=0.2, edge_fraction=0.5)
+    points = sample_collocation(problem, settings, torch.Generator().manual_seed(0))
+    edge = points.interior[1000:]  # after the uniform (600) and band (400) points; no adaptive ones
+    assert edge.shape == (1000, 2)
+    distance_to_corner = torch.minimum((edge[:, 0] - 1.0).abs(), torch.minimum(edge[:, 0], 2.0 - edge[:, 0]))
+    assert float((distance_to_corner < 0.3).double().mean()) > 0.95  # spread 2 max(w, ε) = 0.1
+    assert float(edge[:, 1].max()) <= wall_band_height(problem, settings) + 1e-12  # the bottom wall's band

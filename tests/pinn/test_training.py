@@ -130,3 +130,52 @@ def test_compiled_loss_matches_eager(tmp_path, quick_problem, small_settings):
     for a, b in zip(torch.autograd.grad(compiled.sum(), trainer.params),
                     torch.autograd.grad(eager.sum(), trainer.params)):
         assert torch.allclose(a, b, rtol=1e-8, atol=1e-10)
+
+
+def test_polishing_phase_freezes_weights_switches_optimizer_and_resumes_exactly(tmp_path, quick_problem, small_settings):
+    """[pinn.polish]: the last steps run L-BFGS in float64 with the GN weights of the main phase;
+    a run split inside either phase continues the same history."""
+    settings = replace(small_settings, {"steps": 30, "dtype": "float32", "records.checkpoint_every": 5,
+                                        "balancing.every": 4, "polish.steps": 10, "polish.dtype": "float64"})
+    case = case_from_problem(quick_problem, pinn=settings)
+    straight = run_in_directory(case, tmp_path / "straight", settings)
+    rows = _history(tmp_path / "straight")
+    main, polish = [r for r in rows if r["step"] < 20], [r for r in rows if r["step"] > 20]
+    assert all(r["lr"] < 1.0 for r in main) and all(r["lr"] == 1.0 for r in polish)
+    frozen = {k: v for k, v in rows[20].items() if k.startswith("weight_")}
+    assert all({k: v for k, v in r.items() if k.startswith("weight_")} == frozen for r in polish)
+    assert rows[-1]["err_mean"] < rows[19]["err_mean"]  # L-BFGS lowers the error further
+    state = load_checkpoint(tmp_path / "straight")
+    assert state["phase"] == "polish"
+    assert all(v.dtype == torch.float64 for v in state["model"].values() if v.is_floating_point())
+    for stop in (15, 25):
+        split = tmp_path / f"split{stop}"
+        run_in_directory(case, split, replace(settings, {"steps": stop, "polish.steps": max(0, stop - 20)}))
+        run_in_directory(case, split, settings, resume=split)
+        for a, b in zip(rows, _history(split)):
+            for key in a:
+                if key.startswith(("loss", "weight_", "err_")):
+                    assert a[key] == pytest.approx(b[key], rel=1e-9, abs=1e-300), (stop, a["step"], key)
+    assert straight.info["steps"] == 30
+
+
+def test_resume_with_adaptive_and_edge_points_on_a_patterned_channel(tmp_path, small_settings):
+    """Adaptive sampling draws from the run's generator: a split run redraws the same points."""
+    from eofpinn.cases import Problem, ZetaSegment
+
+    wall = (ZetaSegment(0.0, 0.5, 1.0), ZetaSegment(0.5, 1.0, -0.5))
+    problem = Problem(debye_ratio=0.2, length_ratio=1.0, field_hat=1.0, zeta_bottom=wall, zeta_top=wall,
+                      zeta_transition=0.05)
+    settings = replace(small_settings, {"steps": 20, "records.checkpoint_every": 10, "points.wall_fraction": 0.3,
+                                        "points.edge_fraction": 0.2,
+                                        "points.adaptive_fraction": 0.3, "points.adaptive_every": 6,
+                                        "formulation.psi_base": "gouy_chapman",
+                                        "formulation.flow_base": "electroosmotic"})
+    case = case_from_problem(problem, pinn=settings)
+    run_in_directory(case, tmp_path / "straight", settings)
+    run_in_directory(case, tmp_path / "split", replace(settings, {"steps": 10}))
+    run_in_directory(case, tmp_path / "split", settings, resume=tmp_path / "split")
+    a, b = load_checkpoint(tmp_path / "straight"), load_checkpoint(tmp_path / "split")
+    assert torch.equal(a["points"]["interior"], b["points"]["interior"])
+    for x, y in zip(_history(tmp_path / "straight"), _history(tmp_path / "split")):
+        assert x["loss"] == pytest.approx(y["loss"], rel=1e-9), x["step"]

@@ -17,10 +17,10 @@ from torch import nn
 
 from eofpinn.cases.model import Case, PINNSettings
 from eofpinn.solution import Solution
-from eofpinn.solvers.pinn.collocation import Collocation, sample_collocation
+from eofpinn.solvers.pinn.collocation import Collocation, adapted, interior_split, sample_collocation
 from eofpinn.solvers.pinn.evaluation import Evaluator, eval_grid, solution_on_grid
 from eofpinn.solvers.pinn.formulation import build_model
-from eofpinn.solvers.pinn.losses import loss_terms
+from eofpinn.solvers.pinn.losses import loss_terms, residual_density
 from eofpinn.solvers.pinn.trainer import Observer, ProgressBar, Trainer, torch_threads
 
 
@@ -38,6 +38,14 @@ class ChannelTask:
 
     def loss_terms(self, model: nn.Module, points: Collocation) -> dict[str, torch.Tensor]:
         return loss_terms(self.problem, model, points)
+
+    def adapt(self, model: nn.Module, points: Collocation, generator: torch.Generator,
+              weights: dict[str, float]) -> Collocation:
+        """The points with their adaptive share redrawn where the weighted PDE residual is large."""
+        settings = self.settings.points
+        return adapted(points, interior_split(settings)["adaptive"],
+                       lambda pool: residual_density(self.problem, model, pool, weights), settings, self.problem,
+                       generator)
 
     def evaluator(self, device: torch.device, dtype: torch.dtype) -> Callable | None:
         """Errors against the reference, or the exact solution of a straight channel; None when

@@ -11,6 +11,7 @@ are computed once per sampling, in float64 on the host, and stored with the poin
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from dataclasses import dataclass, fields
 
@@ -77,13 +78,40 @@ def _clustered_y(n_uniform: int, n_band: int, band: float, generator: torch.Gene
     return torch.cat((_uniform(n_uniform, generator), torch.where(lower, in_band, 1.0 - in_band)))
 
 
+def interior_split(settings: PointSettings) -> dict[str, int]:
+    """How many interior points each group gets: uniform (first: area means use them), wall
+    bands, pattern edges, adaptive (last: adaptive sampling replaces them)."""
+    n = settings.n_interior
+    shares = {"band": settings.wall_fraction, "edge": settings.edge_fraction, "adaptive": settings.adaptive_fraction}
+    counts = {name: int(round(n * share)) for name, share in shares.items()}
+    return {"uniform": n - sum(counts.values()), **counts}
+
+
+def _edge_points(problem: Problem, n: int, band: float, generator: torch.Generator) -> Tensor:
+    """n points around the pattern corners: x Gaussian about a corner's x with spread
+    2 max(w, ε), y uniform within the wall band of that corner's wall (none: uniform points)."""
+    ell = problem.length_ratio
+    corners = [(x, y) for x, y in problem.pattern_corners() if x < ell]  # x = ℓ wraps onto x = 0
+    if not corners:
+        return torch.stack((ell * _uniform(n, generator), _uniform(n, generator)), dim=1)
+    choice = torch.randint(len(corners), (n,), generator=generator)
+    corner = torch.tensor(corners, dtype=torch.float64)[choice]
+    spread = 2.0 * max(problem.zeta_transition, problem.debye_ratio)
+    x = corner[:, 0] + spread * torch.randn(n, generator=generator, dtype=torch.float64)
+    x = torch.remainder(x, ell) if problem.ends == "periodic" else x.clamp(0.0, ell)
+    depth = band * _uniform(n, generator)
+    y = torch.where(corner[:, 1] == 0.0, depth, 1.0 - depth)
+    return torch.stack((x, y), dim=1)
+
+
 def sample_collocation(problem: Problem, settings: PointSettings, generator: torch.Generator) -> Collocation:
-    """Draw a fresh set of points (float64, CPU) from `generator`."""
+    """Draw a fresh set of points (float64, CPU) from `generator`. (Edge and adaptive points are
+    drawn last, so without them the draws are those of the uniform-and-band layout.)"""
     ell, band = problem.length_ratio, wall_band_height(problem, settings)
-    n_band = int(round(settings.n_interior * settings.wall_fraction))
-    n_uniform = settings.n_interior - n_band
-    y = _clustered_y(n_uniform, n_band, band, generator)
-    interior = torch.stack((ell * _uniform(settings.n_interior, generator), y), dim=1)
+    split = interior_split(settings)
+    n_base = split["uniform"] + split["band"]
+    y = _clustered_y(split["uniform"], split["band"], band, generator)
+    interior = torch.stack((ell * _uniform(n_base, generator), y), dim=1)
 
     nb = settings.n_boundary
     walls = {}
@@ -101,8 +129,29 @@ def sample_collocation(problem: Problem, settings: PointSettings, generator: tor
         else:
             psi_eq[name] = torch.zeros_like(y_end)
     zeta = {w: torch.from_numpy(problem.zeta_wall(w, walls[w][:, 0].numpy()).astype(np.float64)) for w in walls}
+    if split["edge"] or split["adaptive"]:
+        adaptive = torch.stack((ell * _uniform(split["adaptive"], generator), _uniform(split["adaptive"], generator)), 1)
+        interior = torch.cat((interior, _edge_points(problem, split["edge"], band, generator), adaptive))
     return Collocation(
-        interior=interior, n_uniform=n_uniform, bottom=walls["bottom"], top=walls["top"],
+        interior=interior, n_uniform=split["uniform"], bottom=walls["bottom"], top=walls["top"],
         inlet=ends["inlet"], outlet=ends["outlet"], zeta_bottom=zeta["bottom"], zeta_top=zeta["top"],
         psi_inlet=psi_eq["inlet"], psi_outlet=psi_eq["outlet"],
     )
+
+
+def adapted(points: Collocation, n_adaptive: int, density, settings: PointSettings,
+            problem: Problem, generator: torch.Generator) -> Collocation:
+    """`points` with its last `n_adaptive` interior points redrawn by residual-based adaptive
+    sampling (Wu et al., CMAME 403 (2023) 115671, "RAD"): from a uniform pool of
+    adaptive_pool × n candidates, n drawn without replacement with probability
+    ∝ r^k / mean(r^k) + c, r = density(candidates) ≥ 0 (a tensor per candidate)."""
+    if n_adaptive == 0:
+        return points
+    n_pool = settings.adaptive_pool * n_adaptive
+    pool = torch.stack((problem.length_ratio * _uniform(n_pool, generator), _uniform(n_pool, generator)), dim=1)
+    pool = pool.to(points.interior)
+    r = density(pool).detach().clamp_min(0.0) ** settings.adaptive_power
+    weights = r / r.mean().clamp_min(torch.finfo(r.dtype).tiny) + settings.adaptive_floor
+    chosen = torch.multinomial(weights.double().cpu(), n_adaptive, replacement=False, generator=generator)
+    interior = torch.cat((points.interior[:-n_adaptive], pool[chosen.to(pool.device)]))
+    return dataclasses.replace(points, interior=interior)

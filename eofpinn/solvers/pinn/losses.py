@@ -42,11 +42,24 @@ def _region(jets: Jets, where: slice) -> Jets:
     return {name: jet[:, where] for name, jet in jets.items()}
 
 
-def pde_terms(problem: Problem, interior: Jets) -> dict[str, Tensor]:
+def pde_residuals(problem: Problem, interior: Jets) -> dict[str, Tensor]:
+    """The six PDE residuals at every interior point (physics.residuals on the jets)."""
     bundles = {name: as_derivatives(interior[name]) for name in FIELDS}
-    res = residuals(problem, bundles["psi"], bundles["c_plus"], bundles["c_minus"], bundles["u"], bundles["v"],
-                    bundles["P"])
-    return {name: _mean_square(r) for name, r in res.items()}
+    return residuals(problem, bundles["psi"], bundles["c_plus"], bundles["c_minus"], bundles["u"], bundles["v"],
+                     bundles["P"])
+
+
+def pde_terms(problem: Problem, interior: Jets) -> dict[str, Tensor]:
+    return {name: _mean_square(r) for name, r in pde_residuals(problem, interior).items()}
+
+
+def residual_density(problem: Problem, model: PINNModel, points: Tensor, weights: dict[str, float]) -> Tensor:
+    """Σ_i λ_i r_i² at each of `points` (N, 2): the pointwise share of the weighted PDE loss
+    (adaptive sampling draws where it is large)."""
+    # Taylor-mode jets need no autograd; nested-autograd jets do (then the result is detached).
+    with torch.set_grad_enabled(model.derivatives == "autograd"):
+        res = pde_residuals(problem, model(points))
+    return sum(weights.get(name, 1.0) * r.detach().square() for name, r in res.items())
 
 
 def wall_terms(problem: Problem, model: PINNModel, walls: Jets, zeta: Tensor) -> dict[str, Tensor]:

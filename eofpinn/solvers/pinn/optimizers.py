@@ -127,17 +127,18 @@ class LBFGSOptimizer:
 OPTIMIZERS: dict[str, Any] = {cls.name: cls for cls in (SOAPOptimizer, AdamOptimizer, LBFGSOptimizer)}
 
 
-def optimizer_entry(name: str) -> Any:
+def optimizer_entry(name: str, prefix: str = "optimizer.") -> Any:
     """The registered optimiser class of `name`, or a SettingError listing the registry."""
     try:
         return OPTIMIZERS[name]
     except KeyError:
-        raise SettingError("optimizer.name", f"must be {choices_text(list(OPTIMIZERS))}; got {name!r}") from None
+        raise SettingError(f"{prefix}name", f"must be {choices_text(list(OPTIMIZERS))}; got {name!r}") from None
 
 
-def optimizer_options(settings: OptimizerSettings) -> Any:
-    """The optimiser's Options (defaults + what the case gave), checked."""
-    return option_values(optimizer_entry(settings.name).Options, settings.options, "optimizer.")
+def optimizer_options(settings: OptimizerSettings, prefix: str = "optimizer.") -> Any:
+    """The optimiser's Options (defaults + what the case gave), checked; `prefix` names the
+    section in messages ("polish." for the polishing phase)."""
+    return option_values(optimizer_entry(settings.name, prefix).Options, settings.options, prefix)
 
 
 def base_learning_rate(settings: OptimizerSettings) -> float:

@@ -54,7 +54,7 @@ DTYPES = {"float32": torch.float32, "float64": torch.float64}
 MEAN_KEY = "mean"
 # Settings that change the shape of the state; a resumed run must keep them.
 STRUCTURAL_SETTINGS = ("network", "formulation", "dtype", "optimizer.name", "balancing.name",
-                       "points.n_interior", "points.n_boundary")
+                       "points.n_interior", "points.n_boundary", "polish.name", "polish.dtype")
 
 
 class Observer:
@@ -134,6 +134,7 @@ class Trainer:
         self.sampler = torch.Generator().manual_seed(settings.seed)
         self.model = task.build_model(self.sampler).to(device=self.device, dtype=self.dtype)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
+        self.phase = "main"
         self.optimizer = make_optimizer(settings.optimizer, self.params)
         self.closure_based = optimizer_entry(settings.optimizer.name).needs_closure
         self.points = self._sample()
@@ -161,6 +162,32 @@ class Trainer:
         terms = self.task.loss_terms(self.model, points)
         return torch.stack([terms[name] for name in self.term_names])
 
+    @property
+    def polishing(self) -> bool:
+        return self.phase == "polish"
+
+    def learning_rate(self, step: int) -> float:
+        """The main phase's schedule (over its own steps), then the polishing phase's constant rate."""
+        s = self.settings
+        if step >= s.main_steps:
+            return learning_rate(s.polish.optimizer(), 1, 0)
+        return learning_rate(s.optimizer, s.main_steps, step)
+
+    def start_polish(self) -> None:
+        """Enter the final phase: its optimiser, frozen loss weights, fixed points, and float64
+        if asked (model, points, weights and the evaluator are converted)."""
+        polish = self.settings.polish
+        if polish.dtype == "float64" and self.dtype != torch.float64:
+            self.dtype = torch.float64
+            self.model.to(dtype=self.dtype)
+            self.points = type(self.points).from_state_dict(self.points.state_dict(), self.device, self.dtype)
+            self.balance = {k: (v.to(self.dtype) if isinstance(v, Tensor) and v.is_floating_point() else v)
+                            for k, v in self.balance.items()}
+            self.evaluate = self.task.evaluator(self.device, self.dtype)
+        self.phase = "polish"
+        self.optimizer = make_optimizer(polish.optimizer(), self.params)
+        self.closure_based = optimizer_entry(polish.name).needs_closure
+
     def train_step(self, diagnose: bool = False) -> Tensor:
         """One optimiser step at self.step; returns the unweighted loss terms at θ_step.
 
@@ -168,15 +195,25 @@ class Trainer:
         (those of the balancer when it asked for them, else formed without touching p.grad).
         """
         s = self.settings
-        if s.points.resample_every and self.step > 0 and self.step % s.points.resample_every == 0:
+        if self.step == s.main_steps and s.polish.steps and not self.polishing:
+            self.start_polish()
+        resample = s.points.resample_every and not self.polishing
+        if resample and self.step > 0 and self.step % s.points.resample_every == 0:
             self.points = self._sample()
-        set_learning_rate(self.optimizer, learning_rate(s.optimizer, s.steps, self.step))
+        adapt = s.points.adaptive_every and s.points.adaptive_fraction and not self.polishing
+        if adapt and self.step > 0 and self.step % s.points.adaptive_every == 0:
+            weights = dict(zip(self.term_names, self.weights.tolist()))
+            self.points = self.task.adapt(self.model, self.points, self.sampler, weights)
+        set_learning_rate(self.optimizer, self.learning_rate(self.step))
         terms = self.terms_fn(self.points)
         self.optimizer.zero_grad(set_to_none=True)
-        wanted = self.balancer.needs_gradients(self.balance, self.step)
+        wanted = not self.polishing and self.balancer.needs_gradients(self.balance, self.step)
         grads = per_term_gradients(list(terms), self.params) if (wanted or diagnose) else None
-        weights, self.balance = self.balancer.update(self.balance, self.step, terms.detach(),
-                                                     grads if wanted else None)
+        if self.polishing:  # the weights stay as the main phase left them
+            weights = self.weights
+        else:
+            weights, self.balance = self.balancer.update(self.balance, self.step, terms.detach(),
+                                                         grads if wanted else None)
         self.step_gradients = grads if diagnose else None
         if self.closure_based:
             self._closure_step(terms, weights)
@@ -213,7 +250,7 @@ class Trainer:
              gradients: list[Tensor] | None = None) -> dict:
         values = terms.tolist()
         weights = self.weights.tolist()
-        row = {"step": step, "lr": learning_rate(self.settings.optimizer, self.settings.steps, step),
+        row = {"step": step, "lr": self.learning_rate(step),
                "loss": float(sum(w * v for w, v in zip(weights, values)))}
         row.update({f"loss_{n}": v for n, v in zip(self.term_names, values)})
         row.update({f"weight_{n}": w for n, w in zip(self.term_names, weights)})
@@ -243,7 +280,7 @@ class Trainer:
             return
         notes = [note for observer in self.observers if (note := observer.diverged(self))]
         good = self.history[-1]["step"] if self.history else 0
-        lr = learning_rate(self.settings.optimizer, self.settings.steps, self.step)
+        lr = self.learning_rate(self.step)
         raise SolverError(f"PINN training diverged: the loss became NaN or Inf between step {good} and "
                           f"step {self.step} (learning rate {lr:.3g}); " + ("; ".join(notes) or "nothing was kept"))
 
@@ -251,7 +288,8 @@ class Trainer:
     def state(self) -> dict:
         """Everything needed to continue this run bit for bit."""
         return {
-            "step": self.step, "model": self.model.state_dict(), "optimizer": self.optimizer.state_dict(),
+            "step": self.step, "phase": self.phase, "model": self.model.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
             "balance": self.balance, "points": self.points.state_dict(),
             "rng": {"sampler": self.sampler.get_state()}, "history": self.history, "best": self.best,
             "train_seconds": self.train_seconds, "settings": as_table(self.settings),
@@ -261,6 +299,8 @@ class Trainer:
         """Continue from `state` (Trainer.state of a run with compatible settings; its
         "source", when present, names the checkpoint in messages)."""
         self.check_compatible(state["settings"], state.get("source", "checkpoint"))
+        if state.get("phase", "main") == "polish":
+            self.start_polish()
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.balance = {k: (v.to(self.weights) if isinstance(v, Tensor) else v) for k, v in state["balance"].items()}
