@@ -33,7 +33,7 @@ PINN_SHORTCUTS = {"steps": "steps", "seed": "seed", "device": "device", "optimiz
 OPTIONS = {
     "fd": ("nx", "ny", "progress"),
     "exact": ("nx", "ny"),
-    "pinn": ("reference", "resume", "out_dir", "progress", "settings", "stop", *PINN_SHORTCUTS),
+    "pinn": ("reference", "resume", "out_dir", "progress", "settings", "stop", "init", *PINN_SHORTCUTS),
 }
 
 
@@ -50,7 +50,8 @@ def solve(case: Case | str | Path, solver: str = DEFAULT_SOLVER, **options: Any)
              steps, seed, device, optimizer (a registered optimiser) and weighting (a registered
              balancer); reference: a Solution, or a run directory, to measure errors against
              (default: the exact solution of a straight channel); resume: a run directory or
-             checkpoint to continue; out_dir: where checkpoints, history.csv, snapshots and
+             checkpoint to continue; init: a run directory or checkpoint whose networks start
+             this run (a warm start); out_dir: where checkpoints, history.csv, snapshots and
              plots go (default: the resumed run's directory, else none: the run stays in
              memory); progress: show a progress bar (default True); stop: a threading.Event
              that stops the run at the next step boundary (checkpoint written when out_dir).
@@ -113,7 +114,7 @@ def _solve_exact(case: Case, nx: int | None = None, ny: int | None = None) -> So
 def _solve_pinn(case: Case, settings: PINNSettings | Mapping[str, Any] | None = None,
                 reference: Solution | str | Path | None = None, resume: str | Path | None = None,
                 out_dir: str | Path | None = None, progress: bool = True, stop: threading.Event | None = None,
-                **shortcuts: Any) -> Solution:
+                init: str | Path | None = None, **shortcuts: Any) -> Solution:
     from eofpinn.io import read_run
     from eofpinn.pinn_runs import load_checkpoint, run_in_directory
     from eofpinn.solvers.pinn import solve_pinn
@@ -131,6 +132,7 @@ def _solve_pinn(case: Case, settings: PINNSettings | Mapping[str, Any] | None = 
         out_dir = resume
     if out_dir is not None:
         return run_in_directory(case, Path(out_dir), case.pinn, reference=reference, resume=resume,
-                                progress=bool(progress), stop=stop)
+                                progress=bool(progress), stop=stop, init=init)
     state = load_checkpoint(resume) if resume is not None else None
-    return solve_pinn(case, case.pinn, reference, resume=state, progress=bool(progress), stop=stop)
+    start = load_checkpoint(Path(init)) if init is not None else None
+    return solve_pinn(case, case.pinn, reference, resume=state, progress=bool(progress), stop=stop, init=start)

@@ -88,7 +88,7 @@ def _solver_options(args: argparse.Namespace, run) -> dict:
     """The flags given, as `api.solve` options; a flag the solver does not take is refused there."""
     from eofpinn.api import PINN_SHORTCUTS
 
-    options = {"nx": args.nx, "ny": args.ny, "reference": args.reference}
+    options = {"nx": args.nx, "ny": args.ny, "reference": args.reference, "init": args.init}
     options.update({name: getattr(args, name) for name in PINN_SHORTCUTS})
     if args.solver == "fd":
         options["progress"] = _print_progress
@@ -239,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     pinn.add_argument("--seed", type=int)
     pinn.add_argument("--resume", metavar="DIR", help="continue the PINN run checkpointed in DIR, in DIR itself")
     pinn.add_argument("--reference", metavar="DIR", help="run directory of a reference solution (e.g. FD)")
+    pinn.add_argument("--init", metavar="DIR", help="start from the networks of the PINN run in DIR (a warm start, "
+                                                   "e.g. from an easier case; same [pinn.network] settings)")
     solve.set_defaults(run=_solve)
 
     check = sub.add_parser("validate", help="errors vs a reference, balances, comparison figures")

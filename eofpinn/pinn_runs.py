@@ -235,11 +235,13 @@ def file_observers(out_dir: Path, title: str) -> list[Observer]:
 
 def run_in_directory(case: Case, out_dir: Path, settings: PINNSettings | None = None,
                      reference: Solution | None = None, resume: Path | None = None, progress: bool = False,
-                     stop: threading.Event | None = None) -> Solution:
+                     stop: threading.Event | None = None, init: Path | None = None) -> Solution:
     """Train the PINN of `case` with checkpoints, history, snapshots and plots in `out_dir`.
 
     With `resume` (a run directory or a checkpoint file) the run continues exactly where that
-    checkpoint stopped, up to `settings.steps`. See solvers.pinn.channel.solve_pinn for the rest.
+    checkpoint stopped, up to `settings.steps`; with `init` (likewise) it starts from that run's
+    networks (a warm start). See solvers.pinn.channel.solve_pinn for the rest.
     """
     state = load_checkpoint(Path(resume)) if resume is not None else None
-    return solve_pinn(case, settings, reference, file_observers(out_dir, case.name), state, progress, stop)
+    start = load_checkpoint(Path(init)) if init is not None else None
+    return solve_pinn(case, settings, reference, file_observers(out_dir, case.name), state, progress, stop, start)

@@ -283,6 +283,9 @@ class DoubleLayerTask:
         return LinePoints(collocation_points(self.config.debye_ratio, self.config.n_interior, generator,
                                              torch.float64))
 
+    def before_step(self, model: nn.ModuleDict, step: int) -> None:
+        """Nothing changes with the step."""
+
     def loss_terms(self, model: nn.ModuleDict, points: LinePoints) -> dict[str, Tensor]:
         c = self.config
         return dict(zip(self.names, loss_terms(model, points.y, c.debye_ratio, c.formulation, c.zeta)))

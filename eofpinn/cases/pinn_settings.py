@@ -7,6 +7,7 @@
     [pinn.optimizer]       name, learning_rate, final_lr_factor, warmup_steps, + the optimiser's options
     [pinn.balancing]       name, + the balancer's options
     [pinn.polish]          steps, dtype, name, learning_rate, + the optimiser's options (a final phase)
+    [pinn.continuation]    steps, zeta_from (start from weaker walls)
     [pinn.records]         log_every, checkpoint_every, eval_nx, eval_ny, conflict_diagnostics, snapshot_every
 
 Every field checks its own range when the dataclass is built (a `SettingError` naming the key),
@@ -231,6 +232,27 @@ class BalancingSettings:
         object.__setattr__(self, "options", dict(self.options))
 
 
+@dataclass(frozen=True)
+class ContinuationSettings:
+    """Continuation in the wall potentials: over the first `steps` steps every wall ζ̂ (and what
+    follows from it: wall and reservoir values, Boltzmann wall ions, the double-layer base) is
+    ζ̂ × s with s rising linearly from `zeta_from` to 1; 0 steps: the case's ζ̂ throughout."""
+
+    steps: int = 0
+    zeta_from: float = 0.25
+
+    def __post_init__(self) -> None:
+        check_fields(self, "continuation.", {
+            "steps": (at_least(0), "an integer ≥ 0 (0: no continuation)"),
+            "zeta_from": (in_range(0.0, 1.0), "a number in [0, 1]"),
+        })
+
+    def zeta_scale(self, step: int) -> float:
+        if step >= self.steps:
+            return 1.0
+        return self.zeta_from + (1.0 - self.zeta_from) * step / self.steps
+
+
 POLISH_DTYPES = ("same", "float64")
 
 
@@ -295,6 +317,7 @@ SECTIONS = {
     "optimizer": OptimizerSettings,
     "balancing": BalancingSettings,
     "polish": PolishSettings,
+    "continuation": ContinuationSettings,
     "records": RecordSettings,
 }
 # Sections whose keys beyond the dataclass fields are the named component's own options.
@@ -326,6 +349,7 @@ class PINNSettings:
     optimizer: OptimizerSettings = field(default_factory=OptimizerSettings)
     balancing: BalancingSettings = field(default_factory=BalancingSettings)
     polish: PolishSettings = field(default_factory=PolishSettings)
+    continuation: ContinuationSettings = field(default_factory=ContinuationSettings)
     records: RecordSettings = field(default_factory=RecordSettings)
 
     def __post_init__(self) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 
 import numpy as np
 import pytest
@@ -179,3 +180,41 @@ def test_resume_with_adaptive_and_edge_points_on_a_patterned_channel(tmp_path, s
     assert torch.equal(a["points"]["interior"], b["points"]["interior"])
     for x, y in zip(_history(tmp_path / "straight"), _history(tmp_path / "split")):
         assert x["loss"] == pytest.approx(y["loss"], rel=1e-9), x["step"]
+
+
+def test_continuation_scales_the_walls_then_reaches_the_case(tmp_path, quick_problem, small_settings):
+    settings = replace(small_settings, {"steps": 12, "records.log_every": 4, "continuation.steps": 8,
+                                        "continuation.zeta_from": 0.25})
+    assert [settings.continuation.zeta_scale(k) for k in (0, 4, 8, 12)] == [0.25, 0.625, 1.0, 1.0]
+    case = case_from_problem(quick_problem, pinn=settings)
+    task = ChannelTask(case, settings)
+    trainer = trainer_module.Trainer(task, settings)
+    seen = []
+    original = task.before_step
+
+    def recording(model, step):
+        original(model, step)
+        seen.append(model.formulation.zeta_scale)
+
+    task.before_step = recording
+    trainer.train()
+    assert seen[:9] == pytest.approx([0.25 + 0.75 * k / 8 for k in range(9)]) and seen[-1] == 1.0
+    # Wall values follow: at step 0 the hard ψ on the walls is 0.25 ζ̂.
+    model = trainer.model
+    model.formulation = dataclasses.replace(model.formulation, zeta_scale=0.25)
+    wall = torch.tensor([[0.3, 0.0], [0.7, 1.0]], dtype=torch.float64)
+    assert model.values(wall)["psi"].tolist() == pytest.approx([0.25, 0.25], abs=1e-12)
+
+
+def test_warm_start_takes_the_networks_of_another_run(tmp_path, quick_problem, small_settings):
+    settings = replace(small_settings, {"steps": 10, "records.checkpoint_every": 100})
+    case = case_from_problem(quick_problem, pinn=settings)
+    first = run_in_directory(case, tmp_path / "first", settings)
+    second = run_in_directory(case, tmp_path / "second", replace(settings, {"steps": 3}), init=tmp_path / "first")
+    rows = _history(tmp_path / "second")
+    assert rows[0]["err_mean"] == pytest.approx(first.info["final_errors"]["mean"], rel=1e-12)
+    assert second.info["steps"] == 3
+    wider = replace(settings, {"network.width": 24})
+    with pytest.raises(SolverError, match=r"cannot start from .*first/checkpoint.pt: its networks differ from this "
+                                          r"run's \(.*\); use a run with the same \[pinn.network\] settings"):
+        run_in_directory(case, tmp_path / "third", wider, init=tmp_path / "first")

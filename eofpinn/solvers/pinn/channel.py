@@ -9,6 +9,7 @@ snapshots, plots) are observers that eofpinn/pinn_runs.py attaches.
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from collections.abc import Callable, Sequence
 
@@ -36,6 +37,12 @@ class ChannelTask:
     def sample(self, generator: torch.Generator) -> Collocation:
         return sample_collocation(self.problem, self.settings.points, generator)
 
+    def before_step(self, model: nn.Module, step: int) -> None:
+        """Continuation: the wall potentials of this step (physics unchanged when it is off)."""
+        scale = self.settings.continuation.zeta_scale(step)
+        if scale != model.formulation.zeta_scale:
+            model.formulation = dataclasses.replace(model.formulation, zeta_scale=scale)
+
     def loss_terms(self, model: nn.Module, points: Collocation) -> dict[str, torch.Tensor]:
         return loss_terms(self.problem, model, points)
 
@@ -61,7 +68,7 @@ class ChannelTask:
 
 def solve_pinn(case: Case, settings: PINNSettings | None = None, reference: Solution | None = None,
                observers: Sequence[Observer] = (), resume: dict | None = None, progress: bool = False,
-               stop: threading.Event | None = None) -> Solution:
+               stop: threading.Event | None = None, init: dict | None = None) -> Solution:
     """Train the PINN of `case` (settings: the case's [pinn] section unless given) in memory.
 
     Args:
@@ -69,6 +76,8 @@ def solve_pinn(case: Case, settings: PINNSettings | None = None, reference: Solu
             exact solution of a straight channel, else not at all.
         observers: watch the run (eofpinn.pinn_runs.file_observers writes a run directory).
         resume: a state saved by Trainer.state() (a checkpoint) to continue exactly.
+        init: a state (a checkpoint of another run) whose network parameters start this run;
+            everything else starts afresh (a warm start, e.g. from an easier case).
         progress: show a progress bar (steps, loss, error, ETA) on stderr.
         stop: an event that, once set, stops the run at the next step boundary
             (TrainingInterrupted, after the observers' `interrupted`).
@@ -84,6 +93,8 @@ def solve_pinn(case: Case, settings: PINNSettings | None = None, reference: Solu
     with torch_threads(settings.threads):
         watchers = list(observers) + ([ProgressBar()] if progress else [])
         trainer = Trainer(ChannelTask(case, settings, reference), settings, watchers, stop)
+        if init is not None and resume is None:
+            trainer.warm_start(init)
         if resume is not None:
             trainer.load_state(resume)
         trainer.train()

@@ -63,6 +63,7 @@ class Formulation:
     paper_model: bool
     psi_base: str = "linear"
     flow_base: str = "none"
+    zeta_scale: float = 1.0  # continuation ([pinn.continuation]): every wall ζ̂ times this
 
     @classmethod
     def build(cls, problem: Problem, settings: FormulationSettings) -> Formulation:
@@ -96,7 +97,7 @@ class Formulation:
         x, y = points[:, 0], points[:, 1]
         out = []
         for profile, distance, slope in zip(self.walls, (y, 1.0 - y), (1.0, -1.0)):
-            zeta = torch.stack(profile.spread_jets(x, distance, slope, xp=torch))
+            zeta = self.zeta_scale * torch.stack(profile.spread_jets(x, distance, slope, xp=torch))
             out.append(zeta if transform is None else jets.compose(*transform(zeta[0]), zeta))
         return out[0], out[1]
 
@@ -107,7 +108,8 @@ class Formulation:
         bottom, top = self.wall_values(points)
         if self.psi_base == "gouy_chapman":
             x, ones = points[:, 0], torch.ones_like(y)
-            far = [torch.stack(p.spread_jets(x, ones, 0.0, xp=torch)) for p in self.walls]  # ζ̂ at the other wall
+            far = [self.zeta_scale * torch.stack(p.spread_jets(x, ones, 0.0, xp=torch))
+                   for p in self.walls]  # ζ̂ at the other wall
             return jets.gouy_chapman_jet(y, (bottom, far[0]), (top, far[1]), self.debye_ratio)
         return jets.wall_blend_jet(y, bottom, top)
 

@@ -109,10 +109,11 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
     interior = _region(jets, slices["interior"])
     terms = pde_terms(problem, interior)
     walls = {name: torch.cat((jets[name][:, slices["bottom"]], jets[name][:, slices["top"]]), dim=1) for name in jets}
-    terms.update(wall_terms(problem, model, walls, torch.cat((points.zeta_bottom, points.zeta_top))))
+    scale = model.formulation.zeta_scale  # continuation: wall and reservoir targets follow the scaled ζ̂
+    terms.update(wall_terms(problem, model, walls, scale * torch.cat((points.zeta_bottom, points.zeta_top))))
     inlet, outlet = _region(jets, slices["inlet"]), _region(jets, slices["outlet"])
     if problem.ends == "reservoir":
-        terms.update(reservoir_terms(problem, inlet, outlet, points.psi_inlet, points.psi_outlet))
+        terms.update(reservoir_terms(problem, inlet, outlet, scale * points.psi_inlet, scale * points.psi_outlet))
     else:
         terms["pressure_gauge"] = torch.mean(outlet["P"][0]) ** 2
     if not problem.fixes_ion_content:

@@ -5,6 +5,8 @@ weights, points, history) and advances it. A task provides:
 
     build_model(generator) -> nn.Module       networks (+ formulation), float64, on the CPU
     sample(generator) -> points               collocation points (state_dict / from_state_dict)
+    before_step(model, step)                  what changes with the step (e.g. continuation)
+    adapt(model, points, generator, weights)  adaptive resampling (only with [pinn.points] adaptive_*)
     loss_terms(model, points) -> {name: L_i}  every term from one network pass
     evaluator(device, dtype) -> f | None      f(model) -> {field: error, ..., "mean": ...}
     solution(model, device, dtype, info)      the result (a Solution for the channel)
@@ -204,6 +206,7 @@ class Trainer:
         if adapt and self.step > 0 and self.step % s.points.adaptive_every == 0:
             weights = dict(zip(self.term_names, self.weights.tolist()))
             self.points = self.task.adapt(self.model, self.points, self.sampler, weights)
+        self.task.before_step(self.model, self.step)
         set_learning_rate(self.optimizer, self.learning_rate(self.step))
         terms = self.terms_fn(self.points)
         self.optimizer.zero_grad(set_to_none=True)
@@ -309,6 +312,17 @@ class Trainer:
         self.step, self.train_seconds, self.best = state["step"], state["train_seconds"], state["best"]
         # Rows at or after the resumed step are recomputed (e.g. the final row of a finished run).
         self.history = [row for row in state["history"] if row["step"] < self.step]
+
+    def warm_start(self, state: dict) -> None:
+        """Start from another run's network parameters (its checkpoint's `model`), e.g. of an
+        easier case; optimiser, weights, points and history start afresh."""
+        source = state.get("source", "checkpoint")
+        try:
+            self.model.load_state_dict(state["model"])
+        except RuntimeError as exc:
+            detail = str(exc).splitlines()[-1].strip() if str(exc) else "shapes differ"
+            raise SolverError(f"cannot start from {source}: its networks differ from this run's ({detail}); "
+                              "use a run with the same [pinn.network] settings") from None
 
     def check_compatible(self, saved: dict, source: str) -> None:
         """Refuse to continue with settings that change the networks, optimiser or points."""
