@@ -283,6 +283,9 @@ class DoubleLayerTask:
         return LinePoints(collocation_points(self.config.debye_ratio, self.config.n_interior, generator,
                                              torch.float64))
 
+    def bind(self, model: nn.ModuleDict, points: LinePoints) -> None:
+        """No gauges to bind."""
+
     def before_step(self, model: nn.ModuleDict, step: int) -> None:
         """Nothing changes with the step."""
 

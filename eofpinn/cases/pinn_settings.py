@@ -38,6 +38,7 @@ PSI_BASES = ("linear", "gouy_chapman")
 CONCENTRATION_FORMS = ("slotboom", "log", "direct")
 PRESSURE_FORMS = ("excess", "total")
 FLOW_BASES = ("none", "electroosmotic")
+GAUGES = ("penalty", "exact")
 
 
 class SettingError(ValueError):
@@ -130,7 +131,10 @@ class FormulationSettings:
     (c± = g± e^{∓ψ}) | "log" (c± = e^N) | "direct"; `pressure` "excess" (network carries
     P = p − Π) | "total" (network carries p, the paper's layout); `pressure_scale` multiplies
     the pressure output. The paper's layout: hard_walls = false, concentrations = "direct",
-    pressure = "total", pressure_scale = 1 (with network.output_gain = 1).
+    pressure = "total", pressure_scale = 1 (with network.output_gain = 1). `gauges`: the gauges of
+    physics.md §3 (ion content with no-flux walls and periodic ends; the outlet pressure with
+    periodic ends) as loss terms ("penalty"), or exact by construction ("exact": c± divided by
+    the mean of c± e^{±ψ} over the uniform interior points, the outlet mean subtracted from P).
     """
 
     hard_walls: bool = True
@@ -139,9 +143,11 @@ class FormulationSettings:
     concentrations: str = "slotboom"
     pressure: str = "excess"
     pressure_scale: float = 1.0
+    gauges: str = "penalty"
 
     def __post_init__(self) -> None:
         check_fields(self, "formulation.", {
+            "gauges": (one_of(GAUGES), choices_text(GAUGES)),
             "hard_walls": FLAG,
             "psi_base": (one_of(PSI_BASES), choices_text(PSI_BASES)),
             "flow_base": (one_of(FLOW_BASES), choices_text(FLOW_BASES)),

@@ -102,3 +102,31 @@ def test_every_loss_term_vanishes_for_the_exact_solution(name, hard_walls, small
     # Walls sit 1e-7 inside the domain: wall values are off by O(1e-7 · slope), squared.
     for term, value in terms.items():
         assert float(value) < (1e-10 if term.startswith("wall") else 1e-16), (term, float(value))
+
+
+@pytest.mark.parametrize("name", ["full_periodic_noflux", "paper_periodic_noflux"])
+def test_exact_gauges_hold_by_construction_and_leave_the_exact_solution_exact(name, small_settings,
+                                                                               exact_networks_factory):
+    """gauges = "exact": no gauge terms; the mean of c± e^{±ψ} over the uniform points is 1 and the
+    outlet mean of P is 0 for ANY networks; for the exact networks the fields are unchanged."""
+    from eofpinn.solvers.pinn.channel import ChannelTask
+    from eofpinn.cases import case_from_problem
+
+    problem = PROBLEMS[name]
+    settings = replace(small_settings, {"formulation.gauges": "exact"})
+    form = Formulation.build(problem, settings.formulation)
+    assert form.exact_gauges
+    points = sample_collocation(problem, settings.points, torch.Generator().manual_seed(0))
+    exact = PINNModel(exact_networks_factory(problem, form), form)
+    terms = loss_terms(problem, exact, points)
+    assert not {"content_plus", "content_minus", "pressure_gauge"} & set(terms)
+    task = ChannelTask(case_from_problem(problem, pinn=settings), settings)
+    model = task.build_model(torch.Generator().manual_seed(1)).double()
+    for block in model.networks.blocks.values():  # far from any gauge
+        block.layers[-1].bias.data.fill_(0.3)
+    task.bind(model, points)
+    values = model.values(points.interior[:points.n_uniform])
+    for c, sign in (("c_plus", 1.0), ("c_minus", -1.0)):
+        assert float(torch.mean(values[c] * torch.exp(sign * values["psi"]))) == pytest.approx(1.0, abs=1e-12)
+    if problem.ends == "periodic":
+        assert float(torch.mean(model.values(points.outlet)["P"])) == pytest.approx(0.0, abs=1e-12)

@@ -37,6 +37,14 @@ class ChannelTask:
     def sample(self, generator: torch.Generator) -> Collocation:
         return sample_collocation(self.problem, self.settings.points, generator)
 
+    def bind(self, model: nn.Module, points: Collocation) -> None:
+        """Tell the model the points its exact gauges are taken over (this collocation's
+        uniform interior points and outlet points; physics.md §3)."""
+        model.gauge_points = {
+            "content": None if self.problem.fixes_ion_content else points.interior[:points.n_uniform],
+            "outlet": points.outlet if self.problem.ends == "periodic" else None,
+        }
+
     def before_step(self, model: nn.Module, step: int) -> None:
         """Continuation: the wall potentials of this step (physics unchanged when it is off)."""
         scale = self.settings.continuation.zeta_scale(step)

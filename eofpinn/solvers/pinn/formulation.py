@@ -63,6 +63,7 @@ class Formulation:
     paper_model: bool
     psi_base: str = "linear"
     flow_base: str = "none"
+    exact_gauges: bool = False
     zeta_scale: float = 1.0  # continuation ([pinn.continuation]): every wall ζ̂ times this
 
     @classmethod
@@ -83,6 +84,7 @@ class Formulation:
             paper_model=problem.paper_model,
             psi_base=settings.psi_base,
             flow_base=settings.flow_base,
+            exact_gauges=settings.gauges == "exact",
         )
 
     @property
@@ -176,26 +178,57 @@ class Formulation:
         return torch.stack((self.pressure_drop - drop * x, zero - drop, zero, zero, zero))
 
 
+def apply_gauges(fields: dict[str, Tensor], content: dict[str, Tensor] | None,
+                 outlet: dict[str, Tensor] | None) -> dict[str, Tensor]:
+    """The gauges of physics.md §3 made exact: c± divided by the mean of c± e^{±ψ} over the
+    `content` jets (the uniform interior points), the mean of P over the `outlet` jets subtracted
+    from P; each None when the problem does not need it. Acts on jets (all rows) or values."""
+    out = dict(fields)
+    if content is not None:
+        for name, sign in ION_SIGNS.items():
+            scale = torch.mean(content[name][0] * torch.exp(sign * content["psi"][0]))
+            out[name] = fields[name] / scale
+    if outlet is not None:
+        shifted = fields["P"].clone()
+        shifted[0] = shifted[0] - torch.mean(outlet["P"][0])
+        out["P"] = shifted
+    return out
+
+
 class PINNModel(nn.Module):
-    """Networks + formulation: points (N, 2) → physical jets or values."""
+    """Networks + formulation: points (N, 2) → physical jets or values.
+
+    With exact gauges (`Formulation.exact_gauges`), `gauge_points` holds the points their means
+    are taken over ({"content": uniform interior points, "outlet": outlet points}, set by the
+    task for the current collocation); training takes the means from its own batch (the same
+    points), evaluation from these.
+    """
 
     def __init__(self, networks: FieldNetworks, formulation: Formulation, derivatives: str = "taylor"):
         super().__init__()
         self.networks = networks
         self.formulation = formulation
         self.derivatives = derivatives
+        self.gauge_points: dict[str, Tensor | None] = {}
 
     def forward(self, points: Tensor) -> dict[str, Tensor]:
-        """Jets (5, N) of ψ, c±, u, v and the excess pressure P."""
+        """Jets (5, N) of ψ, c±, u, v and the excess pressure P (gauges not applied)."""
         return self.formulation.fields(self.networks.raw_jets(points, self.derivatives), points)
+
+    def _raw_values(self, points: Tensor) -> dict[str, Tensor]:
+        raw = {name: torch.cat((out.unsqueeze(0), out.new_zeros((4,) + out.shape)))
+               for name, out in self.networks.raw_values(points).items()}
+        return self.formulation.fields(raw, points)
 
     @torch.no_grad()
     def values(self, points: Tensor) -> dict[str, Tensor]:
-        """Field values (N,) for evaluation: a plain forward pass; the formulation's maps act
-        on jets whose derivative rows are left zero (only row 0 is read)."""
-        raw = {name: torch.cat((out.unsqueeze(0), out.new_zeros((4,) + out.shape)))
-               for name, out in self.networks.raw_values(points).items()}
-        return {name: value[0] for name, value in self.formulation.fields(raw, points).items()}
+        """Field values (N,) for evaluation: a plain forward pass (the formulation's maps act on
+        jets whose derivative rows are left zero; only row 0 is read), gauges applied."""
+        fields = self._raw_values(points)
+        if self.formulation.exact_gauges and self.gauge_points:
+            means = {key: (self._raw_values(p) if p is not None else None) for key, p in self.gauge_points.items()}
+            fields = apply_gauges(fields, means.get("content"), means.get("outlet"))
+        return {name: value[0] for name, value in fields.items()}
 
 
 def build_model(problem: Problem, settings: PINNSettings, generator: torch.Generator) -> PINNModel:

@@ -29,7 +29,7 @@ from eofpinn.cases.model import Problem
 from eofpinn.physics.residuals import residuals
 from eofpinn.solvers.pinn.collocation import Collocation
 from eofpinn.solvers.pinn.derivatives import as_derivatives
-from eofpinn.solvers.pinn.formulation import FIELDS, ION_SIGNS, PINNModel
+from eofpinn.solvers.pinn.formulation import FIELDS, ION_SIGNS, PINNModel, apply_gauges
 
 Jets = dict[str, Tensor]
 
@@ -106,6 +106,11 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
     """Every active loss term (scalar tensors), from one network pass over all points."""
     batch, slices = points.stacked()
     jets = model(batch)
+    exact_gauges = model.formulation.exact_gauges
+    if exact_gauges:
+        content = None if problem.fixes_ion_content else _region(jets, slice(0, points.n_uniform))
+        outlet = _region(jets, slices["outlet"]) if problem.ends == "periodic" else None
+        jets = apply_gauges(jets, content, outlet)
     interior = _region(jets, slices["interior"])
     terms = pde_terms(problem, interior)
     walls = {name: torch.cat((jets[name][:, slices["bottom"]], jets[name][:, slices["top"]]), dim=1) for name in jets}
@@ -114,8 +119,8 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
     inlet, outlet = _region(jets, slices["inlet"]), _region(jets, slices["outlet"])
     if problem.ends == "reservoir":
         terms.update(reservoir_terms(problem, inlet, outlet, scale * points.psi_inlet, scale * points.psi_outlet))
-    else:
+    elif not exact_gauges:
         terms["pressure_gauge"] = torch.mean(outlet["P"][0]) ** 2
-    if not problem.fixes_ion_content:
+    if not problem.fixes_ion_content and not exact_gauges:
         terms.update(ion_content_terms(_region(interior, slice(0, points.n_uniform))))
     return terms

@@ -5,6 +5,7 @@ weights, points, history) and advances it. A task provides:
 
     build_model(generator) -> nn.Module       networks (+ formulation), float64, on the CPU
     sample(generator) -> points               collocation points (state_dict / from_state_dict)
+    bind(model, points)                       what the model needs to know of the current points
     before_step(model, step)                  what changes with the step (e.g. continuation)
     adapt(model, points, generator, weights)  adaptive resampling (only with [pinn.points] adaptive_*)
     loss_terms(model, points) -> {name: L_i}  every term from one network pass
@@ -139,7 +140,7 @@ class Trainer:
         self.phase = "main"
         self.optimizer = make_optimizer(settings.optimizer, self.params)
         self.closure_based = optimizer_entry(settings.optimizer.name).needs_closure
-        self.points = self._sample()
+        self._use_points(self._sample())
         self.term_names = tuple(task.loss_terms(self.model, self.points))
         self.balancer = make_balancer(settings.balancing)
         self.balance = self.balancer.init(self.term_names, self.device, self.dtype)
@@ -159,6 +160,11 @@ class Trainer:
     def _sample(self):
         points = self.task.sample(self.sampler)
         return type(points).from_state_dict(points.state_dict(), self.device, self.dtype)
+
+    def _use_points(self, points) -> None:
+        """Train on `points` from now on (the task binds what depends on them, e.g. the gauges)."""
+        self.points = points
+        self.task.bind(self.model, points)
 
     def _terms(self, points) -> Tensor:
         terms = self.task.loss_terms(self.model, points)
@@ -182,7 +188,7 @@ class Trainer:
         if polish.dtype == "float64" and self.dtype != torch.float64:
             self.dtype = torch.float64
             self.model.to(dtype=self.dtype)
-            self.points = type(self.points).from_state_dict(self.points.state_dict(), self.device, self.dtype)
+            self._use_points(type(self.points).from_state_dict(self.points.state_dict(), self.device, self.dtype))
             self.balance = {k: (v.to(self.dtype) if isinstance(v, Tensor) and v.is_floating_point() else v)
                             for k, v in self.balance.items()}
             self.evaluate = self.task.evaluator(self.device, self.dtype)
@@ -201,11 +207,11 @@ class Trainer:
             self.start_polish()
         resample = s.points.resample_every and not self.polishing
         if resample and self.step > 0 and self.step % s.points.resample_every == 0:
-            self.points = self._sample()
+            self._use_points(self._sample())
         adapt = s.points.adaptive_every and s.points.adaptive_fraction and not self.polishing
         if adapt and self.step > 0 and self.step % s.points.adaptive_every == 0:
             weights = dict(zip(self.term_names, self.weights.tolist()))
-            self.points = self.task.adapt(self.model, self.points, self.sampler, weights)
+            self._use_points(self.task.adapt(self.model, self.points, self.sampler, weights))
         self.task.before_step(self.model, self.step)
         set_learning_rate(self.optimizer, self.learning_rate(self.step))
         terms = self.terms_fn(self.points)
@@ -307,7 +313,7 @@ class Trainer:
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.balance = {k: (v.to(self.weights) if isinstance(v, Tensor) else v) for k, v in state["balance"].items()}
-        self.points = type(self.points).from_state_dict(state["points"], self.device, self.dtype)
+        self._use_points(type(self.points).from_state_dict(state["points"], self.device, self.dtype))
         self.sampler.set_state(state["rng"]["sampler"].cpu())
         self.step, self.train_seconds, self.best = state["step"], state["train_seconds"], state["best"]
         # Rows at or after the resumed step are recomputed (e.g. the final row of a finished run).
