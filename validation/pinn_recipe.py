@@ -1,0 +1,133 @@
+"""Study "pinn_recipe": an ablation of the PINN recipe, lever by lever (issue 15 item 8).
+
+The recipe is the [pinn] default of eofpinn (eofpinn/cases/pinn_settings.py): the double-layer
+bases of ψ and u, exact gauges, an exact-base start, points at the pattern corners, and a
+float64 L-BFGS polishing phase. Each variant turns ONE lever back (leave-one-out) or, for
+"0.1 layout", all of them (the formulation of eofpinn 0.1: linear wall blend, no flow base,
+penalty gauges, output gain 0.1, no corner points, no polishing); "+ RAD" and "+ continuation"
+add the two levers the recipe leaves off. Every run gets the same number of steps (--steps; a
+polished run spends its last fifth in L-BFGS) on three cases — the hardest straight cell
+(ε = 0.02, ζ̂ = 4), a benign one (ε = 0.1, ζ̂ = 1: no regression allowed) and
+cases/patterned_zeta.toml against FD — for --seeds seeds. Prints the final errors and training
+times (median over seeds), plots error against training time (from each run's history.csv),
+writes pinn_recipe.json and the section `pinn_recipe` of validation/RESULTS.md. Runs are
+resumable.
+
+    python validation/pinn_recipe.py [--steps 1500] [--seeds 2] [--variants "recipe,no bases"]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: `validation.*`, eofpinn
+
+from eofpinn.cases import case_from_problem, load_case, straight_problem  # noqa: E402
+from eofpinn.plots import save_figure  # noqa: E402
+from validation import pinn_study  # noqa: E402
+from validation.results_page import markdown_table, write_section  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+LEGACY_LAYOUT = {"formulation.psi_base": "linear", "formulation.flow_base": "none", "formulation.gauges": "penalty",
+                 "network.output_gain": 0.1, "points.edge_fraction": 0.0, "polish.steps": 0}
+VARIANTS = {
+    "recipe": {},
+    "no bases": {"formulation.psi_base": "linear", "formulation.flow_base": "none"},
+    "no flow base": {"formulation.flow_base": "none"},
+    "penalty gauges": {"formulation.gauges": "penalty"},
+    "random start": {"network.output_gain": 0.1},
+    "no corner points": {"points.edge_fraction": 0.0},
+    "no polishing": {"polish.steps": 0},
+    "+ RAD": {"points.adaptive_fraction": 0.2, "points.adaptive_every": 200},
+    "+ continuation": {"continuation.steps": 500},
+    "0.1 layout": LEGACY_LAYOUT,
+}
+
+
+def cases() -> dict:
+    quick = load_case(REPO / "cases" / "quickstart.toml")
+    straight = {f"straight ε={e:g} ζ̂={z:g}": case_from_problem(straight_problem(e, z, 1.0), name=f"eps{e}_zeta{z}",
+                                                                  pinn=quick.pinn)
+                for e, z in ((0.02, 4.0), (0.1, 1.0))}
+    patterned = load_case(REPO / "cases" / "patterned_zeta.toml")
+    return {**straight, "patterned_zeta": patterned}
+
+
+def history(run_dir: Path) -> tuple[list[float], list[float]]:
+    """(training seconds, mean error) of a run's history rows."""
+    with open(run_dir / "history.csv", newline="") as handle:
+        rows = [r for r in csv.DictReader(handle) if r.get("err_mean")]
+    return [float(r["elapsed_s"]) for r in rows], [float(r["err_mean"]) for r in rows]
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--steps", type=int, default=1500, help="steps per run")
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--out", default=str(REPO / "validation" / "out" / "pinn_recipe"))
+    parser.add_argument("--no-results-page", action="store_true")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    chosen = [v.strip() for v in args.variants.split(",") if v.strip()]
+    rows, curves = [], {}
+    for case_name, case in cases().items():
+        reference = pinn_study.reference_for(case, out / "references" / case.name)
+        for variant in chosen:
+            errors, times = [], []
+            for seed in range(args.seeds):
+                changes = {"seed": seed, "steps": args.steps, "polish.steps": args.steps // 5, **VARIANTS[variant]}
+                run_dir = out / case.name / variant.replace(" ", "_").replace("+", "plus").replace(".", "") / f"seed{seed}"
+                row = pinn_study.run_pinn(case, changes, reference, run_dir)
+                errors.append(row["err_mean"])
+                times.append(row.get("train_s", math.nan))
+                if math.isfinite(row["err_mean"]):
+                    curves[(case_name, variant, seed)] = history(run_dir)
+                print(f"{case_name} | {variant} | seed {seed}: mean {row['err_mean']:.2e} ({row['status']})", flush=True)
+            rows.append({"case": case_name, "variant": variant, "median error": float(np.median(errors)),
+                         "seeds": " / ".join(f"{e:.1e}" for e in errors), "train s": float(np.median(times))})
+    (out / "pinn_recipe.json").write_text(json.dumps(rows, indent=2))
+    _plot(curves, chosen, out / "pinn_recipe.png")
+    table = markdown_table(rows, ["case", "variant", "median error", "seeds", "train s"],
+                           {"median error": ".2e", "train s": ".0f"})
+    print(table)
+    if not args.no_results_page:
+        body = (f"Leave-one-out ablation of the PINN recipe: {args.steps} steps per run (polishing: the last fifth), "
+                f"{args.seeds} seed(s), mean relative L2 over (φ, c₊, c₋, u) against the exact solution "
+                "(straight cells) or FD (patterned_zeta). Figure: validation/out/pinn_recipe/pinn_recipe.png "
+                "(error against training time).\n\n" + table)
+        write_section("pinn_recipe", "python validation/pinn_recipe.py " + " ".join(argv or sys.argv[1:]), body)
+    return rows
+
+
+def _plot(curves: dict, variants: list[str], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    case_names = list(dict.fromkeys(key[0] for key in curves))
+    fig, axes = plt.subplots(1, max(len(case_names), 1), figsize=(5 * max(len(case_names), 1), 4), squeeze=False)
+    for ax, case_name in zip(axes[0], case_names):
+        for i, variant in enumerate(variants):
+            for (c, v, seed), (t, e) in curves.items():
+                if c == case_name and v == variant:
+                    ax.semilogy(t, e, color=f"C{i}", lw=1.5 if seed == 0 else 0.7,
+                                label=variant if seed == 0 else None)
+        ax.set_title(case_name)
+        ax.set_xlabel("training time [s]")
+        ax.set_ylabel("mean relative L2")
+        ax.grid(alpha=0.3, which="both")
+        ax.legend(fontsize=7)
+    save_figure(fig, path, dpi=110)
+
+
+if __name__ == "__main__":
+    main()

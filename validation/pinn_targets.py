@@ -1,0 +1,110 @@
+"""Study "pinn_targets": the PINN on the shipped cases, each with its own [pinn] settings, against
+its reference — the exact solution of a straight channel, else FD on the case's default grid.
+
+Targets (issue 15): straight_channel and pressure_eof ≤ 1e-3 and thin_edl ≤ 5e-3 (mean relative
+L2 over φ, c₊, c₋, u); patterned_zeta and zeta_step ≤ 1e-2 in ψ, c₊, c₋, u, v and ≤ 3e-2 in p
+(relative L2 against FD, the same problem). Also reported: the physical consistency that
+`eofpinn validate` measures without a reference (spread of the volume flux and of each ion flux
+over cross-sections). Each (case, seed) is one resumable run directory under --out; the table
+gives the median over seeds. Prints the table, writes pinn_targets.json and the section
+`pinn_targets` of validation/RESULTS.md.
+
+    python validation/pinn_targets.py [--seeds 2] [--cases straight_channel,patterned_zeta]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: `validation.*`, eofpinn
+
+from eofpinn import io  # noqa: E402
+from eofpinn.cases import load_case  # noqa: E402
+from eofpinn.validation.compare import balances  # noqa: E402
+from validation import pinn_study  # noqa: E402
+from validation.results_page import markdown_table, write_section  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "p")
+# case → (what is checked, bound): "mean" = the paper's mean; "fields" = every field of FIELDS.
+TARGETS = {
+    "straight_channel": ("mean", 1e-3),
+    "pressure_eof": ("mean", 1e-3),
+    "thin_edl": ("mean", 5e-3),
+    "patterned_zeta": ("fields", 1e-2),
+    "zeta_step": ("fields", 1e-2),
+}
+PRESSURE_BOUND = 3e-2  # p of the 2D cases
+CONSISTENCY_BOUND = 1e-2
+
+
+def meets(case_name: str, row: dict) -> bool:
+    kind, bound = TARGETS[case_name]
+    if kind == "mean":
+        return row["err_mean"] <= bound
+    return all(row[f"err_{f}"] <= (PRESSURE_BOUND if f == "p" else bound) for f in FIELDS)
+
+
+def consistency(run_dir: Path) -> dict:
+    """Spread of the volume flux and of each ion flux over cross-sections (eofpinn validate)."""
+    solution = io.read_run(run_dir)
+    found = balances(solution)
+    return {"volume_flux_spread": found["volume_flux_spread"],
+            "ion_flux_spread": max(found["ion_flux_spread_c_plus"], found["ion_flux_spread_c_minus"])}
+
+
+def run_case(name: str, seeds: int, out: Path) -> dict:
+    case = load_case(REPO / "cases" / f"{name}.toml")
+    reference = pinn_study.reference_for(case, out / name / "fd")
+    runs = []
+    for seed in range(seeds):
+        run_dir = out / name / f"seed{seed}"
+        row = pinn_study.run_pinn(case, {"seed": seed}, reference, run_dir)
+        if row["status"].startswith("diverged"):
+            print(f"{name} seed {seed}: {row['status']}", flush=True)
+            continue
+        row.update(consistency(run_dir))
+        runs.append(row)
+        print(f"{name} seed {seed}: " + ", ".join(f"{k} {v:.2e}" for k, v in row.items()
+                                                   if k.startswith(("err_", "volume", "ion"))), flush=True)
+    keys = [k for k in runs[0] if k.startswith(("err_", "volume_flux", "ion_flux"))] if runs else []
+    median = {k: float(np.median([r[k] for r in runs])) for k in keys}
+    median.update(case=name, seeds=len(runs), steps=runs[0]["steps"] if runs else "diverged",
+                  train_s=max((r["train_s"] for r in runs), default=float("nan")))
+    median["target"] = ("mean ≤ {:g}" if TARGETS[name][0] == "mean" else "ψ,c±,u,v ≤ {:g}, p ≤ 3e-2").format(
+        TARGETS[name][1])
+    median["met"] = "yes" if runs and meets(name, median) else "no"
+    return median
+
+
+def main(argv: list[str] | None = None) -> list[dict]:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", default=",".join(TARGETS))
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--out", default=str(REPO / "validation" / "out" / "pinn_targets"))
+    parser.add_argument("--no-results-page", action="store_true")
+    args = parser.parse_args(argv)
+    out = Path(args.out)
+    rows = [run_case(name.strip(), args.seeds, out) for name in args.cases.split(",") if name.strip()]
+    (out / "pinn_targets.json").write_text(json.dumps(rows, indent=2))
+    columns = ["case", "target", "met", "err_mean", *(f"err_{f}" for f in FIELDS), "volume_flux_spread",
+               "ion_flux_spread", "steps", "train_s", "seeds"]
+    formats = {c: ".1e" for c in columns if c.startswith(("err_", "volume", "ion"))} | {"train_s": ".0f"}
+    table = markdown_table(rows, columns, formats)
+    print(table)
+    if not args.no_results_page:
+        body = ("PINN on the shipped cases with their own [pinn] settings (`eofpinn solve CASE --solver pinn`), "
+                "median over seeds; errors: relative L2 against the exact solution (straight channels) or FD on "
+                "the case's default grid (the same problem); flux spreads: `eofpinn validate` without a "
+                f"reference (target ≤ {CONSISTENCY_BOUND:g}).\n\n" + table)
+        write_section("pinn_targets", "python validation/pinn_targets.py " + " ".join(argv or sys.argv[1:]), body)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
