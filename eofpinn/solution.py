@@ -15,6 +15,17 @@ import numpy as np
 from eofpinn.cases.model import Case
 
 FIELD_NAMES = ("phi", "psi", "c_plus", "c_minus", "u", "v", "p")
+
+
+def trapezoid_weights(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """(nx, ny) weights of the trapezoidal rule on the tensor grid x × y (stretched or not):
+    Σ w f ≈ ∫∫ f dx dy. L2 norms of fields on clustered grids use them, so that the nodes
+    crowded at the walls or the pattern edges do not outweigh the rest of the channel."""
+    def one(nodes: np.ndarray) -> np.ndarray:
+        steps = np.diff(np.asarray(nodes, dtype=float))
+        return 0.5 * (np.concatenate([[0.0], steps]) + np.concatenate([steps, [0.0]]))
+
+    return np.outer(one(x), one(y))
 # The fields the reference paper averages its error over.
 PAPER_ERROR_FIELDS = ("phi", "c_plus", "c_minus", "u")
 

@@ -45,6 +45,7 @@ from eofpinn.verification.manufactured import FIELDS  # noqa: E402
 from eofpinn.verification.fd_convergence import (  # noqa: E402
     CORNER_RADIUS,
     CORNER_SINGULARITY,
+    SMOOTH_TRANSITION,
     MMS_CELLS,
     mms_study,
     patterned_study,
@@ -113,12 +114,17 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--edge-stretch", type=float, metavar="BETA",
                         help="x clustering towards the ζ̂ jumps for the patterned study (default: the case's "
                              "[fd] edge_stretch; 0 = uniform x)")
+    parser.add_argument("--transition", type=float, metavar="W",
+                        help="width of the ζ̂ transitions in units of H (default: the case's [walls] transition; "
+                             "0 = sharp jumps, the corner singularity)")
     parser.add_argument("--radius", type=float, default=CORNER_RADIUS,
                         help="nodes this close to a corner where ζ̂ jumps are left out of the 'away' norms")
     parser.add_argument("--results-page", default=str(RESULTS_PATH), help="results page to update")
     args = parser.parse_args(argv)
     if args.edge_stretch is not None and not 0.0 <= args.edge_stretch <= MAX_EDGE_STRETCH:
         parser.error(f"--edge-stretch must lie in [0, {MAX_EDGE_STRETCH:g}]; got {args.edge_stretch:g}")
+    if args.transition is not None and not 0.0 <= args.transition <= 0.25:
+        parser.error(f"--transition must lie in [0, 0.25] (units of H); got {args.transition:g}")
     if len(args.mms_cells) < 2:
         parser.error("--mms-cells needs at least two grids to observe an order")
     if args.fine:
@@ -139,6 +145,8 @@ def main(argv: list[str] | None = None) -> dict:
     case = load_case(args.case)
     if args.edge_stretch is not None:
         case = dataclasses.replace(case, fd=dataclasses.replace(case.fd, edge_stretch=args.edge_stretch))
+    if args.transition is not None:
+        case = dataclasses.replace(case, problem=dataclasses.replace(case.problem, zeta_transition=args.transition))
     nx, ny = args.grid or (case.fd.nx, case.fd.ny)
     grids = refinement_grids(nx, ny, levels=4 if args.fine else 3)
     patterned = patterned_study(case, grids, args.radius, progress)
@@ -178,19 +186,23 @@ def _section(mms: dict, patterned: dict, case, wall_s: float, out: Path) -> str:
     grids = ", ".join(f"{a}×{b}" for a, b in patterned["grids"])
     beta = patterned.get("edge_stretch", case.fd.edge_stretch)
     x_grid = f"x clustered towards the ζ̂ jumps (edge_stretch β = {beta:g})" if beta > 0 else "uniform in x"
+    width = problem.zeta_transition
+    jumps = ("sharp ζ̂ jumps" if width == 0 else
+             f"ζ̂ transitions of width w = {width:.3g} H = {width / problem.debye_ratio:.3g} λ_D")
+    singular = CORNER_SINGULARITY if width == 0 else SMOOTH_TRANSITION
     lines += [
         "",
         f"**Patterned case** `{patterned['case']}` (ε = {problem.debye_ratio:.4g}, ℓ = {problem.length_ratio:g}, "
         f"ζ̂ = {', '.join(f'{z:.3g}' for z in zetas)}, Ê = {problem.field_hat:.3g}, periodic) on the nested grids "
-        f"{grids} (nodes), {x_grid}. Δ = relative L2 difference from the next coarser grid on its nodes; order = "
+        f"{grids} (nodes), {x_grid}, {jumps}. Δ = relative L2 difference from the next coarser grid on its nodes; order = "
         "log₂ of the last two Δ; error = Richardson estimate Δ/(2^p − 1) of the finest grid (p clipped to [1, 3]); "
         f"'away' leaves out the nodes within {patterned['radius']:g} of the {len(patterned['corners'])} wall "
-        "corners where ζ̂ jumps.",
+        "corners where ζ̂ changes.",
         "",
         patterned_table(patterned),
         "",
         f"Whole-domain order below 1.5: {_orders(fields, first, 'whole') or 'none'}; away from the corners: "
-        f"{_orders(fields, FIELD_NAMES, 'away')}. {CORNER_SINGULARITY}{_CLUSTERING_NOTE if beta > 0 else ''}",
+        f"{_orders(fields, FIELD_NAMES, 'away')}. {singular}{_CLUSTERING_NOTE if beta > 0 else ''}",
         "",
         f"Solve times: MMS {sum(sum(c['time_s']) for c in mms['configurations'].values()):.1f} s, patterned "
         f"{', '.join(f'{t:.1f}' for t in patterned['time_s'])} s; study wall time {wall_s:.0f} s. Figures: "

@@ -99,7 +99,10 @@ class NetworkSettings:
     formulation's base state — wall values or double layers, Boltzmann ions, base flow; 0: start
     exactly there; 1: plain Xavier, the paper's);
     `fourier_features` pairs of random Fourier features of scale `fourier_scale`;
-    `wall_features` adds e^{−y/ε}, e^{−(1−y)/ε} to the inputs (the shape of a thin double layer).
+    `wall_features` adds e^{−y/ε}, e^{−(1−y)/ε} to the inputs (the shape of a thin double layer);
+    `pattern_features` adds, for each patterned wall (with a transition width > 0), its ζ̂
+    continued into the channel with edges widening with the distance from it, scaled to [−1, 1]
+    (the shape of the fields near the corners where ζ̂ changes).
     """
 
     width: int = 64
@@ -108,9 +111,11 @@ class NetworkSettings:
     fourier_features: int = 0
     fourier_scale: float = 1.0
     wall_features: bool = False
+    pattern_features: bool = False
 
     def __post_init__(self) -> None:
         check_fields(self, "network.", {
+            "pattern_features": FLAG,
             "width": (in_range(1, 4096, integer=True), "an integer in [1, 4096]"),
             "depth": (in_range(1, 64, integer=True), "an integer in [1, 64]"),
             "output_gain": (in_range(0.0, 10.0), "a number in [0, 10] (0: every block starts at exactly 0)"),

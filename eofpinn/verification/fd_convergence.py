@@ -25,7 +25,7 @@ import numpy as np
 from scipy.interpolate import PchipInterpolator
 
 from eofpinn.cases import Case
-from eofpinn.solution import FIELD_NAMES, Solution
+from eofpinn.solution import FIELD_NAMES, Solution, trapezoid_weights
 from eofpinn.solvers.fd import solve_fd
 from eofpinn.verification.manufactured import FIELDS, configurations
 
@@ -34,6 +34,11 @@ MMS_CELLS = (16, 32, 64)
 MMS_WALL_STRETCH = 1.5
 CORNER_RADIUS = 0.15
 ORDER_RANGE = (1.0, 3.0)
+SMOOTH_TRANSITION = (
+    "With a transition of width w the exact solution is smooth, but its corner structure has the "
+    "scale w: until the grid spacing near the corners is well below w the orders are pre-asymptotic "
+    "(no better than the sharp-jump case), and second order appears only once h ≪ w. "
+)
 CORNER_SINGULARITY = (
     "Where ζ̂ jumps by Δζ̂ at a wall the exact solution is singular at that corner: near it (r ≪ ε) "
     "ψ ≈ ζ̄ + (Δζ̂/π) θ, discontinuous at r = 0 with |∇ψ| ~ 1/r (not in H¹). No grid function "
@@ -101,10 +106,7 @@ def on_coarse_nodes(fine: Solution, coarse: Solution, name: str) -> np.ndarray:
 
 def l2_norm(values: np.ndarray, solution: Solution) -> float:
     """√∫∫ f² dx dy by the trapezoidal rule on the (stretched) output nodes of `solution`."""
-    dx = np.diff(solution.x)
-    wx = 0.5 * (np.concatenate([[0.0], dx]) + np.concatenate([dx, [0.0]]))
-    wy = np.diff(np.concatenate([[0.0], 0.5 * (solution.y[1:] + solution.y[:-1]), [1.0]]))
-    return float(np.sqrt(np.sum(values**2 * wx[:, None] * wy[None, :])))
+    return float(np.sqrt(np.sum(values**2 * trapezoid_weights(solution.x, solution.y))))
 
 
 def relative_difference(fine: Solution, coarse: Solution, name: str, exclude: np.ndarray | None = None) -> float:

@@ -68,7 +68,7 @@ def test_relative_l2_and_the_velocity_scale_floor():
     perturbed = {k: v.clone() for k, v in ref.items()}
     perturbed["u"] = ref["u"] * 1.01
     perturbed["v"] = ref["v"] + 0.001 * ref["u"].abs().max()
-    errors = relative_l2(perturbed, ref, evaluator.denominators)
+    errors = relative_l2(perturbed, ref, evaluator.denominators, evaluator.weights)
     names = Evaluator.keys()
     got = dict(zip(names, errors.tolist()))
     assert got["u"] == pytest.approx(0.01, rel=1e-9)

@@ -89,7 +89,8 @@ def test_formulation_jets_match_autograd_of_fields(hard_walls, psi_base, flow_ba
     settings = replace(PINNSettings(), {
         "formulation.hard_walls": hard_walls, "formulation.psi_base": psi_base, "formulation.flow_base": flow_base,
         "formulation.concentrations": concentrations, "formulation.pressure": pressure,
-        "formulation.pressure_scale": 3.0, "network.width": 12, "network.depth": 2, "network.wall_features": True})
+        "formulation.pressure_scale": 3.0, "network.width": 12, "network.depth": 2, "network.wall_features": True,
+        "network.pattern_features": True})
     model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
     points = _points(40, 1.5)
     fields = model(points)

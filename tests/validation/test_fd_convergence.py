@@ -75,9 +75,11 @@ def test_mms_second_order_on_tiny_grids():
 
 @pytest.fixture(scope="module")
 def tiny_patterned():
-    # Uniform x (the case file clusters x at the ζ̂ jumps): the corner singularity's signature.
+    # Uniform x (the case file clusters x at the ζ̂ jumps) and sharp jumps (the case file smooths
+    # them over λ_D/4, which these grids cannot resolve): the corner singularity's signature.
     case = load_case(CASE)
-    case = dataclasses.replace(case, fd=dataclasses.replace(case.fd, edge_stretch=0.0))
+    case = dataclasses.replace(case, fd=dataclasses.replace(case.fd, edge_stretch=0.0),
+                               problem=dataclasses.replace(case.problem, zeta_transition=0.0))
     return patterned_study(case, refinement_grids(33, 82))
 
 
@@ -109,7 +111,7 @@ def test_script_writes_json_figures_and_its_section(tmp_path, monkeypatch, tiny_
     solved = []  # the patterned solves are the tiny fixture's: the script's own plumbing is under test
     monkeypatch.setattr(script, "patterned_study", lambda case, grids, *_: solved.append(grids) or tiny_patterned)
     script.main(["--out", str(tmp_path), "--results-page", str(page), "--mms-cells", "8", "16",
-                         "--grid", "33", "82"])
+                         "--grid", "33", "82", "--transition", "0"])
     assert solved == [[(9, 22), (17, 42), (33, 82)]]
     record = json.loads((tmp_path / "fd_convergence.json").read_text())
     assert record["mms"]["cells"] == [8, 16] and record["wall_time_s"] > 0 and record["machine"]
@@ -124,7 +126,7 @@ def test_script_writes_json_figures_and_its_section(tmp_path, monkeypatch, tiny_
 def test_full_study_with_defaults(tmp_path):
     page = tmp_path / "RESULTS.md"
     subprocess.run([sys.executable, str(SCRIPT), "--out", str(tmp_path), "--results-page", str(page),
-                    "--edge-stretch", "0"], check=True, cwd=tmp_path, capture_output=True)
+                    "--edge-stretch", "0", "--transition", "0"], check=True, cwd=tmp_path, capture_output=True)
     record = json.loads((tmp_path / "fd_convergence.json").read_text())
     for configuration in record["mms"]["configurations"].values():
         assert all(1.9 <= orders[-1] <= 2.1 for orders in configuration["orders"]["l2"].values())

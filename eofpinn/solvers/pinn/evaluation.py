@@ -1,10 +1,12 @@
 """Fields on a grid and their errors against a reference (method.md "Reporting a run").
 
-Error of a field f: the relative L2 error ‖f − f_ref‖ / ‖f_ref‖ over the grid points. Fields
-whose reference vanishes identically — v in any straight channel, p in the paper model without
-a pressure drop — have no meaningful relative error; they are measured against the velocity
-scale instead: the denominator is max(‖f_ref‖, √N · max|u_ref|), i.e. the RMS error divided by
-the peak reference speed. The paper's metric is the mean over (φ, c₊, c₋, u)
+Error of a field f: the relative L2 error ‖f − f_ref‖ / ‖f_ref‖ on the reference's grid, each
+norm the trapezoidal L2 norm of the field over the channel (√Σ w f², w the quadrature weights
+of the grid: the nodes an FD grid crowds at the walls and pattern edges count for their area,
+not their number). Fields whose reference vanishes identically — v in any straight channel, p
+in the paper model without a pressure drop — have no meaningful relative error; they are
+measured against the velocity scale instead: the denominator is max(‖f_ref‖, √A · max|u_ref|)
+(A the channel's area), i.e. the RMS error divided by the peak reference speed. The paper's metric is the mean over (φ, c₊, c₋, u)
 (eofpinn.solution.PAPER_ERROR_FIELDS). All of it runs on the device; `errors` syncs once.
 """
 
@@ -17,7 +19,7 @@ from torch import Tensor
 from eofpinn.cases.model import Problem
 from eofpinn.cases.pinn_settings import RecordSettings
 from eofpinn.physics.exact import exact_fields, osmotic_pressure
-from eofpinn.solution import FIELD_NAMES, PAPER_ERROR_FIELDS, Solution
+from eofpinn.solution import FIELD_NAMES, PAPER_ERROR_FIELDS, Solution, trapezoid_weights
 from eofpinn.solvers.pinn.formulation import PINNModel
 
 MEAN_KEY = "mean"
@@ -54,9 +56,12 @@ def predict(model: PINNModel, problem: Problem, points: Tensor, batch: int = 655
     }
 
 
-def relative_l2(predicted: dict[str, Tensor], reference: dict[str, Tensor], denominators: dict[str, Tensor]) -> Tensor:
-    """Per-field errors followed by their paper mean, as one tensor ordered like FIELD_NAMES + mean."""
-    per_field = torch.stack([torch.linalg.vector_norm(predicted[n] - reference[n]) / denominators[n]
+def relative_l2(predicted: dict[str, Tensor], reference: dict[str, Tensor], denominators: dict[str, Tensor],
+                weights: Tensor | None = None) -> Tensor:
+    """Per-field errors followed by their paper mean, as one tensor ordered like FIELD_NAMES + mean;
+    with quadrature `weights` the norms are √Σ w e² (the L2 norm of the field), else √Σ e²."""
+    root = weights.sqrt() if weights is not None else 1.0
+    per_field = torch.stack([torch.linalg.vector_norm(root * (predicted[n] - reference[n])) / denominators[n]
                              for n in FIELD_NAMES])
     paper = torch.stack([per_field[FIELD_NAMES.index(n)] for n in PAPER_ERROR_FIELDS]).mean()
     return torch.cat((per_field, paper.unsqueeze(0)))
@@ -81,10 +86,11 @@ class Evaluator:
         self.points = torch.as_tensor(grid_points(x, y), device=device, dtype=dtype)
         self.reference = {n: torch.as_tensor(np.asarray(fields[n]).ravel(), device=device, dtype=dtype)
                           for n in FIELD_NAMES}
-        n_points = self.points.shape[0]
+        self.weights = torch.as_tensor(trapezoid_weights(x, y).ravel(), device=device, dtype=dtype)
+        root = self.weights.sqrt()
         speed = torch.maximum(self.reference["u"].abs().max(), self.reference["v"].abs().max())
-        floor = speed * n_points**0.5
-        self.denominators = {n: torch.linalg.vector_norm(r) for n, r in self.reference.items()}
+        floor = speed * self.weights.sum().sqrt()  # the peak speed over the whole channel
+        self.denominators = {n: torch.linalg.vector_norm(root * r) for n, r in self.reference.items()}
         for name in VANISHING_FIELDS:
             self.denominators[name] = torch.maximum(self.denominators[name], floor)
 
@@ -98,7 +104,7 @@ class Evaluator:
 
     def error_tensor(self, model: PINNModel) -> Tensor:
         """Errors ordered like `keys()`, on the device (no host sync)."""
-        return relative_l2(predict(model, self.problem, self.points), self.reference, self.denominators)
+        return relative_l2(predict(model, self.problem, self.points), self.reference, self.denominators, self.weights)
 
     def errors(self, model: PINNModel) -> dict[str, float]:
         if not self.available:

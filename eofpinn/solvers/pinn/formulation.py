@@ -236,8 +236,12 @@ def build_model(problem: Problem, settings: PINNSettings, generator: torch.Gener
     cast by the caller to the run's dtype and device)."""
     net = settings.network
     wall_width = problem.debye_ratio if net.wall_features else 0.0
+    patterns = ()
+    if net.pattern_features:
+        patterns = tuple((profile, wall) for wall in ("bottom", "top")
+                         if not (profile := problem.wall_profile(wall)).uniform and profile.smooth)
     embedding = Embedding(problem.length_ratio, problem.ends == "periodic", net.fourier_features,
-                          net.fourier_scale, wall_width, generator)
+                          net.fourier_scale, wall_width, generator, patterns)
     # nn.init draws from the global RNG: fork it, so that the run's generator alone decides the
     # initial weights and the caller's random state is left as it was.
     with torch.random.fork_rng(devices=[]):

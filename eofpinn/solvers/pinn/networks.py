@@ -37,8 +37,12 @@ class Embedding(nn.Module):
         fourier_scale: float = 1.0,
         wall_layer_width: float = 0.0,
         generator: torch.Generator | None = None,
+        pattern_walls: tuple = (),
     ):
         super().__init__()
+        # Pattern features: each patterned wall's ζ̂ continued into the channel (WallProfile.spread_jets,
+        # edges widening with the distance from that wall), scaled to [−1, 1].
+        self.pattern_walls = tuple(pattern_walls)
         two_pi_over_l = 2.0 * math.pi / length_ratio
         rows: list[tuple[float, float, float, int]] = []  # (a, b, c, kind)
         if periodic:
@@ -66,7 +70,20 @@ class Embedding(nn.Module):
 
     @property
     def n_features(self) -> int:
-        return int(self.kinds.numel())
+        return int(self.kinds.numel()) + len(self.pattern_walls)
+
+    def _pattern_jets(self, points: Tensor) -> list[Tensor]:
+        """Jets (5, N) of the pattern features (wall, distance, slope of the distance)."""
+        x, y = points[:, 0], points[:, 1]
+        out = []
+        for profile, wall in self.pattern_walls:
+            distance, slope = (y, 1.0) if wall == "bottom" else (1.0 - y, -1.0)
+            values = [s.zeta_hat for s in profile.segments]
+            middle, half = 0.5 * (max(values) + min(values)), 0.5 * (max(values) - min(values))
+            jet = torch.stack(profile.spread_jets(x, distance, slope, xp=torch))
+            jet[0] = jet[0] - middle
+            out.append(jet / half)
+        return out
 
     def _sigma(self, s: Tensor) -> tuple[Tensor, Tensor, Tensor]:
         """σ(s), σ'(s), σ''(s) feature by feature."""
@@ -80,13 +97,19 @@ class Embedding(nn.Module):
 
     def forward(self, points: Tensor) -> Tensor:
         """Features (N, F) of points (N, 2)."""
-        return self._sigma(points @ self.coefficients + self.offsets)[0]
+        features = self._sigma(points @ self.coefficients + self.offsets)[0]
+        if not self.pattern_walls:
+            return features
+        return torch.cat((features, torch.stack([jet[0] for jet in self._pattern_jets(points)], dim=1)), dim=1)
 
     def taylor(self, points: Tensor) -> Tensor:
         """Feature jets (5, N, F): value, ∂x, ∂y, ∂xx, ∂yy."""
         value, d1, d2 = self._sigma(points @ self.coefficients + self.offsets)
         a, b = self.coefficients[0], self.coefficients[1]
-        return torch.stack((value, d1 * a, d1 * b, d2 * a * a, d2 * b * b))
+        jets = torch.stack((value, d1 * a, d1 * b, d2 * a * a, d2 * b * b))
+        if not self.pattern_walls:
+            return jets
+        return torch.cat((jets, torch.stack(self._pattern_jets(points), dim=2)), dim=2)
 
 
 class MLP(nn.Module):
