@@ -342,6 +342,8 @@ def emulation_breakdown(settings: PINNSettings, rounds: int) -> None:
             lambda: per_term_gradients(list(obvious_terms(trainer).values()), params),
         "Taylor mode, stacked terms, K passes (eofpinn's GN update step)":
             lambda: per_term_gradients(list(torch.stack(list(terms_dict("taylor").values()))), params),
+        "Taylor mode, separate scalar terms, K passes":
+            lambda: per_term_gradients(list(terms_dict("taylor").values()), params),
         "Taylor mode, ONE pass of the sum (eofpinn's plain step)":
             lambda: torch.autograd.grad(torch.stack(list(terms_dict("taylor").values())).sum(), params),
     }
