@@ -37,7 +37,7 @@ amortised ms/step = plain + (update − plain)/F. Usage:
 --candidates adds eofpinn's step as it was before the jet row groups were split (one
 concatenated jet per layer), with the four blocks fused into batched matmuls (a prototype,
 not in eofpinn), with `compile = true` (the first step, compilation included, is reported
-separately) and with 2 threads. --why breaks the old emulation's cost down (see above).
+separately) and, with --threads-row, with 2 threads. --why breaks the old emulation's cost down (see above).
 """
 
 from __future__ import annotations
@@ -372,6 +372,7 @@ def main() -> None:
     parser.add_argument("--emulation-rounds", type=int, default=3)
     parser.add_argument("--candidates", action="store_true",
                         help="also time eofpinn's step before and with candidate speed-ups")
+    parser.add_argument("--threads-row", action="store_true", help="with --candidates: also eofpinn with 2 threads")
     parser.add_argument("--why", action="store_true", help="only the breakdown of the old emulation's cost")
     parser.add_argument("--breakdown", action="store_true", help="print loss / gradient / optimiser ms")
     args = parser.parse_args()
@@ -402,8 +403,9 @@ def main() -> None:
             Variant("eofpinn + blocks fused (bmm prototype)", with_raw_jets(paper_trainer(settings), fused_raw_jets),
                     eofpinn_step),
             Variant("eofpinn + compile = true", paper_trainer(compiled), eofpinn_step),
-            Variant("eofpinn with 2 threads", paper_trainer(settings), with_threads(eofpinn_step, 2)),
         ]
+        if args.threads_row:
+            variants.append(Variant("eofpinn with 2 threads", paper_trainer(settings), with_threads(eofpinn_step, 2)))
     before = load_average()
     start = time.perf_counter()
     run(variants, args.rounds, args.update_rounds)
