@@ -1,4 +1,4 @@
-"""Compare a solution with a reference: per-field errors and discrete balance checks.
+"""Compare a solution with a reference: per-field errors and balance checks.
 
 Errors (the reference interpolated onto the solution's grid, cubic in each direction):
     relative L2   ‖f − f_ref‖₂ / ‖f_ref‖₂, trapezoidal L2 norms over the channel on the
@@ -8,12 +8,54 @@ For a field whose reference is (nearly) zero, e.g. v in a straight channel, the 
 reference velocity magnitude is used as the denominator instead (so the number stays a
 relative error of the flow). The paper's metric is the mean relative L2 over (φ, c₊, c₋, u).
 
-Balances (computed from the solution alone, second-order differences on its grid):
-    ion flux     N±·e_x integrated over y at each station x; its spread relative to its
-                 mean magnitude (0 for an exact steady state with impermeable walls)
-    charge       ε² ∮ ∂ψ/∂n ds + ∫ (c₊ − c₋)/2 dA = 0 (Gauss: fluid charge = −wall charge),
-                 relative to ∫ |c₊ − c₋|/2 dA
-    volume flux  ∫ u dy at each station: spread relative to its mean magnitude
+Balances (`balances`: from the solution alone, on its own grid). Each is a conservation law of
+the steady problem, zero for the exact solution:
+
+    ion flux     Q±(x) = ∫₀¹ N±·e_x dy, N± = −δ± (∇c± ± c± ∇φ) + Pe u c± (paper model: φ = ψ in
+                 NP, no advection): the same through every cross-section (impermeable walls).
+                 `ion_flux_spread_*` = (max − min of Q± over the stations) / max(mean |Q±|,
+                 mean ∫|N±·e_x| dy); `ion_flux_mean_*` = mean of Q±.
+    volume flux  Q(x) = ∫₀¹ u dy; `volume_flux_spread` = (max − min) / mean |Q|.
+    charge       ε² ∮ ∂ψ/∂n ds + ∫ (c₊ − c₋)/2 dA = 0 (Gauss: fluid charge = −wall charge; with
+                 reservoir ends their ε² ∫ ∂ψ/∂n dy too); `charge_balance` = |left side| /
+                 ∫ |c₊ − c₋|/2 dA.
+
+How they are discretised, so that they measure the solution and not the quadrature. An FD
+solution is a finite-volume solution and is checked in the scheme's own discrete form; any other
+solution (PINN, exact) is a set of point samples of smooth fields and is checked with high-order
+rules:
+- x flux, FD: at the midpoints between neighbouring x nodes, the Scharfetter–Gummel flux between
+  the two nodes, −δ± (B(Δ) c_b − B(−Δ) c_a)/h, drift Δ = ±(φ_b − φ_a) − (Pe/δ±) h ū
+  (fd/fluxes.py; φ = ψ − Ê x): the x flux the scheme conserves, exact for x-independent fields
+  and for ions in Boltzmann equilibrium along the segment.
+- x flux, sampled: at every node x_i, −δ± ∂/∂x [c± e^{±(ψ − ψ_i)}] ± δ± Ê c± + Pe u c± (the
+  Slotboom form of −δ± (∂c±/∂x ± c± ∂ψ/∂x); paper model without the last two terms), the
+  derivative from the quartic through the five nearest nodes (periodic ends: wrapped across
+  x = ℓ ≡ 0; reservoir ends: shifted inwards). c± e^{±ψ} is smooth across a double layer where
+  c± itself is not; the applied field enters exactly.
+  Either way, differencing c± and φ separately (eofpinn ≤ 0.1) subtracts a diffusion and a
+  migration flux each up to ~200× the net flux inside the double layer near a ζ̂ step: their
+  separate truncation errors gave ion-flux spreads of 1–12 on FD runs whose own fluxes are
+  conserved to 1e-12.
+- y integrals, FD: the y grid is both walls and the cell centres in between (fd/grid.py); the
+  midpoint rule over the cells (heights recovered from the centres) is the quadrature of the
+  scheme's own fluxes, and the wall values are boundary data with no weight. Sampled: the
+  composite quadratic rule (Simpson's rule on unequal intervals; with an odd number of intervals
+  the last one from the quadratic through the last three nodes). The trapezoidal rule on the FD
+  grid (half a cell between the wall and the first centre) alone made charge imbalances of
+  1e-3–1e-2 and volume-flux spreads of 5e-4–1e-2.
+- x integrals (charge): the composite quadratic rule. ∂ψ/∂n on the walls (and ∂ψ/∂x at
+  reservoir ends): one-sided, from the quartic through the boundary value and the four nearest
+  nodes (fourth order; the double layer is the steepest thing on the grid).
+
+What remains is the solution's own inconsistency, at the resolution of its grid. FD with
+reservoir ends (the nodes carry the unknowns): ion-flux spreads ~1e-4 on 41 × 42 nodes
+(cases/zeta_step.toml). FD with periodic ends: the output nodes carry values interpolated
+linearly between cells, an O(h²) error in x: cases/patterned_zeta.toml gives 1.1e-2, 2.8e-3,
+7e-4 on 41, 81, 161 x nodes. The sampled form's own error, measured on that 161-node FD
+solution treated as samples and thinned in x: 4.9e-4, 5.6e-4, 2.2e-3 at 161, 81, 41 nodes. A
+PINN must be evaluated on a grid that resolves its steepest layer (double layer, ζ̂
+transitions; `[pinn.records] eval_nx`, `eval_ny`) for the balances to mean anything.
 """
 
 from __future__ import annotations
@@ -24,6 +66,8 @@ from scipy.interpolate import RegularGridInterpolator
 from eofpinn.solution import FIELD_NAMES, PAPER_ERROR_FIELDS, Solution, trapezoid_weights
 
 ZERO_REFERENCE = 1e-12
+BOUNDARY_STENCIL = 5  # nodes of the one-sided ∂ψ/∂n at walls and reservoir ends
+SLOTBOOM_STENCIL = 5  # nodes of ∂/∂x [c± e^{±ψ}] in the ion flux of a sampled solution
 
 
 def on_grid(reference: Solution, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
@@ -68,37 +112,151 @@ def field_errors(solution: Solution, reference: Solution) -> dict[str, dict[str,
     return out
 
 
-def _trapezoid_y(values: np.ndarray, y: np.ndarray) -> np.ndarray:
-    return np.trapezoid(values, y, axis=-1)
+def _lagrange_derivative_weights(nodes: np.ndarray, at: float) -> np.ndarray:
+    """w with f'(at) ≈ Σ_k w_k f(nodes_k): the derivative of the interpolating polynomial."""
+    nodes = np.asarray(nodes, dtype=float)
+    weights = np.empty(nodes.size)
+    for k in range(nodes.size):
+        others = np.delete(nodes, k)
+        products = [np.prod(np.delete(at - others, skip)) for skip in range(others.size)]
+        weights[k] = np.sum(products) / np.prod(nodes[k] - others)
+    return weights
+
+
+def quadratic_rule_weights(t: np.ndarray) -> np.ndarray:
+    """Weights of the composite quadratic rule (Simpson's rule on unequal intervals) on the
+    nodes t: each pair of intervals integrates the quadratic through its three nodes exactly;
+    with an odd number of intervals the last one integrates the quadratic through the last
+    three nodes over itself. Two nodes: the trapezoidal rule."""
+    t = np.asarray(t, dtype=float)
+    weights = np.zeros(t.size)
+    if t.size < 3:
+        weights[:] = 0.5 * (t[-1] - t[0])
+        return weights
+
+    def add(first: int, lower: float, upper: float) -> None:
+        p = t[first:first + 3]
+        for k in range(3):
+            a, b = np.delete(p, k)
+            antiderivative = lambda s: s**3 / 3.0 - (a + b) * s**2 / 2.0 + a * b * s  # noqa: E731
+            weights[first + k] += (antiderivative(upper) - antiderivative(lower)) / ((p[k] - a) * (p[k] - b))
+
+    last = t.size - 1
+    for first in range(0, last - 1, 2):
+        add(first, t[first], t[first + 2])
+    if last % 2:
+        add(last - 2, t[last - 1], t[last])
+    return weights
+
+
+def cell_faces(y: np.ndarray) -> np.ndarray | None:
+    """The cell faces y_0 = y[0] < … < y_m = y[-1] if y is a finite-volume output grid — the two
+    boundaries and the m cell centres between them, each centre midway between its faces —
+    else None."""
+    if y.size < 3:
+        return None
+    faces = np.empty(y.size - 1)
+    faces[0] = y[0]
+    for j, centre in enumerate(y[1:-1]):
+        faces[j + 1] = 2.0 * centre - faces[j]
+    tolerance = 1e-9 * (y[-1] - y[0])
+    inside = np.all(faces[:-1] < y[1:-1]) and np.all(y[1:-1] < faces[1:])
+    return faces if inside and abs(faces[-1] - y[-1]) <= tolerance else None
+
+
+def y_quadrature(y: np.ndarray, finite_volume: bool) -> np.ndarray:
+    """Weights of ∫₀¹ f dy from the values at y (see the module docstring): with `finite_volume`
+    (an FD solution, whose grid is the walls and the cell centres) the midpoint rule over the
+    cells, zero weight on the walls; otherwise the composite quadratic rule."""
+    faces = cell_faces(y) if finite_volume else None
+    if faces is None:
+        return quadratic_rule_weights(y)
+    weights = np.zeros(y.size)
+    weights[1:-1] = np.diff(faces)
+    return weights
+
+
+def _boundary_derivatives(values: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """d/dt along axis 0 at t[0] and t[-1], one-sided from the quartic through the five nearest
+    nodes (fourth order)."""
+    n = min(BOUNDARY_STENCIL, t.size)
+    first = _lagrange_derivative_weights(t[:n], t[0]) @ values[:n].reshape(n, -1)
+    last = _lagrange_derivative_weights(t[-n:], t[-1]) @ values[-n:].reshape(n, -1)
+    return first.reshape(values.shape[1:]), last.reshape(values.shape[1:])
+
+
+def station_ion_fluxes(solution: Solution, name: str, sign: float, delta: float) -> np.ndarray:
+    """N±·e_x (stations, ny) at the balance stations (see the module docstring): for an FD
+    solution the Scharfetter–Gummel flux between neighbouring nodes (stations: the midpoints),
+    otherwise the Slotboom form at every distinct node (stations: the nodes)."""
+    p = solution.case.problem
+    x, f = solution.x, solution.fields
+    field, peclet = (0.0, 0.0) if p.paper_model else (p.field_hat, p.peclet)
+    c, psi, u = f[name], f["psi"], f["u"]
+    if solution.solver == "fd":
+        h = np.diff(x)[:, None]
+        drift = sign * (psi[1:] - psi[:-1] - field * h) - (peclet / delta) * h * 0.5 * (u[1:] + u[:-1])
+        return delta * (_bernoulli(drift) * c[:-1] - _bernoulli(-drift) * c[1:]) / h
+    index, weights = _x_stencils(x, p.ends == "periodic")
+    stations = np.arange(index.shape[0])  # node i is station i (periodic: all but the repeated x = ℓ)
+    # −δ(∂c/∂x ± c ∂ψ/∂x) = −δ ∂/∂x [c e^{±(ψ − ψ_i)}] at node i: c e^{±ψ} is smooth across a double layer.
+    slotboom = c[index] * np.exp(sign * (psi[index] - psi[stations][:, None, :]))
+    gradient = np.einsum("ik,ikj->ij", weights, slotboom)
+    return -delta * gradient + sign * delta * field * c[stations] + peclet * u[stations] * c[stations]
+
+
+def _x_stencils(x: np.ndarray, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Node indices (stations, k) and weights of d/dx at every station from the SLOTBOOM_STENCIL
+    nearest nodes: centred, wrapped across x = ℓ ≡ 0 with periodic ends (whose last node repeats the
+    first and is no station), shifted inwards near reservoir ends."""
+    width = min(SLOTBOOM_STENCIL, x.size - 1 if periodic else x.size)
+    half = width // 2
+    rows, offsets = [], []
+    if periodic:
+        count, period = x.size - 1, x[-1] - x[0]
+        for i in range(count):
+            k = np.arange(i - half, i - half + width)
+            rows.append(k % count)
+            offsets.append(x[k % count] + period * np.floor_divide(k, count) - x[i])
+    else:
+        for i in range(x.size):
+            first = min(max(i - half, 0), x.size - width)
+            rows.append(np.arange(first, first + width))
+            offsets.append(x[rows[-1]] - x[i])
+    weights = np.array([_lagrange_derivative_weights(o, 0.0) for o in offsets])
+    return np.array(rows), weights
+
+
+def _bernoulli(s: np.ndarray) -> np.ndarray:
+    """B(s) = s / (eˢ − 1), its Taylor series near 0 (as fd/fluxes.py, without importing torch)."""
+    small = np.abs(s) < 1e-5
+    safe = np.clip(np.where(small, 1.0, s), -600.0, 600.0)
+    return np.where(small, 1.0 - 0.5 * s + s * s / 12.0, safe / np.expm1(safe))
 
 
 def balances(solution: Solution) -> dict[str, float]:
-    """Discrete ion-flux, charge and volume-flux balances (see module docstring)."""
+    """Ion-flux, charge and volume-flux balances (see the module docstring)."""
     p = solution.case.problem
     x, y, f = solution.x, solution.y, solution.fields
-    d_dx = lambda a: np.gradient(a, x, axis=0, edge_order=2)  # noqa: E731
-    d_dy = lambda a: np.gradient(a, y, axis=1, edge_order=2)  # noqa: E731
-    paper = p.paper_model
-    phi_x = d_dx(f["psi"]) - (0.0 if paper else p.field_hat)
-    pe = 0.0 if paper else p.peclet
+    wy = y_quadrature(y, finite_volume=solution.solver == "fd")
+    wx = quadratic_rule_weights(x)
     out = {}
     for name, sign, delta in (("c_plus", 1.0, p.delta_plus), ("c_minus", -1.0, p.delta_minus)):
-        c = f[name]
-        flux_x = -delta * (d_dx(c) + sign * c * phi_x) + pe * f["u"] * c
-        per_station = _trapezoid_y(flux_x, y)
-        scale = max(np.mean(np.abs(per_station)), _trapezoid_y(np.abs(flux_x), y).mean(), 1e-300)
+        flux_x = station_ion_fluxes(solution, name, sign, delta)
+        per_station = flux_x @ wy
+        scale = max(np.mean(np.abs(per_station)), np.mean(np.abs(flux_x) @ wy), 1e-300)
         out[f"ion_flux_spread_{name}"] = float(np.ptp(per_station) / scale)
         out[f"ion_flux_mean_{name}"] = float(np.mean(per_station))
     rho = 0.5 * (f["c_plus"] - f["c_minus"])
-    fluid_charge = np.trapezoid(_trapezoid_y(rho, y), x)
-    dpsi_dy = d_dy(f["psi"])
-    wall_flux = np.trapezoid(-dpsi_dy[:, 0] + dpsi_dy[:, -1], x)  # outward normals −e_y, +e_y
+    fluid_charge = wx @ rho @ wy
+    psi_y_bottom, psi_y_top = _boundary_derivatives(f["psi"].T, y)
+    wall_flux = wx @ (-psi_y_bottom + psi_y_top)  # outward normals −e_y, +e_y
     end_flux = 0.0
     if p.ends == "reservoir":
-        dpsi_dx = d_dx(f["psi"])
-        end_flux = _trapezoid_y(dpsi_dx[-1] - dpsi_dx[0], y)
+        psi_x_inlet, psi_x_outlet = _boundary_derivatives(f["psi"], x)
+        end_flux = (psi_x_outlet - psi_x_inlet) @ wy
     residual = p.debye_ratio**2 * (wall_flux + end_flux) + fluid_charge
-    out["charge_balance"] = float(abs(residual) / max(np.trapezoid(_trapezoid_y(np.abs(rho), y), x), 1e-300))
-    q = _trapezoid_y(f["u"], y)
+    out["charge_balance"] = float(abs(residual) / max(wx @ np.abs(rho) @ wy, 1e-300))
+    q = f["u"] @ wy
     out["volume_flux_spread"] = float(np.ptp(q) / max(np.mean(np.abs(q)), 1e-300))
     return out

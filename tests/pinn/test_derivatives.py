@@ -141,3 +141,35 @@ def test_gouy_chapman_base_is_exact_on_walls_and_close_to_poisson_boltzmann():
     for y_wall, wall in ((0.0, "bottom"), (1.0, "top")):
         base = form.psi_wall_jet(torch.stack((x, torch.full_like(x, y_wall)), dim=1))
         assert torch.allclose(base[0], torch.from_numpy(problem.zeta_wall(wall, x.numpy())), rtol=0, atol=1e-14)
+
+
+def _mlp_jets_one_tensor(layers, jet):
+    """mlp_jets written with one concatenated (1 + 2d, N, W) jet per layer (eofpinn ≤ 0.1)."""
+    *hidden, (weight, bias) = layers
+    for w, b in hidden:
+        value, rows = torch.addmm(b, jet[0], w.T), jet[1:] @ w.T
+        d = rows.shape[0] // 2
+        a = torch.tanh(value)
+        slope = 1.0 - a * a
+        jet = torch.cat((a.unsqueeze(0), slope * rows[:d], torch.addcmul(slope * rows[d:], -2.0 * a * slope, rows[:d] ** 2)))
+    return torch.cat(((jet[0] @ weight.T + bias).unsqueeze(0), jet[1:] @ weight.T))
+
+
+@pytest.mark.parametrize("dtype", (torch.float32, torch.float64))
+@pytest.mark.parametrize("d", (1, 2))
+def test_mlp_jets_with_split_row_groups_match_one_concatenated_jet(dtype, d):
+    """The row groups are separate tensors inside mlp_jets (no concatenation per layer): same
+    jets and same parameter gradients as the one-tensor form, to rounding."""
+    from eofpinn.solvers.pinn.networks import MLP, mlp_jets
+
+    torch.manual_seed(3)
+    mlp = MLP(3, 24, 3, 2).to(dtype)
+    jet = torch.randn(1 + 2 * d, 50, 3, dtype=dtype)
+    tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == torch.float32 else {"rtol": 1e-12, "atol": 1e-13}
+    split, joined = mlp_jets(mlp.weights_and_biases, jet), _mlp_jets_one_tensor(mlp.weights_and_biases, jet)
+    torch.testing.assert_close(split, joined, **tolerance)
+    params = list(mlp.parameters())
+    weights = torch.randn_like(split)
+    for got, want in zip(torch.autograd.grad((weights * split).sum(), params),
+                         torch.autograd.grad((weights * joined).sum(), params)):
+        torch.testing.assert_close(got, want, **tolerance)

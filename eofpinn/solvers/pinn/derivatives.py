@@ -146,14 +146,11 @@ def autograd_jets(outputs: Tensor, points: Tensor) -> Tensor:
     return jet.transpose(1, 2)
 
 
-def tanh_jet(value: Tensor, derivatives: Tensor) -> Tensor:
-    """Push a pre-activation jet through tanh: value (N, W) and derivative rows (2d, N, W),
-    the d first derivatives then the d pure second ones (x, y, xx, yy in the plane; y, yy on a
-    line); returns the output jet (1 + 2d, N, W) (see the module docstring)."""
-    d = derivatives.shape[0] // 2
+def tanh_jet(value: Tensor, first: Tensor, second: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Push a pre-activation jet through tanh: value (N, W), the d first derivatives (d, N, W)
+    and the d pure second ones (d, N, W) (x, y and xx, yy in the plane; y and yy on a line);
+    returns the output jet as the same three pieces (see the module docstring)."""
     a = torch.tanh(value)
     slope = 1.0 - a * a
     curvature = -2.0 * a * slope
-    first = slope * derivatives[:d]
-    second = torch.addcmul(slope * derivatives[d:], curvature, derivatives[:d] ** 2)
-    return torch.cat((a.unsqueeze(0), first, second), dim=0)
+    return a, slope * first, torch.addcmul(slope * second, curvature, first**2)

@@ -152,13 +152,17 @@ def mlp_jets(layers: list[tuple[Tensor, Tensor]], jet: Tensor) -> Tensor:
     the 1D studies and the NTK checks all call it).
 
     Rows: value, d first derivatives, d pure second derivatives (d = 2 in the plane: x, y,
-    xx, yy; d = 1 on a line). The bias enters the value row only; the derivative rows share
-    one matmul.
+    xx, yy; d = 1 on a line). The bias enters the value row only. Inside, the three row groups
+    are separate tensors: one (1 + 2d)-row jet per layer would cost a concatenation forward and,
+    backward, a zero-filled gradient for every slice of it — a quarter of the time of a step at
+    the paper's size (benchmarks/pinn_step_benchmark.py).
     """
     *hidden, (weight, bias) = layers
+    d = (jet.shape[0] - 1) // 2
+    value, first, second = jet[0], jet[1:1 + d], jet[1 + d:]
     for w, b in hidden:
-        jet = tanh_jet(torch.addmm(b, jet[0], w.T), jet[1:] @ w.T)
-    return torch.cat(((jet[0] @ weight.T + bias).unsqueeze(0), jet[1:] @ weight.T))
+        value, first, second = tanh_jet(torch.addmm(b, value, w.T), first @ w.T, second @ w.T)
+    return torch.cat(((value @ weight.T + bias).unsqueeze(0), first @ weight.T, second @ weight.T))
 
 
 class FieldNetworks(nn.Module):
