@@ -295,7 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
                                            "adapters+gn or none (arXiv 2605.10136)")
     diag.add_argument("case", help="a case file, or the name of a shipped case (eofpinn cases)")
     diag.add_argument("--steps", type=int, default=1000, help="steps of the profile run (default 1000)")
-    diag.add_argument("--every", type=int, help="steps between diagnostics rows (default 10)")
+    diag.add_argument("--every", type=int, help="steps between diagnostics rows (default 20)")
     diag.add_argument("--seed", type=int, help="network and point seed (default: the case's [pinn] seed)")
     diag.add_argument("--set", action="append", metavar="NAME=VALUE",
                       help="as for solve: a dimensionless parameter or a dotted [pinn] key; repeatable")

@@ -17,7 +17,7 @@ case's optimiser, learning rate and schedule (the decay factor rescaled so that 
 the window is the case's own), networks, formulation and points; balancing "none" (all
 λ_i = 1, so the norms are the raw ones), no adapters, no polishing phase, no time limit. It
 runs `steps` steps (default 1000, the paper's window) and records a history row every `every`
-steps (default 10) with the conflict diagnostics of conflict.py at that row's parameters: the
+steps (default 20: 51 rows; each costs K backward passes) with the conflict diagnostics of conflict.py at that row's parameters: the
 alignment score A, every pairwise cosine, cos_min, and ‖∇L_i‖ (`gnorm_<term>`). Errors, when
 the case has a reference, are measured on a coarse grid (they are not part of the verdict).
 
@@ -58,7 +58,7 @@ RECOMMENDATIONS = {"directional": "adapters+gn", "magnitude": "gn", "low": "none
 # What each recommendation sets in a case file: ([pinn.balancing] name, [pinn.network] adapters).
 RECOMMENDED_SETTINGS = {"adapters+gn": ("gn", "per_loss"), "gn": ("gn", "none"), "none": ("none", "none")}
 DEFAULT_STEPS = 1000
-DEFAULT_EVERY = 10
+DEFAULT_EVERY = 20
 PROFILE_EVAL_GRID = (16, 64)  # errors are side information: a coarse grid keeps rows cheap
 
 
