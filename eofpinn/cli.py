@@ -1,4 +1,5 @@
-"""Command line: `eofpinn info | solve | validate | sweep | plot | cases | new` (thin: parse, call, print)."""
+"""Command line: `eofpinn info | solve | validate | sweep | diagnose | plot | cases | new` (thin: parse, call,
+print)."""
 
 from __future__ import annotations
 
@@ -150,6 +151,36 @@ def _sweep(args: argparse.Namespace) -> int:
     return 0 if len(rows) == len(specs) and all(r["status"] == "finished" for r in rows) else 1
 
 
+def _diagnose(args: argparse.Namespace) -> int:
+    from eofpinn.solvers.pinn import diagnose
+
+    if args.steps < 1:
+        raise EofpinnError(f"diagnose --steps must be an integer ≥ 1; got {args.steps}")
+    every = args.every if args.every is not None else min(diagnose.DEFAULT_EVERY, args.steps)
+    if not 1 <= every <= args.steps:
+        raise EofpinnError(f"diagnose --every must be an integer in [1, --steps = {args.steps}]; got {every}")
+    if args.seed is not None and args.seed < 0:
+        raise EofpinnError(f"diagnose --seed must be an integer ≥ 0; got {args.seed}")
+    case = _load(args)
+    if args.write_case:
+        diagnose.check_case_target(case, Path(args.write_case))  # refuse before a long run
+    if args.set and args.write_case:
+        print("warning: --set changes are not written into --write-case (only the recommended [pinn] settings are)",
+              file=sys.stderr)
+    profile = diagnose.profile_case(case, args.steps, every, args.seed, progress=sys.stderr.isatty())
+    result = diagnose.diagnose(profile)
+    figure = diagnose.plot_diagnosis(result, Path(args.figure or f"{case.name}_diagnose.png"))
+    written = diagnose.write_recommended_case(case, Path(args.write_case), result.recommendation) \
+        if args.write_case else None
+    if args.json:
+        payload = {**result.as_json(), "figure": str(figure), "written_case": str(written) if written else None}
+        print(json.dumps(payload, indent=2, ensure_ascii=False))
+        return 0
+    print(diagnose.format_report(result))
+    print(f"\nwrote {figure}" + (f", {written} (balancing and adapters as recommended)" if written else ""))
+    return 0
+
+
 def _plot(args: argparse.Namespace) -> int:
     from eofpinn import io, plots
 
@@ -259,6 +290,22 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--jobs", type=int, help="runs at once (default: one per GPU, else one per 2 cores)")
     grid.add_argument("--out", required=True, help="sweep directory (reused: finished runs are skipped)")
     grid.set_defaults(run=_sweep)
+
+    diag = sub.add_parser("diagnose", help="profile the gradient conflict of a case's PINN run; recommend gn, "
+                                           "adapters+gn or none (arXiv 2605.10136)")
+    diag.add_argument("case", help="a case file, or the name of a shipped case (eofpinn cases)")
+    diag.add_argument("--steps", type=int, default=1000, help="steps of the profile run (default 1000)")
+    diag.add_argument("--every", type=int, help="steps between diagnostics rows (default 20)")
+    diag.add_argument("--seed", type=int, help="network and point seed (default: the case's [pinn] seed)")
+    diag.add_argument("--set", action="append", metavar="NAME=VALUE",
+                      help="as for solve: a dimensionless parameter or a dotted [pinn] key; repeatable")
+    diag.add_argument("--json", action="store_true", help="machine-readable output")
+    diag.add_argument("--figure", metavar="PNG", help="figure of cosines and gradient norms over the steps "
+                                                      "(default CASE_diagnose.png)")
+    diag.add_argument("--write-case", metavar="OUT.toml",
+                      help="write a copy of the case file with the recommended [pinn.balancing] name and "
+                           "[pinn.network] adapters (never overwrites)")
+    diag.set_defaults(run=_diagnose)
 
     plot = sub.add_parser("plot", help="field maps and wall-normal profiles of a run directory (PNG)")
     plot.add_argument("run_dir")

@@ -79,6 +79,9 @@ class CouplingConfig:
         n_eval: points of the uniform evaluation grid.
         dtype: training precision.
         record_gradients: keep the per-term gradient vectors of every row (tests only).
+        adapters, adapter_rank, adapter_routing: per-loss adapters ([pinn.network] keys of the
+            same names; eofpinn/solvers/pinn/adapters.py).
+        time_limit_s: stop at this training wall time (0: run all `steps`).
     """
 
     debye_ratio: float
@@ -98,6 +101,10 @@ class CouplingConfig:
     n_eval: int = 2001
     dtype: str = "float32"
     record_gradients: bool = False
+    adapters: str = "none"
+    adapter_rank: int = 4
+    adapter_routing: str = "routed"
+    time_limit_s: float = 0.0
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -120,7 +127,9 @@ class CouplingConfig:
             "points.n_interior": self.n_interior, "optimizer.name": self.optimizer,
             "optimizer.learning_rate": self.lr, "balancing.name": self.weighting,
             "records.log_every": self.log_every, "records.checkpoint_every": self.steps + 1,
-            "records.conflict_diagnostics": True,
+            "records.conflict_diagnostics": True, "time_limit_s": float(self.time_limit_s),
+            "network.adapters": self.adapters, "network.adapter_rank": self.adapter_rank,
+            "network.adapter_routing": self.adapter_routing,
         }
         if self.optimizer == "soap":
             changes.update({"optimizer.betas": (0.95, 0.95), "optimizer.precondition_frequency": 2})
@@ -129,9 +138,10 @@ class CouplingConfig:
         return replace(PINNSettings(), changes)
 
 
-def method_name(optimizer: str, weighting: str) -> str:
-    """Display name of an (optimiser, balancer) pair, e.g. ``"SOAP+GN"``."""
-    return f"{OPTIMIZERS[optimizer].label}+{BALANCERS[weighting].label}"
+def method_name(optimizer: str, weighting: str, adapters: str = "none") -> str:
+    """Display name of an (optimiser, balancer) pair, e.g. ``"SOAP+GN"``; ``"+adapters"`` when
+    the run has per-loss adapters."""
+    return f"{OPTIMIZERS[optimizer].label}+{BALANCERS[weighting].label}" + ("" if adapters == "none" else "+adapters")
 
 
 def parse_method(name: str) -> tuple[str, str]:
@@ -366,7 +376,7 @@ def train_configuration(config: CouplingConfig) -> dict[str, Any]:
     diverged = diverged or not math.isfinite(final.get("mean", math.nan))
     best_index = int(np.argmin(errors)) if errors else 0
     return {
-        "method": method_name(config.optimizer, config.weighting),
+        "method": method_name(config.optimizer, config.weighting, config.adapters),
         "formulation": config.formulation,
         "debye_ratio": config.debye_ratio,
         "seed": config.seed,
@@ -380,6 +390,8 @@ def train_configuration(config: CouplingConfig) -> dict[str, Any]:
         "diverged": diverged,
         "seconds": seconds,
         "ms_per_step": 1e3 * trainer.train_seconds / max(trainer.step, 1),
+        "steps_done": trainer.step,
+        "parameters": sum(p.numel() for p in trainer.params),
         "history": history,
     }
 

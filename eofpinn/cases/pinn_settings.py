@@ -39,6 +39,8 @@ CONCENTRATION_FORMS = ("slotboom", "log", "direct")
 PRESSURE_FORMS = ("excess", "total")
 FLOW_BASES = ("none", "electroosmotic")
 GAUGES = ("penalty", "exact")
+ADAPTERS = ("none", "per_loss")
+ADAPTER_ROUTINGS = ("routed", "unrouted")
 
 
 class SettingError(ValueError):
@@ -102,7 +104,11 @@ class NetworkSettings:
     `wall_features` adds e^{−y/ε}, e^{−(1−y)/ε} to the inputs (the shape of a thin double layer);
     `pattern_features` adds, for each patterned wall (with a transition width > 0), its ζ̂
     continued into the channel with edges widening with the distance from it, scaled to [−1, 1]
-    (the shape of the fields near the corners where ζ̂ changes).
+    (the shape of the fields near the corners where ζ̂ changes);
+    `adapters` = "per_loss" adds one rank-`adapter_rank` adapter per loss term to every
+    hidden-to-hidden weight of every block, W_eff = W + Σ_k B_k A_k (B_k = 0 at the start), and
+    `adapter_routing` "routed" trains adapter k with ∇L_k alone, "unrouted" with the weighted
+    sum like the trunk (eofpinn/solvers/pinn/adapters.py; arXiv 2605.10136).
     """
 
     width: int = 64
@@ -112,6 +118,9 @@ class NetworkSettings:
     fourier_scale: float = 1.0
     wall_features: bool = False
     pattern_features: bool = False
+    adapters: str = "none"
+    adapter_rank: int = 4
+    adapter_routing: str = "routed"
 
     def __post_init__(self) -> None:
         check_fields(self, "network.", {
@@ -122,7 +131,15 @@ class NetworkSettings:
             "fourier_features": (in_range(0, 1024, integer=True), "an integer in [0, 1024]"),
             "fourier_scale": (in_range(0.0, 1e3, open_low=True), "a number in (0, 1000]"),
             "wall_features": FLAG,
+            "adapters": (one_of(ADAPTERS), choices_text(ADAPTERS)),
+            "adapter_rank": (in_range(1, 1024, integer=True), "an integer in [1, 1024]"),
+            "adapter_routing": (one_of(ADAPTER_ROUTINGS), choices_text(ADAPTER_ROUTINGS)),
         })
+        if self.adapters != "none":
+            _require(self.depth >= 2, "network.adapters", f"{self.adapters!r} with depth ≥ 2 (the adapters sit on the "
+                     f"hidden-to-hidden weights; depth {self.depth} has none), or \"none\"", self.adapters)
+            _require(self.adapter_rank <= self.width, "network.adapter_rank",
+                     f"at most width = {self.width} (a rank above the width adds nothing)", self.adapter_rank)
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,10 @@ def test_identical_and_opposite_gradients_give_the_limits() -> None:
     assert same["grad_alignment"] == pytest.approx(1.0, abs=1e-15)
     assert [same[k] for k in ("cos_a__b", "cos_a__c", "cos_b__c")] == pytest.approx([1.0] * 3, abs=1e-15)
     assert same["cos_min"] == pytest.approx(1.0, abs=1e-15)
-    assert all(-1.0 <= value <= 1.0 for value in same.values())  # clipped against rounding
+    assert all(-1.0 <= same[k] <= 1.0 for k in same if not k.startswith("gnorm_"))  # clipped against rounding
+    # The per-term gradient norms ride along: ‖v‖, 4‖v‖, ‖v‖.
+    norm = float(torch.linalg.vector_norm(v))
+    assert [same[f"gnorm_{n}"] for n in "abc"] == pytest.approx([norm, 4.0 * norm, norm], rel=1e-15)
     opposite = conflict_diagnostics([v, -0.1 * v], ("pde", "wall"))
     assert opposite["cos_pde__wall"] == pytest.approx(-1.0, abs=1e-15)
     assert opposite["grad_alignment"] == pytest.approx(-1.0, abs=1e-15)

@@ -7,7 +7,8 @@ term, the graph kept), which loss balancers (balancing.py) and the diagnostics r
 - `gradient_alignment_score`: A = 2 ‖(1/K) Σ_i ∇L_i/‖∇L_i‖‖² − 1 (arXiv 2502.00604): 1 when
   every term pulls the same way, −1 whenever the unit gradients cancel (possible for any
   K ≥ 2, e.g. three at 120°), 2/K − 1 for K mutually orthogonal ones;
-- `conflict_diagnostics`: both as the history columns of one step.
+- `conflict_diagnostics`: both, and the per-term gradient norms ‖∇L_i‖₂ (`gnorm_<term>`, the
+  magnitudes a reweighting such as GN acts on), as the history columns of one step.
 """
 
 from __future__ import annotations
@@ -85,17 +86,21 @@ def conflict_diagnostics(grads: Sequence[Tensor], names: Sequence[str]) -> dict[
 
     Returns:
         ``grad_alignment`` (the score A), ``cos_min`` (the cosine of the most conflicting pair;
-        NaN when K = 1) and ``cos_<a>__<b>`` for every pair a before b in ``names``. Values are
-        clipped to [−1, 1] against rounding; a term with an exactly zero gradient has cosine 0
-        with every other term (as in :func:`pairwise_cosine`).
+        NaN when K = 1), ``cos_<a>__<b>`` for every pair a before b in ``names`` and
+        ``gnorm_<name>`` = ‖∇L_i‖₂ for every term. Cosines and A are clipped to [−1, 1] against
+        rounding; a term with an exactly zero gradient has cosine 0 with every other term (as in
+        :func:`pairwise_cosine`).
     """
     if len(grads) != len(names):
         raise ValueError(f"{len(grads)} gradients for {len(names)} term names")
     first, second = torch.triu_indices(len(names), len(names), offset=1)
     pairs = pairwise_cosine(grads)[first, second]
     score = gradient_alignment_score(grads).reshape(1)
-    values = torch.cat((score, pairs)).clamp(-1.0, 1.0).tolist()
-    row = {"grad_alignment": values[0], "cos_min": min(values[1:], default=math.nan)}
+    norms = torch.stack([torch.linalg.vector_norm(g) for g in grads]).to(pairs.dtype)
+    values = torch.cat((torch.cat((score, pairs)).clamp(-1.0, 1.0), norms)).tolist()  # one host sync
+    cosines, norms = values[1:len(values) - len(names)], values[len(values) - len(names):]
+    row = {"grad_alignment": values[0], "cos_min": min(cosines, default=math.nan)}
     row.update({f"cos_{names[a]}__{names[b]}": value
-                for a, b, value in zip(first.tolist(), second.tolist(), values[1:])})
+                for a, b, value in zip(first.tolist(), second.tolist(), cosines)})
+    row.update({f"gnorm_{name}": value for name, value in zip(names, norms)})
     return row

@@ -113,7 +113,8 @@ class Embedding(nn.Module):
 
 
 class MLP(nn.Module):
-    """tanh multilayer perceptron: `depth` hidden layers of `width`, linear output layer."""
+    """tanh multilayer perceptron: `depth` hidden layers of `width`, linear output layer;
+    optionally per-loss low-rank adapters on its hidden-to-hidden weights (adapters.py)."""
 
     def __init__(self, n_in: int, width: int, depth: int, n_out: int, output_gain: float = 1.0):
         super().__init__()
@@ -125,10 +126,25 @@ class MLP(nn.Module):
         # A small output layer starts every field at its formulation's base state (ψ at the
         # wall value, Boltzmann ions, fluid at rest) instead of at a random O(1) function.
         self.layers[-1].weight.data.mul_(output_gain)
+        self.adapters = nn.ModuleDict()  # layer index → adapters.LayerAdapters; empty: none
+
+    def attach_adapters(self, n_terms: int, rank: int, generator: torch.Generator) -> None:
+        """One rank-`rank` adapter per loss term on each hidden-to-hidden weight (B_k = 0)."""
+        from eofpinn.solvers.pinn.adapters import LayerAdapters
+
+        for index in range(1, len(self.layers) - 1):
+            weight = self.layers[index].weight
+            self.adapters[str(index)] = LayerAdapters(weight.shape[0], weight.shape[1], n_terms, rank, generator)
+
+    def effective_weight(self, index: int) -> Tensor:
+        """W_eff = W + Σ_k B_k A_k of layer `index` (W itself without adapters)."""
+        weight = self.layers[index].weight
+        key = str(index)
+        return weight + self.adapters[key].delta() if key in self.adapters else weight
 
     @property
     def weights_and_biases(self) -> list[tuple[Tensor, Tensor]]:
-        return [(layer.weight, layer.bias) for layer in self.layers]
+        return [(self.effective_weight(i), layer.bias) for i, layer in enumerate(self.layers)]
 
     def forward(self, z: Tensor) -> Tensor:
         return mlp_values(self.weights_and_biases, z)

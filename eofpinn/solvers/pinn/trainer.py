@@ -17,6 +17,8 @@ gradients only when it asks for them); then either the gradient Σ λ_i ∇L_i �
 the per-term gradients when they exist, else ONE backward pass of the weighted sum — and an
 optimiser step, or, for a closure-based optimiser (L-BFGS), `optimizer.step(closure)` with the
 weights held fixed through its line search. The first closure call reuses the step's graph.
+With routed per-loss adapters ([pinn.network] adapters, adapters.py) the per-term gradients
+are formed at every step (one batched backward pass), routed, and give the step's gradient.
 
 Row k of the history holds the losses and errors at θ_k (before update k); with
 `conflict_diagnostics` also the gradient alignment score and pairwise cosines of the per-term
@@ -49,6 +51,7 @@ from tqdm.auto import tqdm
 
 from eofpinn.cases.pinn_settings import PINNSettings, as_table
 from eofpinn.errors import Interrupted, SolverError
+from eofpinn.solvers.pinn.adapters import attach_adapters
 from eofpinn.solvers.pinn.balancing import make_balancer
 from eofpinn.solvers.pinn.conflict import conflict_diagnostics, per_term_gradients
 from eofpinn.solvers.pinn.optimizers import learning_rate, make_optimizer, optimizer_entry, set_learning_rate
@@ -136,12 +139,17 @@ class Trainer:
         self.device, self.dtype = resolve_device(settings.device), DTYPES[settings.dtype]
         self.sampler = torch.Generator().manual_seed(settings.seed)
         self.model = task.build_model(self.sampler).to(device=self.device, dtype=self.dtype)
+        self._use_points(self._sample())
+        self.term_names = tuple(task.loss_terms(self.model, self.points))
+        # Per-loss adapters ([pinn.network] adapters, adapters.py) need the K loss terms, known
+        # only now: attached before the parameters are collected and the optimiser is built.
+        # `routing` (None unless the adapters are routed) forms the per-term gradients.
+        self.routing = attach_adapters(self.model, self.term_names, settings.network, settings.seed,
+                                       self.device, self.dtype)
         self.params = [p for p in self.model.parameters() if p.requires_grad]
         self.phase = "main"
         self.optimizer = make_optimizer(settings.optimizer, self.params)
         self.closure_based = optimizer_entry(settings.optimizer.name).needs_closure
-        self._use_points(self._sample())
-        self.term_names = tuple(task.loss_terms(self.model, self.points))
         self.balancer = make_balancer(settings.balancing)
         self.balance = self.balancer.init(self.term_names, self.device, self.dtype)
         self.evaluate = task.evaluator(self.device, self.dtype)
@@ -217,7 +225,10 @@ class Trainer:
         terms = self.terms_fn(self.points)
         self.optimizer.zero_grad(set_to_none=True)
         wanted = not self.polishing and self.balancer.needs_gradients(self.balance, self.step)
-        grads = per_term_gradients(list(terms), self.params) if (wanted or diagnose) else None
+        # Routed adapters need the per-term gradients at every step (not with L-BFGS: its line
+        # search needs the gradient of one objective, so it gets Σ λ_i ∇L_i unrouted).
+        routed = self.routing is not None and not self.closure_based
+        grads = self.term_gradients(terms) if (wanted or diagnose or routed) else None
         if self.polishing:  # the weights stay as the main phase left them
             weights = self.weights
         else:
@@ -227,7 +238,7 @@ class Trainer:
         if self.closure_based:
             self._closure_step(terms, weights)
         else:
-            if wanted:  # the balancer's per-term gradients give the step's gradient: no backward
+            if wanted or routed:  # the per-term gradients give the step's gradient: no backward
                 self.set_weighted_gradient(grads, weights)
             else:
                 (weights * terms).sum().backward()
@@ -247,6 +258,13 @@ class Trainer:
             return loss.detach()
 
         self.optimizer.step(closure)
+
+    def term_gradients(self, terms: Tensor) -> list[Tensor]:
+        """The K flattened per-term gradients: ∇_θ L_i, or with routed adapters the routed g_i
+        (adapters.Routing: the trunk and adapter i only) in one batched backward pass."""
+        if self.routing is not None:
+            return self.routing.gradients(terms, self.params)
+        return per_term_gradients(list(terms), self.params)
 
     def set_weighted_gradient(self, grads: list[Tensor], weights: Tensor) -> None:
         """p.grad = Σ λ_i ∇L_i from flattened per-term gradients (conflict.per_term_gradients)."""
@@ -333,6 +351,7 @@ class Trainer:
     def check_compatible(self, saved: dict, source: str) -> None:
         """Refuse to continue with settings that change the networks, optimiser or points."""
         now = as_table(self.settings)
+        saved = _with_defaults(saved)
         changed = [k for k in STRUCTURAL_SETTINGS if _setting(saved, k) != _setting(now, k)]
         if changed:
             detail = ", ".join(_difference(k, _setting(saved, k), _setting(now, k)) for k in changed)
@@ -408,7 +427,7 @@ class Trainer:
         self.check_finite()
         if not self.history or self.history[-1]["step"] != self.step:
             terms = self.terms_fn(self.points)
-            self.step_gradients = (per_term_gradients(list(terms), self.params)
+            self.step_gradients = (self.term_gradients(terms)
                                    if self.settings.records.conflict_diagnostics else None)
             self._record(self._row(self.step, terms.detach(), self.errors(), self._ms_per_step(), self.step_gradients))
             self.step_gradients = None
@@ -438,6 +457,14 @@ class Trainer:
     def fields(self, info: dict):
         """The task's result (fields on its evaluation grid) at the current parameters."""
         return self.task.solution(self.model, self.device, self.dtype, info)
+
+
+def _with_defaults(saved: dict) -> dict:
+    """A checkpoint's settings with the keys added since it was written (e.g. [pinn.network]
+    adapters) at their defaults, which are what that run ran with."""
+    defaults = as_table(PINNSettings())
+    return {**defaults, **{k: ({**defaults[k], **v} if isinstance(v, dict) and isinstance(defaults.get(k), dict) else v)
+                           for k, v in saved.items()}}
 
 
 def _difference(key: str, before: Any, after: Any) -> str:
