@@ -54,16 +54,16 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, float]:
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
     from eofpinn.cases import parse_overrides
 
     return parse_overrides(getattr(args, "set", None))
 
 
 def _load(args: argparse.Namespace):
-    from eofpinn.cases import load_case, parse_setting_overrides, with_overrides, with_settings
+    from eofpinn.cases import load_with_overrides, parse_setting_overrides, with_settings
 
-    case = with_overrides(load_case(args.case), _overrides(args))
+    case = load_with_overrides(args.case, _overrides(args))
     case = with_settings(case, parse_setting_overrides(getattr(args, "set", None)))
     for message in case.warnings:
         print(f"warning: {message}", file=sys.stderr)
@@ -226,9 +226,10 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--nx", type=int, help="grid points along the channel (fd: default [fd] nx; exact: 41)")
     solve.add_argument("--ny", type=int, help="grid points across the channel (fd: default [fd] ny; exact: 201)")
     solve.add_argument("--set", action="append", metavar="NAME=VALUE",
-                       help="override a dimensionless parameter (debye_ratio, zeta_hat, field_hat, peclet, "
-                            "pressure_drop_hat, length_ratio) or a PINN setting by its dotted case-file key "
-                            "(pinn.optimizer.learning_rate=1e-3, pinn.network.width=32); repeatable")
+                       help="override a case-file key by its TOML path, in its own units "
+                            "(electrolyte.concentration=0.1mM, walls.bottom=-25mV, fd.nx=33), a dimensionless "
+                            "parameter (debye_ratio, zeta_hat, field_hat, peclet, pressure_drop_hat, length_ratio) "
+                            "or a PINN setting (pinn.optimizer.learning_rate=1e-3, pinn.network.width=32); repeatable")
     pinn = solve.add_argument_group("PINN options (defaults from the case's [pinn] section)")
     pinn.add_argument("--device", choices=DEVICES)
     pinn.add_argument("--steps", type=int)
