@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
 import sys
 import warnings
@@ -100,16 +99,9 @@ def _solver_options(args: argparse.Namespace, run) -> dict:
 def _run_settings(case, args: argparse.Namespace) -> dict:
     """The settings the chosen solver runs with (recorded in run.json)."""
     from eofpinn.api import PINN_SHORTCUTS
+    from eofpinn.runs import solver_settings
 
-    if args.solver == "pinn":
-        from eofpinn.cases import with_settings
-        from eofpinn.cases.pinn_settings import as_table
-
-        changes = {PINN_SHORTCUTS[name]: getattr(args, name) for name in PINN_SHORTCUTS if getattr(args, name) is not None}
-        return as_table(with_settings(case, changes, source="command line").pinn)
-    if args.solver == "fd":
-        return dataclasses.asdict(dataclasses.replace(case.fd, nx=args.nx or case.fd.nx, ny=args.ny or case.fd.ny))
-    return {"nx": args.nx or 41, "ny": args.ny or 201}
+    return solver_settings(case, args.solver, {name: getattr(args, name) for name in ("nx", "ny", *PINN_SHORTCUTS)})
 
 
 def _print_progress(line: str) -> None:
