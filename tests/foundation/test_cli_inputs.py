@@ -52,14 +52,15 @@ def test_set_uses_the_case_file_ranges(tmp_path, capsys, item, message):
 @pytest.mark.parametrize("args,message", [
     (["--param", "debye_ratio="], "--param 'debye_ratio=': no values; expected NAME=V1,V2,..., e.g. debye_ratio=0.2,0.1"),
     (["--param", "debye_ratio=0.1,nan"], "--param: [debye_ratio] must lie in [0.0001, 10]; got nan (the Debye ratio ε = λ_D/H)"),
-    (["--param", "debye_ratio=0.1", "--seeds", "0"], "--seeds 0: must be at least 1 (the runs use seeds 0 … N−1)"),
+    (["--param", "debye_ratio=0.1", "--solver", "pinn", "--seeds", "0"],
+     "--seeds 0: must be at least 1 (the runs use seeds 0 … N−1)"),
     (["--param", "debye_ratio=0.1", "--jobs", "-1"],
      "--jobs -1: must be at least 1 (leave it out for one per GPU or per two cores)"),
 ])
 def test_sweep_refuses_an_empty_or_out_of_range_grid(tmp_path, capsys, args, message):
     assert main(["sweep", QUICKSTART, *args, "--out", str(tmp_path / "sweep")]) == 2
     assert error_line(capsys) == f"eofpinn: error: {message}"
-    assert not (tmp_path / "sweep" / "sweep.txt").exists()
+    assert not (tmp_path / "sweep").exists()
 
 
 def test_an_unresolvable_layer_fails_in_two_lines_not_a_screen_of_numpy_warnings(tmp_path):
