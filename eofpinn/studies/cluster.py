@@ -78,9 +78,9 @@ class LocalLayout:
     gpus: int  # GPUs shared out one per worker (0: CPU only)
 
     def describe(self) -> str:
-        device = f", one GPU each ({self.gpus} GPUs)" if self.gpus else ""
-        return (f"local cluster: {self.workers} worker{'s' if self.workers > 1 else ''}, one run at a time each, "
-                f"{self.threads} torch thread{'s' if self.threads > 1 else ''} each{device}")
+        device = f" and one of the {self.gpus} GPUs" if self.gpus else ""
+        return (f"local cluster: {self.workers} worker{'s' if self.workers > 1 else ''}, each running one run at a "
+                f"time with {self.threads} torch thread{'s' if self.threads > 1 else ''}{device}")
 
 
 def local_layout(solver: str, jobs: int | None = None, cores: int | None = None, gpus: int | None = None) -> LocalLayout:
