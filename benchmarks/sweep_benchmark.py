@@ -92,7 +92,8 @@ def cli_runs(specs, folder: Path) -> dict[str, float]:
     """Each run as its own `eofpinn solve` process: wall seconds per run."""
     times = {}
     for spec in specs:
-        command = [sys.executable, "-m", "eofpinn.cli", "solve", CASE, "--solver", "fd", "--out", str(folder / spec.name)]
+        command = [sys.executable, "-m", "eofpinn.cli", "solve", CASE, "--solver", "fd",
+                   "--out", str(folder / spec.name)]
         for name, value in spec.options.items():
             command += [f"--{name}", str(value)]
         for key, value in spec.overrides.items():

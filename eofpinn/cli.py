@@ -245,7 +245,8 @@ def build_parser() -> argparse.ArgumentParser:
     grid.add_argument("--param", action="append", metavar="KEY=V1,V2,...",
                       help="an axis: a case-file key by its TOML path, values in its units "
                            "(electrolyte.concentration=0.01mM,0.1mM; walls.bottom=-25mV,-50mV), a dimensionless "
-                           "parameter (debye_ratio=0.2,0.1) or a PINN setting (pinn.optimizer.learning_rate=1e-3,3e-3); "
+                           "parameter (debye_ratio=0.2,0.1) or a PINN setting "
+                           "(pinn.optimizer.learning_rate=1e-3,3e-3); "
                            "repeatable: the runs are the cartesian product")
     grid.add_argument("--grid", metavar="STUDY.toml",
                       help="a study file: [axes] (a product, like --param), [[zip]] (keys that vary together) "

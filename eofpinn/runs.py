@@ -428,7 +428,8 @@ def open_run(args, case: Case, settings: dict) -> Iterator[Run]:
     else:
         fd, record = claim_new(run_dir, args.force), None
     try:
-        record = new_record(args.solver, case, settings, overrides) if record is None else resumed_record(record, settings)
+        record = (new_record(args.solver, case, settings, overrides) if record is None
+                  else resumed_record(record, settings))
         _write_record(run_dir, record)
         with StopSignals(polled=args.solver == "pinn") as signals:
             try:

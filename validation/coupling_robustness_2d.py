@@ -5,12 +5,13 @@ The 2D counterpart of validation/coupling_robustness.py: the full 6-PDE PINN of 
 0.02), each (method, ε, seed) one run of an `eofpinn sweep` study (eofpinn.studies: a Dask
 task in its own resumable run directory), errors against the exact solution (physics.md §4).
 Degradation ratio = mean error at ε_min ÷ at ε_max, beside the paper's claim (arXiv
-2605.23391: ≤ 1.1× SOAP+GN, > 100× Adam+GN). A run that diverges (NaN loss, clean stop) counts as "diverged" and makes its
-method's ratio infinite. The gradient alignment score and the most conflicting pairwise
+2605.23391: ≤ 1.1× SOAP+GN, > 100× Adam+GN). A run that diverges (NaN loss, clean stop)
+counts as "diverged" and makes its method's ratio infinite. The gradient alignment score and the most conflicting pairwise
 cosine logged in each run's history (eofpinn/solvers/pinn/trainer.py) are averaged per run.
 
 The paper's scale (50,000 steps, 3000 points, 4 × 64 blocks) is a GPU job: pass `--steps
-50000` on a machine with CUDA (each run picks the GPU by itself; `--jobs` = number of GPUs).
+50000` on a machine with CUDA (the local cluster runs one worker per GPU), or spread the runs
+over a cluster with `--scheduler tcp://HOST:PORT` or `--scheduler slurm`.
 The CPU default is a short budget that ranks the methods and shows where they break, not
 the paper's converged numbers; the section written to validation/RESULTS.md records the
 device, steps and wall time of the run that produced it.

@@ -279,7 +279,8 @@ def with_keys(doc: dict[str, Any], changes: Mapping[str, Any], source: str) -> d
     for dotted, value in changes.items():
         parts = dotted.split(".")
         if len(parts) < 2 or not all(part.strip() for part in parts):
-            raise CaseError(source, dotted, "expected a key by its TOML path, SECTION.KEY (e.g. electrolyte.concentration)")
+            raise CaseError(source, dotted, "expected a key by its TOML path, SECTION.KEY "
+                                            "(e.g. electrolyte.concentration)")
         if parts[0] not in SECTIONS:
             raise CaseError(source, dotted, f"unknown section [{parts[0]}]; allowed: {', '.join(SECTIONS)}")
         table = doc

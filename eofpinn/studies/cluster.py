@@ -83,7 +83,8 @@ class LocalLayout:
                 f"time with {self.threads} torch thread{'s' if self.threads > 1 else ''}{device}")
 
 
-def local_layout(solver: str, jobs: int | None = None, cores: int | None = None, gpus: int | None = None) -> LocalLayout:
+def local_layout(solver: str, jobs: int | None = None, cores: int | None = None,
+                 gpus: int | None = None) -> LocalLayout:
     """Workers for a local sweep: `jobs`, else one per GPU (PINN sweeps on a GPU machine), else
     one per two cores; each gets cores ÷ workers threads."""
     if jobs is not None and jobs < 1:
@@ -168,7 +169,8 @@ def slurm_settings(table: Mapping[str, Any], flags: Mapping[str, Any] | None = N
     try:
         parse_bytes(values["memory"])
     except (ValueError, TypeError):
-        raise EofpinnError(f"{where('memory')}: {values['memory']!r} is not an amount of memory; e.g. \"16GB\"") from None
+        raise EofpinnError(f"{where('memory')}: {values['memory']!r} is not an amount of memory; "
+                           'e.g. "16GB"') from None
     if not WALLTIME.match(values["walltime"]):
         raise EofpinnError(f"{where('walltime')}: {values['walltime']!r} is not a Slurm time limit; e.g. \"02:00:00\" "
                            "or \"1-00:00:00\"")

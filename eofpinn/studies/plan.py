@@ -54,7 +54,8 @@ SETTINGS_PREFIX = "pinn."
 STUDY_SECTIONS = ("axes", "zip", "cluster")
 PINN_FLAGS = ("steps", "device", "optimizer", "weighting", "seed")  # api.PINN_SHORTCUTS, as sweep options
 KEY_HINT = ("a case-file key by its TOML path (e.g. electrolyte.concentration, walls.bottom, channel.height), "
-            f"a dimensionless parameter ({', '.join(OVERRIDABLE)}) or a PINN setting (e.g. pinn.optimizer.learning_rate)")
+            f"a dimensionless parameter ({', '.join(OVERRIDABLE)}) "
+            "or a PINN setting (e.g. pinn.optimizer.learning_rate)")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -223,7 +224,8 @@ def read_study_file(path: str | Path) -> tuple[list[tuple[Axis, ...]], dict[str,
             given = ", ".join(f"{key} has {n}" for key, n in lengths.items())
             raise CaseError(source, f"zip[{i}]", f"zipped lists must have the same length; {given}")
         if flat:
-            groups.append(tuple(Axis(key, _checked_values(key, values, source), source) for key, values in flat.items()))
+            groups.append(tuple(Axis(key, _checked_values(key, values, source), source)
+                                for key, values in flat.items()))
     cluster = doc.get("cluster", {})
     if not isinstance(cluster, dict):
         raise CaseError(source, "cluster", "must be a table ([cluster] with queue, cores, memory, walltime, jobs)")
@@ -319,7 +321,8 @@ def plan_study(case: str, solver: str, out_dir: str | Path, params: Iterable[str
                if solver == "pinn" else [None])
     runs, seen = [], {}
     for combination in itertools.product(*[list(zip(*(axis.values for axis in group))) for group in groups]):
-        assignment = {axis.key: value for group, values in zip(groups, combination) for axis, value in zip(group, values)}
+        assignment = {axis.key: value
+                      for group, values in zip(groups, combination) for axis, value in zip(group, values)}
         sources = {axis.key: axis.source for group in groups for axis in group}
         for method in methods:
             spec = _spec(case, solver, Path(out_dir), assignment, sources, fixed, options, method, plots)

@@ -83,7 +83,8 @@ def _run_locked(spec: RunSpec, case, settings: dict, run_dir: Path, start: float
     failure = read_failure(run_dir)
     if failure is not None:
         return outcome(spec, failure.get("status", "failed"),
-                       f"{failure['reason']} (recorded earlier; remove {run_dir} to retry it)", time.perf_counter() - start)
+                       f"{failure['reason']} (recorded earlier; remove {run_dir} to retry it)",
+                       time.perf_counter() - start)
 
     resume = spec.solver == "pinn" and (run_dir / runs.CHECKPOINT).is_file()
     if resume:

@@ -158,7 +158,8 @@ def test_a_bad_pinn_option_names_its_flag(tmp_path, capsys):
     ('[[zip]]\n"walls.bottom" = ["-25 mV", "-50 mV"]\n"walls.top" = ["-25 mV"]\n',
      "[zip[0]] zipped lists must have the same length; walls.bottom has 2, walls.top has 1"),
     ("[axis]\n", "[axis] unknown section; allowed: axes, zip, cluster"),
-    ("[axes]\ndebye_ratio = [0.1, 50]\n", "[debye_ratio] must lie in [0.0001, 10]; got 50 (the Debye ratio ε = λ_D/H)"),
+    ("[axes]\ndebye_ratio = [0.1, 50]\n",
+     "[debye_ratio] must lie in [0.0001, 10]; got 50 (the Debye ratio ε = λ_D/H)"),
     ("[cluster]\ncores = 4\nmemory = \"8GB\"\nwalltime = \"1:00:00\"\nqueues = \"x\"\n",
      "[cluster.queues] unknown key; allowed: queue, account, cores, memory, walltime, jobs, gpus, extra"),
 ])

@@ -164,8 +164,10 @@ def test_cli_sweep_on_a_local_cluster_of_two_worker_processes(tmp_path, capsys):
     assert main(["sweep", STRAIGHT, "--solver", "exact", "--param", "electrolyte.concentration=1mM,10mM",
                  "--nx", "5", "--ny", "21", "--jobs", "2", "--out", str(out)]) == 0
     err = capsys.readouterr().err
-    assert "local cluster: 2 workers, each running one run at a time with 1 torch thread" in err and "dashboard: http://" in err
-    pids = {json.loads((out / f"electrolyte.concentration={c}" / "run.json").read_text())["pid"] for c in ("1mM", "10mM")}
+    assert "local cluster: 2 workers, each running one run at a time with 1 torch thread" in err
+    assert "dashboard: http://" in err
+    pids = {json.loads((out / f"electrolyte.concentration={c}" / "run.json").read_text())["pid"]
+            for c in ("1mM", "10mM")}
     assert os.getpid() not in pids  # the runs ran in worker processes, not in the CLI's
 
 
