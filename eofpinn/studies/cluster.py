@@ -218,6 +218,9 @@ def check_scheduler(scheduler: str = LOCAL, jobs: int | None = None, cluster_tab
         raise EofpinnError(f"--jobs {jobs}: must be at least 1 (leave it out for one per GPU or per two cores)")
     if kind == SLURM:
         slurm_settings(cluster_table or {}, {**given_flags, "jobs": jobs}, study_source)
+        if shutil.which("sbatch") is None:  # else the jobs fail in the background and the sweep waits forever
+            raise EofpinnError("--scheduler slurm: sbatch is not on the PATH; run the sweep where Slurm jobs can "
+                               "be submitted (a login node)")
     return kind
 
 

@@ -3,6 +3,8 @@ checks of --scheduler, --jobs and the [cluster] settings."""
 
 from __future__ import annotations
 
+import shutil
+
 import pytest
 
 from eofpinn.errors import EofpinnError
@@ -65,10 +67,16 @@ def test_bad_slurm_settings_name_the_flag_or_the_key(table, flags, message):
     assert str(caught.value) == message
 
 
-def test_scheduler_checks():
+def test_scheduler_checks(monkeypatch):
     assert check_scheduler("local") == "local" and check_scheduler("tcp://10.0.0.1:8786") == "address"
     with pytest.raises(EofpinnError, match=r"^--jobs: the cluster at tcp://h:1 has its own workers"):
         check_scheduler("tcp://h:1", jobs=2)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    with pytest.raises(EofpinnError) as caught:
+        check_scheduler("slurm", 2, CLUSTER, {}, "study.toml")
+    assert str(caught.value) == ("--scheduler slurm: sbatch is not on the PATH; run the sweep where Slurm jobs can be "
+                                 "submitted (a login node)")
+    monkeypatch.setattr(shutil, "which", lambda name: f"/usr/bin/{name}")
     assert check_scheduler("slurm", 2, CLUSTER, {}, "study.toml") == "slurm"
 
 

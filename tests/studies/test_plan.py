@@ -174,3 +174,15 @@ def test_a_bad_study_file_names_the_file_and_the_key(tmp_path, capsys, text, mes
 def test_names_that_would_collide_are_refused(tmp_path):
     with pytest.raises(EofpinnError, match="would share the run directory electrolyte.concentration=1mM"):
         plan_study(STRAIGHT, "fd", tmp_path, params=["electrolyte.concentration=1mM,1 mM"])
+
+
+def test_slurm_without_sbatch_is_refused_before_anything_is_written(tmp_path, capsys, monkeypatch):
+    import shutil
+
+    monkeypatch.setattr(shutil, "which", lambda name: None)
+    out = tmp_path / "sweep"
+    assert main(["sweep", STRAIGHT, "--param", "channel.height=30nm", "--scheduler", "slurm", "--cores", "2",
+                 "--memory", "4GB", "--walltime", "00:10:00", "--out", str(out)]) == 2
+    assert error_line(capsys) == ("eofpinn: error: --scheduler slurm: sbatch is not on the PATH; run the sweep where "
+                                  "Slurm jobs can be submitted (a login node)")
+    assert not out.exists()
