@@ -4,8 +4,8 @@ print)."""
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import json
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -55,16 +55,16 @@ def _info(args: argparse.Namespace) -> int:
     return 0
 
 
-def _overrides(args: argparse.Namespace) -> dict[str, float]:
+def _overrides(args: argparse.Namespace) -> dict[str, object]:
     from eofpinn.cases import parse_overrides
 
     return parse_overrides(getattr(args, "set", None))
 
 
 def _load(args: argparse.Namespace):
-    from eofpinn.cases import load_case, parse_setting_overrides, with_overrides, with_settings
+    from eofpinn.cases import load_with_overrides, parse_setting_overrides, with_settings
 
-    case = with_overrides(load_case(args.case), _overrides(args))
+    case = load_with_overrides(args.case, _overrides(args))
     case = with_settings(case, parse_setting_overrides(getattr(args, "set", None)))
     for message in case.warnings:
         print(f"warning: {message}", file=sys.stderr)
@@ -101,16 +101,9 @@ def _solver_options(args: argparse.Namespace, run) -> dict:
 def _run_settings(case, args: argparse.Namespace) -> dict:
     """The settings the chosen solver runs with (recorded in run.json)."""
     from eofpinn.api import PINN_SHORTCUTS
+    from eofpinn.runs import solver_settings
 
-    if args.solver == "pinn":
-        from eofpinn.cases import with_settings
-        from eofpinn.cases.pinn_settings import as_table
-
-        changes = {PINN_SHORTCUTS[name]: getattr(args, name) for name in PINN_SHORTCUTS if getattr(args, name) is not None}
-        return as_table(with_settings(case, changes, source="command line").pinn)
-    if args.solver == "fd":
-        return dataclasses.asdict(dataclasses.replace(case.fd, nx=args.nx or case.fd.nx, ny=args.ny or case.fd.ny))
-    return {"nx": args.nx or 41, "ny": args.ny or 201}
+    return solver_settings(case, args.solver, {name: getattr(args, name) for name in ("nx", "ny", *PINN_SHORTCUTS)})
 
 
 def _print_progress(line: str) -> None:
@@ -134,21 +127,18 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _sweep(args: argparse.Namespace) -> int:
-    from eofpinn.cases import load_case
-    from eofpinn.validation import sweep
+    from eofpinn import studies
 
-    load_case(args.case)  # fail early, with the file's own error, before starting processes
-    parameter, values = sweep.parse_param(args.param)
-    specs = sweep.expand(parameter, values, args.optimizer.split(","), args.weighting.split(","), args.seeds)
-    out_dir = Path(args.out)
-    sweep.run_sweep(args.case, specs, out_dir, steps=args.steps, jobs=args.jobs)
-    rows = sweep.collect(specs, out_dir)
-    table = sweep.format_table(rows)
-    (out_dir / "sweep.txt").write_text(table + "\n")
-    (out_dir / "sweep.json").write_text(json.dumps({"rows": rows, "degradation": sweep.degradation(rows)}, indent=2))
-    sweep.write_collection(rows, out_dir)
-    print(table)
-    return 0 if len(rows) == len(specs) and all(r["status"] == "finished" for r in rows) else 1
+    study = studies.plan_study(
+        args.case, args.solver, args.out, params=args.param or [], grid=args.grid, sets=args.set or [],
+        options={"nx": args.nx, "ny": args.ny, "steps": args.steps, "device": args.device},
+        optimizers=args.optimizer, weightings=args.weighting, seeds=args.seeds, plots=args.run_plots)
+    slurm = {"queue": args.queue, "account": args.account, "cores": args.cores, "memory": args.memory,
+             "walltime": args.walltime}
+    result = studies.run_study(study, args.out, scheduler=args.scheduler, jobs=args.jobs, cluster_flags=slurm)
+    print(result.table)
+    print(f"wrote {args.out}/: " + ", ".join(os.path.relpath(p, args.out) for p in result.files))
+    return 0 if result.complete else 1
 
 
 def _diagnose(args: argparse.Namespace) -> int:
@@ -257,9 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
     solve.add_argument("--nx", type=int, help="grid points along the channel (fd: default [fd] nx; exact: 41)")
     solve.add_argument("--ny", type=int, help="grid points across the channel (fd: default [fd] ny; exact: 201)")
     solve.add_argument("--set", action="append", metavar="NAME=VALUE",
-                       help="override a dimensionless parameter (debye_ratio, zeta_hat, field_hat, peclet, "
-                            "pressure_drop_hat, length_ratio) or a PINN setting by its dotted case-file key "
-                            "(pinn.optimizer.learning_rate=1e-3, pinn.network.width=32); repeatable")
+                       help="override a case-file key by its TOML path, in its own units "
+                            "(electrolyte.concentration=0.1mM, walls.bottom=-25mV, fd.nx=33), a dimensionless "
+                            "parameter (debye_ratio, zeta_hat, field_hat, peclet, pressure_drop_hat, length_ratio) "
+                            "or a PINN setting (pinn.optimizer.learning_rate=1e-3, pinn.network.width=32); repeatable")
     pinn = solve.add_argument_group("PINN options (defaults from the case's [pinn] section)")
     pinn.add_argument("--device", choices=DEVICES)
     pinn.add_argument("--steps", type=int)
@@ -280,15 +271,46 @@ def build_parser() -> argparse.ArgumentParser:
                        help="reference run directory, or 'exact' (straight channels; default)")
     check.set_defaults(run=_validate)
 
-    grid = sub.add_parser("sweep", help="grid of PINN runs (resumable) with an error/degradation table")
-    grid.add_argument("case")
-    grid.add_argument("--param", required=True, metavar="NAME=V1,V2,...", help="e.g. debye_ratio=0.2,0.1,0.05,0.02")
-    grid.add_argument("--optimizer", default="soap,adam", help="comma-separated: soap,adam")
-    grid.add_argument("--weighting", default="gn", help="comma-separated: gn,none,lra")
-    grid.add_argument("--seeds", type=int, default=1)
-    grid.add_argument("--steps", type=int, help="override the case's [pinn] steps")
-    grid.add_argument("--jobs", type=int, help="runs at once (default: one per GPU, else one per 2 cores)")
-    grid.add_argument("--out", required=True, help="sweep directory (reused: finished runs are skipped)")
+    grid = sub.add_parser("sweep", help="a parameter study of any solver on a Dask cluster (resumable): "
+                                         "sweep.csv/json, plots, sweep.pvd")
+    grid.add_argument("case", help="a case file, or the name of a shipped case (eofpinn cases)")
+    grid.add_argument("--solver", choices=SOLVERS, default=DEFAULT_SOLVER, help=f"default: {DEFAULT_SOLVER}")
+    grid.add_argument("--param", action="append", metavar="KEY=V1,V2,...",
+                      help="an axis: a case-file key by its TOML path, values in its units "
+                           "(electrolyte.concentration=0.01mM,0.1mM; walls.bottom=-25mV,-50mV), a dimensionless "
+                           "parameter (debye_ratio=0.2,0.1) or a PINN setting "
+                           "(pinn.optimizer.learning_rate=1e-3,3e-3); "
+                           "repeatable: the runs are the cartesian product")
+    grid.add_argument("--grid", metavar="STUDY.toml",
+                      help="a study file: [axes] (a product, like --param), [[zip]] (keys that vary together) "
+                           "and [cluster] (Slurm settings)")
+    grid.add_argument("--set", action="append", metavar="KEY=VALUE",
+                      help="a change for every run, as in eofpinn solve --set; repeatable")
+    grid.add_argument("--out", required=True, help="sweep directory (reused: finished runs are skipped, "
+                                                   "interrupted PINN runs resumed)")
+    grid.add_argument("--nx", type=int, help="fd/exact: grid points along the channel")
+    grid.add_argument("--ny", type=int, help="fd/exact: grid points across the channel")
+    grid.add_argument("--run-plots", action="store_true",
+                      help="also draw each run's fields.png and profiles.png (seconds per run; eofpinn plot RUN "
+                           "draws them later)")
+    method = grid.add_argument_group("PINN method comparison (--solver pinn; defaults from the case's [pinn])")
+    method.add_argument("--optimizer", metavar="NAMES", help="comma-separated registered optimisers: soap,adam")
+    method.add_argument("--weighting", metavar="NAMES", help="comma-separated registered balancers: gn,none,lra")
+    method.add_argument("--seeds", type=int, help="runs with seeds 0 … N−1 for every configuration")
+    method.add_argument("--steps", type=int, help="override the case's [pinn] steps")
+    method.add_argument("--device", choices=DEVICES)
+    where = grid.add_argument_group("where the runs execute (dask.distributed)")
+    where.add_argument("--scheduler", default="local", metavar="local|tcp://HOST:PORT|slurm",
+                       help="local: a LocalCluster on this machine (default); tcp://HOST:PORT: an existing "
+                            "dask scheduler; slurm: dask-jobqueue's SLURMCluster (pip install 'eofpinn[slurm]')")
+    where.add_argument("--jobs", type=int, help="local: worker processes, one run at a time each (default: one "
+                                                "per GPU for PINN sweeps, else one per two cores); slurm: batch "
+                                                "jobs (default: [cluster] jobs, else 1)")
+    where.add_argument("--queue", help="slurm partition (else [cluster] queue, else Slurm's default)")
+    where.add_argument("--account", help="slurm account (else [cluster] account)")
+    where.add_argument("--cores", type=int, help="slurm: CPU cores per job (else [cluster] cores)")
+    where.add_argument("--memory", help="slurm: memory per job, e.g. 16GB (else [cluster] memory)")
+    where.add_argument("--walltime", help="slurm: time limit per job, e.g. 02:00:00 (else [cluster] walltime)")
     grid.set_defaults(run=_sweep)
 
     diag = sub.add_parser("diagnose", help="profile the gradient conflict of a case's PINN run; recommend gn, "

@@ -29,7 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from eofpinn.atomic import replacing, write_text
-from eofpinn.cases import load_case, with_overrides
+from eofpinn.cases import load_with_overrides
 from eofpinn.cases.model import Case
 from eofpinn.cases.scalings import FARADAY
 from eofpinn.errors import EofpinnError
@@ -237,11 +237,12 @@ def write_run(solution: Solution, out_dir: str | Path) -> list[Path]:
 
 
 def read_run_case(run_dir: str | Path) -> Case:
-    """The case a run directory solved: its case.toml copy with the --set overrides in summary.json."""
+    """The case a run directory solved: its case.toml copy with the overrides in summary.json
+    (`--set` or a sweep's parameters: dimensionless names and case-file keys by TOML path)."""
     run_dir = Path(run_dir)
     summary_path = run_dir / "summary.json"
     info = json.loads(summary_path.read_text()).get("info", {}) if summary_path.is_file() else {}
-    return with_overrides(load_case(run_dir / "case.toml"), info.get("overrides") or {})
+    return load_with_overrides(str(run_dir / "case.toml"), info.get("overrides") or {}, source="summary.json overrides")
 
 
 def read_run(run_dir: str | Path) -> Solution:

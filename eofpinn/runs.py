@@ -159,6 +159,66 @@ def _recorded_problem(run_dir: Path, record: dict | None) -> Problem | None:
     return None
 
 
+def solver_settings(case: Case, solver: str, options: dict[str, Any]) -> dict:
+    """The settings `solver` runs `case` with, given the `api.solve` options (None: the default),
+    as recorded in run.json: the full [pinn] table, the [fd] settings with the grid, or the
+    exact solution's grid."""
+    if solver == "pinn":
+        from eofpinn.api import PINN_SHORTCUTS
+        from eofpinn.cases import with_settings
+        from eofpinn.cases.pinn_settings import as_table
+
+        changes = {PINN_SHORTCUTS[name]: options[name] for name in PINN_SHORTCUTS if options.get(name) is not None}
+        return as_table(with_settings(case, changes, source="command line").pinn)
+    nx, ny = options.get("nx"), options.get("ny")
+    if solver == "fd":
+        return dataclasses.asdict(dataclasses.replace(case.fd, nx=nx or case.fd.nx, ny=ny or case.fd.ny))
+    return {"nx": nx or 41, "ny": ny or 201}
+
+
+def run_differences(run_dir: Path, solver: str, case: Case, settings: dict) -> list[str]:
+    """How the run recorded in `run_dir` (run.json; for older runs summary.json and case.toml)
+    differs from a `solver` run of `case` with `settings`: [] when it is the same run, or when
+    nothing is recorded there yet. Used by `eofpinn sweep` to skip or resume only its own runs."""
+    record = read_record(run_dir)
+    recorded_solver = _recorded_solver(run_dir, record)
+    if recorded_solver is None:
+        return []
+    if recorded_solver != solver:
+        return [f"solver {recorded_solver} in the run, {solver} in this sweep"]
+    problem = _recorded_problem(run_dir, record)
+    differences = problem_differences(problem, case.problem, "the run", "this sweep") if problem is not None else []
+    if record is not None:
+        recorded = (record.get("resumed") or [record])[-1].get("settings", record.get("settings", {}))
+        left, right = dict(_flatten(recorded)), dict(_flatten(settings))
+        differences += [f"{key} {left.get(key, 'absent')} in the run, {right.get(key, 'absent')} in this sweep"
+                        for key in dict.fromkeys([*left, *right])
+                        if not _same(left.get(key, "absent"), right.get(key, "absent"))]
+    return differences
+
+
+def describe_differences(differences: list[str]) -> str:
+    """At most three differences, then how many more."""
+    return _list(differences)
+
+
+def write_record(run_dir: Path, record: dict) -> None:
+    """Write run.json (all or nothing)."""
+    _write_record(run_dir, record)
+
+
+def resumed_record(record: dict, settings: dict) -> dict:
+    """`record` with a resume (time, settings, version, PID) appended to its `resumed` list."""
+    resumed = {"started": _now(), "settings": settings, "settings_fingerprint": fingerprint(settings),
+               "eofpinn_version": _version(), "pid": os.getpid()}
+    return {**record, "resumed": [*record.get("resumed", []), resumed]}
+
+
+def finished_record(record: dict, seconds: float) -> dict:
+    """`record` marked finished now, after `seconds` of wall time (a sweep's run)."""
+    return {**record, "finished": _now(), "wall_s": seconds}
+
+
 # ---------------------------------------------------------------------------- the lock
 def _pid_in(fd: int) -> str:
     return os.pread(fd, 32, 0).decode(errors="replace").strip() or "unknown"
@@ -368,12 +428,8 @@ def open_run(args, case: Case, settings: dict) -> Iterator[Run]:
     else:
         fd, record = claim_new(run_dir, args.force), None
     try:
-        if record is None:
-            record = new_record(args.solver, case, settings, overrides)
-        else:
-            resumed = {"started": _now(), "settings": settings, "settings_fingerprint": fingerprint(settings),
-                       "eofpinn_version": _version(), "pid": os.getpid()}
-            record = {**record, "resumed": [*record.get("resumed", []), resumed]}
+        record = (new_record(args.solver, case, settings, overrides) if record is None
+                  else resumed_record(record, settings))
         _write_record(run_dir, record)
         with StopSignals(polled=args.solver == "pinn") as signals:
             try:

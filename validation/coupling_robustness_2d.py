@@ -2,30 +2,33 @@
 
 The 2D counterpart of validation/coupling_robustness.py: the full 6-PDE PINN of eofpinn
 (eofpinn/solvers/pinn) on a straight channel, ε over a 10× range (default 0.2, 0.1, 0.05,
-0.02), each (method, ε, seed) one `eofpinn sweep` run (a resumable local process in its own
-directory), errors against the exact solution (physics.md §4). Degradation ratio = mean error
-at ε_min ÷ at ε_max, beside the paper's claim (arXiv 2605.23391: ≤ 1.1× SOAP+GN, > 100×
-Adam+GN). A run that diverges (NaN loss, clean stop) counts as "diverged" and makes its
-method's ratio infinite. The gradient alignment score and the most conflicting pairwise
+0.02), each (method, ε, seed) one run of an `eofpinn sweep` study (eofpinn.studies: a Dask
+task in its own resumable run directory), errors against the exact solution (physics.md §4).
+Degradation ratio = mean error at ε_min ÷ at ε_max, beside the paper's claim (arXiv
+2605.23391: ≤ 1.1× SOAP+GN, > 100× Adam+GN). A run that diverges (NaN loss, clean stop)
+counts as "diverged" and makes its method's ratio infinite. The gradient alignment score and the most conflicting pairwise
 cosine logged in each run's history (eofpinn/solvers/pinn/trainer.py) are averaged per run.
 
 The paper's scale (50,000 steps, 3000 points, 4 × 64 blocks) is a GPU job: pass `--steps
-50000` on a machine with CUDA (each run picks the GPU by itself; `--jobs` = number of GPUs).
+50000` on a machine with CUDA (the local cluster runs one worker per GPU), or spread the runs
+over a cluster with `--scheduler tcp://HOST:PORT` or `--scheduler slurm`.
 The CPU default is a short budget that ranks the methods and shows where they break, not
 the paper's converged numbers; the section written to validation/RESULTS.md records the
 device, steps and wall time of the run that produced it.
 
     python validation/coupling_robustness_2d.py [--case cases/quickstart.toml] [--steps N]
         [--eps 0.2,0.1,0.05,0.02] [--methods SOAP+GN,Adam+GN] [--seeds K] [--out DIR]
+        [--scheduler local|tcp://HOST:PORT|slurm] [--jobs N]
 
 Writes coupling_2d.json, coupling_2d_errors.png (error vs ε) and coupling_2d_histories.png
 (error and alignment vs step) into --out; the sweep's run directories (fields.vts,
-history.csv, sweep.pvd) stay under --out/runs.
+history.csv) and its sweep.csv, sweep.json, sweep.pvd and plots stay under --out/runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import sys
@@ -37,7 +40,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from eofpinn.validation import sweep  # noqa: E402
+from eofpinn import studies  # noqa: E402
 from validation.npp1d import PAPER_CLAIM, method_name, parse_method  # noqa: E402
 from validation.results_page import error_cell, markdown_table, write_section  # noqa: E402
 
@@ -54,26 +57,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--eps", default=EPSILONS, help="Debye ratios, comma-separated")
     parser.add_argument("--methods", default=METHODS, help="e.g. SOAP+GN,Adam+GN,SOAP+none,Adam+LRA")
     parser.add_argument("--seeds", type=int, default=1)
-    parser.add_argument("--jobs", type=int, default=None, help="parallel runs (default: sweep's choice)")
+    parser.add_argument("--scheduler", default="local", help="local, tcp://HOST:PORT or slurm (as eofpinn sweep)")
+    parser.add_argument("--jobs", type=int, default=None, help="workers (default: one per GPU, else per two cores)")
     parser.add_argument("--out", default=str(ROOT / "validation" / "out" / "coupling_2d"))
     parser.add_argument("--no-results-page", action="store_true", help="do not write validation/RESULTS.md")
     return parser.parse_args(argv)
 
 
-def plan(args: argparse.Namespace) -> list[sweep.RunSpec]:
+def plan(args: argparse.Namespace, runs_dir: Path) -> studies.Study:
+    """Every (method, ε, seed) run: one study per method (the methods are pairs, not a product),
+    merged into one so that all runs share the cluster."""
     eps_list = sorted((float(e) for e in args.eps.split(",") if e.strip()), reverse=True)
-    specs = []
+    parts = []
     for method in args.methods.split(","):
         optimizer, weighting = parse_method(method)
-        specs += sweep.expand("debye_ratio", eps_list, [optimizer], [weighting], args.seeds)
-    return specs
+        axis = "debye_ratio=" + ",".join(map(str, eps_list))
+        parts.append(studies.plan_study(args.case, "pinn", runs_dir, params=[axis], options={"steps": args.steps},
+                                        optimizers=optimizer, weightings=weighting, seeds=args.seeds))
+    return dataclasses.replace(parts[0], runs=tuple(run for part in parts for run in part.runs))
 
 
 def with_histories(rows: list[dict], runs_dir: Path) -> list[dict]:
-    """sweep.collect rows plus each run's error and alignment history and its method's display name."""
+    """Sweep rows plus each run's error and alignment history and its method's display name."""
     out = []
     for row in rows:
-        history = sweep.read_history(runs_dir / row["run"])
+        history = studies.read_history(runs_dir / row["run"])
         optimizer, weighting = row["method"].split("+")
         out.append({**row, "method": method_name(optimizer, weighting),
                     "train_seconds": history[-1].get("elapsed_s", math.nan) if history else math.nan, "history": {
@@ -89,14 +97,14 @@ def _ratio(value: float) -> str:
 
 def summary_rows(records: list[dict]) -> list[dict]:
     """One row per method: mean final and best-ever error per ε, both ratios, the paper's, mean A."""
-    final, best = sweep.degradation(records, "final"), sweep.degradation(records, "best_ever")
+    final, best = studies.degradation(records, "final"), studies.degradation(records, "best_ever")
     rows = []
     for method in dict.fromkeys(r["method"] for r in records):
         row = {"method": method}
-        row.update({f"final ε={eps:g}": error_cell(err) for eps, err in sweep.mean_errors(records, method).items()})
+        row.update({f"final ε={eps:g}": error_cell(err) for eps, err in studies.mean_errors(records, method).items()})
         row["ratio (final)"] = _ratio(final.get(method, math.nan))
         row.update({f"best ε={eps:g}": error_cell(err)
-                    for eps, err in sweep.mean_errors(records, method, "best_ever").items()})
+                    for eps, err in studies.mean_errors(records, method, "best_ever").items()})
         row["ratio (best)"] = _ratio(best.get(method, math.nan))
         row["paper ratio"] = PAPER_CLAIM.get(method, "—")
         scores = [r["grad_alignment"] for r in records if r["method"] == method and math.isfinite(r["grad_alignment"])]
@@ -113,7 +121,7 @@ def plot(records: list[dict], out_dir: Path) -> None:
 
     fig, ax = plt.subplots(figsize=(6, 4.5))
     for method in dict.fromkeys(r["method"] for r in records):
-        errors = sweep.mean_errors(records, method)
+        errors = studies.mean_errors(records, method)
         eps = [e for e, v in errors.items() if math.isfinite(v)]
         ax.loglog(eps, [errors[e] for e in eps], "o-", label=f"{method} (final)")
         diverged = [e for e, v in errors.items() if not math.isfinite(v)]
@@ -174,13 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out_dir = Path(args.out)
     runs_dir = out_dir / "runs"
-    specs = plan(args)
+    study = plan(args, runs_dir)
     tic = time.perf_counter()
-    sweep.run_sweep(args.case, specs, runs_dir, steps=args.steps, jobs=args.jobs)
+    result = studies.run_study(study, runs_dir, scheduler=args.scheduler, jobs=args.jobs)
     wall = time.perf_counter() - tic
-    collected = sweep.collect(specs, runs_dir)
-    sweep.write_collection(collected, runs_dir)
-    records = with_histories(collected, runs_dir)
+    records = with_histories(result.rows, runs_dir)
     rows = summary_rows(records)
     import torch
 
@@ -188,8 +194,8 @@ def main(argv: list[str] | None = None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     (out_dir / "coupling_2d.json").write_text(json.dumps(
         {"case": args.case, "steps": args.steps, "eps": args.eps, "device": device, "wall_seconds": wall,
-         "runs": records, "degradation_final": sweep.degradation(records, "final"),
-         "degradation_best": sweep.degradation(records, "best_ever")}, indent=1, default=str))
+         "runs": records, "degradation_final": studies.degradation(records, "final"),
+         "degradation_best": studies.degradation(records, "best_ever")}, indent=1, default=str))
     plot(records, out_dir)
     print(markdown_table(rows, list(rows[0])))
     if not args.no_results_page:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 
 from eofpinn.cases import scalings as _sc
 from eofpinn.errors import CaseError
-from eofpinn.cases.loader import NOMINAL_ELECTROLYTE, load_case, scaling_warnings
+from eofpinn.cases.loader import NOMINAL_ELECTROLYTE, load_case, scaling_warnings, tomllib
 from eofpinn.cases.ranges import DIMENSIONLESS
 from eofpinn.cases.model import (
     Case,
@@ -20,8 +21,8 @@ from eofpinn.cases.model import (
 
 __all__ = [
     "Case", "Electrolyte", "FDSettings", "PINNSettings", "Problem", "Scalings", "ZetaSegment",
-    "load_case", "case_from_problem", "straight_problem", "with_overrides", "parse_overrides", "check_override",
-    "parse_setting_overrides", "with_settings",
+    "load_case", "load_with_overrides", "case_from_problem", "straight_problem", "with_overrides", "parse_overrides",
+    "check_override", "parse_setting_overrides", "parse_value", "with_settings", "OVERRIDABLE",
 ]
 
 
@@ -47,7 +48,8 @@ def case_from_problem(problem: Problem, name: str = "test", fd: FDSettings | Non
                 warnings=scaling_warnings(scalings))
 
 
-# Dimensionless parameters a study may override (`eofpinn solve --set`, `eofpinn sweep --param`).
+# Dimensionless parameters a study may override (`eofpinn solve --set`, `eofpinn sweep --param`) by
+# name; any key of the case file may be overridden by its TOML path (`load_with_overrides`).
 OVERRIDABLE = ("debye_ratio", "zeta_hat", "field_hat", "peclet", "pressure_drop_hat", "length_ratio")
 
 
@@ -55,7 +57,8 @@ def check_override(name: str, value: float, source: str = "--set") -> float:
     """`value` if `name` may be overridden and `value` lies in its range (the loader's range,
     ranges.DIMENSIONLESS); else a CaseError naming `source`, the name and the range."""
     if name not in OVERRIDABLE:
-        raise CaseError(source, name, f"cannot be overridden; allowed: {', '.join(OVERRIDABLE)}")
+        raise CaseError(source, name, f"cannot be overridden; allowed: {', '.join(OVERRIDABLE)}, or a case-file "
+                                      "key by its TOML path (e.g. electrolyte.concentration)")
     spec = DIMENSIONLESS[name]
     problem = spec.range.violation(value)
     if problem:
@@ -94,20 +97,79 @@ def with_overrides(case: Case, overrides: dict[str, float], source: str = "--set
 SETTINGS_PREFIX = "pinn."
 
 
-def parse_overrides(items: list[str] | None, source: str = "--set") -> dict[str, float]:
-    """Parse ["debye_ratio=0.05", ...] into a dict, with a CaseError naming the bad item.
-    Items of solver settings ("pinn.…", see `parse_setting_overrides`) are skipped."""
-    out = {}
+def load_with_overrides(case: str, overrides: Mapping[str, object] | None = None,
+                        source: str | Mapping[str, str] = "--set") -> Case:
+    """Load a case file (or shipped case) with `overrides` applied, each validated exactly like
+    the file's own values:
+
+    - a key by its TOML path ("electrolyte.concentration": "0.1 mM", "walls.bottom": "-25 mV",
+      "fd.nx": 33) replaces that key of the document before the loader reads it (values in
+      the key's own units);
+    - a dimensionless name of OVERRIDABLE ("debye_ratio": 0.05) is applied afterwards
+      (`with_overrides`).
+
+    `source` names where the overrides came from ("--set", "--param", a study file), or maps
+    each key to its source: an error about an overridden key names that source and the key;
+    an error elsewhere in the file that an override caused names the file and the override.
+    """
+    overrides = dict(overrides or {})
+    label = (lambda key: source.get(key, "--set")) if isinstance(source, Mapping) else (lambda key: source)
+    keys = {key: value for key, value in overrides.items() if "." in key}
+    try:
+        loaded = load_case(case, keys)
+    except CaseError as exc:
+        raise _blamed(exc, keys, label) from None
+    for name, value in overrides.items():
+        if "." not in name:
+            loaded = with_overrides(loaded, {name: value}, label(name))
+    return loaded
+
+
+def _blamed(exc: CaseError, keys: dict[str, object], label) -> CaseError:
+    """`exc` relabelled with the override responsible: its source when the error is about an
+    overridden key (or a part of it), else the file's message with the overrides appended."""
+    for key in keys:
+        if exc.key == key or exc.key.startswith((key + "[", key + ".")):
+            return CaseError(label(key), exc.key, exc.message)
+    if not keys:
+        return exc
+    given = ", ".join(f"{label(key)} {key}={_shown(value)}" for key, value in keys.items())
+    return CaseError(exc.source, exc.key, f"{exc.message} (with {given})")
+
+
+def _shown(value: object) -> str:
+    return value if isinstance(value, str) else repr(value)
+
+
+def parse_value(text: str) -> object:
+    """A value given on the command line for a case-file key: a TOML value when it reads as one
+    (1e-3, 33, true, [[0, 1, -1.5]], "-25 mV"), else the text itself ("-25mV", "0.1 mM")."""
+    try:
+        return _toml_value(text)
+    except ValueError:
+        return text.strip()
+
+
+def parse_overrides(items: list[str] | None, source: str = "--set") -> dict[str, object]:
+    """Parse ["debye_ratio=0.05", "electrolyte.concentration=0.1mM", ...] into a dict, with a
+    CaseError naming the bad item: a dimensionless name takes a number, a key by its TOML path
+    any value (`parse_value`). Items of solver settings ("pinn.…", see
+    `parse_setting_overrides`) are skipped."""
+    out: dict[str, object] = {}
     for item in items or []:
         if item.startswith(SETTINGS_PREFIX):
             continue
         name, sep, value = item.partition("=")
+        if sep and "." in name:
+            out[name.strip()] = parse_value(value)
+            continue
         try:
             if not sep:
                 raise ValueError
             out[name.strip()] = float(value)
         except ValueError:
-            raise CaseError(source, item, "expected NAME=NUMBER, e.g. debye_ratio=0.05") from None
+            raise CaseError(source, item, "expected NAME=NUMBER (e.g. debye_ratio=0.05) or SECTION.KEY=VALUE "
+                                          "(e.g. electrolyte.concentration=0.1mM)") from None
     return out
 
 
@@ -130,8 +192,6 @@ def parse_setting_overrides(items: list[str] | None, source: str = "--set") -> d
 
 
 def _toml_value(text: str) -> object:
-    from eofpinn.cases.loader import tomllib
-
     try:
         return tomllib.loads(f"value = {text}")["value"]
     except tomllib.TOMLDecodeError:

@@ -16,9 +16,11 @@ Every problem is reported as a `CaseError` naming the file, the key and what is 
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import math
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -272,15 +274,40 @@ def _model_options(doc: dict[str, Any], source: str) -> dict[str, Any]:
     }
 
 
-def load_case(path: str | Path) -> Case:
+def with_keys(doc: dict[str, Any], changes: Mapping[str, Any], source: str) -> dict[str, Any]:
+    """A copy of the parsed case document `doc` with each key of `changes`, a TOML path such as
+    "electrolyte.concentration" or "pinn.network.width", set to its value (tables are created
+    on the way). The loader then validates the result as if the file had said so."""
+    doc = copy.deepcopy(doc)
+    for dotted, value in changes.items():
+        parts = dotted.split(".")
+        if len(parts) < 2 or not all(part.strip() for part in parts):
+            raise CaseError(source, dotted, "expected a key by its TOML path, SECTION.KEY "
+                                            "(e.g. electrolyte.concentration)")
+        if parts[0] not in SECTIONS:
+            raise CaseError(source, dotted, f"unknown section [{parts[0]}]; allowed: {', '.join(SECTIONS)}")
+        table = doc
+        for depth, part in enumerate(parts[:-1], 1):
+            table = table.setdefault(part, {})
+            if not isinstance(table, dict):
+                raise CaseError(source, dotted, f"{'.'.join(parts[:depth])} is a value, not a table")
+        table[parts[-1]] = value
+    return doc
+
+
+def load_case(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Case:
     """Load and validate a case file, or a shipped case by name (`load_case("quickstart")`).
+
+    `overrides` replace keys of the file by their TOML path before anything is validated
+    (`load_case(path, {"electrolyte.concentration": "0.1 mM"})`), so each value is checked
+    exactly like the file's own (`with_keys`).
 
     Returns an immutable `Case`. Raises `CaseError` naming the file, the key and the allowed
     range for anything missing, misspelt, in the wrong unit or out of range.
     """
     path = resolve_case(path)
     source = str(path)
-    doc = _read_toml(path)
+    doc = with_keys(_read_toml(path), overrides or {}, source)
     header = _Section(source, "case", doc.get("case", {}), ("name", "description"))
     name = str(header.table.get("name", path.stem))
     description = str(header.table.get("description", ""))

@@ -29,7 +29,19 @@ def error_line(capsys) -> str:
     ("zeta_hat=1e6", "--set: [zeta_hat] must lie in [-20, 20]; got 1000000.0 (the zeta potential ζ̂ = ζ/V_T)"),
     ("length_ratio=0", "--set: [length_ratio] must lie in [0.01, 10000]; got 0.0 (the aspect ratio ℓ = L/H)"),
     ("viscosity=1", "--set: [viscosity] cannot be overridden; allowed: debye_ratio, zeta_hat, field_hat, peclet, "
-                    "pressure_drop_hat, length_ratio"),
+                    "pressure_drop_hat, length_ratio, or a case-file key by its TOML path (e.g. electrolyte.concentration)"),
+    ("electrolyte.concentration=-1mM", '--set: [electrolyte.concentration] must lie in (0, 10 M]; got "-1mM"'),
+    ("electrolyte.concentration=10kg", '--set: [electrolyte.concentration] expects a concentration (convertible to '
+                                       'mol/m^3, e.g. "1 mM"); got "10kg" (wrong dimension)'),
+    ("electrolyte.viscosty=1mPa*s", "--set: [electrolyte.viscosty] unknown key; allowed: concentration, valence, "
+                                    "diffusivity_plus, diffusivity_minus, relative_permittivity, temperature, "
+                                    "viscosity, density"),
+    ("walls.bottom=2", '--set: [walls.bottom] expects a voltage written with its unit, e.g. "-50 mV"; got 2'),
+    ("electrolyte.concentration=1e-9mM", f"{STRAIGHT}: [channel.height] gives ε = λ_D/H = 1.014e+04, outside "
+                                         "[0.0001, 10]: with λ_D = 304.2 µm (from [electrolyte]) H must lie in "
+                                         '[30.42 µm, 3.042 m]; got "30 nm" (with --set electrolyte.concentration=1e-9mM)'),
+    ("flow.rate=1", "--set: [flow.rate] unknown section [flow]; allowed: case, channel, electrolyte, walls, drive, "
+                    "model, dimensionless, fd, pinn"),
 ])
 def test_set_uses_the_case_file_ranges(tmp_path, capsys, item, message):
     assert main(["solve", STRAIGHT, "--set", item, "--out", str(tmp_path / "run")]) == 2
@@ -40,14 +52,15 @@ def test_set_uses_the_case_file_ranges(tmp_path, capsys, item, message):
 @pytest.mark.parametrize("args,message", [
     (["--param", "debye_ratio="], "--param 'debye_ratio=': no values; expected NAME=V1,V2,..., e.g. debye_ratio=0.2,0.1"),
     (["--param", "debye_ratio=0.1,nan"], "--param: [debye_ratio] must lie in [0.0001, 10]; got nan (the Debye ratio ε = λ_D/H)"),
-    (["--param", "debye_ratio=0.1", "--seeds", "0"], "--seeds 0: must be at least 1 (the runs use seeds 0 … N−1)"),
+    (["--param", "debye_ratio=0.1", "--solver", "pinn", "--seeds", "0"],
+     "--seeds 0: must be at least 1 (the runs use seeds 0 … N−1)"),
     (["--param", "debye_ratio=0.1", "--jobs", "-1"],
      "--jobs -1: must be at least 1 (leave it out for one per GPU or per two cores)"),
 ])
 def test_sweep_refuses_an_empty_or_out_of_range_grid(tmp_path, capsys, args, message):
     assert main(["sweep", QUICKSTART, *args, "--out", str(tmp_path / "sweep")]) == 2
     assert error_line(capsys) == f"eofpinn: error: {message}"
-    assert not (tmp_path / "sweep" / "sweep.txt").exists()
+    assert not (tmp_path / "sweep").exists()
 
 
 def test_an_unresolvable_layer_fails_in_two_lines_not_a_screen_of_numpy_warnings(tmp_path):

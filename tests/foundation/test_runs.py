@@ -120,6 +120,23 @@ def test_run_json_records_the_case_problem_settings_and_version(tmp_path):
     assert abs((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()) < 600
 
 
+def test_a_case_key_set_by_its_toml_path_is_recorded_and_read_back(tmp_path):
+    """--set electrolyte.concentration=1mM edits the case document (validated like the file);
+    run.json and summary.json record it, so read_run rebuilds the same case from case.toml."""
+    out = tmp_path / "run"
+    assert _solve(STRAIGHT, "--solver", "exact", "--out", out, *EXACT_GRID, "--set", "electrolyte.concentration=1mM",
+                  "--set", "walls.top=-50 mV") == 0
+    expected = load_case(STRAIGHT, {"electrolyte.concentration": "1mM"})
+    assert expected.problem.debye_ratio == pytest.approx(10 ** 0.5 * load_case(STRAIGHT).problem.debye_ratio)
+    record = json.loads((out / "run.json").read_text())
+    assert record["overrides"] == {"electrolyte.concentration": "1mM", "walls.top": "-50 mV"}
+    assert runs.problem_differences(runs.problem_from_record(record["problem"]), expected.problem, "a", "b") == []
+    from eofpinn import read_run
+
+    assert read_run(out).case.problem == expected.problem
+    assert main(["validate", str(out)]) == 0
+
+
 def test_fingerprints_differ_between_problems_and_comparisons_tolerate_rounding():
     problem = load_case(STRAIGHT).problem
     nudged = dataclasses.replace(problem, debye_ratio=problem.debye_ratio * (1 + 1e-12))
