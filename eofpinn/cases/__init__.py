@@ -22,7 +22,7 @@ from eofpinn.cases.model import (
 
 __all__ = [
     "Case", "ChargeSegment", "Electrolyte", "FDSettings", "PINNSettings", "Problem", "Scalings", "ZetaSegment",
-    "load_case", "case_from_problem", "straight_problem", "with_grahame_zetas", "with_overrides", "parse_overrides", "check_override",
+    "load_case", "case_from_problem", "straight_problem", "with_grahame_zetas", "with_field", "with_overrides", "parse_overrides", "check_override",
     "parse_setting_overrides", "with_settings",
 ]
 
@@ -71,6 +71,16 @@ def with_grahame_zetas(problem: Problem) -> Problem:
 
     return dataclasses.replace(problem, zeta_bottom=tuple(map(refreshed, problem.zeta_bottom)),
                                zeta_top=tuple(map(refreshed, problem.zeta_top)))
+
+
+def with_field(case: Case, field_hat: float) -> Case:
+    """`case` with the applied field set to Ê = `field_hat` (e.g. an open circuit's solved field),
+    its scalings (E, the Helmholtz–Smoluchowski velocities) updated to match."""
+    s, e = case.scalings, case.electrolyte
+    field_V_m = field_hat * s.thermal_voltage_V / s.height_m
+    hs = tuple(-_sc.permittivity(e) * z * s.thermal_voltage_V * field_V_m / e.viscosity_Pa_s for z in s.zeta_hat)
+    scalings = dataclasses.replace(s, field_hat=field_hat, field_V_m=field_V_m, helmholtz_smoluchowski_m_s=hs)
+    return dataclasses.replace(case, problem=dataclasses.replace(case.problem, field_hat=field_hat), scalings=scalings)
 
 
 # Dimensionless parameters a study may override (`eofpinn solve --set`, `eofpinn sweep --param`).

@@ -6,8 +6,9 @@ import time
 
 import numpy as np
 
+from eofpinn.cases import with_field
 from eofpinn.cases.model import Case
-from eofpinn.physics.exact import exact_fields
+from eofpinn.physics.exact import exact_fields, open_circuit_field
 from eofpinn.solution import Solution
 
 
@@ -19,9 +20,12 @@ def cosine_wall_grid(n: int) -> np.ndarray:
 def solve_exact(case: Case, nx: int = 41, ny: int = 201) -> Solution:
     """Evaluate the exact solution on an nx × ny grid (uniform in x, wall-clustered in y).
 
-    Raises UnsupportedCaseError for cases with a zeta pattern (no closed form exists).
+    Raises UnsupportedCaseError for cases with a zeta pattern (no closed form exists). An open
+    circuit is solved at its zero-current field, which the returned Solution's case carries.
     """
     start = time.perf_counter()
+    if case.problem.open_circuit:  # Ê from zero net current (physics.md §7)
+        case = with_field(case, open_circuit_field(case.problem))
     x = np.linspace(0.0, case.problem.length_ratio, nx)
     y = cosine_wall_grid(ny)
     X, Y = np.meshgrid(x, y, indexing="ij")
