@@ -114,6 +114,10 @@ def _solve(args: argparse.Namespace) -> int:
         written = io.write_run(solution, out_dir)
         written += plots.plot_run(solution, out_dir)
     print(f"{args.solver} solution of {case.name} written to {out_dir}/: " + ", ".join(p.name for p in written))
+    from eofpinn.physics.observables import observable_lines, observables
+
+    for line in observable_lines(observables(solution)):
+        print(f"  {line}")
     return 0
 
 

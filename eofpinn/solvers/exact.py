@@ -30,5 +30,7 @@ def solve_exact(case: Case, nx: int = 41, ny: int = 201) -> Solution:
     y = cosine_wall_grid(ny)
     X, Y = np.meshgrid(x, y, indexing="ij")
     fields = exact_fields(case.problem, X, Y)
-    return Solution(case=case, x=x, y=y, fields=fields, solver="exact",
-                    info={"time_s": time.perf_counter() - start, "method": "Poisson–Boltzmann BVP (physics.md §4)"})
+    info = {"time_s": time.perf_counter() - start, "method": "Poisson–Boltzmann BVP (physics.md §4)"}
+    if case.problem.open_circuit:
+        info["open_circuit_field_hat"] = case.problem.field_hat
+    return Solution(case=case, x=x, y=y, fields=fields, solver="exact", info=info)

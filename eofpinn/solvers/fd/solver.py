@@ -239,4 +239,6 @@ def solve_fd(
         "conservation": conservation_summary(system.dp, system.z),
         "warnings": notes,
     }
+    if problem.open_circuit:
+        info["open_circuit_field_hat"] = problem.field_hat
     return Solution(case=case, x=grid.x_nodes, y=grid.y_nodes, fields=fields, solver="fd", info=info)
