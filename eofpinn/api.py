@@ -111,16 +111,12 @@ def _solve_exact(case: Case, nx: int | None = None, ny: int | None = None) -> So
 
 
 def _refuse_unsupported_pinn_case(case: Case) -> None:
-    """The PINN does not (yet) solve charge walls, z₊:z₋ salts or open circuits (issue 13 (g)):
+    """The PINN does not solve open circuits (issue 13: the field would be a trainable scalar);
     an UnsupportedCaseError rather than a silently different problem."""
     from eofpinn.errors import UnsupportedCaseError
 
-    p = case.problem
-    missing = [what for what, present in (("surface-charge walls", p.has_charge()),
-                                          ("a z₊:z₋ salt", p.valences != (1.0, -1.0)),
-                                          ("an open circuit", p.open_circuit)) if present]
-    if missing:
-        raise UnsupportedCaseError(f"the PINN solver does not handle {' or '.join(missing)} yet: "
+    if case.problem.open_circuit:
+        raise UnsupportedCaseError("the PINN solver does not handle an open circuit (current = 0) yet: "
                                    "use --solver fd (or exact for a straight channel)")
 
 

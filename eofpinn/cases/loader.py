@@ -347,8 +347,11 @@ def _fd_settings(source: str, table: dict[str, Any]) -> FDSettings:
     return settings
 
 
-def _model_options(doc: dict[str, Any], source: str) -> dict[str, Any]:
+def _model_options(doc: dict[str, Any], source: str, open_circuit: bool = False) -> dict[str, Any]:
     model = _Section(source, "model", doc.get("model", {}), ("equations", "ion_wall", "inertia"))
+    if open_circuit and model.choice("equations") == "paper":
+        raise model.error("equations", "must be 'full' for an open circuit (current = 0): the paper model's ion "
+                                       "fluxes carry no current; got 'paper'")
     return {
         "equations": model.choice("equations"),
         "ion_wall": model.choice("ion_wall"),
@@ -484,7 +487,7 @@ def _physical_case(doc: dict[str, Any], source: str):
         ends=ends,
         **_valence_options(electrolyte),
         open_circuit=open_circuit,
-        **_model_options(doc, source),
+        **_model_options(doc, source, open_circuit),
     )
     return problem, electrolyte, scalings, False
 
@@ -570,7 +573,7 @@ def _dimensionless_case(doc: dict[str, Any], source: str):
         ends=ends,
         **_valence_options(electrolyte),
         open_circuit=open_circuit,
-        **_model_options(doc, source),
+        **_model_options(doc, source, open_circuit),
     )
     return problem, electrolyte, scalings, True
 

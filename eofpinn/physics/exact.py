@@ -87,8 +87,25 @@ def space_charge(psi, z_plus: float = 1.0, z_minus: float = -1.0):
     if z_plus == -z_minus:
         return np.sinh(psi), np.cosh(psi)
     span = z_plus - z_minus
-    c_plus, c_minus = np.exp(-z_plus * psi), np.exp(-z_minus * psi)
-    return (c_minus - c_plus) / span, (z_plus * c_plus - z_minus * c_minus) / span
+    # c₋ − c₊ through expm1: no cancellation as ψ → 0 in the bulk, where solve_bvp's relative
+    # tolerance would otherwise chase the rounding error of two nearly equal exponentials.
+    charge = np.expm1(-z_minus * psi) - np.expm1(-z_plus * psi)
+    slope = z_plus * np.exp(-z_plus * psi) - z_minus * np.exp(-z_minus * psi)
+    return charge / span, slope / span
+
+
+def _layer_mesh(debye_ratio: float, n: int = 400) -> np.ndarray:
+    """Nodes in [0, 1] crowded at both walls: wall distances 0.5 sinh(βt)/sinh(β), t ∈ [0, 1],
+    β = log(0.5/ε) + 1, so the first spacing is a small fraction of ε.
+
+    (`_wall_refined_mesh`, the first start of every solve, maps the same sinh from the channel
+    centre and so crowds its nodes there; solve_bvp refines it where the layers need it, and the
+    profiles it yields are kept as they are. This mesh is the fallback when that start fails,
+    as it does for charge walls at ε ≲ 2e-4.)"""
+    t = np.linspace(0.0, 1.0, n // 2)
+    stretch = max(1.0, np.log(0.5 / debye_ratio) + 1.0)
+    distance = 0.5 * np.sinh(stretch * t) / np.sinh(stretch)
+    return np.unique(np.concatenate([distance, 1.0 - distance]))
 
 
 @lru_cache(maxsize=256)
@@ -124,6 +141,12 @@ def _pb_solution(debye_ratio: float, zeta_bottom: float, zeta_top: float, charge
     # and reported below as one SolverError rather than a screen of numpy warnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         sol = solve_bvp(rhs, bc, mesh, guess, fun_jac=jac, tol=BVP_TOLERANCE, bc_tol=1e-13, max_nodes=400_000)
+        if not sol.success:  # a start crowded at the walls, where the layers are (see _wall_refined_mesh)
+            mesh = _layer_mesh(debye_ratio)
+            guess = np.vstack([gouy_chapman(zeta_bottom, mesh, debye_ratio) + gouy_chapman(zeta_top, 1 - mesh, debye_ratio),
+                               _gouy_chapman_slope(zeta_bottom, mesh, debye_ratio)
+                               - _gouy_chapman_slope(zeta_top, 1 - mesh, debye_ratio)])
+            sol = solve_bvp(rhs, bc, mesh, guess, fun_jac=jac, tol=BVP_TOLERANCE, bc_tol=1e-13, max_nodes=400_000)
     if not sol.success:
         walls = ", ".join(f"{name} {'σ̂' if charge is not None else 'ζ̂'} = {charge if charge is not None else zeta}"
                           for name, zeta, charge in (("bottom", zeta_bottom, charge_bottom),
@@ -257,9 +280,17 @@ def reservoir_profile(problem: Problem, end: str, y: np.ndarray) -> np.ndarray:
 
 
 # ---- transport through a straight channel (physics.md §7) ----------------------------------
-def _channel_quadrature(debye_ratio: float, points: int = 8) -> tuple[np.ndarray, np.ndarray]:
-    """Gauss–Legendre nodes and weights on [0, 1], `points` per interval of the wall-refined mesh."""
-    mesh = _wall_refined_mesh(debye_ratio)
+def _channel_quadrature(problem: Problem, points: int = 4) -> tuple[np.ndarray, np.ndarray]:
+    """Gauss–Legendre nodes and weights on [0, 1], `points` per interval of the mesh on which the
+    collocation solver resolved the profile (its own refinement follows the double layers)."""
+    bottom, top = _require_straight(problem)
+    if all(not s.is_charge and s.zeta_hat == 0.0 for s in (bottom, top)):
+        mesh = np.linspace(0.0, 1.0, 65)
+    else:
+        mesh = _pb_solution(float(problem.debye_ratio), float(bottom.zeta_hat), float(top.zeta_hat),
+                            None if bottom.charge_hat is None else float(bottom.charge_hat),
+                            None if top.charge_hat is None else float(top.charge_hat),
+                            tuple(float(v) for v in problem.valences)).x
     t, w = np.polynomial.legendre.leggauss(points)
     a, b = mesh[:-1, None], mesh[1:, None]
     return (0.5 * (a + b) + 0.5 * (b - a) * t).ravel(), (0.5 * (b - a) * w).ravel()
@@ -278,7 +309,7 @@ def transport_coefficients(problem: Problem) -> dict[str, float]:
     paper model carries neither field nor flow in its ion fluxes: no current. Onsager
     reciprocity is flow_per_field = current_per_pressure · (the SI factors of physics.md §7)."""
     bottom, top = _require_straight(problem)
-    y, w = _channel_quadrature(problem.debye_ratio)
+    y, w = _channel_quadrature(problem)
     psi, _ = wall_profile_1d(problem, y, bottom, top)
     zeta_bottom, zeta_top = wall_potentials(problem)
     layer = psi - zeta_bottom * (1 - y) - zeta_top * y

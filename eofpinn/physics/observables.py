@@ -191,7 +191,9 @@ def observable_lines(values: dict) -> list[str]:
         f"{si(values['mean_velocity_m_s'], 'm/s')}",
         f"ionic current {si(values['ionic_current_per_depth_A_m'], 'A/m')} per unit depth "
         f"(through {len(values['ionic_current_sections'])} cross-sections, spread "
-        f"{values['ionic_current_section_spread']:.1e})",
+        f"{values['ionic_current_section_spread']:.1e}"
+        + (f"; the scheme's face fluxes: {si(values['ionic_current_scheme_A_m'], 'A/m')}"
+           if values.get("ionic_current_scheme_A_m") is not None else "") + ")",
     ]
     if values["conductance_per_depth_S_m"] is not None:
         lines.append(f"conductance {si(values['conductance_per_depth_S_m'], 'S/m')} per unit depth at "
