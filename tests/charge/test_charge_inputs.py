@@ -178,3 +178,31 @@ def test_bad_input_exits_2_from_the_command_line(tmp_path, capsys):
     assert main(["info", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == f'eofpinn: error: {path}: [walls.bottom] surface charge must lie in [-1 C/m^2, 1 C/m^2]; got "-1.5 C/m^2"'
+
+
+def test_open_circuit_needs_the_full_model(tmp_path):
+    path = write(tmp_path, CASE + '[model]\nequations = "paper"\n')
+    with pytest.raises(CaseError) as info:
+        load_case(path)
+    assert str(info.value) == (f"{path}: [model.equations] must be 'full' for an open circuit (current = 0): the "
+                               "paper model's ion fluxes carry no current; got 'paper'")
+
+
+def test_new_writes_charge_walls_of_a_dimensionless_case_back(tmp_path, monkeypatch):
+    text = """
+[channel]
+length_ratio = 1.0
+[dimensionless]
+debye_ratio = 0.1
+current = 0
+pressure_drop = 2.0
+[walls]
+bottom = {charge = -20.0}
+top = [[0, 0.5, -1.0], [0.5, 1.0, {charge = 5.0}]]
+"""
+    source = write(tmp_path, text, "dim.toml")
+    monkeypatch.chdir(tmp_path)
+    assert main(["new", "copy", "--from", str(source)]) == 0
+    copy, original = load_case("copy.toml").problem, load_case(source).problem
+    assert (copy.zeta_bottom, copy.zeta_top, copy.open_circuit) == (original.zeta_bottom, original.zeta_top, True)
+    assert copy.peclet == pytest.approx(original.peclet, rel=1e-9)
