@@ -100,8 +100,9 @@ def _layer_mesh(debye_ratio: float, n: int = 400) -> np.ndarray:
 
     (`_wall_refined_mesh`, the first start of every solve, maps the same sinh from the channel
     centre and so crowds its nodes there; solve_bvp refines it where the layers need it, and the
-    profiles it yields are kept as they are. This mesh is the fallback when that start fails,
-    as it does for charge walls at ε ≲ 2e-4.)"""
+    profiles it yields are kept as they are. This mesh is the fallback when that start fails for
+    charge walls or a z₊:z₋ salt, as it does at ε ≲ 2e-4; ζ walls of a symmetric salt keep their
+    old behaviour, failure at ε = 1e-4 included, which the fallback would turn into a solution.)"""
     t = np.linspace(0.0, 1.0, n // 2)
     stretch = max(1.0, np.log(0.5 / debye_ratio) + 1.0)
     distance = 0.5 * np.sinh(stretch * t) / np.sinh(stretch)
@@ -141,7 +142,8 @@ def _pb_solution(debye_ratio: float, zeta_bottom: float, zeta_top: float, charge
     # and reported below as one SolverError rather than a screen of numpy warnings.
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         sol = solve_bvp(rhs, bc, mesh, guess, fun_jac=jac, tol=BVP_TOLERANCE, bc_tol=1e-13, max_nodes=400_000)
-        if not sol.success:  # a start crowded at the walls, where the layers are (see _wall_refined_mesh)
+        new_walls = charge_bottom is not None or charge_top is not None or valences != (1.0, -1.0)
+        if not sol.success and new_walls:  # a start crowded at the walls, where the layers are (_layer_mesh)
             mesh = _layer_mesh(debye_ratio)
             guess = np.vstack([gouy_chapman(zeta_bottom, mesh, debye_ratio) + gouy_chapman(zeta_top, 1 - mesh, debye_ratio),
                                _gouy_chapman_slope(zeta_bottom, mesh, debye_ratio)
