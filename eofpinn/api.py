@@ -111,6 +111,16 @@ def _solve_exact(case: Case, nx: int | None = None, ny: int | None = None) -> So
     return solve_exact(case, nx=nx, ny=ny)
 
 
+def _refuse_unsupported_pinn_case(case: Case) -> None:
+    """The PINN does not solve open circuits (issue 13: the field would be a trainable scalar);
+    an UnsupportedCaseError rather than a silently different problem."""
+    from eofpinn.errors import UnsupportedCaseError
+
+    if case.problem.open_circuit:
+        raise UnsupportedCaseError("the PINN solver does not handle an open circuit (current = 0) yet: "
+                                   "use --solver fd (or exact for a straight channel)")
+
+
 def _solve_pinn(case: Case, settings: PINNSettings | Mapping[str, Any] | None = None,
                 reference: Solution | str | Path | None = None, resume: str | Path | None = None,
                 out_dir: str | Path | None = None, progress: bool = True, stop: threading.Event | None = None,
@@ -118,6 +128,8 @@ def _solve_pinn(case: Case, settings: PINNSettings | Mapping[str, Any] | None = 
     from eofpinn.io import read_run
     from eofpinn.pinn_runs import load_checkpoint, run_in_directory
     from eofpinn.solvers.pinn import solve_pinn
+
+    _refuse_unsupported_pinn_case(case)
 
     changes = {PINN_SHORTCUTS[name]: value for name, value in shortcuts.items()}
     if isinstance(settings, PINNSettings):

@@ -40,11 +40,14 @@ def _info(args: argparse.Namespace) -> int:
         ("pressure scale P0", f"{s.pressure_scale_Pa:.4g} Pa"),
         ("Péclet Pe", f"{s.peclet:.4g}"),
         ("Reynolds Re", f"{s.reynolds:.4g}"),
+        ("electrolyte", _electrolyte_line(case)),
         ("ζ̂ bottom wall", ", ".join(f"{z.zeta_hat:.4g}" for z in p.zeta_bottom)),
         ("ζ̂ top wall", ", ".join(f"{z.zeta_hat:.4g}" for z in p.zeta_top)),
+        *_segment_rows(case),
         ("zeta transition width", f"{p.zeta_transition * s.height_m * 1e9:.4g} nm   "
                                   f"(w/λ_D = {p.zeta_transition / p.debye_ratio:.3g}; patterned walls only)"),
-        ("field E, Ê", f"{s.field_V_m:.4g} V/m, Ê = {s.field_hat:.4g}"),
+        ("field E, Ê", "open circuit: E fixed by zero net current (current = 0 A)" if p.open_circuit
+         else f"{s.field_V_m:.4g} V/m, Ê = {s.field_hat:.4g}"),
         ("pressure drop Δp̂", f"{p.pressure_drop_hat:.4g}"),
         ("Helmholtz–Smoluchowski u", ", ".join(f"{u * 1e3:.4g} mm/s" for u in s.helmholtz_smoluchowski_m_s)),
         ("model", f"{p.equations}, ion walls {p.ion_wall}, ends {p.ends}"),
@@ -53,6 +56,36 @@ def _info(args: argparse.Namespace) -> int:
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
     return 0
+
+
+def _electrolyte_line(case) -> str:
+    """"1:-1 salt, c_s = 10 mM (c₊ = 10 mM, c₋ = 10 mM)"."""
+    from eofpinn.cases.ranges import format_si
+
+    e, s = case.electrolyte, case.scalings
+    molar = [format_si(float(f"{c / 1000.0:.12g}"), "M") for c in (e.concentration_mol_m3, s.concentration_plus_mol_m3,
+                                                  s.concentration_minus_mol_m3)]
+    return f"{e.valence_plus}:{e.valence_minus} salt, c_s = {molar[0]} (bulk c₊ = {molar[1]}, c₋ = {molar[2]})"
+
+
+def _segment_rows(case) -> list[tuple[str, str]]:
+    """One row per wall segment: its position, the σ given (or the Grahame σ of its ζ), the ζ
+    given (or the Grahame ζ of its σ) and its Dukhin number (physics.md §7)."""
+    from eofpinn.cases.ranges import format_si
+
+    s, p = case.scalings, case.problem
+    rows, k = [], 0
+    for wall in ("bottom", "top"):
+        for seg in p.zeta_segments(wall):
+            sigma, zeta, dukhin = s.surface_charge_C_m2[k], s.zeta_hat[k] * s.thermal_voltage_V, s.dukhin_number[k]
+            k += 1
+            where = f"[{format_si(seg.x_start * s.height_m, 'm')}, {format_si(seg.x_end * s.height_m, 'm')})"
+            if seg.is_charge:
+                text = f"σ = {sigma * 1e3:.4g} mC/m^2 (given), ζ = {zeta * 1e3:.4g} mV (Grahame)"
+            else:
+                text = f"ζ = {zeta * 1e3:.4g} mV (given), σ = {sigma * 1e3:.4g} mC/m^2 (Grahame)"
+            rows.append((f"{wall} wall {where}", f"{text}, Du = {dukhin:.3g}"))
+    return rows
 
 
 def _overrides(args: argparse.Namespace) -> dict[str, object]:
@@ -82,6 +115,10 @@ def _solve(args: argparse.Namespace) -> int:
         written = io.write_run(solution, out_dir)
         written += plots.plot_run(solution, out_dir)
     print(f"{args.solver} solution of {case.name} written to {out_dir}/: " + ", ".join(p.name for p in written))
+    from eofpinn.physics.observables import observable_lines, observables
+
+    for line in observable_lines(observables(solution)):
+        print(f"  {line}")
     return 0
 
 

@@ -29,10 +29,11 @@ from pathlib import Path
 import numpy as np
 
 from eofpinn.atomic import replacing, write_text
-from eofpinn.cases import load_with_overrides
+from eofpinn.cases import load_with_overrides, with_field
 from eofpinn.cases.model import Case
 from eofpinn.cases.scalings import FARADAY
 from eofpinn.errors import EofpinnError
+from eofpinn.physics.observables import observables
 from eofpinn.solution import FIELD_NAMES, Solution
 
 RUN_FILES = ("fields.npz", "fields.vts", "summary.json")
@@ -69,9 +70,10 @@ def physical_fields(solution: Solution) -> dict[str, np.ndarray]:
     return {
         "potential_V": f["phi"] * s.thermal_voltage_V,
         "edl_potential_V": f["psi"] * s.thermal_voltage_V,
-        "c_plus_mol_m3": f["c_plus"] * c0,
-        "c_minus_mol_m3": f["c_minus"] * c0,
-        "charge_density_C_m3": e.valence * FARADAY * c0 * (f["c_plus"] - f["c_minus"]),
+        "c_plus_mol_m3": f["c_plus"] * (c0 if e.symmetric else s.concentration_plus_mol_m3),
+        "c_minus_mol_m3": f["c_minus"] * (c0 if e.symmetric else s.concentration_minus_mol_m3),
+        "charge_density_C_m3": (e.valence * FARADAY * c0 * (f["c_plus"] - f["c_minus"]) if e.symmetric
+                                else FARADAY * e.charge_concentration_mol_m3 * (f["c_plus"] - f["c_minus"])),
         "velocity_m_s": velocity,
         "pressure_Pa": f["p"] * s.pressure_scale_Pa,
         "excess_pressure_Pa": solution.excess_pressure * s.pressure_scale_Pa,
@@ -191,11 +193,13 @@ def summary(solution: Solution) -> dict:
             "delta_plus": p.delta_plus, "delta_minus": p.delta_minus, "ends": p.ends,
             "ion_wall": p.ion_wall, "equations": p.equations, "inertia": p.inertia,
             "zeta_bottom": [s_.__dict__ for s_ in p.zeta_bottom], "zeta_top": [s_.__dict__ for s_ in p.zeta_top],
+            "valence_plus": p.valence_plus, "valence_minus": p.valence_minus, "open_circuit": p.open_circuit,
         },
         "field_ranges": {k: [float(np.min(v)), float(np.max(v))] for k, v in solution.fields.items()},
         "flow_rate_hat": q_hat,
         "flow_rate_per_depth_m2_s": q_hat * s.velocity_scale_m_s * s.height_m,
         "mean_velocity_m_s": q_hat * s.velocity_scale_m_s,
+        "observables": observables(solution),
         "warnings": list(case.warnings),
         "info": solution.info,
     })
@@ -259,7 +263,10 @@ def read_run(run_dir: str | Path) -> Solution:
     if summary_path.is_file():
         meta = json.loads(summary_path.read_text())
         solver, info = meta.get("solver", solver), meta.get("info", {})
+    case = read_run_case(run_dir)
+    if case.problem.open_circuit and info.get("open_circuit_field_hat") is not None:
+        case = with_field(case, info["open_circuit_field_hat"])  # the field the solver found
     return Solution(
-        case=read_run_case(run_dir), x=data["x"], y=data["y"],
+        case=case, x=data["x"], y=data["y"],
         fields={k: data[k] for k in FIELD_NAMES}, solver=solver, info=info,
     )

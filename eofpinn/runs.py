@@ -42,7 +42,7 @@ from typing import Any
 from eofpinn import io
 from eofpinn.atomic import reason, write_text
 from eofpinn.cases import parse_overrides
-from eofpinn.cases.model import Case, Problem, ZetaSegment
+from eofpinn.cases.model import Case, ChargeSegment, Problem, ZetaSegment
 from eofpinn.errors import EofpinnError, Interrupted, WriteError
 
 RECORD = "run.json"
@@ -56,7 +56,8 @@ RELATIVE_TOLERANCE = 1e-9
 # ---------------------------------------------------------------------------- problems
 def problem_from_record(values: dict[str, Any]) -> Problem:
     """The `Problem` stored in a run record (dataclasses.asdict form)."""
-    walls = {wall: tuple(ZetaSegment(**segment) for segment in values[wall]) for wall in ("zeta_bottom", "zeta_top")}
+    walls = {wall: tuple(ChargeSegment(**segment) if "charge_hat" in segment else ZetaSegment(**segment)
+                         for segment in values[wall]) for wall in ("zeta_bottom", "zeta_top")}
     return Problem(**{**values, **walls})
 
 

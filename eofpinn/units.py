@@ -22,6 +22,8 @@ QUANTITY_KINDS = {
     "voltage": ("V", "-50 mV"),
     "field": ("V/m", "10 kV/m"),
     "pressure": ("Pa", "10 kPa"),
+    "surface_charge": ("C/m^2", "-60 mC/m^2"),
+    "current": ("A", "0 A"),
 }
 
 _NUMBER = re.compile(r"^\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?)\s*(.*?)\s*$")

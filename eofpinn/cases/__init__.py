@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 from collections.abc import Mapping
 
 from eofpinn.cases import scalings as _sc
@@ -11,6 +12,7 @@ from eofpinn.cases.loader import NOMINAL_ELECTROLYTE, load_case, scaling_warning
 from eofpinn.cases.ranges import DIMENSIONLESS
 from eofpinn.cases.model import (
     Case,
+    ChargeSegment,
     Electrolyte,
     FDSettings,
     PINNSettings,
@@ -20,9 +22,10 @@ from eofpinn.cases.model import (
 )
 
 __all__ = [
-    "Case", "Electrolyte", "FDSettings", "PINNSettings", "Problem", "Scalings", "ZetaSegment",
-    "load_case", "load_with_overrides", "case_from_problem", "straight_problem", "with_overrides", "parse_overrides",
-    "check_override", "parse_setting_overrides", "parse_value", "with_settings", "OVERRIDABLE",
+    "Case", "ChargeSegment", "Electrolyte", "FDSettings", "PINNSettings", "Problem", "Scalings", "ZetaSegment",
+    "load_case", "load_with_overrides", "case_from_problem", "straight_problem", "with_grahame_zetas", "with_field",
+    "with_overrides", "parse_overrides", "check_override", "parse_setting_overrides", "parse_value", "with_settings",
+    "OVERRIDABLE",
 ]
 
 
@@ -36,16 +39,50 @@ def straight_problem(debye_ratio: float, zeta_hat: float, field_hat: float = 1.0
 
 def case_from_problem(problem: Problem, name: str = "test", fd: FDSettings | None = None,
                       pinn: PINNSettings | None = None, electrolyte: Electrolyte = NOMINAL_ELECTROLYTE) -> Case:
-    """Wrap a dimensionless problem into a Case, embodied physically by `electrolyte` (H = λ_D/ε)."""
+    """Wrap a dimensionless problem into a Case, embodied physically by `electrolyte` (H = λ_D/ε).
+
+    The problem's valences win: an electrolyte whose ẑ± differ from them is given the problem's
+    (z± = ẑ±, z_ref = gcd), so that the embodiment is the problem's salt."""
+    if electrolyte.dimensionless_valences != problem.valences:
+        plus, minus = round(problem.valence_plus), round(problem.valence_minus)
+        electrolyte = dataclasses.replace(electrolyte, valence=math.gcd(plus, -minus), valence_plus=plus,
+                                          valence_minus=minus)
     height = _sc.height_for_debye_ratio(electrolyte, problem.debye_ratio)
     v_t = _sc.thermal_voltage(electrolyte.temperature_K, electrolyte.valence)
-    zeta_V = tuple(s.zeta_hat * v_t for s in problem.zeta_bottom + problem.zeta_top)
+    segments = problem.zeta_bottom + problem.zeta_top
+    zeta_V = tuple(s.zeta_hat * v_t for s in segments)
+    charge_scale = _sc.charge_scale(electrolyte, height)
+    charges = tuple(s.charge_hat * charge_scale if s.is_charge else None for s in segments)
     scalings = _sc.derive_scalings(electrolyte, height, problem.length_ratio * height, zeta_V,
-                                   problem.field_hat * v_t / height)
+                                   problem.field_hat * v_t / height, charges)
     scalings = dataclasses.replace(scalings, peclet=problem.peclet, reynolds=problem.reynolds)
     return Case(name=name, source="<in memory>", description="", problem=problem, electrolyte=electrolyte,
                 scalings=scalings, dimensionless_input=True, fd=fd or FDSettings(), pinn=pinn or PINNSettings(),
                 warnings=scaling_warnings(scalings))
+
+
+def with_grahame_zetas(problem: Problem) -> Problem:
+    """`problem` with every charge segment's ζ̂ set to the Grahame ζ̂ of its σ̂ at the problem's ε
+    (after ε changed); ζ segments are kept."""
+    from eofpinn.physics.electrolyte import grahame_zeta
+
+    def refreshed(s: ZetaSegment) -> ZetaSegment:
+        if not s.is_charge:
+            return s
+        return dataclasses.replace(s, zeta_hat=grahame_zeta(s.charge_hat * problem.debye_ratio, *problem.valences))
+
+    return dataclasses.replace(problem, zeta_bottom=tuple(map(refreshed, problem.zeta_bottom)),
+                               zeta_top=tuple(map(refreshed, problem.zeta_top)))
+
+
+def with_field(case: Case, field_hat: float) -> Case:
+    """`case` with the applied field set to Ê = `field_hat` (e.g. an open circuit's solved field),
+    its scalings (E, the Helmholtz–Smoluchowski velocities) updated to match."""
+    s, e = case.scalings, case.electrolyte
+    field_V_m = field_hat * s.thermal_voltage_V / s.height_m
+    hs = tuple(-_sc.permittivity(e) * z * s.thermal_voltage_V * field_V_m / e.viscosity_Pa_s for z in s.zeta_hat)
+    scalings = dataclasses.replace(s, field_hat=field_hat, field_V_m=field_V_m, helmholtz_smoluchowski_m_s=hs)
+    return dataclasses.replace(case, problem=dataclasses.replace(case.problem, field_hat=field_hat), scalings=scalings)
 
 
 # Dimensionless parameters a study may override (`eofpinn solve --set`, `eofpinn sweep --param`) by
@@ -78,18 +115,19 @@ def with_overrides(case: Case, overrides: dict[str, float], source: str = "--set
     changes: dict = {}
     for name, value in overrides.items():
         value = check_override(name, value, source)
-        if name == "zeta_hat":
+        if name == "zeta_hat":  # every segment becomes a ζ segment of that value
             for wall in ("zeta_bottom", "zeta_top"):
-                changes[wall] = tuple(dataclasses.replace(s, zeta_hat=float(value)) for s in getattr(case.problem, wall))
+                changes[wall] = tuple(ZetaSegment(s.x_start, s.x_end, float(value))
+                                      for s in getattr(case.problem, wall))
         elif name == "length_ratio":
             scale = float(value) / case.problem.length_ratio
             changes[name] = float(value)
             for wall in ("zeta_bottom", "zeta_top"):
-                changes[wall] = tuple(ZetaSegment(s.x_start * scale, s.x_end * scale, s.zeta_hat)
+                changes[wall] = tuple(dataclasses.replace(s, x_start=s.x_start * scale, x_end=s.x_end * scale)
                                       for s in changes.get(wall, getattr(case.problem, wall)))
         else:
             changes[name] = float(value)
-    problem = dataclasses.replace(case.problem, **changes)
+    problem = with_grahame_zetas(dataclasses.replace(case.problem, **changes))
     rebuilt = case_from_problem(problem, name=case.name, fd=case.fd, pinn=case.pinn, electrolyte=case.electrolyte)
     return dataclasses.replace(rebuilt, source=case.source, description=case.description)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from eofpinn.cases import scalings as sc
-from eofpinn.cases.model import Case, Electrolyte, FDSettings, Problem, ZetaSegment
+from eofpinn.cases.model import Case, ChargeSegment, Electrolyte, FDSettings, Problem, ZetaSegment
 from eofpinn.cases.pinn_settings import load_section as pinn_section
 from eofpinn.cases.ranges import CHOICES, DIMENSIONLESS, FD, PHYSICAL, Key, fd_grid_violation, format_si
 from eofpinn.cases.shipped import resolve_case, shipped_cases
@@ -41,7 +41,7 @@ SECTIONS = ("case", "channel", "electrolyte", "walls", "drive", "model", "dimens
 WALLS = ("bottom", "top")
 ELECTROLYTE_KEYS = (
     "concentration", "valence", "diffusivity_plus", "diffusivity_minus",
-    "relative_permittivity", "temperature", "viscosity", "density",
+    "relative_permittivity", "temperature", "viscosity", "density", "valence_plus", "valence_minus",
 )
 
 # Nominal electrolyte for dimensionless cases: 1 mM KCl in water at 25 °C.
@@ -147,10 +147,38 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return doc
 
 
+def _valences(section: _Section) -> dict[str, int]:
+    """`valence` (a symmetric z:z salt) or `valence_plus` and `valence_minus` (a z₊:z₋ salt);
+    z_ref = gcd(z₊, |z₋|) becomes `valence` (physics.md §7)."""
+    pair = [key for key in ("valence_plus", "valence_minus") if section.has(key)]
+    if not pair:
+        return {"valence": section.number("valence", PHYSICAL["electrolyte.valence"])}
+    if section.has("valence"):
+        raise section.error("valence", "give valence (a symmetric z:z salt) or valence_plus and valence_minus "
+                                       "(a z₊:z₋ salt), not both")
+    if len(pair) == 1:
+        other = "valence_minus" if pair[0] == "valence_plus" else "valence_plus"
+        spec = PHYSICAL[section.key(other)]
+        raise section.error(other, f"missing; expected {spec.meaning}, an integer in {spec.range} "
+                                   f"(given with {pair[0]})")
+    plus, minus = section.table["valence_plus"], section.table["valence_minus"]
+    for key, value, other in (("valence_plus", plus, "a cation"), ("valence_minus", minus, "an anion")):
+        wrong_sign = (isinstance(value, int) and not isinstance(value, bool)
+                      and (value < 0 if key == "valence_plus" else value > 0))
+        if wrong_sign:
+            spec = PHYSICAL[section.key(key)]
+            raise section.error(key, f"must lie in {spec.range}; got {value!r}: a salt of two "
+                                     f"{'anions' if key == 'valence_plus' else 'cations'} cannot be electroneutral "
+                                     f"(it needs {other} too)")
+    plus = section.number("valence_plus", PHYSICAL["electrolyte.valence_plus"])
+    minus = section.number("valence_minus", PHYSICAL["electrolyte.valence_minus"])
+    return {"valence": math.gcd(plus, -minus), "valence_plus": plus, "valence_minus": minus}
+
+
 def _electrolyte(section: _Section) -> Electrolyte:
     return Electrolyte(
         concentration_mol_m3=section.quantity("concentration"),
-        valence=section.number("valence", PHYSICAL["electrolyte.valence"]),
+        **_valences(section),
         diffusivity_plus_m2_s=section.quantity("diffusivity_plus"),
         diffusivity_minus_m2_s=section.quantity("diffusivity_minus"),
         relative_permittivity=section.number("relative_permittivity", PHYSICAL["electrolyte.relative_permittivity"]),
@@ -160,26 +188,85 @@ def _electrolyte(section: _Section) -> Electrolyte:
     )
 
 
-def _wall_segments(section: _Section, wall: str, length: float, physical: bool,
-                   thermal_voltage: float, height: float) -> tuple[ZetaSegment, ...]:
-    """Parse one wall: a single zeta (uniform) or a list of [x_start, x_end, zeta] segments."""
-    key = section.key(wall)
-    value = section.raw(wall, "a zeta potential or a list of [x_start, x_end, zeta] segments")
-    zeta_range = DIMENSIONLESS["zeta_hat"].range
+WALL_VALUE_HINT = 'a zeta potential (a voltage, e.g. "-50 mV") or a surface charge density (e.g. "-60 mC/m^2")'
 
-    def zeta_of(item: Any, where: str) -> float:
+
+def _zeta_or_charge(text: Any, source: str, where: str) -> tuple[str, float]:
+    """("zeta", ζ in V) or ("charge", σ in C/m²): the unit decides (physics.md §7)."""
+    try:
+        return "zeta", parse_quantity(text, "voltage", source, where)
+    except CaseError as first:
+        if "wrong dimension" not in str(first):
+            reason = " (unknown unit)" if "unknown unit" in str(first) else ""
+            shown = f'"{text}"' if isinstance(text, str) else repr(text)
+            raise CaseError(source, where, f"expects {WALL_VALUE_HINT}, written as \"number unit\"; "
+                                           f"got {shown}{reason}") from None
+    try:
+        return "charge", parse_quantity(text, "surface_charge", source, where)
+    except CaseError:
+        raise CaseError(source, where, f'expects {WALL_VALUE_HINT}; got "{text}" (a unit of neither kind)') from None
+
+
+class _WallContext:
+    """What turns a wall value into a segment's ζ̂ and σ̂: the thermal voltage, the charge scale
+    ε_w V_T/H, ε and the valences (for the Grahame ζ̂ of a charge)."""
+
+    def __init__(self, electrolyte: Electrolyte, height: float, debye_ratio: float):
+        self.thermal_voltage = sc.thermal_voltage(electrolyte.temperature_K, electrolyte.valence)
+        self.charge_scale = sc.charge_scale(electrolyte, height)
+        self.debye_ratio = debye_ratio
+        self.valences = electrolyte.dimensionless_valences
+        self.height = height
+
+    def grahame_zeta_hat(self, charge_hat: float) -> float:
+        from eofpinn.physics.electrolyte import grahame_zeta
+
+        return grahame_zeta(charge_hat * self.debye_ratio, *self.valences)
+
+
+def _wall_segments(section: _Section, wall: str, length: float, physical: bool,
+                   context: _WallContext) -> tuple[ZetaSegment, ...]:
+    """Parse one wall: a single value (uniform) or a list of [x_start, x_end, value] segments;
+    a value is a zeta potential or, by its unit (dimensionless form: `{charge = σ̂}`), a charge."""
+    key = section.key(wall)
+    value = section.raw(wall, "a zeta potential, a surface charge or a list of [x_start, x_end, value] segments")
+    zeta_range = DIMENSIONLESS["zeta_hat"].range
+    thermal_voltage, height = context.thermal_voltage, context.height
+
+    def charge_segment(x0: float, x1: float, charge_hat: float, where: str, shown: str) -> ZetaSegment:
+        zeta_hat = context.grahame_zeta_hat(charge_hat)
+        if not zeta_range.contains(zeta_hat):
+            raise CaseError(section.source, where, f"surface charge gives a Grahame ζ̂ = {zeta_hat:.4g}, outside "
+                                                   f"{zeta_range} (the zeta range); got {shown}")
+        return ChargeSegment(x0, x1, zeta_hat, charge_hat)
+
+    def segment(x0: float, x1: float, item: Any, where: str) -> ZetaSegment:
         if physical:
-            zeta_hat = parse_quantity(item, "voltage", section.source, where) / thermal_voltage
+            kind, number = _zeta_or_charge(item, section.source, where)
+            if kind == "charge":
+                spec = PHYSICAL["walls.charge"]
+                if not spec.range.contains(number):
+                    raise CaseError(section.source, where, f'surface charge must lie in {spec.range}; got "{item}"')
+                return charge_segment(x0, x1, number / context.charge_scale, where, f'"{item}"')
+            zeta_hat = number / thermal_voltage
             if not zeta_range.contains(zeta_hat):
                 bound = format_si(zeta_range.high * thermal_voltage, "V")
                 raise CaseError(section.source, where, f"zeta must lie in [-{bound}, {bound}] (|ζ̂| = |ζ|/V_T ≤ "
                                                        f"{zeta_range.high:g}, V_T = {format_si(thermal_voltage, 'V')}); "
                                                        f'got "{item}"')
-            return zeta_hat
+            return ZetaSegment(x0, x1, zeta_hat)
+        if isinstance(item, dict):
+            if set(item) != {"charge"}:
+                raise CaseError(section.source, where, f"expects a number (ζ̂) or {{charge = σ̂}} (σ̂ = σ H/(ε_w V_T)); "
+                                                       f"got {item!r}")
+            problem = DIMENSIONLESS["charge_hat"].range.violation(item["charge"])
+            if problem:
+                raise CaseError(section.source, where, f"charge {problem} (σ̂ = σ H/(ε_w V_T))")
+            return charge_segment(x0, x1, float(item["charge"]), where, repr(item["charge"]))
         problem = zeta_range.violation(item)
         if problem:
             raise CaseError(section.source, where, f"zeta {problem} (ζ̂ = ζ/V_T)")
-        return float(item)
+        return ZetaSegment(x0, x1, float(item))
 
     def position_of(item: Any, where: str) -> float:
         if physical:
@@ -189,18 +276,18 @@ def _wall_segments(section: _Section, wall: str, length: float, physical: bool,
         return float(item)
 
     if not isinstance(value, list):
-        return (ZetaSegment(0.0, length, zeta_of(value, key)),)
+        return (segment(0.0, length, value, key),)
     if not value:
         raise CaseError(section.source, key, "segment list is empty")
     segments = []
     for i, item in enumerate(value):
         where = f"{key}[{i}]"
         if not isinstance(item, list) or len(item) != 3:
-            raise CaseError(section.source, where, f"each segment must be [x_start, x_end, zeta]; got {item!r}")
+            raise CaseError(section.source, where, f"each segment must be [x_start, x_end, zeta or charge]; got {item!r}")
         x0, x1 = position_of(item[0], where), position_of(item[1], where)
         if not x1 > x0:
             raise CaseError(section.source, where, f"x_end must exceed x_start; got {item!r}")
-        segments.append(ZetaSegment(x0, x1, zeta_of(item[2], where)))
+        segments.append(segment(x0, x1, item[2], where))
     _check_coverage(section.source, key, segments, length)
     return tuple(segments)
 
@@ -265,8 +352,11 @@ def _fd_settings(source: str, table: dict[str, Any]) -> FDSettings:
     return settings
 
 
-def _model_options(doc: dict[str, Any], source: str) -> dict[str, Any]:
+def _model_options(doc: dict[str, Any], source: str, open_circuit: bool = False) -> dict[str, Any]:
     model = _Section(source, "model", doc.get("model", {}), ("equations", "ion_wall", "inertia"))
+    if open_circuit and model.choice("equations") == "paper":
+        raise model.error("equations", "must be 'full' for an open circuit (current = 0): the paper model's ion "
+                                       "fluxes carry no current; got 'paper'")
     return {
         "equations": model.choice("equations"),
         "ion_wall": model.choice("ion_wall"),
@@ -355,23 +445,39 @@ def _geometry(channel: _Section, electrolyte: Electrolyte) -> tuple[float, float
     return length, height
 
 
-def _drive(drive: _Section, length: float, height: float, v_t: float, pressure_scale: float) -> tuple[float, float]:
-    """The applied field E (V/m) and pressure drop (Pa); a field or a voltage is required."""
+def _drive(drive: _Section, length: float, height: float, v_t: float,
+           pressure_scale: float) -> tuple[float, float, bool]:
+    """The applied field E (V/m), the pressure drop (Pa) and whether the channel is an open
+    circuit (`current = "0 A"`: E is then an unknown, fixed by zero net current); a field, a
+    voltage or the open-circuit current is required."""
     if drive.has("voltage") and drive.has("field"):
         raise drive.error("field", "give either voltage or field, not both")
-    if not (drive.has("voltage") or drive.has("field")):
+    open_circuit = drive.has("current")
+    if open_circuit:
+        text = drive.table["current"]
+        if parse_quantity(text, "current", drive.source, drive.key("current")) != 0.0:
+            raise drive.error("current", f'must be {PHYSICAL["drive.current"].range}: a current source is not '
+                                         f'supported; got "{text}"')
+        applied = next((k for k in ("voltage", "field") if drive.has(k)), None)
+        if applied is not None:
+            raise drive.error("current", f"an open circuit (current = \"0 A\") leaves the voltage to the solver: "
+                                         f"give current or {applied}, not both (current must be "
+                                         f"{PHYSICAL['drive.current'].range})")
+    elif not (drive.has("voltage") or drive.has("field")):
         raise drive.error("field", f"missing: {DRIVE_HINT}")
-    key = "voltage" if drive.has("voltage") else "field"
-    field = drive.quantity(key) / (length if key == "voltage" else 1.0)
-    largest = DIMENSIONLESS["field_hat"].range.high * v_t / height
-    bound = format_si(largest * length, "V") if key == "voltage" else format_si(largest, "V/m")
-    _derived(drive, key, "field_hat", field * height / v_t, f"with H = {format_si(height, 'm')}, |{key}| must be at "
-                                                             f"most {bound}")
+    field = 0.0
+    if not open_circuit:
+        key = "voltage" if drive.has("voltage") else "field"
+        field = drive.quantity(key) / (length if key == "voltage" else 1.0)
+        largest = DIMENSIONLESS["field_hat"].range.high * v_t / height
+        bound = format_si(largest * length, "V") if key == "voltage" else format_si(largest, "V/m")
+        _derived(drive, key, "field_hat", field * height / v_t, f"with H = {format_si(height, 'm')}, |{key}| must be "
+                                                                 f"at most {bound}")
     pressure_drop = drive.quantity("pressure_drop")
     largest = DIMENSIONLESS["pressure_drop_hat"].range.high * pressure_scale
     _derived(drive, "pressure_drop", "pressure_drop_hat", pressure_drop / pressure_scale,
              f"with P0 = {format_si(pressure_scale, 'Pa')}, |pressure_drop| must be at most {format_si(largest, 'Pa')}")
-    return field, pressure_drop
+    return field, pressure_drop, open_circuit
 
 
 def _physical_case(doc: dict[str, Any], source: str):
@@ -388,12 +494,12 @@ def _physical_case(doc: dict[str, Any], source: str):
     v_t = sc.thermal_voltage(electrolyte.temperature_K, electrolyte.valence)
     walls = _Section(source, "walls", doc["walls"], (*WALLS, "transition"))
     ell = length / height
-    segments = {w: _wall_segments(walls, w, ell, True, v_t, height) for w in WALLS}
+    context = _WallContext(electrolyte, height, sc.debye_length(electrolyte) / height)
+    segments = {w: _wall_segments(walls, w, ell, True, context) for w in WALLS}
     pressure_scale = sc.derive_scalings(electrolyte, height, length, (), 0.0).pressure_scale_Pa
-    drive = _Section(source, "drive", doc["drive"], ("voltage", "field", "pressure_drop"))
-    field, pressure_drop = _drive(drive, length, height, v_t, pressure_scale)
-    zeta_V = tuple(s.zeta_hat * v_t for w in WALLS for s in segments[w])
-    scalings = sc.derive_scalings(electrolyte, height, length, zeta_V, field)
+    drive = _Section(source, "drive", doc["drive"], ("voltage", "field", "pressure_drop", "current"))
+    field, pressure_drop, open_circuit = _drive(drive, length, height, v_t, pressure_scale)
+    scalings = _scalings(electrolyte, height, length, segments, field)
     _derived(electrolyte_section, None, "peclet", scalings.peclet, "check the viscosity and the diffusivities")
     _derived(electrolyte_section, None, "reynolds", scalings.reynolds, "check the density and the viscosity")
     problem = Problem(
@@ -409,9 +515,29 @@ def _physical_case(doc: dict[str, Any], source: str):
         delta_plus=electrolyte.diffusivity_plus_m2_s / sc.reference_diffusivity(electrolyte),
         delta_minus=electrolyte.diffusivity_minus_m2_s / sc.reference_diffusivity(electrolyte),
         ends=ends,
-        **_model_options(doc, source),
+        **_valence_options(electrolyte),
+        open_circuit=open_circuit,
+        **_model_options(doc, source, open_circuit),
     )
     return problem, electrolyte, scalings, False
+
+
+def _valence_options(electrolyte: Electrolyte) -> dict[str, float]:
+    """ẑ± of the dimensionless problem (physics.md §7); left at the defaults ±1 for a symmetric salt."""
+    if electrolyte.symmetric:
+        return {}
+    plus, minus = electrolyte.dimensionless_valences
+    return {"valence_plus": plus, "valence_minus": minus}
+
+
+def _scalings(electrolyte: Electrolyte, height: float, length: float, segments: dict, field: float):
+    """derive_scalings for the walls' segments (a charge segment: its σ and its Grahame ζ)."""
+    v_t = sc.thermal_voltage(electrolyte.temperature_K, electrolyte.valence)
+    charge_scale = sc.charge_scale(electrolyte, height)
+    flat = [s for w in WALLS for s in segments[w]]
+    zeta_V = tuple(s.zeta_hat * v_t for s in flat)
+    charges = tuple(s.charge_hat * charge_scale if s.is_charge else None for s in flat)
+    return sc.derive_scalings(electrolyte, height, length, zeta_V, field, charges)
 
 
 def _dimensionless_field(dim: _Section, ell: float) -> float:
@@ -436,21 +562,29 @@ def _dimensionless_case(doc: dict[str, Any], source: str):
         if forbidden in doc:
             raise CaseError(source, forbidden, "not allowed in a dimensionless case; use [dimensionless]")
     dim = _Section(source, "dimensionless", doc["dimensionless"], (
-        "debye_ratio", "field", "voltage", "peclet", "reynolds", "pressure_drop", "delta_plus", "delta_minus"))
+        "debye_ratio", "field", "voltage", "peclet", "reynolds", "pressure_drop", "delta_plus", "delta_minus",
+        "current"))
     channel = _Section(source, "channel", doc.get("channel", {}), ("length_ratio", "ends"))
     ell = channel.number("length_ratio", DIMENSIONLESS["length_ratio"])
     ends = channel.choice("ends")
     eps = dim.number("debye_ratio", DIMENSIONLESS["debye_ratio"])
-    field = _dimensionless_field(dim, ell)
+    open_circuit = dim.has("current")
+    if open_circuit:
+        dim.number("current", DIMENSIONLESS["current_hat"])
+        applied = next((k for k in ("voltage", "field") if dim.has(k)), None)
+        if applied is not None:
+            raise dim.error("current", f"an open circuit (current = 0) leaves the voltage to the solver: give "
+                                       f"current or {applied}, not both (current must be "
+                                       f"{DIMENSIONLESS['current_hat'].range})")
+    field = 0.0 if open_circuit else _dimensionless_field(dim, ell)
     electrolyte = NOMINAL_ELECTROLYTE
     if "electrolyte" in doc:
         electrolyte = _electrolyte(_Section(source, "electrolyte", doc["electrolyte"], ELECTROLYTE_KEYS))
     height = sc.height_for_debye_ratio(electrolyte, eps)
     v_t = sc.thermal_voltage(electrolyte.temperature_K, electrolyte.valence)
     walls = _Section(source, "walls", doc["walls"], (*WALLS, "transition"))
-    segments = {w: _wall_segments(walls, w, ell, False, v_t, height) for w in WALLS}
-    zeta_V = tuple(s.zeta_hat * v_t for w in WALLS for s in segments[w])
-    nominal = sc.derive_scalings(electrolyte, height, ell * height, zeta_V, field * v_t / height)
+    segments = {w: _wall_segments(walls, w, ell, False, _WallContext(electrolyte, height, eps)) for w in WALLS}
+    nominal = _scalings(electrolyte, height, ell * height, segments, field * v_t / height)
     peclet = dim.number("peclet", DIMENSIONLESS["peclet"], nominal.peclet)
     reynolds = dim.number("reynolds", DIMENSIONLESS["reynolds"], nominal.reynolds)
     scalings = dataclasses.replace(nominal, peclet=peclet, reynolds=reynolds)
@@ -467,7 +601,9 @@ def _dimensionless_case(doc: dict[str, Any], source: str):
         delta_plus=dim.number("delta_plus", DIMENSIONLESS["delta_plus"]),
         delta_minus=dim.number("delta_minus", DIMENSIONLESS["delta_minus"]),
         ends=ends,
-        **_model_options(doc, source),
+        **_valence_options(electrolyte),
+        open_circuit=open_circuit,
+        **_model_options(doc, source, open_circuit),
     )
     return problem, electrolyte, scalings, True
 

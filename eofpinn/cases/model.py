@@ -24,11 +24,28 @@ WallName = Literal["bottom", "top"]
 
 @dataclass(frozen=True)
 class ZetaSegment:
-    """A stretch [x_start, x_end) of one wall carrying the dimensionless zeta potential ζ̂."""
+    """A stretch [x_start, x_end) of one wall carrying the dimensionless zeta potential ζ̂
+    (Dirichlet, ψ = ζ̂). `ChargeSegment` is its surface-charge sibling."""
 
     x_start: float
     x_end: float
     zeta_hat: float
+    charge_hat = None  # a class attribute, not a field: a ζ segment imposes no charge
+
+    @property
+    def is_charge(self) -> bool:
+        return self.charge_hat is not None
+
+
+@dataclass(frozen=True)
+class ChargeSegment(ZetaSegment):
+    """A wall stretch carrying the surface charge σ̂ = σ H/(ε_w V_T): it imposes −∂ψ/∂n = σ̂, n the
+    normal out of the wall into the fluid (Neumann, physics.md §7). Its `zeta_hat` is the
+    Grahame ζ̂ of σ̂ (a single thin layer, eofpinn/physics/electrolyte.py) — an estimate used for
+    starting guesses, the PINN's double-layer base and reports, never imposed; the wall
+    potential is an output."""
+
+    charge_hat: float
 
 
 @dataclass(frozen=True)
@@ -50,6 +67,11 @@ class Problem:
         inertia: include the Re (u·∇)u term in Stokes (physics.md §5).
         zeta_transition: w, the width (in units of H) over which ζ̂ changes at a segment edge
             (tanh profile, eofpinn/physics/walls.py); 0 = sharp jumps.
+        valence_plus, valence_minus: ẑ± = z±/z_ref (physics.md §7), +1 and −1 for every
+            symmetric salt; c± = exp(−ẑ± ψ) in equilibrium.
+        open_circuit: the field Ê is an unknown fixed by zero net ionic current through the
+            channel (`[drive] current = "0 A"`); `field_hat` is then the solved field in a
+            solver's output and 0 (the starting guess) in a loaded case.
     """
 
     debye_ratio: float
@@ -67,6 +89,19 @@ class Problem:
     equations: Equations = "full"
     inertia: bool = False
     zeta_transition: float = 0.0
+    valence_plus: float = 1.0
+    valence_minus: float = -1.0
+    open_circuit: bool = False
+
+    @property
+    def valences(self) -> tuple[float, float]:
+        """(ẑ₊, ẑ₋), ẑ₊ > 0 > ẑ₋."""
+        return self.valence_plus, self.valence_minus
+
+    @property
+    def valence_span(self) -> float:
+        """ẑ₊ − ẑ₋ (2 for a symmetric salt): Poisson reads ε² ∇²ψ + (c₊ − c₋)/(ẑ₊ − ẑ₋) = 0."""
+        return self.valence_plus - self.valence_minus
 
     def zeta_segments(self, wall: WallName) -> tuple[ZetaSegment, ...]:
         return self.zeta_bottom if wall == "bottom" else self.zeta_top
@@ -91,16 +126,51 @@ class Problem:
                 corners += [(0.0, y), (self.length_ratio, y)]
         return sorted(corners)
 
+    def charge_profile(self, wall: WallName) -> WallProfile:
+        """σ̂(x) of `wall` (physics/walls.py; ζ segments carry the Grahame σ̂ of their ζ̂ there,
+        which only matters within the transition width of a ζ|σ edge, where it is not imposed)."""
+        from eofpinn.physics.electrolyte import grahame_charge
+
+        segments = tuple(
+            ZetaSegment(s.x_start, s.x_end, float(s.charge_hat) if s.is_charge
+                        else grahame_charge(s.zeta_hat, *self.valences) / self.debye_ratio)
+            for s in self.zeta_segments(wall))
+        return WallProfile(segments, self.zeta_transition, self.length_ratio, self.ends == "periodic")
+
+    def has_charge(self, wall: WallName | None = None) -> bool:
+        """Whether `wall` (default: either wall) has a σ segment."""
+        walls = ("bottom", "top") if wall is None else (wall,)
+        return any(s.is_charge for w in walls for s in self.zeta_segments(w))
+
+    def charge_mask(self, wall: WallName, x: np.ndarray) -> np.ndarray:
+        """1.0 where the segment holding x imposes a charge, 0.0 where it imposes ζ̂ (sharp: the
+        kind of condition changes at the segment edge; the last segment owns x = ℓ)."""
+        x = np.asarray(x, dtype=float)
+        segments = self.zeta_segments(wall)
+        out = np.full(x.shape, 1.0 if segments[-1].is_charge else 0.0)
+        for seg in reversed(segments):
+            out = np.where(x < seg.x_end, 1.0 if seg.is_charge else 0.0, out)
+        return out
+
     @property
     def uniform_zeta(self) -> float | None:
-        """The single ζ̂ of both walls if they are uniform and equal, else None."""
+        """The single ζ̂ of both walls if they are uniform, equal and of the ζ kind, else None."""
+        if self.has_charge():
+            return None
         values = {s.zeta_hat for s in self.zeta_bottom} | {s.zeta_hat for s in self.zeta_top}
         return values.pop() if len(values) == 1 else None
 
+    def uniform_wall(self, wall: WallName) -> ZetaSegment | None:
+        """The condition of `wall` if it is one and the same along the whole wall, else None."""
+        segments = self.zeta_segments(wall)
+        kinds = {(s.zeta_hat, s.charge_hat) for s in segments}
+        return segments[0] if len(kinds) == 1 else None
+
     @property
     def is_straight_channel(self) -> bool:
-        """True when physics.md §4's exact solution applies."""
-        return self.uniform_zeta is not None
+        """True when physics.md §4's exact solution applies: each wall carries one uniform
+        condition (a ζ or a σ, the two walls may differ)."""
+        return self.uniform_wall("bottom") is not None and self.uniform_wall("top") is not None
 
     @property
     def paper_model(self) -> bool:
@@ -114,7 +184,14 @@ class Problem:
 
 @dataclass(frozen=True)
 class Electrolyte:
-    """A symmetric z:z electrolyte in SI units."""
+    """A z₊:z₋ electrolyte in SI units.
+
+    `concentration_mol_m3` is the salt concentration c_s; each ion's bulk concentration follows
+    from electroneutrality (`bulk_concentrations_mol_m3`, physics/electrolyte.py): c±⁰ = c_s for
+    a symmetric salt. `valence` is the reference valence z_ref = gcd(z₊, |z₋|) that sets
+    V_T = RT/(z_ref F): z for a symmetric z:z salt (give `valence` alone), 1 for CaCl₂. When
+    `valence_plus`/`valence_minus` are left out they are ±valence.
+    """
 
     concentration_mol_m3: float
     valence: int
@@ -124,6 +201,35 @@ class Electrolyte:
     temperature_K: float
     viscosity_Pa_s: float
     density_kg_m3: float
+    valence_plus: int | None = None
+    valence_minus: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.valence_plus is None:
+            object.__setattr__(self, "valence_plus", self.valence)
+        if self.valence_minus is None:
+            object.__setattr__(self, "valence_minus", -self.valence)
+
+    @property
+    def symmetric(self) -> bool:
+        return self.valence_plus == -self.valence_minus
+
+    @property
+    def bulk_concentrations_mol_m3(self) -> tuple[float, float]:
+        """(c₊⁰, c₋⁰) from electroneutrality."""
+        from eofpinn.physics.electrolyte import electroneutral_bulk
+
+        return electroneutral_bulk(self.concentration_mol_m3, self.valence_plus, self.valence_minus)
+
+    @property
+    def charge_concentration_mol_m3(self) -> float:
+        """q = z₊ c₊⁰ = |z₋| c₋⁰, the bulk concentration of either ion's charge (mol of e per m³)."""
+        return self.valence_plus * self.bulk_concentrations_mol_m3[0]
+
+    @property
+    def dimensionless_valences(self) -> tuple[float, float]:
+        """(ẑ₊, ẑ₋) = (z₊, z₋)/z_ref."""
+        return self.valence_plus / self.valence, self.valence_minus / self.valence
 
 
 @dataclass(frozen=True)
@@ -140,11 +246,19 @@ class Scalings:
     concentration_scale_mol_m3: float
     peclet: float
     reynolds: float
-    zeta_hat: tuple[float, ...]
+    zeta_hat: tuple[float, ...]  # per segment; a σ segment's is its Grahame ζ̂
     field_hat: float
     length_ratio: float
     field_V_m: float
     helmholtz_smoluchowski_m_s: tuple[float, ...]
+    # z₊:z₋ electrolytes and charged walls (physics.md §7); per segment, bottom then top:
+    # σ (given, or the Grahame σ of a given ζ) and the Dukhin number |σ|/(F q H).
+    valence_plus: int = 1
+    valence_minus: int = -1
+    concentration_plus_mol_m3: float = 0.0
+    concentration_minus_mol_m3: float = 0.0
+    surface_charge_C_m2: tuple[float, ...] = ()
+    dukhin_number: tuple[float, ...] = ()
 
     def as_dict(self) -> dict:
         return {k: (list(v) if isinstance(v, tuple) else v) for k, v in self.__dict__.items()}

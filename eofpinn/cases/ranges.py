@@ -86,6 +86,11 @@ DIMENSIONLESS = {
     "reynolds": Key("the Reynolds number Re = ρ U0 H/μ", Range(0.0, 1e6), symbol="Re = ρ U0 H/μ"),
     "delta_plus": Key("δ₊ = D₊/D_ref", Range(0.0, 1e3, low_open=True), default=1.0),
     "delta_minus": Key("δ₋ = D₋/D_ref", Range(0.0, 1e3, low_open=True), default=1.0),
+    # σ̂ = σ H/(ε_w V_T) of a charge segment; what limits it is the Grahame ζ̂ of σ, which must lie
+    # in the zeta_hat range (|σ| ≤ 1 C/m² in the physical form, PHYSICAL["walls.charge"]).
+    "charge_hat": Key("the surface charge σ̂ = σ H/(ε_w V_T)", Range(-1e12, 1e12), symbol="σ̂ = σ H/(ε_w V_T)"),
+    "current_hat": Key("the net ionic current (open circuit)", Range(0.0, 0.0, text="0 (open circuit)"),
+                       default=0.0),
 }
 
 # "section.key" of the physical form; ranges in SI units.
@@ -93,9 +98,14 @@ PHYSICAL = {
     "channel.length": Key("channel length L", Range(0.0, 1.0, True, text="(0, 1 m]"), "length"),
     "channel.height": Key("channel height H (walls at y = 0 and y = H)",
                           Range(0.0, 1e-2, True, text="(0, 1 cm]"), "length"),
-    "electrolyte.concentration": Key("bulk concentration c0 of each ion",
+    "electrolyte.concentration": Key("salt concentration c_s (each ion's bulk concentration follows from "
+                                     "electroneutrality; c0 of each ion for a z:z salt)",
                                      Range(0.0, 1e4, True, text="(0, 10 M]"), "concentration"),
     "electrolyte.valence": Key("valence z of the symmetric z:z salt", Range(1, 4, integer=True)),
+    "electrolyte.valence_plus": Key("cation valence z₊ of a z₊:z₋ salt", Range(1, 4, integer=True)),
+    "electrolyte.valence_minus": Key("anion valence z₋ of a z₊:z₋ salt (negative)", Range(-4, -1, integer=True)),
+    "walls.charge": Key("surface charge density σ of a wall segment (−ε_w ∂Φ/∂n = σ, n into the fluid)",
+                        Range(-1.0, 1.0, text="[-1 C/m^2, 1 C/m^2]"), "surface_charge"),
     "electrolyte.diffusivity_plus": Key("cation diffusivity D₊",
                                         Range(0.0, 1e-6, True, text="(0, 1e-6 m^2/s]"), "diffusivity"),
     "electrolyte.diffusivity_minus": Key("anion diffusivity D₋",
@@ -111,6 +121,8 @@ PHYSICAL = {
                          "voltage"),
     "drive.pressure_drop": Key("pressure drop p_in − p_out of the excess pressure",
                                Range(-1e9, 1e9, text="[-1 GPa, 1 GPa]"), "pressure", default="0 Pa"),
+    "drive.current": Key("net ionic current: open circuit, the voltage fixed by zero current",
+                         Range(0.0, 0.0, text="0 A (open circuit)"), "current"),
 }
 
 # Keys that take one of a few words: "section.key" → (choices, default).

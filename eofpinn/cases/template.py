@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 
+from eofpinn.cases import scalings as sc
 from eofpinn.cases.loader import NOMINAL_ELECTROLYTE
 from eofpinn.cases.model import Case, Electrolyte
 from eofpinn.cases.ranges import CHOICES, DIMENSIONLESS, FD, PHYSICAL, Key
@@ -74,11 +75,20 @@ def _physical(key: str, value: str, extra: str = "") -> str:
     return _line(key.split(".")[1], value, _about(PHYSICAL[key], extra))
 
 
+def _valence_lines(e: Electrolyte) -> list[str]:
+    if e.symmetric:
+        return [_physical("electrolyte.valence", str(e.valence),
+                          "or instead valence_plus and valence_minus for a z₊:z₋ salt")]
+    return [_physical("electrolyte.valence_plus", str(e.valence_plus), "with valence_minus, instead of valence"),
+            _physical("electrolyte.valence_minus", str(e.valence_minus))]
+
+
 def _electrolyte(e: Electrolyte) -> list[str]:
     return [
-        "[electrolyte]                   # a symmetric z:z salt; every key required",
+        "[electrolyte]                   # a z:z salt (valence) or a z₊:z₋ salt (valence_plus, valence_minus); "
+        "every other key required",
         _physical("electrolyte.concentration", _quantity(e.concentration_mol_m3, 1.0, "mM")),
-        _physical("electrolyte.valence", str(e.valence)),
+        *_valence_lines(e),
         _physical("electrolyte.diffusivity_plus", _quantity(e.diffusivity_plus_m2_s, 1.0, "m^2/s")),
         _physical("electrolyte.diffusivity_minus", _quantity(e.diffusivity_minus_m2_s, 1.0, "m^2/s")),
         _physical("electrolyte.relative_permittivity", _number(e.relative_permittivity)),
@@ -94,16 +104,30 @@ def _physical_sections(case: Case) -> list[str]:
     v_t = s.thermal_voltage_V
     zeta_range = DIMENSIONLESS["zeta_hat"].range
 
+    def value(g) -> str:
+        if g.is_charge:
+            sigma = g.charge_hat * sc.charge_scale(case.electrolyte, s.height_m)
+            return _quantity(sigma, 1e-3, "mC/m^2")
+        return _quantity(g.zeta_hat * v_t, 1e-3, "mV")
+
     def wall(segments) -> str:
         if len(segments) == 1:
-            return _quantity(segments[0].zeta_hat * v_t, 1e-3, "mV")
-        items = (f"[{_length(g.x_start * s.height_m)}, {_length(g.x_end * s.height_m)}, "
-                 f"{_quantity(g.zeta_hat * v_t, 1e-3, 'mV')}]" for g in segments)
+            return value(segments[0])
+        items = (f"[{_length(g.x_start * s.height_m)}, {_length(g.x_end * s.height_m)}, {value(g)}]"
+                 for g in segments)
         return "[" + ", ".join(items) + "]"
 
-    zeta_note = (f"ζ within ±{zeta_range.high * v_t * 1e3:.4g} mV (|ζ̂| = |ζ|/V_T ≤ {zeta_range.high:g}): one "
-                 "value, or contiguous [x_start, x_end, zeta] segments covering [0, L]; required")
+    zeta_note = (f"ζ within ±{zeta_range.high * v_t * 1e3:.4g} mV (|ζ̂| = |ζ|/V_T ≤ {zeta_range.high:g}) or a surface "
+                 f"charge σ in {PHYSICAL['walls.charge'].range} (the unit decides): one value, or contiguous "
+                 "[x_start, x_end, value] segments covering [0, L]; required")
     voltage = PHYSICAL["drive.voltage"]
+    if p.open_circuit:
+        drive = _line("current", _string("0 A"), f"{PHYSICAL['drive.current'].meaning}; "
+                                                 f"{PHYSICAL['drive.current'].range}; instead of field or voltage")
+    else:
+        drive = _physical("drive.field", _quantity(s.field_V_m, 1e3, "kV/m"),
+                          f"or instead voltage = \"…\", the {voltage.meaning}, in {voltage.range}, or "
+                          "current = \"0 A\" (open circuit)")
     return [
         "[channel]",
         _physical("channel.length", _length(s.length_m), f"and ℓ = L/H in {DIMENSIONLESS['length_ratio'].range}"),
@@ -112,14 +136,13 @@ def _physical_sections(case: Case) -> list[str]:
         _choice("channel", "ends", p.ends, "channel ends"),
         "",
         *_electrolyte(case.electrolyte),
-        "[walls]                         # zeta potentials of the walls at y = 0 (bottom) and y = H (top)",
+        "[walls]                         # zeta potentials or surface charges of the walls at y = 0 (bottom) and y = H (top)",
         _line("bottom", wall(p.zeta_bottom), zeta_note),
         _line("top", wall(p.zeta_top), zeta_note),
         _line("transition", _length(p.zeta_transition * s.height_m), TRANSITION_NOTE),
         "",
-        "[drive]                         # a field or a voltage is required (field = \"0 V/m\": pressure-driven flow)",
-        _physical("drive.field", _quantity(s.field_V_m, 1e3, "kV/m"),
-                  f"or instead voltage = \"…\", the {voltage.meaning}, in {voltage.range}"),
+        "[drive]                         # a field, a voltage or current = \"0 A\" is required (field = \"0 V/m\": pressure-driven flow)",
+        drive,
         _physical("drive.pressure_drop", _quantity(p.pressure_drop_hat * s.pressure_scale_Pa, 1.0, "Pa")),
         "",
     ]
@@ -128,18 +151,28 @@ def _physical_sections(case: Case) -> list[str]:
 def _dimensionless_sections(case: Case) -> list[str]:
     p = case.problem
 
+    def value(g) -> str:
+        return f"{{charge = {_number(float(g.charge_hat))}}}" if g.is_charge else _number(g.zeta_hat)
+
     def wall(segments) -> str:
         if len(segments) == 1:
-            return _number(segments[0].zeta_hat)
-        return "[" + ", ".join(f"[{_number(g.x_start)}, {_number(g.x_end)}, {_number(g.zeta_hat)}]"
+            return value(segments[0])
+        return "[" + ", ".join(f"[{_number(g.x_start)}, {_number(g.x_end)}, {value(g)}]"
                                for g in segments) + "]"
 
     def number(key: str, name: str, value: float, extra: str = "", default: str | None = None) -> str:
         return _line(key, _number(value), _about(DIMENSIONLESS[name], extra, default))
 
     field = DIMENSIONLESS["field_hat"]
-    zeta_note = (f"ζ̂ = ζ/V_T in {DIMENSIONLESS['zeta_hat'].range}: one value, or contiguous "
-                 "[x_start, x_end, ζ̂] segments covering [0, ℓ] (positions in units of H); required")
+    zeta_note = (f"ζ̂ = ζ/V_T in {DIMENSIONLESS['zeta_hat'].range}, or {{charge = σ̂}} with σ̂ = σ H/(ε_w V_T): one "
+                 "value, or contiguous [x_start, x_end, value] segments covering [0, ℓ] (positions in units of H); "
+                 "required")
+    if p.open_circuit:
+        drive_line = _line("current", "0", "open circuit: Ê fixed by zero net current; instead of field or voltage")
+    else:
+        drive_line = _line("field", _number(p.field_hat), f"{field.meaning}; {field.range}; or instead voltage = "
+                                                          "V̂ = Ê ℓ, or current = 0 (open circuit); one of them "
+                                                          "required (0: pressure-driven flow)")
     lines = [
         "[channel]",
         number("length_ratio", "length_ratio", p.length_ratio),
@@ -147,8 +180,7 @@ def _dimensionless_sections(case: Case) -> list[str]:
         "",
         "[dimensionless]",
         number("debye_ratio", "debye_ratio", p.debye_ratio, "warns below 0.005: layer too thin to resolve"),
-        _line("field", _number(p.field_hat), f"{field.meaning}; {field.range}; or instead voltage = V̂ = Ê ℓ; "
-                                             "one of them required (0: pressure-driven flow)"),
+        drive_line,
         number("peclet", "peclet", p.peclet, default="default: from the electrolyte"),
         number("reynolds", "reynolds", p.reynolds, default="default: from the electrolyte"),
         number("pressure_drop", "pressure_drop_hat", p.pressure_drop_hat),

@@ -3,15 +3,19 @@
 Pure functions of fields and their derivatives (`Derivatives` bundles), written term by term
 as in physics.md, so that they work on numpy arrays (tests, FD checks) and torch tensors
 (PINN) alike. The unknowns are the double-layer potential ψ, the concentrations c±, the
-velocity (u, v) and the *excess* pressure P = p − Π. With φ = ψ − Ê x (full model):
+velocity (u, v) and the *excess* pressure P = p − Π. With φ = ψ − Ê x (full model) and the
+dimensionless valences ẑ₊ > 0 > ẑ₋ (±1 for a symmetric salt, physics.md §7):
 
-    Poisson       ε² ∇²ψ + (c₊ − c₋)/2 = 0
-    NP±           ∇·( δ± (∇c± ± c± ∇φ) − Pe u c± ) = 0
-    Stokes        ∇²u − ∇P − (1/(2ε²)) [ (∇c₊ + c₊∇φ) + (∇c₋ − c₋∇φ) ] − Re (u·∇)u = 0
+    Poisson       ε² ∇²ψ + (c₊ − c₋)/(ẑ₊ − ẑ₋) = 0
+    NP±           ∇·( δ± (∇c± + ẑ± c± ∇φ) − Pe u c± ) = 0
+    Stokes        ∇²u − ∇P − (1/((ẑ₊ − ẑ₋) ε²)) [ (∇c₊ + ẑ₊ c₊∇φ)/ẑ₊ − (∇c₋ + ẑ₋ c₋∇φ)/ẑ₋ ]
+                  − Re (u·∇)u = 0
     Continuity    ∇·u = 0
 
+(symmetric salt: ε² ∇²ψ + (c₊ − c₋)/2, NP± with ±c±∇φ, the bracket (∇c₊ + c₊∇φ) + (∇c₋ − c₋∇φ)
+over 2ε² — physics.md §2, to the last bit.)
 Paper model (arXiv 2605.23391 in our scaling): φ = ψ in NP, no advection, no field in NP,
-Stokes-x body force +Ê (c₊ − c₋)/(2ε²) only, no y body force, P = p (no osmotic part).
+Stokes-x body force +Ê (c₊ − c₋)/((ẑ₊ − ẑ₋)ε²) only, no y body force, P = p (no osmotic part).
 """
 
 from __future__ import annotations
@@ -22,12 +26,14 @@ from eofpinn.physics.exact import Derivatives
 RESIDUAL_NAMES = ("poisson", "np_plus", "np_minus", "stokes_x", "stokes_y", "continuity")
 
 
-def poisson(debye_ratio: float, psi: Derivatives, c_plus: Derivatives, c_minus: Derivatives):
-    return debye_ratio**2 * (psi.xx + psi.yy) + 0.5 * (c_plus.f - c_minus.f)
+def poisson(debye_ratio: float, psi: Derivatives, c_plus: Derivatives, c_minus: Derivatives,
+            valence_span: float = 2.0):
+    """ε² ∇²ψ + (c₊ − c₋)/(ẑ₊ − ẑ₋)."""
+    return debye_ratio**2 * (psi.xx + psi.yy) + (c_plus.f - c_minus.f) / valence_span
 
 
 def nernst_planck(
-    sign: float,
+    valence: float,
     diffusivity: float,
     peclet: float,
     c: Derivatives,
@@ -37,9 +43,9 @@ def nernst_planck(
     u: Derivatives,
     v: Derivatives,
 ):
-    """∇·(δ (∇c + sign·c∇φ) − Pe u c), expanded; ∇·u is kept so the form stays conservative."""
+    """∇·(δ (∇c + ẑ c∇φ) − Pe u c), expanded; ∇·u is kept so the form stays conservative."""
     diffusion = c.xx + c.yy
-    migration = sign * (c.x * phi_x + c.y * phi_y + c.f * lap_phi)
+    migration = valence * (c.x * phi_x + c.y * phi_y + c.f * lap_phi)
     advection = u.f * c.x + v.f * c.y + c.f * (u.x + v.y)
     return diffusivity * (diffusion + migration) - peclet * advection
 
@@ -54,12 +60,14 @@ def stokes_excess(
     c_minus: Derivatives,
     phi_x,
     phi_y,
+    valences: tuple[float, float] = (1.0, -1.0),
 ):
     """Stokes x and y in the excess-pressure form; the bracket is each ion's departure from
     Boltzmann equilibrium, so it vanishes identically in a straight channel at rest in y."""
-    scale = 1.0 / (2.0 * debye_ratio**2)
-    force_x = (c_plus.x + c_plus.f * phi_x) + (c_minus.x - c_minus.f * phi_x)
-    force_y = (c_plus.y + c_plus.f * phi_y) + (c_minus.y - c_minus.f * phi_y)
+    z_plus, z_minus = valences
+    scale = 1.0 / ((z_plus - z_minus) * debye_ratio**2)
+    force_x = (c_plus.x + z_plus * c_plus.f * phi_x) / z_plus - (c_minus.x + z_minus * c_minus.f * phi_x) / z_minus
+    force_y = (c_plus.y + z_plus * c_plus.f * phi_y) / z_plus - (c_minus.y + z_minus * c_minus.f * phi_y) / z_minus
     res_x = u.xx + u.yy - pressure.x - scale * force_x
     res_y = v.xx + v.yy - pressure.y - scale * force_y
     if reynolds:
@@ -88,15 +96,16 @@ def residuals(
         phi_x, phi_y, pe = psi.x, psi.y, 0.0
     else:
         phi_x, phi_y, pe = psi.x - problem.field_hat, psi.y, problem.peclet
+    z_plus, z_minus = problem.valences
     out = {
-        "poisson": poisson(eps, psi, c_plus, c_minus),
-        "np_plus": nernst_planck(+1.0, problem.delta_plus, pe, c_plus, phi_x, phi_y, lap_psi, u, v),
-        "np_minus": nernst_planck(-1.0, problem.delta_minus, pe, c_minus, phi_x, phi_y, lap_psi, u, v),
+        "poisson": poisson(eps, psi, c_plus, c_minus, problem.valence_span),
+        "np_plus": nernst_planck(z_plus, problem.delta_plus, pe, c_plus, phi_x, phi_y, lap_psi, u, v),
+        "np_minus": nernst_planck(z_minus, problem.delta_minus, pe, c_minus, phi_x, phi_y, lap_psi, u, v),
         "continuity": continuity(u, v),
     }
     reynolds = problem.reynolds if problem.inertia else 0.0
     if problem.paper_model:
-        scale = 1.0 / (2.0 * eps**2)
+        scale = 1.0 / (problem.valence_span * eps**2)
         out["stokes_x"] = u.xx + u.yy - pressure.x + scale * problem.field_hat * (c_plus.f - c_minus.f)
         out["stokes_y"] = v.xx + v.yy - pressure.y
         if reynolds:
@@ -104,6 +113,6 @@ def residuals(
             out["stokes_y"] = out["stokes_y"] - reynolds * (u.f * v.x + v.f * v.y)
     else:
         out["stokes_x"], out["stokes_y"] = stokes_excess(
-            eps, reynolds, u, v, pressure, c_plus, c_minus, phi_x, phi_y
+            eps, reynolds, u, v, pressure, c_plus, c_minus, phi_x, phi_y, problem.valences
         )
     return {name: out[name] for name in RESIDUAL_NAMES}

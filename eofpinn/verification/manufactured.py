@@ -8,7 +8,10 @@ They satisfy the boundary conditions of their set-up exactly:
   normal flux since v = 0 there) and mean(g±) = 1 (the ion gauge); u, v from a stream
   function vanishing to second order on the walls plus a Poiseuille part; P with a drop Δp̂;
 - reservoir ends, Boltzmann walls: the same with x-dependence through cos(πx/ℓ), so that
-  ∂u/∂x = 0 and v = 0 at both ends.
+  ∂u/∂x = 0 and v = 0 at both ends;
+- periodic ends, no-flux walls, a z₊:z₋ salt and a charge wall (physics.md §7): c± =
+  exp(−ẑ± ψ) g±, ψ with a wall slope that varies along x, and the bottom wall imposing its
+  charge σ̂ = −∂ψ/∂y (Neumann) while the top one imposes ψ (Dirichlet).
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ class Manufactured:
     # Where an edge-clustered x grid (edge_stretch > 0) is refined: the manufactured walls have
     # no ζ̂ jumps of their own, so these stand in for them.
     cluster_at: tuple[float, ...] = ()
+    # Walls that impose the manufactured charge −∂ψ/∂n instead of ψ ("bottom", "top").
+    charge_walls: tuple[str, ...] = ()
 
     def _wave(self, x):
         ell = self.problem.length_ratio
@@ -53,9 +58,14 @@ class Manufactured:
     def torch_fields(self, x, y) -> dict[str, torch.Tensor]:
         ell, w = self.problem.length_ratio, self._wave(x)
         psi = 0.6 + 0.3 * torch.cos(2 * math.pi * x / ell) + 0.5 * torch.cos(math.pi * y) * (1 + 0.2 * w)
-        shape_y = torch.cos(math.pi * y)
+        if self.charge_walls:  # a wall slope ∂ψ/∂y = −0.8 (1 + 0.3 w) + …, varying along the wall
+            psi = psi - 0.8 * y * (1 - 0.5 * y) * (1 + 0.3 * w)
+        # Charge walls: g± = 1 on the walls too, so that Boltzmann walls see c± = exp(−ẑ± ψ_wall) of
+        # the solved wall potential; ∂g±/∂y = 0 there either way (zero normal flux).
+        shape_y = torch.sin(math.pi * y) ** 2 if self.charge_walls else torch.cos(math.pi * y)
         g_plus = 1 + 0.3 * w * shape_y
         g_minus = 1 - 0.2 * w * shape_y
+        z_plus, z_minus = self.problem.valences
         stream = 0.5 * y**2 * (1 - y) ** 2 * (1 + 0.5 * self._wave_x_antiderivative(x))
         stream_y = torch.autograd.grad(stream.sum(), y, create_graph=True)[0]
         stream_x = torch.autograd.grad(stream.sum(), x, create_graph=True)[0]
@@ -63,8 +73,11 @@ class Manufactured:
         v = -stream_x
         drop = self.pressure_drop if self.periodic else 0.0
         pressure = drop * (1 - x / ell) + 0.5 * torch.cos(2 * math.pi * x / ell) * torch.cos(math.pi * y)
-        return {"psi": psi, "c_plus": torch.exp(-psi) * g_plus, "c_minus": torch.exp(psi) * g_minus,
-                "u": u, "v": v, "P": pressure}
+        if (z_plus, z_minus) == (1.0, -1.0):
+            c_plus, c_minus = torch.exp(-psi) * g_plus, torch.exp(psi) * g_minus
+        else:
+            c_plus, c_minus = torch.exp(-z_plus * psi) * g_plus, torch.exp(-z_minus * psi) * g_minus
+        return {"psi": psi, "c_plus": c_plus, "c_minus": c_minus, "u": u, "v": v, "P": pressure}
 
     def values(self, x: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
         xt = torch.tensor(np.asarray(x, float), requires_grad=True)
@@ -94,8 +107,15 @@ class Manufactured:
         inlet = outlet = None
         if not self.periodic:
             inlet, outlet = (self._end(grid, x_end) for x_end in (0.0, grid.length))
+        charges = {}
+        if self.charge_walls:  # −∂ψ/∂n = σ̂ with n into the fluid: σ̂ = −ψ_y at y = 0, +ψ_y at y = 1
+            for wall, y_wall, sign in (("bottom", 0.0, -1.0), ("top", 1.0, 1.0)):
+                charged = wall in self.charge_walls
+                slope = self.derivatives(x, zeros + y_wall)["psi"].y
+                charges[f"charge_mask_{wall}"] = np.full(grid.n, 1.0 if charged else 0.0)
+                charges[f"charge_{wall}"] = sign * slope if charged else zeros
         return BoundaryData(bottom["psi"], top["psi"], c_wall, {k: zeros for k in keys}, inlet, outlet,
-                            pressure_jump=self.pressure_drop if self.periodic else 0.0)
+                            pressure_jump=self.pressure_drop if self.periodic else 0.0, **charges)
 
     def _end(self, grid: StaggeredGrid, x_end: float) -> EndData:
         y = grid.y_centres
@@ -165,4 +185,18 @@ def configurations() -> dict[str, Manufactured]:
                                                 cluster_at=(0.0, 0.5, 1.0)),
         "reservoir_boltzmann": Manufactured(periodic_problem(ends="reservoir", ion_wall="boltzmann"),
                                             periodic=False, cluster_at=(0.5,)),
+    }
+
+
+def charge_configurations() -> dict[str, Manufactured]:
+    """Charge walls (issue 13): a 2:1 salt between periodic ends with a charge bottom wall and a ζ
+    top wall (no-flux ions: ion and pressure gauges active), and a 1:2 salt between reservoir
+    ends with charge walls on both sides and Boltzmann ions (whose wall values then follow the
+    solved wall potential)."""
+    return {
+        "periodic_charge_bottom_2to1": Manufactured(periodic_problem(valence_plus=2.0, valence_minus=-1.0),
+                                                    periodic=True, charge_walls=("bottom",)),
+        "reservoir_charge_both_1to2": Manufactured(periodic_problem(ends="reservoir", ion_wall="boltzmann",
+                                                                    valence_plus=1.0, valence_minus=-2.0),
+                                                   periodic=False, charge_walls=("bottom", "top")),
     }

@@ -1,8 +1,9 @@
 """Discrete conservation checks evaluated with the scheme's own fluxes.
 
-- `cross_section_fluxes`: Σ_j N±_x Δy_j and Σ_j u Δy_j through every vertical face column
-  (the SG fluxes the NP balances use), which a conservative scheme keeps equal from face
-  column to face column up to the Newton tolerance and round-off.
+- `cross_section_fluxes`: Σ_j N±_x Δy_j, the current Σ_j (N₊ − N₋)_x Δy_j and Σ_j u Δy_j
+  through every vertical face column (the SG fluxes the NP balances use), which a conservative
+  scheme keeps equal from face column to face column up to the Newton tolerance and round-off
+  (with no-flux walls; Boltzmann walls let ions in and out).
 - `divergence`: the discrete ∇·u of every cell (the continuity rows without the multiplier).
 - `face_flux_scale`: the largest volume flux through one cell face, |u| Δy or |v| Δx, the scale
   against which a cell's mass imbalance |∇·u| · area is round-off (a relative measure that
@@ -14,19 +15,22 @@ from __future__ import annotations
 import numpy as np
 
 from eofpinn.solvers.fd import ops
-from eofpinn.solvers.fd.residual import DiscreteProblem, ion_fluxes, potential_drops
+from eofpinn.solvers.fd.residual import DiscreteProblem, field_of, ion_fluxes, potential_drops
 
 
 def cross_section_fluxes(dp: DiscreteProblem, z: np.ndarray) -> dict[str, np.ndarray]:
-    """Net flux of each ion and of volume through every x face column (length n_u)."""
+    """Net flux of each ion, the net current Î = Σ (N₊ − N₋) Δy (physics.md §7) and the volume
+    flux through every x face column (length n_u)."""
     f = dp.layout.unpack(np.asarray(z, dtype=float))
     dy = dp.geometry.dy
     v_full = ops.pad_y(f["v"])
-    dphi_x, dpsi_y = potential_drops(dp, f["psi"])
+    dphi_x, dpsi_y = potential_drops(dp, f["psi"], field_of(dp, f))
     out = {"volume": (f["u"] * dy).sum(axis=1)}
-    for name, sign, delta in (("c_plus", 1.0, dp.delta_plus), ("c_minus", -1.0, dp.delta_minus)):
-        flux_x, _ = ion_fluxes(dp, name, sign, delta, f[name], dphi_x, dpsi_y, f["u"], v_full)
+    for name, valence, delta in (("c_plus", dp.valences[0], dp.delta_plus),
+                                 ("c_minus", dp.valences[1], dp.delta_minus)):
+        flux_x, _ = ion_fluxes(dp, name, valence, delta, f[name], dphi_x, dpsi_y, f["u"], v_full, f["psi"])
         out[name] = (flux_x * dy).sum(axis=1)
+    out["current"] = out["c_plus"] - out["c_minus"]
     return out
 
 
@@ -62,4 +66,10 @@ def conservation_summary(dp: DiscreteProblem, z: np.ndarray) -> dict[str, float]
     summary["max_cell_mass_imbalance"] = float(np.max(np.abs(divergence(dp, z) * area)))
     summary["max_cell_mass_imbalance_relative"] = summary["max_cell_mass_imbalance"] / face_flux_scale(dp, z)
     summary["flow_rate"] = float(np.mean(fluxes["volume"]))
+    current = fluxes["current"]
+    summary["current"] = float(np.mean(current))
+    # Spread relative to the larger of the net current and the ions' own fluxes (the net current
+    # of an open circuit is 0 while each ion still moves).
+    scale = max(np.max(np.abs(current)), np.max(np.abs(fluxes["c_plus"])), np.max(np.abs(fluxes["c_minus"])), 1e-300)
+    summary["current_spread"] = float(np.ptp(current) / scale)
     return summary

@@ -70,6 +70,13 @@ def wall_gradient(wall_value, first, second, d1: float, d2: float):
     )
 
 
+def charge_wall_value(first, second, charge, d1: float, d2: float):
+    """ψ on a charge wall: the value at d = 0 of the quadratic through the first two cell centres
+    (distances d1, d2 from the wall) whose slope at the wall is ∂ψ/∂d = −σ̂ (−∂ψ/∂n = σ̂, n into
+    the fluid; physics.md §7). `wall_gradient` of that value returns −σ̂ again: second order."""
+    return (d2 * d2 * first - d1 * d1 * second + charge * (d1 * d2 * (d2 - d1))) / (d2 * d2 - d1 * d1)
+
+
 def x_face_pairs(values, periodic: bool, left=None, right=None):
     """Values either side of every x face: (left, right) neighbours along axis 0.
 

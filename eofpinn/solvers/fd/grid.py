@@ -72,13 +72,16 @@ def ny_needed(debye_ratio: float, wall_stretch: float, cells_per_debye: float = 
 
 
 def zeta_edges(problem: Problem) -> np.ndarray:
-    """x positions where ζ̂ jumps on either wall (x = 0 and ℓ too where a periodic wall wraps
-    from one value to another)."""
+    """x positions where the wall condition jumps on either wall — ζ̂, σ̂ or the kind of condition
+    (x = 0 and ℓ too where a periodic wall wraps from one value to another)."""
+    def condition(segment):
+        return segment.zeta_hat, segment.charge_hat
+
     edges = set()
     for wall in ("bottom", "top"):
         segments = problem.zeta_segments(wall)
-        edges |= {b.x_start for a, b in zip(segments, segments[1:]) if a.zeta_hat != b.zeta_hat}
-        if problem.ends == "periodic" and segments[0].zeta_hat != segments[-1].zeta_hat:
+        edges |= {b.x_start for a, b in zip(segments, segments[1:]) if condition(a) != condition(b)}
+        if problem.ends == "periodic" and condition(segments[0]) != condition(segments[-1]):
             edges |= {0.0, problem.length_ratio}
     return np.array(sorted(edges))
 

@@ -3,7 +3,8 @@
 The unknown vector is the concatenation of the blocks ψ, c₊, c₋ (cell centres), u (vertical
 faces), v (interior horizontal faces), P (cell centres) and the Lagrange multipliers of the
 gauges (physics.md §3): λ_P with periodic ends (pressure level) and λ₊, λ₋ with no-flux walls
-and periodic ends (ion content). The residual vector has the same block structure: Poisson,
+and periodic ends (ion content) — and, for an open circuit, the field Ê itself (`field_hat`,
+closed by the zero-current row; physics.md §7). The residual vector has the same block structure: Poisson,
 NP₊, NP₋, Stokes-x, Stokes-y, continuity, then one gauge row per multiplier.
 
 Every unknown and every equation gets a position (I, J) on a common index lattice — I the
@@ -30,6 +31,7 @@ class Layout:
     grid: StaggeredGrid
     pressure_gauge: bool
     ion_gauge: bool
+    open_circuit: bool = False
 
     @cached_property
     def shapes(self) -> dict[str, tuple[int, int]]:
@@ -39,7 +41,8 @@ class Layout:
     @cached_property
     def multipliers(self) -> tuple[str, ...]:
         names = ("lambda_P",) if self.pressure_gauge else ()
-        return names + (("lambda_plus", "lambda_minus") if self.ion_gauge else ())
+        names += ("lambda_plus", "lambda_minus") if self.ion_gauge else ()
+        return names + (("field_hat",) if self.open_circuit else ())
 
     @cached_property
     def offsets(self) -> dict[str, tuple[int, int]]:

@@ -8,8 +8,9 @@ wall values and v are interpolated linearly from the two cells either side of a 
 on a uniform grid; `StaggeredGrid.node_weights`; second order; c± via
 their Slotboom variables c± e^{±ψ}, so that no Jensen gap appears where ψ changes by O(1)
 between the two cells next to a ζ̂ patch edge; there the wall value is the two-patch mean). v is averaged from the faces
-below and above a centre. Wall rows: ψ = wall value, u = v = 0, c± from the wall condition —
-Boltzmann values, or, for no-flux walls, a constant Slotboom variable c± e^{±ψ} across the
+below and above a centre. Wall rows: ψ = wall value (ζ̂, or on a charge face the solved wall
+potential of `charge_wall_value`), u = v = 0, c± from the wall condition —
+Boltzmann values, or, for no-flux walls, a constant Slotboom variable c± e^{ẑ±ψ} across the
 half cell (zero normal flux at a wall with v = 0 says exactly that) — and P extrapolated
 quadratically from the first three centres. Finally φ = ψ + Ê (ℓ − x) and p = P + Π.
 """
@@ -21,6 +22,7 @@ import numpy as np
 from eofpinn.cases.model import Problem
 from eofpinn.physics.exact import osmotic_pressure
 from eofpinn.solvers.fd.boundary import BoundaryData
+from eofpinn.solvers.fd.fluxes import charge_wall_value
 from eofpinn.solvers.fd.grid import StaggeredGrid
 from eofpinn.solvers.fd.layout import Layout
 
@@ -63,20 +65,21 @@ def node_fields(problem: Problem, layout: Layout, boundary: BoundaryData, unknow
         return (None, None) if periodic else (getattr(inlet, name), getattr(outlet, name))
 
     psi = _full_x(unknowns["psi"], grid, *end("psi"))
-    wall_bottom = _full_x(boundary.psi_bottom[:, None], grid, *_end_walls(inlet, outlet, 0))[:, 0]
-    wall_top = _full_x(boundary.psi_top[:, None], grid, *_end_walls(inlet, outlet, 1))[:, 0]
+    cell_bottom, cell_top = cell_wall_potentials(boundary, grid, unknowns["psi"])
+    wall_bottom = _full_x(cell_bottom[:, None], grid, *_end_walls(inlet, outlet, 0))[:, 0]
+    wall_top = _full_x(cell_top[:, None], grid, *_end_walls(inlet, outlet, 1))[:, 0]
     fields = {"psi": _with_walls(psi, wall_bottom, wall_top)}
-    for name, sign in (("c_plus", 1.0), ("c_minus", -1.0)):
-        if periodic:  # average the Slotboom variable c± e^{±ψ}, smooth where c± vary exponentially
-            slotboom = _full_x(unknowns[name] * np.exp(sign * unknowns["psi"]), grid)
-            c = slotboom * np.exp(-sign * psi)
+    for name, valence in (("c_plus", problem.valence_plus), ("c_minus", problem.valence_minus)):
+        if periodic:  # average the Slotboom variable c± e^{ẑ±ψ}, smooth where c± vary exponentially
+            slotboom = _full_x(unknowns[name] * np.exp(valence * unknowns["psi"]), grid)
+            c = slotboom * np.exp(-valence * psi)
         else:
             c = _full_x(unknowns[name], grid, *end(name))
-        # Slotboom extrapolation; equal to exp(∓ζ̂) for Boltzmann-distributed ions.
-        bottom = c[:, 0] * np.exp(sign * (psi[:, 0] - wall_bottom))
-        top = c[:, -1] * np.exp(sign * (psi[:, -1] - wall_top))
+        # Slotboom extrapolation; equal to exp(−ẑ± ζ̂) for Boltzmann-distributed ions.
+        bottom = c[:, 0] * np.exp(valence * (psi[:, 0] - wall_bottom))
+        top = c[:, -1] * np.exp(valence * (psi[:, -1] - wall_top))
         if boundary.c_wall is not None:
-            bottom, top = np.exp(-sign * wall_bottom), np.exp(-sign * wall_top)
+            bottom, top = np.exp(-valence * wall_bottom), np.exp(-valence * wall_top)
         fields[name] = _with_walls(c, bottom, top)
     fields["u"] = _with_walls(_u_nodes(unknowns["u"], grid), 0.0, 0.0)
     v_full = np.pad(unknowns["v"], ((0, 0), (1, 1)))
@@ -92,6 +95,19 @@ def node_fields(problem: Problem, layout: Layout, boundary: BoundaryData, unknow
     x = grid.x_nodes[:, None]
     fields["phi"] = fields["psi"] + problem.field_hat * (problem.length_ratio - x)
     return fields
+
+
+def cell_wall_potentials(boundary: BoundaryData, grid: StaggeredGrid, psi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """ψ on the wall face of every unknown column (bottom, top): ζ̂, or the solved potential of a
+    charge face (`charge_wall_value`, as in the residual)."""
+    bottom, top = boundary.psi_bottom, boundary.psi_top
+    if not boundary.charged:
+        return bottom, top
+    d1, d2 = grid.wall_distances
+    charged_b = charge_wall_value(psi[:, 0], psi[:, 1], boundary.charge_bottom, d1, d2)
+    charged_t = charge_wall_value(psi[:, -1], psi[:, -2], boundary.charge_top, d1, d2)
+    mask_b, mask_t = boundary.charge_mask_bottom, boundary.charge_mask_top
+    return mask_b * charged_b + (1.0 - mask_b) * bottom, mask_t * charged_t + (1.0 - mask_t) * top
 
 
 def _end_walls(inlet, outlet, k: int):

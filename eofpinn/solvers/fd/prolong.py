@@ -4,7 +4,7 @@ The coarse unknowns are first brought to the node fields of a `Solution` (output
 reservoir ends and the periodic copy at x = ℓ included), then interpolated to every fine
 unknown location (cell centres, u faces, v faces): monotone cubic (PCHIP) across the channel,
 where the double layer is steep, and linear along it. Concentrations go through their
-Slotboom variables c± e^{±ψ}, smooth where c± vary exponentially; the excess pressure is
+Slotboom variables c± e^{ẑ±ψ}, smooth where c± vary exponentially; the excess pressure is
 recovered as P = p − Π at the coarse nodes.
 
 Where ζ̂ jumps along a wall, ψ, c± and P are interpolated along x within each patch only
@@ -67,8 +67,9 @@ def prolong(problem: Problem, coarse_layout: Layout, coarse_boundary: BoundaryDa
     """Initial unknown vector on `fine_layout` from a converged coarse solution."""
     nodes = node_fields(problem, coarse_layout, coarse_boundary, coarse_unknowns)
     nodes["P"] = nodes["p"] - osmotic_pressure(problem, nodes["c_plus"], nodes["c_minus"])
-    nodes["c_plus"] = nodes["c_plus"] * np.exp(nodes["psi"])
-    nodes["c_minus"] = nodes["c_minus"] * np.exp(-nodes["psi"])
+    z_plus, z_minus = problem.valences
+    nodes["c_plus"] = nodes["c_plus"] * np.exp(z_plus * nodes["psi"])
+    nodes["c_minus"] = nodes["c_minus"] * np.exp(z_minus * nodes["psi"])
     x_coarse, y_coarse = coarse_layout.grid.x_nodes, coarse_layout.grid.y_nodes
     edges = zeta_edges(problem)
     points = equation_points(fine_layout)
@@ -78,8 +79,10 @@ def prolong(problem: Problem, coarse_layout: Layout, coarse_boundary: BoundaryDa
         columns = PchipInterpolator(y_coarse, nodes[name], axis=1)(y[0])
         cut = edges if name in _CUT_AT_EDGES else np.empty(0)
         fine[name] = _along_x(x_coarse, columns, x[:, 0], cut)
-    fine["c_plus"] = fine["c_plus"] * np.exp(-fine["psi"])
-    fine["c_minus"] = fine["c_minus"] * np.exp(fine["psi"])
+    fine["c_plus"] = fine["c_plus"] * np.exp(-z_plus * fine["psi"])
+    fine["c_minus"] = fine["c_minus"] * np.exp(-z_minus * fine["psi"])
+    if "field_hat" in coarse_unknowns:  # an open circuit's field, solved on the coarse grid
+        fine["field_hat"] = float(coarse_unknowns["field_hat"])
     return fine_layout.pack(fine)
 
 

@@ -1,20 +1,30 @@
 """The discrete residual of the PNP–Stokes system on the MAC grid (torch, float64).
 
-Conservative finite volumes, term by term as in physics.md §2 and residuals.py (same signs,
-pointwise form: every balance is divided by its control volume), with φ = ψ − Ê x:
+Conservative finite volumes, term by term as in physics.md §2, §7 and residuals.py (same
+signs, pointwise form: every balance is divided by its control volume), with φ = ψ − Ê x and
+the valences ẑ₊ > 0 > ẑ₋ (±1 for a symmetric salt; Z = ẑ₊ − ẑ₋):
 
-    Poisson (cell)    ε² Σ_faces ∇ψ·n / V + (c₊ − c₋)/2
-    NP± (cell)        −Σ_faces N±·n / V,  N± = Scharfetter–Gummel flux of −δ±(∇c± ± c±∇φ) + Pe u c±
-    Stokes-x (u face) ∇²u − ∂P/∂x − (1/2ε²)[(∂c₊/∂x + c₊∂φ/∂x) + (∂c₋/∂x − c₋∂φ/∂x)] − Re(u·∇)u
-    Stokes-y (v face) ∇²v − ∂P/∂y − (1/2ε²)[(∂c₊/∂y + c₊∂φ/∂y) + (∂c₋/∂y − c₋∂φ/∂y)] − Re(u·∇)v
+    Poisson (cell)    ε² Σ_faces ∇ψ·n / V + (c₊ − c₋)/Z
+    NP± (cell)        −Σ_faces N±·n / V,  N± = Scharfetter–Gummel flux of −δ±(∇c± + ẑ± c±∇φ) + Pe u c±
+    Stokes-x (u face) ∇²u − ∂P/∂x − (1/Zε²)[(∂c₊/∂x + ẑ₊c₊∂φ/∂x)/ẑ₊ − (∂c₋/∂x + ẑ₋c₋∂φ/∂x)/ẑ₋] − Re(u·∇)u
+    Stokes-y (v face) the same in y, − Re(u·∇)v
     Continuity (cell) Σ_faces u·n / V
 
 The excess-pressure body force on a u (v) face is minus the sum of the two ions' SG
-diffusion–migration fluxes through that same face (the bracket is −N±/δ± without advection),
-so Boltzmann-distributed ions exert exactly no force, as in the continuous excess form.
-Paper model: φ = ψ and Pe = 0 in NP, Stokes-x force +Ê(c̄₊ − c̄₋)/(2ε²) with face averages c̄,
-no y force. The Lagrange multipliers of the gauges are added to the continuity (λ_P) and NP
-(λ±) rows; the gauge rows close the system.
+diffusion–migration fluxes through that same face divided by ẑ± (the bracket is −N±/δ± without
+advection), so Boltzmann-distributed ions exert exactly no force, as in the continuous excess
+form. Paper model: φ = ψ and Pe = 0 in NP, Stokes-x force +Ê(c̄₊ − c̄₋)/(Zε²) with face averages
+c̄, no y force.
+
+Walls: a ζ face takes ψ = ζ̂ in its wall gradient (second order, fluxes.py); a charge face
+takes the imposed flux ∂ψ/∂y = ∓σ̂ into the Poisson balance (−∂ψ/∂n = σ̂, n into the fluid,
+physics.md §7) and, wherever a wall value is needed (Boltzmann ion walls, output), the value
+of the quadratic through the first two centres with that slope (`charge_wall_value`).
+
+The Lagrange multipliers of the gauges are added to the continuity (λ_P) and NP (λ±) rows;
+the gauge rows close the system. An open circuit makes Ê an unknown (`field_hat`) closed by
+one bordered row: zero net current Σ_j (N₊ − N₋)·Δy_j through the outlet face column (the
+same through every column: the scheme conserves charge face by face with no-flux walls).
 """
 
 from __future__ import annotations
@@ -28,8 +38,8 @@ from eofpinn.cases.model import Problem
 from eofpinn.solvers.fd import ops
 from eofpinn.solvers.fd.boundary import BoundaryData
 from eofpinn.solvers.fd.fluxes import (
-    central_derivative, central_weights, sg_flux, three_point_derivative, x_divergence, x_face_pairs, y_divergence,
-    y_gradient_faces,
+    central_derivative, central_weights, charge_wall_value, sg_flux, three_point_derivative, x_divergence,
+    x_face_pairs, y_divergence, y_gradient_faces,
 )
 from eofpinn.solvers.fd.grid import StaggeredGrid
 from eofpinn.solvers.fd.layout import EQUATION_BLOCKS, Layout
@@ -99,6 +109,13 @@ class DiscreteProblem:
     outlet_pressure_mean: float
     ion_mean: tuple[float, float]
     sources: dict | None = None
+    valences: tuple[float, float] = (1.0, -1.0)
+    charged: bool = False
+    open_circuit: bool = False
+
+    @property
+    def valence_span(self) -> float:
+        return self.valences[0] - self.valences[1]
 
     @classmethod
     def build(cls, problem: Problem, layout: Layout, boundary: BoundaryData, sources: dict | None = None,
@@ -126,11 +143,15 @@ class DiscreteProblem:
                 bc.update({f"psi_{end_name}": conv(end.psi), f"c_plus_{end_name}": conv(end.c_plus),
                            f"c_minus_{end_name}": conv(end.c_minus), f"P_{end_name}": conv(end.pressure)})
         bc["boltzmann"] = boundary.c_wall is not None
+        if boundary.charged:
+            for key in ("charge_bottom", "charge_top", "charge_mask_bottom", "charge_mask_top"):
+                bc[key] = conv(getattr(boundary, key))
         src = None if sources is None else {k: conv(v) for k, v in sources.items()}
         return cls(layout, geometry, problem.debye_ratio, problem.field_hat, problem.peclet,
                    problem.reynolds if problem.inertia else 0.0, problem.delta_plus, problem.delta_minus,
                    problem.paper_model, bc, boundary.pressure_jump, boundary.outlet_pressure_mean,
-                   tuple(boundary.ion_mean), src)
+                   tuple(boundary.ion_mean), src, tuple(float(z) for z in problem.valences), boundary.charged,
+                   layout.open_circuit)
 
     def end(self, name: str, side: str):
         return self.bc.get(f"{name}_{side}")
@@ -140,31 +161,59 @@ def _pairs(dp: DiscreteProblem, values, name: str):
     return x_face_pairs(values, dp.geometry.periodic, dp.end(name, "in"), dp.end(name, "out"))
 
 
-def potential_drops(dp: DiscreteProblem, psi):
-    """φ differences across x faces, and ψ differences across all y faces (walls included)."""
+def field_of(dp: DiscreteProblem, f: dict):
+    """Ê: the unknown `field_hat` of an open circuit, else the applied field."""
+    return f["field_hat"] if "field_hat" in f else dp.field_hat
+
+
+def wall_potentials(dp: DiscreteProblem, psi):
+    """ψ on the bottom and top wall faces: ζ̂ on a ζ face, `charge_wall_value` on a charge face."""
+    bottom, top = dp.bc["psi_bottom"], dp.bc["psi_top"]
+    if not dp.charged:
+        return bottom, top
+    d1, d2 = dp.geometry.wall_distances
+    mask_b, mask_t = dp.bc["charge_mask_bottom"], dp.bc["charge_mask_top"]
+    charged_b = charge_wall_value(psi[:, 0], psi[:, 1], dp.bc["charge_bottom"], d1, d2)
+    charged_t = charge_wall_value(psi[:, -1], psi[:, -2], dp.bc["charge_top"], d1, d2)
+    return mask_b * charged_b + (1.0 - mask_b) * bottom, mask_t * charged_t + (1.0 - mask_t) * top
+
+
+def potential_drops(dp: DiscreteProblem, psi, field=None):
+    """φ differences across x faces, and ψ differences across all y faces (walls included);
+    `field` the Ê to use (default: the applied one)."""
+    field = dp.field_hat if field is None else field
     a, b = _pairs(dp, psi, "psi")
     dpsi_x = b - a
-    dphi_x = dpsi_x if dp.paper else dpsi_x - dp.field_hat * dp.geometry.dx_centres
-    bottom = psi[:, 0] - dp.bc["psi_bottom"]
-    top = dp.bc["psi_top"] - psi[:, -1]
+    dphi_x = dpsi_x if dp.paper else dpsi_x - field * dp.geometry.dx_centres
+    wall_bottom, wall_top = wall_potentials(dp, psi)
+    bottom = psi[:, 0] - wall_bottom
+    top = wall_top - psi[:, -1]
     dpsi_y = ops.cat([bottom[:, None], psi[:, 1:] - psi[:, :-1], top[:, None]], 1)
     return dphi_x, dpsi_y
 
 
-def ion_fluxes(dp: DiscreteProblem, name: str, sign: float, delta: float, c, dphi_x, dpsi_y, u, v_full):
-    """SG fluxes N± through every x face (n_u, m) and every y face (n, m+1)."""
+def ion_fluxes(dp: DiscreteProblem, name: str, valence: float, delta: float, c, dphi_x, dpsi_y, u, v_full,
+               psi=None):
+    """SG fluxes N± through every x face (n_u, m) and every y face (n, m+1); `psi` is needed for
+    Boltzmann walls with charge faces (their wall concentration follows the wall potential)."""
     geo = dp.geometry
     pe = 0.0 if dp.paper else dp.peclet
     a, b = _pairs(dp, c, name)
     dxc = geo.dx_centres
-    flux_x = delta * sg_flux(a, b, sign * dphi_x - (pe / delta) * dxc * u, dxc)
+    flux_x = delta * sg_flux(a, b, valence * dphi_x - (pe / delta) * dxc * u, dxc)
     dyc = geo.dy_centres
-    drift = sign * dpsi_y[:, 1:-1] - (pe / delta) * dyc * v_full[:, 1:-1]
+    drift = valence * dpsi_y[:, 1:-1] - (pe / delta) * dyc * v_full[:, 1:-1]
     inner = delta * sg_flux(c[:, :-1], c[:, 1:], drift, dyc)
     d1 = geo.wall_distances[0]
     if dp.bc["boltzmann"]:
-        bottom = delta * sg_flux(dp.bc[f"{name}_bottom"], c[:, 0], sign * dpsi_y[:, 0], d1)
-        top = delta * sg_flux(c[:, -1], dp.bc[f"{name}_top"], sign * dpsi_y[:, -1], d1)
+        c_bottom, c_top = dp.bc[f"{name}_bottom"], dp.bc[f"{name}_top"]
+        if dp.charged:
+            wall_bottom, wall_top = wall_potentials(dp, psi)
+            mask_b, mask_t = dp.bc["charge_mask_bottom"], dp.bc["charge_mask_top"]
+            c_bottom = mask_b * ops.exp(-valence * wall_bottom) + (1.0 - mask_b) * c_bottom
+            c_top = mask_t * ops.exp(-valence * wall_top) + (1.0 - mask_t) * c_top
+        bottom = delta * sg_flux(c_bottom, c[:, 0], valence * dpsi_y[:, 0], d1)
+        top = delta * sg_flux(c[:, -1], c_top, valence * dpsi_y[:, -1], d1)
     else:
         bottom, top = dp.bc[f"flux_{name}_bottom"], dp.bc[f"flux_{name}_top"]
     return flux_x, ops.cat([bottom[:, None], inner, top[:, None]], 1)
@@ -202,19 +251,26 @@ def _pressure_pairs(dp: DiscreteProblem, pressure):
     return a, b
 
 
+def excess_force(dp: DiscreteProblem, c_a, c_b, m_a, m_b, drop, h):
+    """−[N₊/ẑ₊ − N₋/ẑ₋]/δ without advection: the SG diffusion–migration fluxes of both ions
+    through a face, the bracket of the excess-pressure body force (zero for Boltzmann ions)."""
+    z_plus, z_minus = dp.valences
+    return -(sg_flux(c_a, c_b, z_plus * drop, h) / z_plus - sg_flux(m_a, m_b, z_minus * drop, h) / z_minus)
+
+
 def stokes_x(dp: DiscreteProblem, f, dphi_x, v_full):
     geo, u = dp.geometry, f["u"]
     lap = _x_laplacian_u(u, geo) + y_divergence(y_gradient_faces(u, 0.0, 0.0, geo), geo)
     pa, pb = _pressure_pairs(dp, f["P"])
     ca, cb = _pairs(dp, f["c_plus"], "c_plus")
     ma, mb = _pairs(dp, f["c_minus"], "c_minus")
-    scale = 1.0 / (2.0 * dp.debye_ratio**2)
+    scale = 1.0 / (dp.valence_span * dp.debye_ratio**2)
     dxc = geo.dx_centres
     if dp.paper:
         charge = _interpolate(ca - ma, cb - mb, geo.face_weights)
-        res = lap - (pb - pa) / dxc + (scale * dp.field_hat) * charge
+        res = lap - (pb - pa) / dxc + (scale * field_of(dp, f)) * charge
     else:
-        force = -(sg_flux(ca, cb, dphi_x, dxc) + sg_flux(ma, mb, -dphi_x, dxc))
+        force = excess_force(dp, ca, cb, ma, mb, dphi_x, dxc)
         res = lap - (pb - pa) / dxc - scale * force
     if dp.reynolds:
         res = res - dp.reynolds * _advection_x(dp, u, v_full)
@@ -242,9 +298,8 @@ def stokes_y(dp: DiscreteProblem, f, dpsi_y, v_full):
     res = lap - (pressure[:, 1:] - pressure[:, :-1]) / geo.dy_centres
     if not dp.paper:
         c, m, dyc = f["c_plus"], f["c_minus"], geo.dy_centres
-        drop = dpsi_y[:, 1:-1]
-        force = -(sg_flux(c[:, :-1], c[:, 1:], drop, dyc) + sg_flux(m[:, :-1], m[:, 1:], -drop, dyc))
-        res = res - force / (2.0 * dp.debye_ratio**2)
+        force = excess_force(dp, c[:, :-1], c[:, 1:], m[:, :-1], m[:, 1:], dpsi_y[:, 1:-1], dyc)
+        res = res - force / (dp.valence_span * dp.debye_ratio**2)
     if dp.reynolds:
         res = res - dp.reynolds * _advection_y(dp, f["u"], v, left, right)
     return res
@@ -262,15 +317,33 @@ def _advection_y(dp: DiscreteProblem, u, v, left, right):
     return u_faces * v_x + v * v_y
 
 
+def psi_y_faces(dp: DiscreteProblem, psi):
+    """∂ψ/∂y on all m+1 horizontal faces: a ζ face from its wall value (second order), a charge
+    face the imposed −σ̂ (bottom) or +σ̂ (top), exactly, so that Gauss's law holds discretely."""
+    faces = y_gradient_faces(psi, *wall_potentials(dp, psi), dp.geometry)
+    if not dp.charged:
+        return faces
+    mask_b, mask_t = dp.bc["charge_mask_bottom"], dp.bc["charge_mask_top"]
+    bottom = mask_b * (-dp.bc["charge_bottom"]) + (1.0 - mask_b) * faces[:, 0]
+    top = mask_t * dp.bc["charge_top"] + (1.0 - mask_t) * faces[:, -1]
+    return ops.cat([bottom[:, None], faces[:, 1:-1], top[:, None]], 1)
+
+
 def poisson(dp: DiscreteProblem, f):
     geo, psi = dp.geometry, f["psi"]
     a, b = _pairs(dp, psi, "psi")
     lap = x_divergence((b - a) / geo.dx_centres, geo.periodic, geo.dx)
-    lap = lap + y_divergence(y_gradient_faces(psi, dp.bc["psi_bottom"], dp.bc["psi_top"], geo), geo)
-    return dp.debye_ratio**2 * lap + 0.5 * (f["c_plus"] - f["c_minus"])
+    lap = lap + y_divergence(psi_y_faces(dp, psi), geo)
+    return dp.debye_ratio**2 * lap + (f["c_plus"] - f["c_minus"]) / dp.valence_span
 
 
-def gauge_terms(dp: DiscreteProblem, f) -> list[tuple[object, object, float]]:
+def outlet_current(flux_plus_x, flux_minus_x):
+    """(N₊ − N₋)·e_x on the outlet face column, to be weighted by Δy: the net current Î there
+    (physics.md §7: the current density is F q D_ref/H (N̂₊ − N̂₋))."""
+    return flux_plus_x[-1] - flux_minus_x[-1]
+
+
+def gauge_terms(dp: DiscreteProblem, f, current=None) -> list[tuple[object, object, float]]:
     """Gauge rows as (quantity, weights, offset): row = Σ weights·quantity + offset."""
     geo, rows = dp.geometry, []
     if dp.layout.pressure_gauge:  # mean of P over the outlet x = ℓ (≡ x = 0 lowered by Δp̂)
@@ -280,8 +353,11 @@ def gauge_terms(dp: DiscreteProblem, f) -> list[tuple[object, object, float]]:
         rows.append(((1.0 - w) * f["P"][-1] + w * f["P"][0], geo.dy, -w * dp.pressure_jump - dp.outlet_pressure_mean))
     if dp.layout.ion_gauge:  # area mean of the Slotboom variables c± e^{±ψ}
         area_weights = geo.dx * geo.dy[None, :] / geo.length
-        for name, sign, target in (("c_plus", 1.0, dp.ion_mean[0]), ("c_minus", -1.0, dp.ion_mean[1])):
-            rows.append((f[name] * ops.exp(sign * f["psi"]), area_weights, -target))
+        for name, valence, target in (("c_plus", dp.valences[0], dp.ion_mean[0]),
+                                      ("c_minus", dp.valences[1], dp.ion_mean[1])):
+            rows.append((f[name] * ops.exp(valence * f["psi"]), area_weights, -target))
+    if dp.layout.open_circuit:  # zero net current through the outlet cross-section
+        rows.append((current, geo.dy, 0.0))
     return rows
 
 
@@ -289,11 +365,13 @@ def field_residuals(z, dp: DiscreteProblem) -> tuple[object, list]:
     """The PDE rows (EQUATION_BLOCKS order, flattened) and the gauge terms."""
     f = dp.layout.unpack(z)
     v_full = ops.pad_y(f["v"])
-    dphi_x, dpsi_y = potential_drops(dp, f["psi"])
+    dphi_x, dpsi_y = potential_drops(dp, f["psi"], field_of(dp, f))
     out = {"poisson": poisson(dp, f)}
-    for name, sign, delta, lam in (("c_plus", 1.0, dp.delta_plus, "lambda_plus"),
-                                   ("c_minus", -1.0, dp.delta_minus, "lambda_minus")):
-        flux_x, flux_y = ion_fluxes(dp, name, sign, delta, f[name], dphi_x, dpsi_y, f["u"], v_full)
+    fluxes_x = {}
+    for name, valence, delta, lam in (("c_plus", dp.valences[0], dp.delta_plus, "lambda_plus"),
+                                      ("c_minus", dp.valences[1], dp.delta_minus, "lambda_minus")):
+        flux_x, flux_y = ion_fluxes(dp, name, valence, delta, f[name], dphi_x, dpsi_y, f["u"], v_full, f["psi"])
+        fluxes_x[name] = flux_x
         balance = -(x_divergence(flux_x, dp.geometry.periodic, dp.geometry.dx) + y_divergence(flux_y, dp.geometry))
         out["np_" + name[2:]] = balance + f[lam] if lam in f else balance
     out["stokes_x"] = stokes_x(dp, f, dphi_x, v_full)
@@ -302,7 +380,8 @@ def field_residuals(z, dp: DiscreteProblem) -> tuple[object, list]:
     out["continuity"] = div + f["lambda_P"] if "lambda_P" in f else div
     if dp.sources is not None:
         out = {k: val - dp.sources[k] if k in dp.sources else val for k, val in out.items()}
-    return ops.cat([out[k].reshape(-1) for k in EQUATION_BLOCKS], 0), gauge_terms(dp, f)
+    current = outlet_current(fluxes_x["c_plus"], fluxes_x["c_minus"]) if dp.layout.open_circuit else None
+    return ops.cat([out[k].reshape(-1) for k in EQUATION_BLOCKS], 0), gauge_terms(dp, f, current)
 
 
 def residual(z, dp: DiscreteProblem):

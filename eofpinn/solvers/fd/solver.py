@@ -17,6 +17,7 @@ from typing import Callable
 
 import numpy as np
 
+from eofpinn.cases import with_field
 from eofpinn.cases.model import Case, FDSettings, Problem
 from eofpinn.errors import SolverError
 from eofpinn.solution import Solution
@@ -71,7 +72,8 @@ class SystemSolution:
 
 
 def make_layout(problem: Problem, grid: StaggeredGrid) -> Layout:
-    return Layout(grid, pressure_gauge=grid.periodic, ion_gauge=not problem.fixes_ion_content)
+    return Layout(grid, pressure_gauge=grid.periodic, ion_gauge=not problem.fixes_ion_content,
+                  open_circuit=problem.open_circuit)
 
 
 def solve_system(
@@ -212,6 +214,9 @@ def solve_fd(
     for note in notes:
         warnings.warn(note, stacklevel=2)
     system = solve_system(problem, grid, settings, progress=_timed(progress, tic))
+    if problem.open_circuit:  # the solved field Ê of zero net current (physics.md §7)
+        case = with_field(case, float(system.unknowns["field_hat"]))
+        problem = case.problem
     fields = node_fields(problem, system.dp.layout, system.boundary, system.unknowns)
     info = {
         "scheme": SCHEME,
@@ -234,4 +239,6 @@ def solve_fd(
         "conservation": conservation_summary(system.dp, system.z),
         "warnings": notes,
     }
+    if problem.open_circuit:
+        info["open_circuit_field_hat"] = problem.field_hat
     return Solution(case=case, x=grid.x_nodes, y=grid.y_nodes, fields=fields, solver="fd", info=info)

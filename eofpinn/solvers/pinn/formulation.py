@@ -69,11 +69,13 @@ class Formulation:
     @classmethod
     def build(cls, problem: Problem, settings: FormulationSettings) -> Formulation:
         profiles = (problem.wall_profile("bottom"), problem.wall_profile("top"))
-        walls = profiles if settings.hard_walls and all(p.smooth for p in profiles) else None
+        # Charge walls (issue 13): ψ is not known on the wall, so ψ stays soft (wall_charge loss).
+        walls = profiles if settings.hard_walls and all(p.smooth for p in profiles) and not problem.has_charge() else None
         return cls(
             walls=walls,
             hard_velocity=settings.hard_walls,
-            hard_ions=walls is not None and problem.ion_wall == "boltzmann",
+            # Hard Boltzmann ions impose exp(∓ζ̂): a symmetric salt only (z₊:z₋ walls stay soft).
+            hard_ions=walls is not None and problem.ion_wall == "boltzmann" and problem.valences == (1.0, -1.0),
             concentrations=settings.concentrations,
             pressure=settings.pressure,
             pressure_scale=settings.pressure_scale,

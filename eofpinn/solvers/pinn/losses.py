@@ -4,16 +4,18 @@ PDE terms (physics.residuals, on the interior points): poisson, np_plus, np_minu
 stokes_y, continuity. Boundary groups (physics.md §3), each present only when the case has it
 and the formulation does not already satisfy it exactly:
 
-    wall_psi        ψ = ζ̂_wall(x)                               (soft walls)
-    wall_ions       n·N± = 0, i.e. δ±(∂c±/∂y ± c± ∂φ/∂y) − Pe v c± = 0   (no-flux walls)
-                    or c± = exp(∓ζ̂_wall)                         (Boltzmann walls, soft)
+    wall_psi        ψ = ζ̂_wall(x)                               (soft walls; ζ segments only)
+    wall_charge     −∂ψ/∂n = σ̂_wall(x), n into the fluid        (charge segments, physics.md §7)
+    wall_ions       n·N± = 0, i.e. δ±(∂c±/∂y + ẑ± c± ∂φ/∂y) − Pe v c± = 0   (no-flux walls)
+                    or c± = exp(−ẑ± ψ_wall)                      (Boltzmann walls, soft; ψ_wall = ζ̂,
+                                                                  or the network's ψ on a charge wall)
     wall_velocity   u = v = 0                                    (soft walls)
     end_psi         ψ = ψ_eq(y)                                  (reservoir ends, both)
     end_ions        c± = exp(∓ψ_eq(y))
     end_velocity    ∂u/∂x = 0, v = 0
     end_pressure    P = Δp̂ at x = 0, P = 0 at x = ℓ
     pressure_gauge  mean of P over the outlet = 0                 (periodic ends)
-    content_plus/minus  area mean of c± e^{±ψ} = 1               (no-flux walls + periodic ends)
+    content_plus/minus  area mean of c± e^{ẑ±ψ} = 1              (no-flux walls + periodic ends)
 
 Periodicity itself is exact (input embedding) and so is the jump Δp̂ of P (formulation.py).
 In the paper model the ions carry neither the applied field nor advection, so the wall flux is
@@ -62,21 +64,47 @@ def residual_density(problem: Problem, model: PINNModel, points: Tensor, weights
     return sum(weights.get(name, 1.0) * r.detach().square() for name, r in res.items())
 
 
-def wall_terms(problem: Problem, model: PINNModel, walls: Jets, zeta: Tensor) -> dict[str, Tensor]:
+def _valences(problem: Problem) -> dict[str, float]:
+    return {"c_plus": problem.valence_plus, "c_minus": problem.valence_minus}
+
+
+def wall_charges(problem: Problem, x_bottom: Tensor, x_top: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """At the wall points (bottom, then top): the 0/1 mask of charge segments, σ̂(x) there, and
+    the sign s of ∂ψ/∂y in −∂ψ/∂n = s ∂ψ/∂y (n into the fluid: s = −1 at the bottom, +1 on top)."""
+    masks, charges = [], []
+    for wall, x in (("bottom", x_bottom), ("top", x_top)):
+        mask = problem.charge_mask(wall, x.detach().cpu().numpy())
+        masks.append(torch.as_tensor(mask, dtype=x.dtype, device=x.device))
+        charges.append(problem.charge_profile(wall).value(x, xp=torch) if problem.has_charge(wall) else x * 0.0)
+    signs = torch.cat((-torch.ones_like(x_bottom), torch.ones_like(x_top)))
+    return torch.cat(masks), torch.cat(charges), signs
+
+
+def wall_terms(problem: Problem, model: PINNModel, walls: Jets, zeta: Tensor,
+               charges: tuple[Tensor, Tensor, Tensor] | None = None) -> dict[str, Tensor]:
+    """The wall groups; `charges` (mask, σ̂, sign; `wall_charges`) when a wall has charge segments."""
     form, out = model.formulation, {}
     psi, u, v = walls["psi"], walls["u"], walls["v"]
-    if not form.hard_psi:
+    valences = _valences(problem)
+    psi_wall = zeta
+    if charges is not None:
+        mask, sigma, sign_n = charges
+        out["wall_charge"] = _mean_square(mask * (sign_n * psi[2] - sigma))
+        psi_wall = mask * psi[0] + (1.0 - mask) * zeta
+        if not form.hard_psi:
+            out["wall_psi"] = _mean_square((1.0 - mask) * (psi[0] - zeta))
+    elif not form.hard_psi:
         out["wall_psi"] = _mean_square(psi[0] - zeta)
     if problem.ion_wall == "no_flux":
         pe = 0.0 if problem.paper_model else problem.peclet
         delta = {"c_plus": problem.delta_plus, "c_minus": problem.delta_minus}
         # φ_y = ψ_y: the applied field is along x. The walls are at y = 0 and 1, n = ∓e_y;
         # the sign of n does not matter for a zero-flux penalty.
-        fluxes = [delta[name] * (walls[name][2] + sign * walls[name][0] * psi[2]) - pe * v[0] * walls[name][0]
-                  for name, sign in ION_SIGNS.items()]
+        fluxes = [delta[name] * (walls[name][2] + z * walls[name][0] * psi[2]) - pe * v[0] * walls[name][0]
+                  for name, z in valences.items()]
         out["wall_ions"] = _mean_square(*fluxes)
     elif not form.hard_ions:
-        out["wall_ions"] = _mean_square(*(walls[name][0] - torch.exp(-sign * zeta) for name, sign in ION_SIGNS.items()))
+        out["wall_ions"] = _mean_square(*(walls[name][0] - torch.exp(-z * psi_wall) for name, z in valences.items()))
     if not form.hard_velocity:
         out["wall_velocity"] = _mean_square(u[0], v[0])
     return out
@@ -86,19 +114,20 @@ def reservoir_terms(problem: Problem, inlet: Jets, outlet: Jets, psi_in: Tensor,
     ends = ((inlet, psi_in), (outlet, psi_out))
     return {
         "end_psi": _mean_square(*(end["psi"][0] - psi_eq for end, psi_eq in ends)),
-        "end_ions": _mean_square(*(end[name][0] - torch.exp(-sign * psi_eq)
-                                   for end, psi_eq in ends for name, sign in ION_SIGNS.items())),
+        "end_ions": _mean_square(*(end[name][0] - torch.exp(-z * psi_eq)
+                                   for end, psi_eq in ends for name, z in _valences(problem).items())),
         "end_velocity": _mean_square(*(r for end, _ in ends for r in (end["u"][1], end["v"][0]))),
         "end_pressure": _mean_square(inlet["P"][0] - problem.pressure_drop_hat, outlet["P"][0]),
     }
 
 
-def ion_content_terms(interior_uniform: Jets) -> dict[str, Tensor]:
-    """(⟨c± e^{±ψ}⟩ − 1)², the area mean taken over the uniformly drawn interior points."""
+def ion_content_terms(interior_uniform: Jets, valences: dict[str, float] | None = None) -> dict[str, Tensor]:
+    """(⟨c± e^{ẑ±ψ}⟩ − 1)², the area mean taken over the uniformly drawn interior points."""
     psi = interior_uniform["psi"][0]
+    valences = valences or ION_SIGNS
     return {
-        f"content_{name[2:]}": (torch.mean(interior_uniform[name][0] * torch.exp(sign * psi)) - 1.0) ** 2
-        for name, sign in ION_SIGNS.items()
+        f"content_{name[2:]}": (torch.mean(interior_uniform[name][0] * torch.exp(z * psi)) - 1.0) ** 2
+        for name, z in valences.items()
     }
 
 
@@ -115,12 +144,13 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
     terms = pde_terms(problem, interior)
     walls = {name: torch.cat((jets[name][:, slices["bottom"]], jets[name][:, slices["top"]]), dim=1) for name in jets}
     scale = model.formulation.zeta_scale  # continuation: wall and reservoir targets follow the scaled ζ̂
-    terms.update(wall_terms(problem, model, walls, scale * torch.cat((points.zeta_bottom, points.zeta_top))))
+    charges = wall_charges(problem, points.bottom[:, 0], points.top[:, 0]) if problem.has_charge() else None
+    terms.update(wall_terms(problem, model, walls, scale * torch.cat((points.zeta_bottom, points.zeta_top)), charges))
     inlet, outlet = _region(jets, slices["inlet"]), _region(jets, slices["outlet"])
     if problem.ends == "reservoir":
         terms.update(reservoir_terms(problem, inlet, outlet, scale * points.psi_inlet, scale * points.psi_outlet))
     elif not exact_gauges:
         terms["pressure_gauge"] = torch.mean(outlet["P"][0]) ** 2
     if not problem.fixes_ion_content and not exact_gauges:
-        terms.update(ion_content_terms(_region(interior, slice(0, points.n_uniform))))
+        terms.update(ion_content_terms(_region(interior, slice(0, points.n_uniform)), _valences(problem)))
     return terms
