@@ -65,6 +65,7 @@ class Formulation:
     flow_base: str = "none"
     exact_gauges: bool = False
     zeta_scale: float = 1.0  # continuation ([pinn.continuation]): every wall ζ̂ times this
+    valences: tuple[float, float] = (1.0, -1.0)  # ẑ₊, ẑ₋ (the exact ion-content gauge weighs c± by e^{ẑ±ψ})
 
     @classmethod
     def build(cls, problem: Problem, settings: FormulationSettings) -> Formulation:
@@ -87,6 +88,7 @@ class Formulation:
             psi_base=settings.psi_base,
             flow_base=settings.flow_base,
             exact_gauges=settings.gauges == "exact",
+            valences=tuple(problem.valences),
         )
 
     @property
@@ -181,14 +183,14 @@ class Formulation:
 
 
 def apply_gauges(fields: dict[str, Tensor], content: dict[str, Tensor] | None,
-                 outlet: dict[str, Tensor] | None) -> dict[str, Tensor]:
-    """The gauges of physics.md §3 made exact: c± divided by the mean of c± e^{±ψ} over the
+                 outlet: dict[str, Tensor] | None, valences: tuple[float, float] = (1.0, -1.0)) -> dict[str, Tensor]:
+    """The gauges of physics.md §3 made exact: c± divided by the mean of c± e^{ẑ±ψ} over the
     `content` jets (the uniform interior points), the mean of P over the `outlet` jets subtracted
     from P; each None when the problem does not need it. Acts on jets (all rows) or values."""
     out = dict(fields)
     if content is not None:
-        for name, sign in ION_SIGNS.items():
-            scale = torch.mean(content[name][0] * torch.exp(sign * content["psi"][0]))
+        for name, z in zip(ION_SIGNS, valences):
+            scale = torch.mean(content[name][0] * torch.exp(z * content["psi"][0]))
             out[name] = fields[name] / scale
     if outlet is not None:
         shifted = fields["P"].clone()
@@ -229,7 +231,7 @@ class PINNModel(nn.Module):
         fields = self._raw_values(points)
         if self.formulation.exact_gauges and self.gauge_points:
             means = {key: (self._raw_values(p) if p is not None else None) for key, p in self.gauge_points.items()}
-            fields = apply_gauges(fields, means.get("content"), means.get("outlet"))
+            fields = apply_gauges(fields, means.get("content"), means.get("outlet"), self.formulation.valences)
         return {name: value[0] for name, value in fields.items()}
 
 

@@ -139,7 +139,7 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
     if exact_gauges:
         content = None if problem.fixes_ion_content else _region(jets, slice(0, points.n_uniform))
         outlet = _region(jets, slices["outlet"]) if problem.ends == "periodic" else None
-        jets = apply_gauges(jets, content, outlet)
+        jets = apply_gauges(jets, content, outlet, model.formulation.valences)
     interior = _region(jets, slices["interior"])
     terms = pde_terms(problem, interior)
     walls = {name: torch.cat((jets[name][:, slices["bottom"]], jets[name][:, slices["top"]]), dim=1) for name in jets}
