@@ -35,8 +35,9 @@ def error_line(capsys) -> str:
                                        'mol/m^3, e.g. "1 mM"); got "10kg" (wrong dimension)'),
     ("electrolyte.viscosty=1mPa*s", "--set: [electrolyte.viscosty] unknown key; allowed: concentration, valence, "
                                     "diffusivity_plus, diffusivity_minus, relative_permittivity, temperature, "
-                                    "viscosity, density"),
-    ("walls.bottom=2", '--set: [walls.bottom] expects a voltage written with its unit, e.g. "-50 mV"; got 2'),
+                                    "viscosity, density, valence_plus, valence_minus"),
+    ("walls.bottom=2", '--set: [walls.bottom] expects a zeta potential (a voltage, e.g. "-50 mV") or a surface '
+                       'charge density (e.g. "-60 mC/m^2"), written as "number unit"; got 2'),
     ("electrolyte.concentration=1e-9mM", f"{STRAIGHT}: [channel.height] gives ε = λ_D/H = 1.014e+04, outside "
                                          "[0.0001, 10]: with λ_D = 304.2 µm (from [electrolyte]) H must lie in "
                                          '[30.42 µm, 3.042 m]; got "30 nm" (with --set electrolyte.concentration=1e-9mM)'),
@@ -119,7 +120,7 @@ def test_cases_lists_every_shipped_case_with_its_description(capsys):
     assert main(["cases"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert [line.split()[0] for line in lines] == sorted(p.stem for p in (REPO / "cases").glob("*.toml"))
-    assert "patterned_zeta    alternating -50/+25 mV patches, 1 mM KCl, 100 nm channel, periodic" in lines
+    assert "patterned_zeta           alternating -50/+25 mV patches, 1 mM KCl, 100 nm channel, periodic" in lines
 
 
 def test_new_writes_a_commented_case_that_loads_and_solves(tmp_path, capsys, monkeypatch):

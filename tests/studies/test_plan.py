@@ -108,12 +108,13 @@ HINT = ("a case-file key by its TOML path (e.g. electrolyte.concentration, walls
                                                     'got "20 M"'),
     (["--param", "electrolyte.viscosty=1mPa*s"],
      "--param: [electrolyte.viscosty] unknown key; allowed: concentration, valence, diffusivity_plus, "
-     "diffusivity_minus, relative_permittivity, temperature, viscosity, density"),
+     "diffusivity_minus, relative_permittivity, temperature, viscosity, density, valence_plus, valence_minus"),
     (["--param", "walls.bottom=-25mV,-2V"],
      "--param: [walls.bottom] zeta must lie in [-513.9 mV, 513.9 mV] (|ζ̂| = |ζ|/V_T ≤ 20, V_T = 25.69 mV); "
      'got "-2V"'),
-    (["--param", "walls.bottom=-25"], '--param: [walls.bottom] expects a voltage written with its unit, e.g. '
-                                      '"-50 mV"; got -25'),
+    (["--param", "walls.bottom=-25"], '--param: [walls.bottom] expects a zeta potential (a voltage, e.g. "-50 mV") '
+                                      'or a surface charge density (e.g. "-60 mC/m^2"), written as "number unit"; '
+                                      'got -25'),
     (["--param", "flow.rate=1"], "--param: [flow.rate] unknown section [flow]; allowed: case, channel, electrolyte, "
                                  "walls, drive, model, dimensionless, fd, pinn"),
     (["--param", "debye_ratio=0.1,big"], "--param 'debye_ratio=0.1,big': debye_ratio takes numbers (a "

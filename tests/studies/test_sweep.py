@@ -80,7 +80,7 @@ def test_a_2x2_exact_sweep_on_two_workers_equals_direct_solves(client, tmp_path)
     pvd = (out / "sweep.pvd").read_text()
     assert all(f'file="{s.name}/fields.vts"' in pvd for s in study.runs)
     assert {p.name for p in (out / "plots").iterdir()} == {"flow_rate_hat.png", "flow_rate_per_depth_m2_s.png",
-                                                          "mean_velocity_m_s.png"}
+                                                          "mean_velocity_m_s.png", "conductance_per_depth_S_m.png"}
 
 
 def test_a_second_sweep_skips_finished_runs_and_reruns_only_the_missing_one(client, tmp_path):
