@@ -113,7 +113,7 @@ class NetworkSettings:
 
     width: int = 64
     depth: int = 4
-    output_gain: float = 0.1
+    output_gain: float = 0.0
     fourier_features: int = 0
     fourier_scale: float = 1.0
     wall_features: bool = False
@@ -160,12 +160,12 @@ class FormulationSettings:
     """
 
     hard_walls: bool = True
-    psi_base: str = "linear"
-    flow_base: str = "none"
+    psi_base: str = "gouy_chapman"
+    flow_base: str = "electroosmotic"
     concentrations: str = "slotboom"
     pressure: str = "excess"
     pressure_scale: float = 1.0
-    gauges: str = "penalty"
+    gauges: str = "exact"
 
     def __post_init__(self) -> None:
         check_fields(self, "formulation.", {

@@ -38,9 +38,10 @@ def test_a_run_starts_from_its_trunk(quick_problem, small_settings):
     plain = _trainer(quick_problem, small_settings, {})
     adapted = _trainer(quick_problem, small_settings, ADAPTERS)
     k, blocks = len(adapted.term_names), mlp_blocks(adapted.model)
-    # K adapters of rank 3 on each of the (depth − 1) = 1 hidden-to-hidden 16 × 16 weights of 4 blocks.
-    assert adapter_parameter_count(adapted.model) == k * 3 * (16 + 16) * 1 * len(blocks) == 10 * 96 * 4
-    assert sum(p.numel() for p in adapted.params) == sum(p.numel() for p in plain.params) + 3840
+    # K adapters of rank 3 on each of the (depth − 1) = 1 hidden-to-hidden 16 × 16 weights of 4 blocks;
+    # K = 7: six PDE terms and the wall ions (the gauges are exact, hence no gauge terms).
+    assert adapter_parameter_count(adapted.model) == k * 3 * (16 + 16) * 1 * len(blocks) == 7 * 96 * 4
+    assert sum(p.numel() for p in adapted.params) == sum(p.numel() for p in plain.params) + 2688
     trunk = {n: t for n, t in adapted.model.state_dict().items() if ".adapters." not in n}
     assert trunk.keys() == plain.model.state_dict().keys()
     assert all(torch.equal(t, plain.model.state_dict()[n]) for n, t in trunk.items())

@@ -118,7 +118,7 @@ def test_cli_json_figure_and_written_case(tmp_path, capsys, monkeypatch):
                 "late_conflict_fraction", "gradient_norm_medians", "thresholds", "figure", "written_case"):
         assert key in payload, key
     assert payload["regime"] in dg.REGIMES and payload["recommendation"] == dg.RECOMMENDATIONS[payload["regime"]]
-    assert payload["steps"] == 6 and payload["rows"] == 3 and len(payload["term_names"]) == 10
+    assert payload["steps"] == 6 and payload["rows"] == 3 and len(payload["term_names"]) == 7
     assert -1.0 <= payload["alignment_mean"] <= 1.0 and math.isfinite(payload["norm_ratio_median"])
     assert (tmp_path / "quickstart_diagnose.png").stat().st_size > 10_000
     balancer, adapters = dg.RECOMMENDED_SETTINGS[payload["recommendation"]]

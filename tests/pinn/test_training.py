@@ -58,6 +58,12 @@ def test_resume_continues_the_same_loss_curve(tmp_path, quick_problem, small_set
         changes["optimizer.precondition_frequency"] = 3
     if weighting in ("gn", "lra"):
         changes["balancing.every"] = 4
+    if optimizer == "lbfgs":
+        # L-BFGS with the default formulation (double-layer bases, exact gauges, zero start) goes
+        # NaN in its second step here, with any balancing and in float64 (a known defect, see
+        # docs/method.md); this test is about resuming, so it takes eofpinn 0.1's formulation.
+        changes.update({"formulation.psi_base": "linear", "formulation.flow_base": "none",
+                        "formulation.gauges": "penalty", "network.output_gain": 0.1})
     settings = replace(small_settings, changes)
     case = case_from_problem(quick_problem, pinn=settings)
     run_in_directory(case, tmp_path / "straight", settings, progress=False)
