@@ -117,7 +117,7 @@ class NetworkSettings:
     fourier_features: int = 0
     fourier_scale: float = 1.0
     wall_features: bool = False
-    pattern_features: bool = False
+    pattern_features: bool = True
     adapters: str = "none"
     adapter_rank: int = 4
     adapter_routing: str = "routed"
