@@ -9,7 +9,8 @@ whether its `step` needs a closure that re-evaluates the loss (L-BFGS), and `bui
            max_precondition_dim; the Shampoo factors' rate is betas[1];
 - "adam":  torch.optim.Adam: betas, eps;
 - "lbfgs": torch.optim.LBFGS, full batch: history_size, max_iter (iterations per trainer step),
-           line_search "strong_wolfe" | "none". Learning rate 1 by default (the line search
+           line_search "strong_wolfe" | "none", max_line_search (trial points per iteration).
+           Learning rate 1 by default (the line search
            scales the step); the loss weights are held fixed during each step's line search.
 
 To add an optimiser: write its class here (name, Options, build) and add it to OPTIMIZERS;
@@ -108,19 +109,25 @@ class LBFGSOptimizer:
         history_size: int = 50
         max_iter: int = 1
         line_search: str = "strong_wolfe"
+        max_line_search: int = 25
 
         def __post_init__(self) -> None:
             check_fields(self, "optimizer.", {
                 "history_size": (in_range(1, 10_000, integer=True), "an integer in [1, 10000]"),
                 "max_iter": (in_range(1, 10_000, integer=True), "an integer in [1, 10000]"),
                 "line_search": (one_of(LBFGSOptimizer.LINE_SEARCHES), choices_text(LBFGSOptimizer.LINE_SEARCHES)),
+                "max_line_search": (in_range(1, 1000, integer=True), "an integer in [1, 1000]"),
             })
 
     @staticmethod
     def build(params: list[torch.nn.Parameter], lr: float, options: Options) -> torch.optim.Optimizer:
         line_search = None if options.line_search == "none" else options.line_search
-        # Tolerances at zero: the trainer, not L-BFGS, decides when the run stops.
+        # Tolerances at zero: the trainer, not L-BFGS, decides when the run stops. torch's default
+        # budget of function evaluations (max_iter × 5/4) leaves the strong-Wolfe search of a
+        # one-iteration step no trial beyond the first: a rejected first trial then returns t = 0
+        # and the next curvature pair is 0/0 (NaN). Give every iteration room for a full search.
         return torch.optim.LBFGS(params, lr=lr, max_iter=options.max_iter, history_size=options.history_size,
+                                 max_eval=options.max_iter * (1 + options.max_line_search),
                                  line_search_fn=line_search, tolerance_grad=0.0, tolerance_change=0.0)
 
 
