@@ -125,16 +125,7 @@ def obvious_step(trainer: Trainer, clock: list[float] | None = None) -> None:
     terms = obvious_terms(trainer)
     ticks.append(time.perf_counter())
     grads = per_term_gradients(list(terms.values()), trainer.params)  # separate scalars: K passes
-    values = torch.stack([t.detach() for t in terms.values()])
-    wanted = trainer.balancer.needs_gradients(trainer.balance, trainer.step)
-    weights, trainer.balance = trainer.balancer.update(trainer.balance, trainer.step, values,
-                                                       grads if wanted else None)
-    trainer.set_weighted_gradient(grads, weights)
-    ticks.append(time.perf_counter())
-    trainer.optimizer.step()
-    trainer.step += 1
-    ticks.append(time.perf_counter())
-    _add(clock, ticks)
+    _balance_and_step(trainer, grads, torch.stack([t.detach() for t in terms.values()]), ticks, clock)
 
 
 def emulation_step(trainer: Trainer, clock: list[float] | None = None) -> None:
@@ -144,8 +135,15 @@ def emulation_step(trainer: Trainer, clock: list[float] | None = None) -> None:
     terms = trainer.terms_fn(trainer.points)
     ticks.append(time.perf_counter())
     grads = per_term_gradients(list(terms), trainer.params)
+    _balance_and_step(trainer, grads, terms.detach(), ticks, clock)
+
+
+def _balance_and_step(trainer: Trainer, grads: list, values: torch.Tensor, ticks: list[float],
+                      clock: list[float] | None) -> None:
+    """The rest of a step from its per-term gradients: the balancer's weights, p.grad = Σ λ_i ∇L_i,
+    the optimiser step (its time the last tick), the phase times added to `clock`."""
     wanted = trainer.balancer.needs_gradients(trainer.balance, trainer.step)
-    weights, trainer.balance = trainer.balancer.update(trainer.balance, trainer.step, terms.detach(),
+    weights, trainer.balance = trainer.balancer.update(trainer.balance, trainer.step, values,
                                                        grads if wanted else None)
     trainer.set_weighted_gradient(grads, weights)
     ticks.append(time.perf_counter())

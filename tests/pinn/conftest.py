@@ -108,6 +108,25 @@ def small_settings() -> PINNSettings:
     return SMALL
 
 
+def _points_off_the_walls(problem, settings: PINNSettings):
+    """The collocation of `problem` (seed 0) with every point moved 1e-7 inside the walls: a point
+    exactly on a wall would divide by d = 0 in ExactNetworks' inverse maps."""
+    from eofpinn.solvers.pinn.collocation import sample_collocation
+
+    points = sample_collocation(problem, settings.points, torch.Generator().manual_seed(0))
+    for wall, y in (("bottom", 1e-7), ("top", 1 - 1e-7)):
+        getattr(points, wall)[:, 1] = y
+    points.interior[:, 1].clamp_(1e-7, 1 - 1e-7)
+    for end in ("inlet", "outlet"):
+        getattr(points, end)[:, 1].clamp_(1e-7, 1 - 1e-7)
+    return points
+
+
+@pytest.fixture
+def points_off_the_walls():
+    return _points_off_the_walls
+
+
 @pytest.fixture
 def quick_problem():
     """ε = 0.2, ζ̂ = 1, Ê = 1, periodic, no-flux walls: a double layer small networks resolve."""

@@ -6,12 +6,10 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
-import torch
 
 from eofpinn.cases import ChargeSegment, ZetaSegment, straight_problem
 from eofpinn.cases.pinn_settings import replace
 from eofpinn.physics.electrolyte import grahame_zeta
-from eofpinn.solvers.pinn.collocation import sample_collocation
 from eofpinn.solvers.pinn.formulation import Formulation, PINNModel
 from eofpinn.solvers.pinn.losses import loss_terms
 
@@ -36,35 +34,27 @@ PROBLEMS = {
 }
 
 
-def _points(problem, settings):
-    points = sample_collocation(problem, settings.points, torch.Generator().manual_seed(0))
-    for wall, y in (("bottom", 1e-7), ("top", 1 - 1e-7)):
-        getattr(points, wall)[:, 1] = y
-    points.interior[:, 1].clamp_(1e-7, 1 - 1e-7)
-    for end in ("inlet", "outlet"):
-        getattr(points, end)[:, 1].clamp_(1e-7, 1 - 1e-7)
-    return points
-
-
 @pytest.mark.parametrize("hard_walls", (True, False))
 @pytest.mark.parametrize("name", PROBLEMS)
-def test_every_loss_term_vanishes_for_the_exact_solution(name, hard_walls, small_settings, exact_networks_factory):
+def test_every_loss_term_vanishes_for_the_exact_solution(name, hard_walls, small_settings, exact_networks_factory,
+                                                          points_off_the_walls):
     problem = PROBLEMS[name]
     settings = replace(small_settings, {"formulation.hard_walls": hard_walls})
     form = Formulation.build(problem, settings.formulation)
     assert form.hard_psi == (hard_walls and not problem.has_charge())
-    terms = loss_terms(problem, PINNModel(exact_networks_factory(problem, form), form), _points(problem, settings))
+    terms = loss_terms(problem, PINNModel(exact_networks_factory(problem, form), form),
+                       points_off_the_walls(problem, settings))
     assert ("wall_charge" in terms) == problem.has_charge()
     for term, value in terms.items():
         # Walls sit 1e-7 inside the domain: wall values are off by O(1e-7 · slope), squared.
         assert float(value) < (1e-8 if term.startswith("wall") else 1e-16), (term, float(value))
 
 
-def test_the_charge_term_sees_a_wrong_wall_charge(small_settings, exact_networks_factory):
+def test_the_charge_term_sees_a_wrong_wall_charge(small_settings, exact_networks_factory, points_off_the_walls):
     """The exact fields of σ̂ = −10 scored against walls of σ̂ = −12: wall_charge = (2)² on every wall point."""
     problem = PROBLEMS["sigma_walls_periodic"]
     form = Formulation.build(problem, small_settings.formulation)
     model = PINNModel(exact_networks_factory(problem, form), form)
     other = dataclasses.replace(problem, zeta_bottom=(_charge(0.2, -2.4),), zeta_top=(_charge(0.2, -2.4),))
-    terms = loss_terms(other, model, _points(problem, small_settings))
+    terms = loss_terms(other, model, points_off_the_walls(problem, small_settings))
     assert float(terms["wall_charge"]) == pytest.approx(4.0, rel=1e-5)
