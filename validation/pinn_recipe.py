@@ -1,19 +1,19 @@
 """Study "pinn_recipe": an ablation of the PINN recipe, lever by lever (issue 15 item 8).
 
 The recipe is the [pinn] default of eofpinn (eofpinn/cases/pinn_settings.py): the double-layer
-bases of ψ and u, exact gauges, an exact-base start, points at the pattern corners, and a
-float64 L-BFGS polishing phase. Each variant turns ONE lever back (leave-one-out) or, for
-"0.1 layout", all of them (the formulation of eofpinn 0.1: linear wall blend, no flow base,
-penalty gauges, output gain 0.1, no corner points, no polishing); "+ RAD" and "+ continuation"
-add the two levers the recipe leaves off. Every run gets the same number of steps (--steps; a
-polished run spends its last fifth in L-BFGS) on three cases — the hardest straight cell
-(ε = 0.02, ζ̂ = 4), a benign one (ε = 0.1, ζ̂ = 1: no regression allowed) and
-cases/patterned_zeta.toml against FD — for --seeds seeds. Prints the final errors and training
-times (median over seeds), plots error against training time (from each run's history.csv),
-writes pinn_recipe.json and the section `pinn_recipe` of validation/RESULTS.md. Runs are
-resumable.
+bases of ψ and u, exact gauges, an exact-base start (output gain 0), pattern features, and
+collocation points redrawn every 100 steps. Each "no …" variant turns ONE of those levers back
+(leave-one-out); "0.1 layout" turns them all back (the formulation of eofpinn 0.1: linear wall
+blend, no flow base, penalty gauges, output gain 0.1, fixed points); each "+ …" variant adds one
+lever the recipe leaves off (corner points, RAD, continuation, a float64 L-BFGS polish over the
+last fifth of the steps, the flow scale U). Every run gets the same number of steps (--steps) on
+--cases: the hardest straight cell (ε = 0.02, ζ̂ = 4), a benign one (ε = 0.1, ζ̂ = 1: no
+regression allowed) and cases/patterned_zeta.toml against FD, for --seeds seeds. Prints the final
+errors and training times (median over seeds), plots error against training time (from each run's
+history.csv), writes pinn_recipe.json and the section `pinn_recipe` of validation/RESULTS.md.
+Runs are resumable.
 
-    python validation/pinn_recipe.py [--steps 1500] [--seeds 2] [--variants "recipe,no bases"]
+    python validation/pinn_recipe.py [--steps 1500] [--seeds 2] [--variants "recipe,no bases"] [--cases patterned_zeta]
 """
 
 from __future__ import annotations
@@ -36,17 +36,20 @@ from validation.results_page import markdown_table, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LEGACY_LAYOUT = {"formulation.psi_base": "linear", "formulation.flow_base": "none", "formulation.gauges": "penalty",
-                 "network.output_gain": 0.1, "points.edge_fraction": 0.0, "polish.steps": 0}
+                 "network.output_gain": 0.1, "network.pattern_features": False, "points.resample_every": 0}
 VARIANTS = {
     "recipe": {},
     "no bases": {"formulation.psi_base": "linear", "formulation.flow_base": "none"},
     "no flow base": {"formulation.flow_base": "none"},
     "penalty gauges": {"formulation.gauges": "penalty"},
     "random start": {"network.output_gain": 0.1},
-    "no corner points": {"points.edge_fraction": 0.0},
-    "no polishing": {"polish.steps": 0},
+    "no pattern features": {"network.pattern_features": False},
+    "fixed points": {"points.resample_every": 0},
+    "+ corner points": {"points.edge_fraction": 0.2},
     "+ RAD": {"points.adaptive_fraction": 0.2, "points.adaptive_every": 200},
     "+ continuation": {"continuation.steps": 500},
+    "+ polish": {"polish.steps": "fifth"},
+    "+ flow scale": {"formulation.flow_scale": "auto"},
     "0.1 layout": LEGACY_LAYOUT,
 }
 
@@ -72,18 +75,24 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--steps", type=int, default=1500, help="steps per run")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--cases", default="", help="comma-separated case names (default: all three)")
     parser.add_argument("--out", default=str(REPO / "validation" / "out" / "pinn_recipe"))
     parser.add_argument("--no-results-page", action="store_true")
     args = parser.parse_args(argv)
     out = Path(args.out)
     chosen = [v.strip() for v in args.variants.split(",") if v.strip()]
     rows, curves = [], {}
+    wanted = [c.strip() for c in args.cases.split(",") if c.strip()]
     for case_name, case in cases().items():
+        if wanted and case_name not in wanted and case.name not in wanted:
+            continue
         reference = pinn_study.reference_for(case, out / "references" / case.name)
         for variant in chosen:
             errors, times = [], []
             for seed in range(args.seeds):
-                changes = {"seed": seed, "steps": args.steps, "polish.steps": args.steps // 5, **VARIANTS[variant]}
+                changes = {"seed": seed, "steps": args.steps, **VARIANTS[variant]}
+                if changes.get("polish.steps") == "fifth":
+                    changes["polish.steps"] = args.steps // 5
                 run_dir = out / case.name / variant.replace(" ", "_").replace("+", "plus").replace(".", "") / f"seed{seed}"
                 row = pinn_study.run_pinn(case, changes, reference, run_dir)
                 errors.append(row["err_mean"])
@@ -99,7 +108,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                            {"median error": ".2e", "train s": ".0f"})
     print(table)
     if not args.no_results_page:
-        body = (f"Leave-one-out ablation of the PINN recipe: {args.steps} steps per run (polishing: the last fifth), "
+        body = (f"Leave-one-out ablation of the PINN recipe: {args.steps} steps per run (+ polish: the last fifth), "
                 f"{args.seeds} seed(s), mean relative L2 over (φ, c₊, c₋, u) against the exact solution "
                 "(straight cells) or FD (patterned_zeta). Figure: validation/out/pinn_recipe/pinn_recipe.png "
                 "(error against training time).\n\n" + table)

@@ -157,6 +157,10 @@ class FormulationSettings:
     physics.md §3 (ion content with no-flux walls and periodic ends; the outlet pressure with
     periodic ends) as loss terms ("penalty"), or exact by construction ("exact": c± divided by
     the mean of c± e^{±ψ} over the uniform interior points, the outlet mean subtracted from P).
+    `flow_scale` is U, which multiplies the flow block's outputs (u, v, and the excess pressure P):
+    "none" (default) U = 1; "auto" the case's velocity scale U = max(|Ê| max|ζ̂|, |Δp̂|/(8ℓ)) (the
+    Helmholtz–Smoluchowski speed and the Poiseuille centre-line speed; 1 when both vanish), so that
+    the network's outputs are O(1) however weak the drive; a number sets U itself.
     """
 
     hard_walls: bool = True
@@ -166,9 +170,12 @@ class FormulationSettings:
     pressure: str = "excess"
     pressure_scale: float = 1.0
     gauges: str = "exact"
+    flow_scale: str | float = "none"
 
     def __post_init__(self) -> None:
         check_fields(self, "formulation.", {
+            "flow_scale": (lambda v: v in ("none", "auto") or in_range(0.0, 1e6, open_low=True)(v),
+                           "\"none\", \"auto\" or a number in (0, 1e6]"),
             "gauges": (one_of(GAUGES), choices_text(GAUGES)),
             "hard_walls": FLAG,
             "psi_base": (one_of(PSI_BASES), choices_text(PSI_BASES)),
@@ -441,6 +448,8 @@ def _typed(key: str, value: Any, default: Any) -> Any:
     shown = "" if default is None else f" (default {default!r})"
     if default is None:
         default = 0.0
+    if default == "none" and _number(value):  # "none", "auto" or a number (formulation.flow_scale)
+        return float(value)
     value = _coerce(value, default)
     if type(value) is not type(default):
         raise SettingError(key, f"must be {_type_name(default)}{shown}; got {value!r}")

@@ -142,3 +142,5 @@ def test_edge_points_gather_at_the_pattern_corners():
     distance_to_corner = torch.minimum((edge[:, 0] - 1.0).abs(), torch.minimum(edge[:, 0], 2.0 - edge[:, 0]))
     assert float((distance_to_corner < 0.3).double().mean()) > 0.95  # spread 2 max(w, ε) = 0.1
     assert float(edge[:, 1].max()) <= wall_band_height(problem, settings) + 1e-12  # the bottom wall's band
+    # Depth half-normal with spread max(w, ε/2) = 0.025: median 0.674 × 0.025 = 0.017 (uniform in the band: 0.15).
+    assert 0.012 < float(edge[:, 1].median()) < 0.022

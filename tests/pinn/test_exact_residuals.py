@@ -36,7 +36,8 @@ FORMULATIONS = [
         ((True, "linear", "none"), (True, "gouy_chapman", "none"), (True, "gouy_chapman", "electroosmotic"),
          (False, "linear", "none")),
         ("slotboom", "log", "direct"), (("excess", 1.0), ("total", 100.0)))
-]
+] + [dict(hard_walls=True, concentrations="slotboom", pressure=p, pressure_scale=1.0, psi_base="gouy_chapman",
+          flow_base="electroosmotic", flow_scale="auto") for p in ("excess", "total")]  # U ≠ 1 on most PROBLEMS
 
 
 def _points(n: int = 400) -> torch.Tensor:
@@ -126,3 +127,20 @@ def test_exact_gauges_hold_by_construction_and_leave_the_exact_solution_exact(na
         assert float(torch.mean(values[c] * torch.exp(sign * values["psi"]))) == pytest.approx(1.0, abs=1e-12)
     if problem.ends == "periodic":
         assert float(torch.mean(model.values(points.outlet)["P"])) == pytest.approx(0.0, abs=1e-12)
+
+
+def test_flow_scale_is_the_velocity_the_drive_makes():
+    """flow_scale "auto": U = max(|Ê| max|ζ̂|, |Δp̂|/(8ℓ)), 1 without a drive; "none" (default) 1; a number: itself."""
+    from eofpinn.cases.pinn_settings import SettingError
+    from eofpinn.solvers.pinn.formulation import velocity_scale
+
+    assert velocity_scale(PROBLEMS["full_reservoir_boltzmann"]) == pytest.approx(0.75)  # Ê 0.5 × ζ̂ 1.5
+    assert velocity_scale(straight_problem(0.1, -2.0, 0.04)) == pytest.approx(0.08)
+    assert velocity_scale(straight_problem(0.1, 1.0, 0.0, pressure_drop_hat=-32.0)) == pytest.approx(4.0)  # ℓ = 1
+    assert velocity_scale(straight_problem(0.1, 1.0, 0.0)) == 1.0
+    problem = straight_problem(0.1, -2.0, 0.04)
+    assert Formulation.build(problem, FormulationSettings()).velocity_scale == 1.0  # "none"
+    assert Formulation.build(problem, FormulationSettings(flow_scale="auto")).velocity_scale == pytest.approx(0.08)
+    assert Formulation.build(problem, FormulationSettings(flow_scale=0.5)).velocity_scale == 0.5
+    with pytest.raises(SettingError, match=r"\[pinn.formulation.flow_scale\] must be \"none\", \"auto\" or a number"):
+        FormulationSettings(flow_scale=-1.0)

@@ -89,7 +89,9 @@ def interior_split(settings: PointSettings) -> dict[str, int]:
 
 def _edge_points(problem: Problem, n: int, band: float, generator: torch.Generator) -> Tensor:
     """n points around the pattern corners: x Gaussian about a corner's x with spread
-    2 max(w, ε), y uniform within the wall band of that corner's wall (none: uniform points)."""
+    2 max(w, ε), the distance from that corner's wall half-normal with spread max(w, ε/2) (cut at
+    the wall band): the residuals of a trained PINN peak within a transition width of the corner
+    (none: uniform points)."""
     ell = problem.length_ratio
     corners = [(x, y) for x, y in problem.pattern_corners() if x < ell]  # x = ℓ wraps onto x = 0
     if not corners:
@@ -99,7 +101,8 @@ def _edge_points(problem: Problem, n: int, band: float, generator: torch.Generat
     spread = 2.0 * max(problem.zeta_transition, problem.debye_ratio)
     x = corner[:, 0] + spread * torch.randn(n, generator=generator, dtype=torch.float64)
     x = torch.remainder(x, ell) if problem.ends == "periodic" else x.clamp(0.0, ell)
-    depth = band * _uniform(n, generator)
+    depth_spread = max(problem.zeta_transition, 0.5 * problem.debye_ratio)
+    depth = (depth_spread * torch.randn(n, generator=generator, dtype=torch.float64)).abs().clamp(max=band)
     y = torch.where(corner[:, 1] == 0.0, depth, 1.0 - depth)
     return torch.stack((x, y), dim=1)
 

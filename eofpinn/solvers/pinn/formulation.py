@@ -11,12 +11,17 @@ L(x, y) = (1 − y) ζ̂_b(x) + y ζ̂_t(x) their linear blend:
          the departure (for ε ≤ 0.05 it is the exact straight-channel ψ to 1e-8)
     c± = exp(N_± ∓ ψ)                   (Slotboom: c± = g± e^{∓ψ}, g± = e^{N_±} ≈ 1)
        = exp(N_±)                       (log)             or  N_±            (direct)
-    u  = d N_u + u_B,  v = d N_v        (hard no slip)    or  N_u, N_v      (soft)
+    u  = U d N_u + u_B,  v = U d N_v    (hard no slip)    or  U N_u, U N_v  (soft)
          u_B = 0 (flow_base "none"), or (flow_base "electroosmotic") Ê (B_ζ − L) +
          Δp̂ y(1 − y)/(2ℓ): the electroosmotic flow of those layers plus the Poiseuille flow of
          the imposed drop, which vanishes on the walls and is the exact straight-channel u
-    P  = Δp̂ (1 − x/ℓ) + s N_P           (excess pressure, s = pressure_scale)
+    P  = Δp̂ (1 − x/ℓ) + s U N_P         (excess pressure, s = pressure_scale)
     p  = Δp̂ (1 − x/ℓ) + s N_P,  P = p − Π   (paper layout: the network carries p itself)
+
+U (flow_scale) is 1 by default; "auto" makes it the case's velocity scale max(|Ê| max|ζ̂|, |Δp̂|/(8ℓ)):
+the flow a weak drive makes is small (Ê = 0.04 gives |u| ~ 0.02), and an optimiser whose steps have
+a fixed size in parameter space (Adam, SOAP) moves small outputs by large relative amounts. On the
+patterned case that did not make the flow more accurate (docs/method.md), hence off by default.
 
 With Boltzmann walls and hard walls the ions are hard too: N_± is multiplied by d (Slotboom;
 log, around ∓B_ζ) or the wall values exp(∓ζ̂) are blended in (direct). Hard values need a
@@ -66,6 +71,7 @@ class Formulation:
     exact_gauges: bool = False
     zeta_scale: float = 1.0  # continuation ([pinn.continuation]): every wall ζ̂ times this
     valences: tuple[float, float] = (1.0, -1.0)  # ẑ₊, ẑ₋ (the exact ion-content gauge weighs c± by e^{ẑ±ψ})
+    velocity_scale: float = 1.0  # U: multiplies the flow block's outputs (flow_scale)
 
     @classmethod
     def build(cls, problem: Problem, settings: FormulationSettings) -> Formulation:
@@ -89,6 +95,7 @@ class Formulation:
             flow_base=settings.flow_base,
             exact_gauges=settings.gauges == "exact",
             valences=tuple(problem.valences),
+            velocity_scale={"none": 1.0, "auto": None}.get(settings.flow_scale, settings.flow_scale) or velocity_scale(problem),
         )
 
     @property
@@ -161,13 +168,14 @@ class Formulation:
         for name, sign in ION_SIGNS.items():
             out[name] = self._concentration(raw[name][..., 0], sign, psi, distance, points)
         flow = raw["flow"]
-        out["u"], out["v"] = flow[..., 0], flow[..., 1]
+        out["u"], out["v"] = self.velocity_scale * flow[..., 0], self.velocity_scale * flow[..., 1]
         if self.hard_velocity:
             out["u"], out["v"] = jets.product(distance, out["u"]), jets.product(distance, out["v"])
         base = self.flow_base_jet(points) if self.hard_psi else None
         if base is not None:
             out["u"] = out["u"] + base
-        pressure = self.pressure_scale * flow[..., 2] + self.pressure_drop_jet(x)
+        scale = self.pressure_scale * (self.velocity_scale if self.pressure == "excess" else 1.0)
+        pressure = scale * flow[..., 2] + self.pressure_drop_jet(x)
         if self.pressure == "total" and not self.paper_model:
             # Π = (c₊ + c₋ − 2)/(2ε²), a linear combination of jets.
             ions = out["c_plus"] + out["c_minus"] - jets.constant_jet(2.0, pressure)
@@ -180,6 +188,16 @@ class Formulation:
         drop = self.pressure_drop / self.length_ratio
         zero = torch.zeros_like(x)
         return torch.stack((self.pressure_drop - drop * x, zero - drop, zero, zero, zero))
+
+
+def velocity_scale(problem: Problem) -> float:
+    """U = max(|Ê| max|ζ̂|, |Δp̂|/(8ℓ)): the Helmholtz–Smoluchowski speed of the strongest wall and
+    the centre-line speed of the imposed pressure drop (1 when the case drives no flow). A charge
+    segment counts with its Grahame ζ̂; an open circuit's Ê is unknown and counts as 0."""
+    zetas = [abs(s.zeta_hat) for wall in ("bottom", "top") for s in problem.zeta_segments(wall)]
+    field = 0.0 if problem.open_circuit else abs(problem.field_hat)
+    scale = max(field * max(zetas, default=0.0), abs(problem.pressure_drop_hat) / (8.0 * problem.length_ratio))
+    return scale if scale > 0.0 else 1.0
 
 
 def apply_gauges(fields: dict[str, Tensor], content: dict[str, Tensor] | None,
