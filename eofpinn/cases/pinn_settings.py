@@ -157,6 +157,9 @@ class FormulationSettings:
     physics.md §3 (ion content with no-flux walls and periodic ends; the outlet pressure with
     periodic ends) as loss terms ("penalty"), or exact by construction ("exact": c± divided by
     the mean of c± e^{±ψ} over the uniform interior points, the outlet mean subtracted from P).
+    `field_scale` (open circuits): the trainable field is Ê = field_scale · θ. Adam-type steps
+    move a parameter by about the learning rate whatever its gradient, so Ê moves by about
+    field_scale × lr per step: 10 lets it follow the fields while the double layer forms.
     """
 
     hard_walls: bool = True
@@ -166,9 +169,11 @@ class FormulationSettings:
     pressure: str = "excess"
     pressure_scale: float = 1.0
     gauges: str = "exact"
+    field_scale: float = 10.0
 
     def __post_init__(self) -> None:
         check_fields(self, "formulation.", {
+            "field_scale": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),
             "gauges": (one_of(GAUGES), choices_text(GAUGES)),
             "hard_walls": FLAG,
             "psi_base": (one_of(PSI_BASES), choices_text(PSI_BASES)),

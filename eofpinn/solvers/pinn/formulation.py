@@ -66,6 +66,7 @@ class Formulation:
     exact_gauges: bool = False
     zeta_scale: float = 1.0  # continuation ([pinn.continuation]): every wall ζ̂ times this
     valences: tuple[float, float] = (1.0, -1.0)  # ẑ₊, ẑ₋ (the exact ion-content gauge weighs c± by e^{ẑ±ψ})
+    field_scale: float = 10.0  # open circuit: Ê = field_scale · θ (PINNModel)
 
     @classmethod
     def build(cls, problem: Problem, settings: FormulationSettings) -> Formulation:
@@ -89,6 +90,7 @@ class Formulation:
             flow_base=settings.flow_base,
             exact_gauges=settings.gauges == "exact",
             valences=tuple(problem.valences),
+            field_scale=settings.field_scale,
         )
 
     @property
@@ -211,11 +213,12 @@ class PINNModel(nn.Module):
     task for the current collocation); training takes the means from its own batch (the same
     points), evaluation from these.
 
-    An open circuit (`open_circuit`) makes the field Ê a trainable scalar parameter, `field_hat`,
-    started at the formulation's Ê (the case's field_hat: 0 for a `current = "0 A"` case file)
-    and fixed by the zero_current loss term; being a parameter, it is in the state dict
-    (checkpoints, resume, warm start) and seen by every optimiser. `field` is the Ê every map and
-    residual uses: that parameter, or the applied field of a closed circuit.
+    An open circuit (`open_circuit`) makes the field a trainable scalar parameter θ
+    (`scaled_field`), Ê = field_scale · θ ([pinn.formulation] field_scale: an Adam-type step moves
+    θ by about the learning rate), started at the formulation's Ê (the case's field_hat: 0 for a
+    `current = "0 A"` case file) and fixed by the zero_current loss term; being a parameter, it
+    is in the state dict (checkpoints, resume, warm start) and seen by every optimiser. `field`
+    is the Ê every map and residual uses: field_scale · θ, or the applied field of a closed circuit.
     """
 
     def __init__(self, networks: FieldNetworks, formulation: Formulation, derivatives: str = "taylor",
@@ -226,14 +229,17 @@ class PINNModel(nn.Module):
         self.derivatives = derivatives
         self.gauge_points: dict[str, Tensor | None] = {}
         if open_circuit:
-            self.field_hat = nn.Parameter(torch.tensor(float(formulation.field_hat), dtype=torch.float64))
+            start = formulation.field_hat / formulation.field_scale
+            self.scaled_field = nn.Parameter(torch.tensor(start, dtype=torch.float64))
         else:
-            self.register_parameter("field_hat", None)
+            self.register_parameter("scaled_field", None)
 
     @property
     def field(self) -> Tensor | float:
         """Ê: the trainable field of an open circuit (a scalar tensor), else the applied field."""
-        return self.formulation.field_hat if self.field_hat is None else self.field_hat
+        if self.scaled_field is None:
+            return self.formulation.field_hat
+        return self.formulation.field_scale * self.scaled_field
 
     def forward(self, points: Tensor) -> dict[str, Tensor]:
         """Jets (5, N) of ψ, c±, u, v and the excess pressure P (gauges not applied)."""

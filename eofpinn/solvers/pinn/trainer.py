@@ -59,8 +59,8 @@ from eofpinn.solvers.pinn.optimizers import learning_rate, make_optimizer, optim
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 MEAN_KEY = "mean"
 # Parameters outside the networks that a model may or may not have (an open circuit's trainable
-# field Ê, formulation.PINNModel): a warm start carries them over only between runs that have them.
-OPTIONAL_PARAMETERS = ("field_hat",)
+# field, formulation.PINNModel): a warm start carries them over only between runs that have them.
+OPTIONAL_PARAMETERS = ("scaled_field",)
 # Settings that change the shape of the state; a resumed run must keep them.
 STRUCTURAL_SETTINGS = ("network", "formulation", "dtype", "optimizer.name", "balancing.name",
                        "points.n_interior", "points.n_boundary", "polish.name", "polish.dtype")
