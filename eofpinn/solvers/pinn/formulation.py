@@ -24,6 +24,8 @@ smooth ζ̂ along each wall: a uniform wall, or a pattern with a transition widt
 pattern (width 0) makes ψ discontinuous there, and such cases fall back to soft penalties.
 The linear pressure drop is the exact straight-channel P, so the network learns only the
 departure from it, and with periodic ends it makes P periodic up to the jump Δp̂ exactly.
+At open circuit Ê is not given: it is the model's trainable field (PINNModel.field), and u_B
+uses it like the residuals do.
 All maps act on jets (derivatives.py), so the residuals see exact derivatives of the fields.
 """
 
