@@ -112,13 +112,14 @@ def _solve_exact(case: Case, nx: int | None = None, ny: int | None = None) -> So
 
 
 def _refuse_unsupported_pinn_case(case: Case) -> None:
-    """The PINN does not solve open circuits (issue 13: the field would be a trainable scalar);
-    an UnsupportedCaseError rather than a silently different problem."""
+    """An open circuit needs the full model (the paper model's ion fluxes carry no current, so
+    nothing fixes the PINN's trainable Ê): an UnsupportedCaseError rather than a silently
+    different problem. (Case files refuse it when they load; a Problem built in code does not.)"""
     from eofpinn.errors import UnsupportedCaseError
 
-    if case.problem.open_circuit:
-        raise UnsupportedCaseError("the PINN solver does not handle an open circuit (current = 0) yet: "
-                                   "use --solver fd (or exact for a straight channel)")
+    if case.problem.open_circuit and case.problem.paper_model:
+        raise UnsupportedCaseError("an open circuit (current = 0) needs the full model: the paper model's ion "
+                                   "fluxes carry no current, so nothing fixes the field; use equations = \"full\"")
 
 
 def _solve_pinn(case: Case, settings: PINNSettings | Mapping[str, Any] | None = None,

@@ -1,6 +1,6 @@
 """Study: surface-charge walls, streaming, Onsager reciprocity and nanochannel conductance (issue 13).
 
-Four sections of validation/RESULTS.md, each with its figure under --out:
+Five sections of validation/RESULTS.md (figures under --out):
 
 1. `charge_walls` — charge (σ) walls, mixed ζ|σ walls and a 2:1 salt in a straight channel: FD
    (9 × 162, the default y grid, and 9 × 322) against the exact solution of physics.md §4/§7.
@@ -17,12 +17,18 @@ Four sections of validation/RESULTS.md, each with its figure under --out:
    Phys. Rev. Lett. 93, 035901 (2004) measured in silica channels (compared in form; their data
    points are not reproduced here).
 
-The PINN (charge walls soft, with the wall_charge loss; z₊:z₋ through the shared residuals) is
-reported at a fixed budget (--pinn-steps) on two straight channels and for the Onsager pair of a
-straight σ slit; it does not solve open circuits (no streaming-potential row).
+5. `open_circuit_pinn` — the PINN at open circuit (Ê a trainable unknown fixed by the zero_current
+   loss): the σ-wall straight channel of section 1's PINN rows driven by Δp̂ = 50, and the
+   1 mM slit of section 2 (the shipped streaming_potential case's channel at 1 kPa): its Ê and
+   streaming potential against the exact ones.
 
-    python validation/charge_transport.py                 # all four, about 30 minutes on 2 cores
+The PINN (charge walls soft, with the wall_charge loss; z₊:z₋ through the shared residuals) is
+reported at a fixed budget (--pinn-steps) on two straight channels, for the Onsager pair of a
+straight σ slit and at open circuit (section 5).
+
+    python validation/charge_transport.py                 # all five, about 35 minutes on 2 cores
     python validation/charge_transport.py --only conductance streaming --pinn-steps 0
+    python validation/charge_transport.py --only open_circuit_pinn    # about 3 minutes
 """
 
 from __future__ import annotations
@@ -44,11 +50,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: 
 
 from eofpinn import solve  # noqa: E402
 from eofpinn.cases import (  # noqa: E402
-    ChargeSegment, Electrolyte, ZetaSegment, case_from_problem, load_case, straight_problem,
+    ChargeSegment, Electrolyte, ZetaSegment, case_from_problem, load_case, straight_problem, with_settings,
 )
 from eofpinn.cases import scalings as sc  # noqa: E402
 from eofpinn.physics.electrolyte import grahame_zeta  # noqa: E402
-from eofpinn.physics.exact import exact_transport, wall_potentials  # noqa: E402
+from eofpinn.physics.exact import exact_transport, open_circuit_field, wall_potentials  # noqa: E402
+from eofpinn.physics.observables import observables  # noqa: E402
 from eofpinn.physics.thin_layer import (  # noqa: E402
     bulk_conductivity, crossover_concentration, smoluchowski_streaming_current, smoluchowski_streaming_potential,
     thin_layer_conductance,
@@ -61,8 +68,8 @@ REPO = Path(__file__).resolve().parents[1]
 KCL = Electrolyte(1.0, 1, 1.96e-9, 2.03e-9, 78.5, 298.15, 0.89e-3, 997.0)
 CACL2 = dataclasses.replace(KCL, valence_plus=2, valence_minus=-1, diffusivity_plus_m2_s=0.792e-9)
 SIGMA = -0.02  # C/m², silica-like
-PINN_NOTE = ("PINN: no open circuit (the field is not a trainable unknown of the PINN yet; `eofpinn solve "
-             "--solver pinn` refuses `current = 0`).")
+PINN_NOTE = ("PINN at open circuit (Ê a trainable unknown fixed by a zero-current loss term): the section "
+             "\"The PINN at open circuit\" (`--only open_circuit_pinn`).")
 PINN_SETTINGS = {"network.width": 32, "points.n_interior": 1000}
 
 
@@ -241,6 +248,52 @@ def _plot_streaming(rows: list[dict], path: Path) -> None:
     plt.close(fig)
 
 
+# ---- 5. the PINN at open circuit ---------------------------------------------------------
+def open_circuit_cases() -> list[tuple[str, object]]:
+    """The PINN's open circuits: section 1's σ-wall PINN channel driven by Δp̂ = 50 at zero
+    current, and the 1 mM slit of section 2 (the streaming_potential case's channel) at 1 kPa."""
+    walls = _straight(0.2, _charge(0.2, -2.0), _charge(0.2, -2.0), (1.0, -1.0), field_hat=0.0, pressure_drop_hat=50.0,
+                      peclet=1.0, delta_plus=1.0, delta_minus=1.0, open_circuit=True)
+    slit = slit_case(1.0, 100e-9, 1e-6)
+    problem = dataclasses.replace(slit.problem, open_circuit=True,
+                                  pressure_drop_hat=1e3 / slit.scalings.pressure_scale_Pa)
+    return [("σ walls, Δp̂ = 50 (section 1's PINN channel)", walls),
+            ("1 mM KCl slit, 1 kPa (section 2)", case_from_problem(problem, electrolyte=slit.electrolyte))]
+
+
+def open_circuit_pinn_study(progress, pinn_steps: int) -> tuple[list[dict], str]:
+    rows = []
+    for label, case in open_circuit_cases() if pinn_steps else []:
+        exact_field = open_circuit_field(case.problem)
+        pinn, seconds = pinn_solution(case, pinn_steps)
+        exact = solve(case, "exact", nx=pinn.x.size, ny=pinn.y.size)
+        errors = field_errors(pinn, exact)
+        field = pinn.case.problem.field_hat
+        potential, exact_potential = (observables(sol)["streaming_potential_V"] for sol in (pinn, exact))
+        rows.append({"case": label, "ε": case.problem.debye_ratio, "ℓ": case.problem.length_ratio,
+                     "Δp̂": case.problem.pressure_drop_hat, "steps": pinn_steps, "Ê exact": exact_field, "Ê PINN": field,
+                     "Ê rel. error": abs(field / exact_field - 1.0), "ΔV_s exact (mV)": exact_potential * 1e3,
+                     "ΔV_s PINN (mV)": potential * 1e3, "mean L2": errors["paper_mean"]["relative_l2"],
+                     "ψ L2": errors["psi"]["relative_l2"], "s": seconds})
+        progress(f"open circuit PINN: {label}: Ê rel. error {rows[-1]['Ê rel. error']:.2e}, "
+                 f"mean L2 {rows[-1]['mean L2']:.2e}")
+    formats = {"ε": ".3g", "Δp̂": ".4g", "Ê exact": ".5g", "Ê PINN": ".5g", "Ê rel. error": ".1e",
+               "ΔV_s exact (mV)": ".4g", "ΔV_s PINN (mV)": ".4g", "mean L2": ".2e", "ψ L2": ".2e", "s": ".0f"}
+    case_scale = with_settings(open_circuit_cases()[0][1], PINN_SETTINGS).pinn.formulation.field_scale
+    body = (
+        "### The PINN at open circuit: the streaming field as a trainable unknown\n\n"
+        f"`current = 0`: the PINN's field Ê = {case_scale:g} θ (θ trainable, started at Ê = 0) enters the residuals and the "
+        "flow base, and the `zero_current` loss term asks the net current ∫ (N̂₊ − N̂₋)·e_x dy through three "
+        "cross-sections (64 Gauss–Legendre nodes each) to vanish. CPU, one thread, seed 0, width 32, 1000 "
+        "interior points, SOAP + GN at its default learning rate; errors against the exact solution at its "
+        "zero-current field (physics.md §7). ΔV_s = Φ(0) − Φ(L) = Ê ℓ V_T, the streaming potential of the "
+        "summary's observables. The σ-wall channel: ℓ = 2, Pe = 1, δ± = 1, σ λ_D/(ε_w V_T) = −2 (as section 1's "
+        "PINN rows, Ê = 1 applied there); the slit: KCl, σ = −20 mC/m², H = 100 nm, L = 1 µm.\n\n"
+        + (markdown_table(rows, list(rows[0]), formats) if rows else "(not run: --pinn-steps 0)")
+    )
+    return rows, body
+
+
 # ---- 3. Onsager reciprocity ----------------------------------------------------------------
 def _sigma_step(case):
     """zeta_step with charge walls: σ = −20 → −5 mC/m² at mid-channel (same grid, reservoir ends)."""
@@ -395,7 +448,7 @@ def _shown(path: Path) -> str:
         return str(path)
 
 
-STUDIES = ("charge_walls", "streaming", "onsager", "conductance")
+STUDIES = ("charge_walls", "streaming", "onsager", "conductance", "open_circuit_pinn")
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -423,6 +476,8 @@ def main(argv: list[str] | None = None) -> dict:
             data, body = streaming_study(progress, out)
         elif name == "onsager":
             data, body = onsager_study(progress, args.quick, args.pinn_steps)
+        elif name == "open_circuit_pinn":
+            data, body = open_circuit_pinn_study(progress, args.pinn_steps)
         else:
             data, body = conductance_study(progress, out)
         results[name] = data

@@ -161,6 +161,9 @@ class FormulationSettings:
     "none" (default) U = 1; "auto" the case's velocity scale U = max(|Ê| max|ζ̂|, |Δp̂|/(8ℓ)) (the
     Helmholtz–Smoluchowski speed and the Poiseuille centre-line speed; 1 when both vanish), so that
     the network's outputs are O(1) however weak the drive; a number sets U itself.
+    `field_scale` (open circuits): the trainable field is Ê = field_scale · θ. Adam-type steps
+    move a parameter by about the learning rate whatever its gradient, so Ê moves by about
+    field_scale × lr per step: 10 lets it follow the fields while the double layer forms.
     """
 
     hard_walls: bool = True
@@ -171,11 +174,13 @@ class FormulationSettings:
     pressure_scale: float = 1.0
     gauges: str = "exact"
     flow_scale: str | float = "none"
+    field_scale: float = 10.0
 
     def __post_init__(self) -> None:
         check_fields(self, "formulation.", {
             "flow_scale": (lambda v: v in ("none", "auto") or in_range(0.0, 1e6, open_low=True)(v),
                            "\"none\", \"auto\" or a number in (0, 1e6]"),
+            "field_scale": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),
             "gauges": (one_of(GAUGES), choices_text(GAUGES)),
             "hard_walls": FLAG,
             "psi_base": (one_of(PSI_BASES), choices_text(PSI_BASES)),

@@ -41,6 +41,15 @@ def ion_flux_x_parts(valence: float, delta: float, peclet: float, c, c_x, phi_x,
     return {"diffusion": -delta * c_x, "conduction": -delta * valence * c * phi_x, "convection": peclet * u * c}
 
 
+def current_density_x(problem, c_plus, c_minus, c_plus_x, c_minus_x, phi_x, u):
+    """(N̂₊ − N̂₋)·e_x, the x-component of the dimensionless current density (module docstring),
+    from the concentrations, their x-derivatives, ∂φ/∂x and u (numpy arrays or torch tensors)."""
+    peclet = 0.0 if problem.paper_model else problem.peclet
+    plus = ion_flux_x_parts(problem.valence_plus, problem.delta_plus, peclet, c_plus, c_plus_x, phi_x, u)
+    minus = ion_flux_x_parts(problem.valence_minus, problem.delta_minus, peclet, c_minus, c_minus_x, phi_x, u)
+    return sum(plus.values()) - sum(minus.values())
+
+
 def current_scale_A_m(charge_concentration_mol_m3: float, reference_diffusivity_m2_s: float) -> float:
     """F q D_ref: the current per unit depth of Î = 1 (A/m)."""
     return FARADAY * charge_concentration_mol_m3 * reference_diffusivity_m2_s
@@ -73,7 +82,7 @@ def _x_mean(values: np.ndarray, x: np.ndarray) -> float:
     return float(np.trapezoid(values, x) / (x[-1] - x[0]))
 
 
-def _condition_edges(problem) -> np.ndarray:
+def condition_edges(problem) -> np.ndarray:
     """x where a wall condition changes (ζ̂, σ̂ or its kind), periodic wraps at 0 and ℓ included."""
     edges = set()
     for wall in ("bottom", "top"):
@@ -123,7 +132,7 @@ def current_sections(solution: Solution, count: int = N_SECTIONS) -> list[dict[s
         parts["diffusion"] = -delta * boltzmann * _d_dx(c / boltzmann, x, periodic) + delta * valence * c * psi_x
         for key, value in parts.items():
             totals[key] = totals[key] + sign * np.trapezoid(value, y, axis=1)
-    nodes = section_nodes(x, _condition_edges(p), count)
+    nodes = section_nodes(x, condition_edges(p), count)
     return [{"x": float(x[i]), **{k: float(v[i]) for k, v in totals.items()},
              "total": float(sum(v[i] for v in totals.values()))} for i in nodes]
 

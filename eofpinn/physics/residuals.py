@@ -88,14 +88,18 @@ def residuals(
     u: Derivatives,
     v: Derivatives,
     pressure: Derivatives,
+    field_hat=None,
 ) -> dict:
-    """The six PDE residuals, keyed by RESIDUAL_NAMES. `pressure` is the excess pressure P."""
+    """The six PDE residuals, keyed by RESIDUAL_NAMES. `pressure` is the excess pressure P;
+    `field_hat` the field Ê (None: problem.field_hat; an open circuit's PINN passes its
+    trainable Ê, a scalar tensor)."""
     eps = problem.debye_ratio
+    field = problem.field_hat if field_hat is None else field_hat
     lap_psi = psi.xx + psi.yy
     if problem.paper_model:
         phi_x, phi_y, pe = psi.x, psi.y, 0.0
     else:
-        phi_x, phi_y, pe = psi.x - problem.field_hat, psi.y, problem.peclet
+        phi_x, phi_y, pe = psi.x - field, psi.y, problem.peclet
     z_plus, z_minus = problem.valences
     out = {
         "poisson": poisson(eps, psi, c_plus, c_minus, problem.valence_span),
@@ -106,7 +110,7 @@ def residuals(
     reynolds = problem.reynolds if problem.inertia else 0.0
     if problem.paper_model:
         scale = 1.0 / (problem.valence_span * eps**2)
-        out["stokes_x"] = u.xx + u.yy - pressure.x + scale * problem.field_hat * (c_plus.f - c_minus.f)
+        out["stokes_x"] = u.xx + u.yy - pressure.x + scale * field * (c_plus.f - c_minus.f)
         out["stokes_y"] = v.xx + v.yy - pressure.y
         if reynolds:
             out["stokes_x"] = out["stokes_x"] - reynolds * (u.f * u.x + v.f * u.y)

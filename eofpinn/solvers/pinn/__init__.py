@@ -7,8 +7,10 @@ Modules, in the order data flows through them:
 - derivatives.py  second-order jets (f, f_x, f_y, f_xx, f_yy): Taylor mode, nested autograd,
                   and the jet algebra (products, exp, wall functions);
 - formulation.py  raw outputs → ψ, c±, u, v, P (hard walls, Slotboom/log ions, excess P);
+                  an open circuit's trainable field Ê;
 - collocation.py  interior points clustered in the wall bands, wall and end points, targets;
-- losses.py       one mean square per PDE residual (physics.residuals) and per BC group;
+- losses.py       one mean square per PDE residual (physics.residuals) and per BC group,
+                  and an open circuit's zero_current term;
 - evaluation.py   fields on a grid, per-field relative L2 errors, the paper's mean;
 - optimizers.py   registry of optimisers (SOAP of soap.py, Adam, L-BFGS), learning-rate schedule;
 - balancing.py    registry of loss balancers (GN, LRA, ReLoBRaLo, none), explicit state;

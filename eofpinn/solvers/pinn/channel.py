@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 import torch
 from torch import nn
 
+from eofpinn.cases import with_field
 from eofpinn.cases.model import Case, PINNSettings
 from eofpinn.solution import Solution
 from eofpinn.solvers.pinn.collocation import Collocation, adapted, interior_split, sample_collocation
@@ -69,9 +70,15 @@ class ChannelTask:
         return evaluator.errors if evaluator.available else None
 
     def solution(self, model: nn.Module, device: torch.device, dtype: torch.dtype, info: dict) -> Solution:
+        """The fields on the evaluation grid; an open circuit's case carries the solved Ê (as FD's
+        does: `with_field`, and info["open_circuit_field_hat"]), so observables read it."""
         x, y = eval_grid(self.problem, self.settings.records)
         fields = solution_on_grid(model, self.problem, x, y, device, dtype)
-        return Solution(case=self.case, x=x, y=y, fields=fields, solver="pinn", info=info)
+        case = self.case
+        if self.problem.open_circuit:
+            field = float(model.field.detach())
+            case, info = with_field(case, field), {**info, "open_circuit_field_hat": field}
+        return Solution(case=case, x=x, y=y, fields=fields, solver="pinn", info=info)
 
 
 def solve_pinn(case: Case, settings: PINNSettings | None = None, reference: Solution | None = None,

@@ -7,6 +7,15 @@ taken over them alone, unbiased by the clustering. Each wall carries n_boundary 
 uniform random x; each end carries n_boundary points, half uniform in y and half in the bands.
 Boundary targets (ζ̂ of the wall under each point, the equilibrium ψ_eq(y) at reservoir ends)
 are computed once per sampling, in float64 on the host, and stored with the points.
+
+An open circuit adds fixed cross-sections for its zero-current term (`current_sections`): the
+net current Î = ∫ (N̂₊ − N̂₋)·e_x dy through each is a quadrature, composite Gauss–Legendre in y
+with 16 nodes in each wall band [0, h], [1 − h, 1] and 32 in the core (64 per section; the
+bands resolve the double layer, which carries the current's excess), at x where FD and the
+observables measure it: with no-flux walls (charge is conserved, every section carries the same
+current) three, one in each third of the channel, away from the edges of the wall conditions
+(physics.observables.section_nodes); with Boltzmann walls, which ions cross, the outlet alone,
+as FD's zero-current row. They are no random draw: resampling leaves them where they are.
 """
 
 from __future__ import annotations
@@ -22,6 +31,10 @@ from torch import Tensor
 from eofpinn.cases.model import Problem
 from eofpinn.cases.pinn_settings import PointSettings
 from eofpinn.physics.exact import reservoir_profile
+from eofpinn.physics.observables import condition_edges, section_nodes
+
+SECTION_COUNT = 3  # cross-sections of the zero-current term (no-flux walls)
+SECTION_NODES = (16, 32, 16)  # Gauss–Legendre nodes per section: bottom band, core, top band
 
 
 @dataclass
@@ -38,14 +51,23 @@ class Collocation:
     zeta_top: Tensor
     psi_inlet: Tensor  # ψ_eq(y) at the inlet points (reservoir ends; zeros when periodic)
     psi_outlet: Tensor
+    # Open circuit: the cross-section points (n_sections × nodes, section by section) and the
+    # quadrature weight of each in y; None otherwise.
+    sections: Tensor | None = None
+    section_weights: Tensor | None = None
+    n_sections: int = 0
 
     REGIONS = ("interior", "bottom", "top", "inlet", "outlet")
 
+    def regions(self) -> tuple[str, ...]:
+        return self.REGIONS + (("sections",) if self.sections is not None else ())
+
     def stacked(self) -> tuple[Tensor, dict[str, slice]]:
         """All points in one (N, 2) batch (one network pass) and each region's slice of it."""
-        parts = [getattr(self, name) for name in self.REGIONS]
+        names = self.regions()
+        parts = [getattr(self, name) for name in names]
         slices, start = {}, 0
-        for name, part in zip(self.REGIONS, parts):
+        for name, part in zip(names, parts):
             slices[name] = slice(start, start + part.shape[0])
             start += part.shape[0]
         return torch.cat(parts), slices
@@ -107,6 +129,38 @@ def _edge_points(problem: Problem, n: int, band: float, generator: torch.Generat
     return torch.stack((x, y), dim=1)
 
 
+def section_x(problem: Problem) -> np.ndarray:
+    """x of the zero-current cross-sections (module docstring)."""
+    if problem.ion_wall == "boltzmann":
+        return np.array([problem.length_ratio])
+    x = np.linspace(0.0, problem.length_ratio, 601)
+    return x[section_nodes(x, condition_edges(problem), SECTION_COUNT)]
+
+
+def section_quadrature(problem: Problem, settings: PointSettings) -> tuple[np.ndarray, np.ndarray]:
+    """Nodes and weights in y on [0, 1]: Gauss–Legendre on the bottom band, the core and the top
+    band (SECTION_NODES), the band height that of the collocation (`wall_band_height`)."""
+    band = min(wall_band_height(problem, settings), 0.5)
+    edges = (0.0, band, 1.0 - band, 1.0)
+    nodes, weights = [], []
+    for a, b, n in zip(edges[:-1], edges[1:], SECTION_NODES):
+        if b <= a:  # a band of 0.5: no core
+            continue
+        t, w = np.polynomial.legendre.leggauss(n)
+        nodes.append(0.5 * (a + b) + 0.5 * (b - a) * t)
+        weights.append(0.5 * (b - a) * w)
+    return np.concatenate(nodes), np.concatenate(weights)
+
+
+def current_sections(problem: Problem, settings: PointSettings) -> tuple[Tensor, Tensor, int]:
+    """The cross-section points (N, 2), section by section, their y weights (N,) and the number of
+    sections, for the zero-current term of an open circuit (float64, CPU)."""
+    xs = section_x(problem)
+    y, w = section_quadrature(problem, settings)
+    points = np.stack((np.repeat(xs, y.size), np.tile(y, xs.size)), axis=1)
+    return torch.from_numpy(points), torch.from_numpy(np.tile(w, xs.size)), xs.size
+
+
 def sample_collocation(problem: Problem, settings: PointSettings, generator: torch.Generator) -> Collocation:
     """Draw a fresh set of points (float64, CPU) from `generator`. (Edge and adaptive points are
     drawn last, so without them the draws are those of the uniform-and-band layout.)"""
@@ -135,10 +189,12 @@ def sample_collocation(problem: Problem, settings: PointSettings, generator: tor
     if split["edge"] or split["adaptive"]:
         adaptive = torch.stack((ell * _uniform(split["adaptive"], generator), _uniform(split["adaptive"], generator)), 1)
         interior = torch.cat((interior, _edge_points(problem, split["edge"], band, generator), adaptive))
+    sections = current_sections(problem, settings) if problem.open_circuit else (None, None, 0)
     return Collocation(
         interior=interior, n_uniform=split["uniform"], bottom=walls["bottom"], top=walls["top"],
         inlet=ends["inlet"], outlet=ends["outlet"], zeta_bottom=zeta["bottom"], zeta_top=zeta["top"],
         psi_inlet=psi_eq["inlet"], psi_outlet=psi_eq["outlet"],
+        sections=sections[0], section_weights=sections[1], n_sections=sections[2],
     )
 
 

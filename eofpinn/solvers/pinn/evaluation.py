@@ -8,9 +8,16 @@ in the paper model without a pressure drop — have no meaningful relative error
 measured against the velocity scale instead: the denominator is max(‖f_ref‖, √A · max|u_ref|)
 (A the channel's area), i.e. the RMS error divided by the peak reference speed. The paper's metric is the mean over (φ, c₊, c₋, u)
 (eofpinn.solution.PAPER_ERROR_FIELDS). All of it runs on the device; `errors` syncs once.
+
+An open circuit's solved field Ê (the model's trainable parameter) gives φ, and its error
+`field_hat` = |Ê − Ê_ref| / |Ê_ref| (|Ê − Ê_ref| when Ê_ref = 0) joins the errors: Ê_ref is the
+reference solution's field, or the exact zero-current field of a straight channel
+(physics.exact.open_circuit_field), against whose solution the fields are then measured.
 """
 
 from __future__ import annotations
+
+import dataclasses
 
 import numpy as np
 import torch
@@ -18,7 +25,7 @@ from torch import Tensor
 
 from eofpinn.cases.model import Problem
 from eofpinn.cases.pinn_settings import RecordSettings
-from eofpinn.physics.exact import exact_fields, osmotic_pressure
+from eofpinn.physics.exact import exact_fields, open_circuit_field, osmotic_pressure
 from eofpinn.solution import FIELD_NAMES, PAPER_ERROR_FIELDS, Solution, trapezoid_weights
 from eofpinn.solvers.pinn.formulation import PINNModel
 
@@ -45,9 +52,10 @@ def predict(model: PINNModel, problem: Problem, points: Tensor, batch: int = 655
         parts.append(model.values(points[start:start + batch]))
     values = {name: torch.cat([p[name] for p in parts]) for name in parts[0]}
     x = points[:, 0]
+    field = model.field.detach() if isinstance(model.field, Tensor) else model.field
     return {
         "psi": values["psi"],
-        "phi": values["psi"] + problem.field_hat * (problem.length_ratio - x),
+        "phi": values["psi"] + field * (problem.length_ratio - x),
         "c_plus": values["c_plus"],
         "c_minus": values["c_minus"],
         "u": values["u"],
@@ -74,15 +82,22 @@ class Evaluator:
     def __init__(self, problem: Problem, reference: Solution | None, settings: RecordSettings,
                  device: torch.device, dtype: torch.dtype):
         self.problem = problem
+        self.field_reference = None  # an open circuit's Ê_ref
         if reference is None and not problem.is_straight_channel:
             self.points = None
             return
         if reference is not None:
             x, y, fields = reference.x, reference.y, reference.fields
+            if problem.open_circuit:
+                self.field_reference = float(reference.case.problem.field_hat)
         else:
             x, y = eval_grid(problem, settings)
             X, Y = np.meshgrid(x, y, indexing="ij")
-            fields = exact_fields(problem, X, Y)
+            exact = problem
+            if problem.open_circuit:
+                self.field_reference = open_circuit_field(problem)
+                exact = dataclasses.replace(problem, field_hat=self.field_reference)
+            fields = exact_fields(exact, X, Y)
         self.points = torch.as_tensor(grid_points(x, y), device=device, dtype=dtype)
         self.reference = {n: torch.as_tensor(np.asarray(fields[n]).ravel(), device=device, dtype=dtype)
                           for n in FIELD_NAMES}
@@ -103,13 +118,19 @@ class Evaluator:
         return FIELD_NAMES + (MEAN_KEY,)
 
     def error_tensor(self, model: PINNModel) -> Tensor:
-        """Errors ordered like `keys()`, on the device (no host sync)."""
-        return relative_l2(predict(model, self.problem, self.points), self.reference, self.denominators, self.weights)
+        """Errors ordered like `keys()` (then an open circuit's `field_hat`), on the device (no host sync)."""
+        errors = relative_l2(predict(model, self.problem, self.points), self.reference, self.denominators,
+                             self.weights)
+        if self.field_reference is None:
+            return errors
+        scale = abs(self.field_reference) or 1.0
+        return torch.cat((errors, (torch.abs(model.field.detach() - self.field_reference) / scale).reshape(1)))
 
     def errors(self, model: PINNModel) -> dict[str, float]:
         if not self.available:
             return {}
-        return dict(zip(self.keys(), self.error_tensor(model).tolist()))
+        names = self.keys() + (("field_hat",) if self.field_reference is not None else ())
+        return dict(zip(names, self.error_tensor(model).tolist()))
 
 
 def solution_on_grid(model: PINNModel, problem: Problem, x: np.ndarray, y: np.ndarray,

@@ -29,6 +29,8 @@ smooth ζ̂ along each wall: a uniform wall, or a pattern with a transition widt
 pattern (width 0) makes ψ discontinuous there, and such cases fall back to soft penalties.
 The linear pressure drop is the exact straight-channel P, so the network learns only the
 departure from it, and with periodic ends it makes P periodic up to the jump Δp̂ exactly.
+At open circuit Ê is not given: it is the model's trainable field (PINNModel.field), and u_B
+uses it like the residuals do.
 All maps act on jets (derivatives.py), so the residuals see exact derivatives of the fields.
 """
 
@@ -72,6 +74,7 @@ class Formulation:
     zeta_scale: float = 1.0  # continuation ([pinn.continuation]): every wall ζ̂ times this
     valences: tuple[float, float] = (1.0, -1.0)  # ẑ₊, ẑ₋ (the exact ion-content gauge weighs c± by e^{ẑ±ψ})
     velocity_scale: float = 1.0  # U: multiplies the flow block's outputs (flow_scale)
+    field_scale: float = 10.0  # open circuit: Ê = field_scale · θ (PINNModel)
 
     @classmethod
     def build(cls, problem: Problem, settings: FormulationSettings) -> Formulation:
@@ -96,6 +99,7 @@ class Formulation:
             exact_gauges=settings.gauges == "exact",
             valences=tuple(problem.valences),
             velocity_scale={"none": 1.0, "auto": None}.get(settings.flow_scale, settings.flow_scale) or velocity_scale(problem),
+            field_scale=settings.field_scale,
         )
 
     @property
@@ -126,17 +130,19 @@ class Formulation:
             return jets.gouy_chapman_jet(y, (bottom, far[0]), (top, far[1]), self.debye_ratio)
         return jets.wall_blend_jet(y, bottom, top)
 
-    def flow_base_jet(self, points: Tensor) -> Tensor | None:
+    def flow_base_jet(self, points: Tensor, field_hat: Tensor | float | None = None) -> Tensor | None:
         """u_B(x, y) = Ê (B_ζ − blend of ζ̂) + Δp̂ y(1 − y)/(2ℓ): the electroosmotic flow of the
         local double layers plus the Poiseuille flow of the imposed drop — the exact u of a
-        straight channel when B_ζ is its double layer (physics.md §4) — or None (flow_base "none")."""
+        straight channel when B_ζ is its double layer (physics.md §4) — or None (flow_base "none").
+        Ê is `field_hat` (an open circuit's trainable field), else the formulation's."""
         if self.flow_base == "none":
             return None
         y = points[:, 1]
         layers = self.psi_wall_jet(points) - jets.wall_blend_jet(y, *self.wall_values(points))
         scale = self.pressure_drop / (2.0 * self.length_ratio)
         poiseuille = jets.jet_of_y(scale * y * (1.0 - y), scale * (1.0 - 2.0 * y), torch.full_like(y, -2.0 * scale))
-        return self.field_hat * layers + poiseuille
+        field = self.field_hat if field_hat is None else field_hat
+        return field * layers + poiseuille
 
     def _concentration(self, raw: Tensor, sign: float, psi: Tensor, distance: Tensor, points: Tensor) -> Tensor:
         """c₊ (sign +1) or c₋ (sign −1) from its raw jet; see the module docstring."""
@@ -157,8 +163,10 @@ class Formulation:
             exponent = exponent - sign * self.psi_wall_jet(points)  # Boltzmann ions of B_ζ at the walls
         return jets.exponential(exponent)
 
-    def fields(self, raw: dict[str, Tensor], points: Tensor) -> dict[str, Tensor]:
-        """Physical jets (5, N) keyed by FIELDS from the blocks' raw jets (5, N, K)."""
+    def fields(self, raw: dict[str, Tensor], points: Tensor,
+               field_hat: Tensor | float | None = None) -> dict[str, Tensor]:
+        """Physical jets (5, N) keyed by FIELDS from the blocks' raw jets (5, N, K); `field_hat`
+        the Ê of the flow base (None: the formulation's)."""
         x, y = points[:, 0], points[:, 1]
         distance = jets.wall_distance_jet(y)
         psi = raw["psi"][..., 0]
@@ -171,7 +179,7 @@ class Formulation:
         out["u"], out["v"] = self.velocity_scale * flow[..., 0], self.velocity_scale * flow[..., 1]
         if self.hard_velocity:
             out["u"], out["v"] = jets.product(distance, out["u"]), jets.product(distance, out["v"])
-        base = self.flow_base_jet(points) if self.hard_psi else None
+        base = self.flow_base_jet(points, field_hat) if self.hard_psi else None
         if base is not None:
             out["u"] = out["u"] + base
         scale = self.pressure_scale * (self.velocity_scale if self.pressure == "excess" else 1.0)
@@ -224,23 +232,43 @@ class PINNModel(nn.Module):
     are taken over ({"content": uniform interior points, "outlet": outlet points}, set by the
     task for the current collocation); training takes the means from its own batch (the same
     points), evaluation from these.
+
+    An open circuit (`open_circuit`) makes the field a trainable scalar parameter θ
+    (`scaled_field`), Ê = field_scale · θ ([pinn.formulation] field_scale: an Adam-type step moves
+    θ by about the learning rate), started at the formulation's Ê (the case's field_hat: 0 for a
+    `current = "0 A"` case file) and fixed by the zero_current loss term; being a parameter, it
+    is in the state dict (checkpoints, resume, warm start) and seen by every optimiser. `field`
+    is the Ê every map and residual uses: field_scale · θ, or the applied field of a closed circuit.
     """
 
-    def __init__(self, networks: FieldNetworks, formulation: Formulation, derivatives: str = "taylor"):
+    def __init__(self, networks: FieldNetworks, formulation: Formulation, derivatives: str = "taylor",
+                 open_circuit: bool = False):
         super().__init__()
         self.networks = networks
         self.formulation = formulation
         self.derivatives = derivatives
         self.gauge_points: dict[str, Tensor | None] = {}
+        if open_circuit:
+            start = formulation.field_hat / formulation.field_scale
+            self.scaled_field = nn.Parameter(torch.tensor(start, dtype=torch.float64))
+        else:
+            self.register_parameter("scaled_field", None)
+
+    @property
+    def field(self) -> Tensor | float:
+        """Ê: the trainable field of an open circuit (a scalar tensor), else the applied field."""
+        if self.scaled_field is None:
+            return self.formulation.field_hat
+        return self.formulation.field_scale * self.scaled_field
 
     def forward(self, points: Tensor) -> dict[str, Tensor]:
         """Jets (5, N) of ψ, c±, u, v and the excess pressure P (gauges not applied)."""
-        return self.formulation.fields(self.networks.raw_jets(points, self.derivatives), points)
+        return self.formulation.fields(self.networks.raw_jets(points, self.derivatives), points, self.field)
 
     def _raw_values(self, points: Tensor) -> dict[str, Tensor]:
         raw = {name: torch.cat((out.unsqueeze(0), out.new_zeros((4,) + out.shape)))
                for name, out in self.networks.raw_values(points).items()}
-        return self.formulation.fields(raw, points)
+        return self.formulation.fields(raw, points, self.field)
 
     @torch.no_grad()
     def values(self, points: Tensor) -> dict[str, Tensor]:
@@ -269,4 +297,5 @@ def build_model(problem: Problem, settings: PINNSettings, generator: torch.Gener
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(torch.randint(0, 2**62, (), generator=generator)))
         networks = FieldNetworks(embedding, net.width, net.depth, net.output_gain)
-    return PINNModel(networks, Formulation.build(problem, settings.formulation), settings.derivatives)
+    return PINNModel(networks, Formulation.build(problem, settings.formulation), settings.derivatives,
+                     problem.open_circuit)

@@ -16,6 +16,12 @@ and the formulation does not already satisfy it exactly:
     end_pressure    P = Δp̂ at x = 0, P = 0 at x = ℓ
     pressure_gauge  mean of P over the outlet = 0                 (periodic ends)
     content_plus/minus  area mean of c± e^{ẑ±ψ} = 1              (no-flux walls + periodic ends)
+    zero_current    the mean over the cross-sections of Î², Î = ∫ (N̂₊ − N̂₋)·e_x dy,
+                    N̂± = −δ± (∂c±/∂x + ẑ± c± ∂φ/∂x) + Pe u c±, ∂φ/∂x = ∂ψ/∂x − Ê
+                                                                 (open circuit, physics.md §7)
+
+An open circuit's field Ê is the model's trainable parameter (formulation.PINNModel.field): it
+enters the PDE residuals, the flow base and the zero-current term, which fixes it.
 
 Periodicity itself is exact (input embedding) and so is the jump Δp̂ of P (formulation.py).
 In the paper model the ions carry neither the applied field nor advection, so the wall flux is
@@ -28,6 +34,7 @@ import torch
 from torch import Tensor
 
 from eofpinn.cases.model import Problem
+from eofpinn.physics.observables import current_density_x
 from eofpinn.physics.residuals import residuals
 from eofpinn.solvers.pinn.collocation import Collocation
 from eofpinn.solvers.pinn.derivatives import as_derivatives
@@ -44,15 +51,32 @@ def _region(jets: Jets, where: slice) -> Jets:
     return {name: jet[:, where] for name, jet in jets.items()}
 
 
-def pde_residuals(problem: Problem, interior: Jets) -> dict[str, Tensor]:
-    """The six PDE residuals at every interior point (physics.residuals on the jets)."""
+def pde_residuals(problem: Problem, interior: Jets, field_hat: Tensor | float | None = None) -> dict[str, Tensor]:
+    """The six PDE residuals at every interior point (physics.residuals on the jets); `field_hat`
+    the Ê they use (None: the problem's)."""
     bundles = {name: as_derivatives(interior[name]) for name in FIELDS}
     return residuals(problem, bundles["psi"], bundles["c_plus"], bundles["c_minus"], bundles["u"], bundles["v"],
-                     bundles["P"])
+                     bundles["P"], field_hat)
 
 
-def pde_terms(problem: Problem, interior: Jets) -> dict[str, Tensor]:
-    return {name: _mean_square(r) for name, r in pde_residuals(problem, interior).items()}
+def pde_terms(problem: Problem, interior: Jets, field_hat: Tensor | float | None = None) -> dict[str, Tensor]:
+    return {name: _mean_square(r) for name, r in pde_residuals(problem, interior, field_hat).items()}
+
+
+def section_currents(problem: Problem, sections: Jets, weights: Tensor, n_sections: int,
+                     field_hat: Tensor | float) -> Tensor:
+    """Î through each cross-section (n_sections,): the quadrature Σ w (N̂₊ − N̂₋)·e_x over its
+    points (physics.observables.current_density_x, ∂φ/∂x = ∂ψ/∂x − Ê)."""
+    c_plus, c_minus = sections["c_plus"], sections["c_minus"]
+    density = current_density_x(problem, c_plus[0], c_minus[0], c_plus[1], c_minus[1],
+                                sections["psi"][1] - field_hat, sections["u"][0])
+    return (weights * density).reshape(n_sections, -1).sum(dim=1)
+
+
+def zero_current_term(problem: Problem, sections: Jets, weights: Tensor, n_sections: int,
+                      field_hat: Tensor | float) -> Tensor:
+    """The open circuit's condition: the mean over the cross-sections of Î²."""
+    return torch.mean(section_currents(problem, sections, weights, n_sections, field_hat) ** 2)
 
 
 def residual_density(problem: Problem, model: PINNModel, points: Tensor, weights: dict[str, float]) -> Tensor:
@@ -60,7 +84,7 @@ def residual_density(problem: Problem, model: PINNModel, points: Tensor, weights
     (adaptive sampling draws where it is large)."""
     # Taylor-mode jets need no autograd; nested-autograd jets do (then the result is detached).
     with torch.set_grad_enabled(model.derivatives == "autograd"):
-        res = pde_residuals(problem, model(points))
+        res = pde_residuals(problem, model(points), model.field)
     return sum(weights.get(name, 1.0) * r.detach().square() for name, r in res.items())
 
 
@@ -141,7 +165,7 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
         outlet = _region(jets, slices["outlet"]) if problem.ends == "periodic" else None
         jets = apply_gauges(jets, content, outlet, model.formulation.valences)
     interior = _region(jets, slices["interior"])
-    terms = pde_terms(problem, interior)
+    terms = pde_terms(problem, interior, model.field)
     walls = {name: torch.cat((jets[name][:, slices["bottom"]], jets[name][:, slices["top"]]), dim=1) for name in jets}
     scale = model.formulation.zeta_scale  # continuation: wall and reservoir targets follow the scaled ζ̂
     charges = wall_charges(problem, points.bottom[:, 0], points.top[:, 0]) if problem.has_charge() else None
@@ -153,4 +177,7 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
         terms["pressure_gauge"] = torch.mean(outlet["P"][0]) ** 2
     if not problem.fixes_ion_content and not exact_gauges:
         terms.update(ion_content_terms(_region(interior, slice(0, points.n_uniform)), _valences(problem)))
+    if problem.open_circuit:
+        terms["zero_current"] = zero_current_term(problem, _region(jets, slices["sections"]), points.section_weights,
+                                                  points.n_sections, model.field)
     return terms

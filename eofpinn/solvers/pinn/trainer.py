@@ -58,6 +58,9 @@ from eofpinn.solvers.pinn.optimizers import learning_rate, make_optimizer, optim
 
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 MEAN_KEY = "mean"
+# Parameters outside the networks that a model may or may not have (an open circuit's trainable
+# field, formulation.PINNModel): a warm start carries them over only between runs that have them.
+OPTIONAL_PARAMETERS = ("scaled_field",)
 # Settings that change the shape of the state; a resumed run must keep them.
 STRUCTURAL_SETTINGS = ("network", "formulation", "dtype", "optimizer.name", "balancing.name",
                        "points.n_interior", "points.n_boundary", "polish.name", "polish.dtype")
@@ -338,11 +341,18 @@ class Trainer:
         self.history = [row for row in state["history"] if row["step"] < self.step]
 
     def warm_start(self, state: dict) -> None:
-        """Start from another run's network parameters (its checkpoint's `model`), e.g. of an
-        easier case; optimiser, weights, points and history start afresh."""
+        """Start from another run's network parameters (its checkpoint's `model`, with an open
+        circuit's Ê when both runs have one), e.g. of an easier case; optimiser, weights, points
+        and history start afresh."""
         source = state.get("source", "checkpoint")
+        saved, own = dict(state["model"]), self.model.state_dict()
+        for name in OPTIONAL_PARAMETERS:  # taken where both runs have it, else this run's own
+            if name not in own:
+                saved.pop(name, None)
+            elif name not in saved:
+                saved[name] = own[name]
         try:
-            self.model.load_state_dict(state["model"])
+            self.model.load_state_dict(saved)
         except RuntimeError as exc:
             detail = str(exc).splitlines()[-1].strip() if str(exc) else "shapes differ"
             raise SolverError(f"cannot start from {source}: its networks differ from this run's ({detail}); "
