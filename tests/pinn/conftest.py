@@ -56,7 +56,11 @@ class ExactNetworks(torch.nn.Module):
         form, y_t = self.form, points[:, 1]
         inv_d = _reciprocal(jets.wall_distance_jet(y_t))
         psi = exact["psi"]
-        raw = {"psi": jets.product(psi - form.psi_wall_jet(points), inv_d) if form.hard_psi else psi}
+        if form.walls is None:
+            raw = {"psi": psi}
+        else:  # hard: ψ = B + d N; charge walls: ψ = B + N
+            raw = {"psi": jets.product(psi - form.psi_wall_jet(points), inv_d) if form.hard_psi
+                   else psi - form.psi_wall_jet(points)}
         for name, sign in (("c_plus", 1.0), ("c_minus", -1.0)):
             c = exact[name]
             if form.concentrations == "direct":
@@ -75,7 +79,7 @@ class ExactNetworks(torch.nn.Module):
                     r = jets.product(r, inv_d)
             raw[name] = r
         u, v = exact["u"], exact["v"]
-        base = form.flow_base_jet(points) if form.hard_psi else None
+        base = form.flow_base_jet(points) if form.walls is not None else None
         if base is not None:
             u = u - base
         if form.hard_velocity:

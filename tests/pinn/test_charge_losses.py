@@ -58,3 +58,25 @@ def test_the_charge_term_sees_a_wrong_wall_charge(small_settings, exact_networks
     other = dataclasses.replace(problem, zeta_bottom=(_charge(0.2, -2.4),), zeta_top=(_charge(0.2, -2.4),))
     terms = loss_terms(other, model, points_off_the_walls(problem, small_settings))
     assert float(terms["wall_charge"]) == pytest.approx(4.0, rel=1e-5)
+
+
+@pytest.mark.parametrize("psi_base, expected", [("gouy_chapman", "small"), ("linear", "large")])
+def test_charge_walls_start_from_the_double_layer_of_their_grahame_zeta(psi_base, expected, small_settings,
+                                                                        points_off_the_walls):
+    """Zero networks (output gain 0): ψ = B_ζ of the Grahame ζ̂. Its Gouy–Chapman layer carries the
+    wall charge (Grahame's relation), so at ε = 0.02 the wall_charge term starts near 0 instead of
+    at σ̂² = 1e4; the linear blend of the same ζ̂ carries no charge (term ≈ σ̂²)."""
+    import torch
+
+    from eofpinn.solvers.pinn.formulation import build_model
+
+    problem = _charged(0.02, _charge(0.02, -2.0), _charge(0.02, -2.0))
+    settings = replace(small_settings, {"network.output_gain": 0.0, "formulation.psi_base": psi_base})
+    model = build_model(problem, settings, torch.Generator().manual_seed(0)).to(torch.float64)
+    assert model.formulation.walls is not None and not model.formulation.hard_psi
+    terms = loss_terms(problem, model, points_off_the_walls(problem, settings))
+    sigma_squared = (2.0 / 0.02) ** 2
+    if expected == "small":
+        assert float(terms["wall_charge"].detach()) < 1e-6 * sigma_squared
+    else:
+        assert float(terms["wall_charge"].detach()) > 0.9 * sigma_squared

@@ -5,6 +5,7 @@ wall potentials (eofpinn/physics/walls.py: uniform, or patterned with a smooth t
 L(x, y) = (1 − y) ζ̂_b(x) + y ζ̂_t(x) their linear blend:
 
     ψ  = B_ζ(x, y) + d N_ψ              (hard walls)      or  N_ψ            (soft)
+       = B_ζ(x, y) + N_ψ                (charge walls: ψ_wall unknown; B_ζ of the Grahame ζ̂)
          B_ζ = L (psi_base "linear"), or (psi_base "gouy_chapman") the two walls' local
          Gouy–Chapman layers 4 artanh(tanh(ζ̂(x)/4) e^{−d/ε}), made exact on both walls — the
          thin-layer solution, so the network starts from a resolved double layer and learns
@@ -57,7 +58,7 @@ __all__ = ["FIELDS", "ION_SIGNS", "CONCENTRATION_FORMS", "PSI_BASES", "PRESSURE_
 class Formulation:
     """The choices of the module docstring, resolved for one problem."""
 
-    walls: tuple[WallProfile, WallProfile] | None  # (bottom, top) ζ̂(x) when ψ is hard, else None
+    walls: tuple[WallProfile, WallProfile] | None  # (bottom, top) ζ̂(x) of the bases (smooth hard walls), else None
     hard_velocity: bool
     hard_ions: bool
     concentrations: str
@@ -73,19 +74,24 @@ class Formulation:
     exact_gauges: bool = False
     zeta_scale: float = 1.0  # continuation ([pinn.continuation]): every wall ζ̂ times this
     valences: tuple[float, float] = (1.0, -1.0)  # ẑ₊, ẑ₋ (the exact ion-content gauge weighs c± by e^{ẑ±ψ})
+    charge_walls: bool = False  # a wall segment gives σ: ψ soft around the bases of the Grahame ζ̂
     velocity_scale: float = 1.0  # U: multiplies the flow block's outputs (flow_scale)
     field_scale: float = 10.0  # open circuit: Ê = field_scale · θ (PINNModel)
 
     @classmethod
     def build(cls, problem: Problem, settings: FormulationSettings) -> Formulation:
         profiles = (problem.wall_profile("bottom"), problem.wall_profile("top"))
-        # Charge walls (issue 13): ψ is not known on the wall, so ψ stays soft (wall_charge loss).
-        walls = profiles if settings.hard_walls and all(p.smooth for p in profiles) and not problem.has_charge() else None
+        walls = profiles if settings.hard_walls and all(p.smooth for p in profiles) else None
+        # Charge walls (issue 13): ψ is not known on the wall, so ψ stays soft (wall_charge loss);
+        # the bases still start from the double layers of the segments' Grahame ζ̂.
+        charge_walls = problem.has_charge()
         return cls(
             walls=walls,
+            charge_walls=charge_walls,
             hard_velocity=settings.hard_walls,
             # Hard Boltzmann ions impose exp(∓ζ̂): a symmetric salt only (z₊:z₋ walls stay soft).
-            hard_ions=walls is not None and problem.ion_wall == "boltzmann" and problem.valences == (1.0, -1.0),
+            hard_ions=(walls is not None and not charge_walls and problem.ion_wall == "boltzmann"
+                       and problem.valences == (1.0, -1.0)),
             concentrations=settings.concentrations,
             pressure=settings.pressure,
             pressure_scale=settings.pressure_scale,
@@ -104,7 +110,8 @@ class Formulation:
 
     @property
     def hard_psi(self) -> bool:
-        return self.walls is not None
+        """ψ takes its wall values exactly (B_ζ + d N_ψ); with charge walls ψ = B_ζ + N_ψ is soft."""
+        return self.walls is not None and not self.charge_walls
 
     def wall_values(self, points: Tensor, transform=None) -> tuple[Tensor, Tensor]:
         """Jets of ζ̂ carried into the channel from the bottom and the top wall: each wall's
@@ -170,8 +177,8 @@ class Formulation:
         x, y = points[:, 0], points[:, 1]
         distance = jets.wall_distance_jet(y)
         psi = raw["psi"][..., 0]
-        if self.hard_psi:
-            psi = self.psi_wall_jet(points) + jets.product(distance, psi)
+        if self.walls is not None:
+            psi = self.psi_wall_jet(points) + (jets.product(distance, psi) if self.hard_psi else psi)
         out = {"psi": psi}
         for name, sign in ION_SIGNS.items():
             out[name] = self._concentration(raw[name][..., 0], sign, psi, distance, points)
@@ -179,7 +186,7 @@ class Formulation:
         out["u"], out["v"] = self.velocity_scale * flow[..., 0], self.velocity_scale * flow[..., 1]
         if self.hard_velocity:
             out["u"], out["v"] = jets.product(distance, out["u"]), jets.product(distance, out["v"])
-        base = self.flow_base_jet(points, field_hat) if self.hard_psi else None
+        base = self.flow_base_jet(points, field_hat) if self.walls is not None else None
         if base is not None:
             out["u"] = out["u"] + base
         scale = self.pressure_scale * (self.velocity_scale if self.pressure == "excess" else 1.0)
