@@ -1,12 +1,12 @@
 """Study "pinn_recipe": an ablation of the PINN recipe, lever by lever (issue 15 item 8).
 
 The recipe is the [pinn] default of eofpinn (eofpinn/cases/pinn_settings.py): the double-layer
-bases of ψ and u, exact gauges, an exact-base start (output gain 0) and pattern features. Each
-"no …" variant turns ONE of those levers back (leave-one-out); "0.1 layout" turns them all back
-(the formulation of eofpinn 0.1: linear wall blend, no flow base, penalty gauges, output gain
-0.1); each "+ …" variant adds one lever the recipe leaves off (points redrawn every 100 steps,
-corner points, RAD, continuation, a float64 L-BFGS polish over the last fifth of the steps, the
-flow scale U). Every run gets the same number of steps (--steps) on
+bases of ψ and u, exact gauges, an exact-base start (output gain 0), pattern features and
+points redrawn every 100 steps. Each "no …"/"fixed points" variant turns ONE of those levers
+back (leave-one-out); "0.1 layout" turns them all back (the formulation of eofpinn 0.1: linear
+wall blend, no flow base, penalty gauges, output gain 0.1, fixed points); each "+ …" variant adds
+one lever the recipe leaves off (corner points, RAD, continuation, a float64 L-BFGS polish over
+the last fifth of the steps, the flow scale U). Every run gets the same number of steps (--steps) on
 --cases: the hardest straight cell (ε = 0.02, ζ̂ = 4), a benign one (ε = 0.1, ζ̂ = 1: no
 regression allowed) and cases/patterned_zeta.toml against FD, for --seeds seeds. Prints the final
 errors and training times (median over seeds), plots error against training time (from each run's
@@ -36,7 +36,7 @@ from validation.results_page import markdown_table, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 LEGACY_LAYOUT = {"formulation.psi_base": "linear", "formulation.flow_base": "none", "formulation.gauges": "penalty",
-                 "network.output_gain": 0.1, "network.pattern_features": False}
+                 "network.output_gain": 0.1, "network.pattern_features": False, "points.resample_every": 0}
 VARIANTS = {
     "recipe": {},
     "no bases": {"formulation.psi_base": "linear", "formulation.flow_base": "none"},
@@ -44,7 +44,7 @@ VARIANTS = {
     "penalty gauges": {"formulation.gauges": "penalty"},
     "random start": {"network.output_gain": 0.1},
     "no pattern features": {"network.pattern_features": False},
-    "+ resampling": {"points.resample_every": 100},
+    "fixed points": {"points.resample_every": 0},
     "+ corner points": {"points.edge_fraction": 0.2},
     "+ RAD": {"points.adaptive_fraction": 0.2, "points.adaptive_every": 200},
     "+ continuation": {"continuation.steps": 500},

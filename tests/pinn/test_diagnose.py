@@ -149,3 +149,17 @@ def test_a_bad_flag_value_is_a_usage_error(capsys):
     assert exit_info.value.code == 2
     err = capsys.readouterr().err
     assert "argument --steps: invalid int value: 'many'" in err and err.count("\n") == 1
+
+
+def test_a_conflict_that_moves_from_pair_to_pair_is_not_directional():
+    """cos_min is −0.8 on every row, but a different pair carries it each time: every pair's median
+    cosine is +0.2, so no two losses conflict persistently (the quick-start case's situation)."""
+    def cosines(step):
+        k = (step // 10) % 3
+        return tuple(-0.8 if i == k else 0.2 for i in range(3))
+
+    rows = [_row(s, cosines(s), (1.0, 50.0, 2.0)) for s in range(0, 101, 10)]
+    d = dg.diagnose(_profile(rows))
+    assert d.cos_min_median == pytest.approx(-0.8)
+    assert d.worst_pair_cos_median == pytest.approx(0.2)
+    assert (d.regime, d.recommendation) == ("magnitude", "gn")
