@@ -72,7 +72,7 @@ class ExactNetworks(torch.nn.Module):
             else:
                 r = _log(c)
                 if form.concentrations == "slotboom":
-                    r = r + (form.valences[0] if sign > 0 else form.valences[1]) * psi
+                    r = r + sign * psi
                 elif form.hard_ions:
                     r = r + sign * form.psi_wall_jet(points)
                 if form.hard_ions:

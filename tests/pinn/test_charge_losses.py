@@ -80,23 +80,3 @@ def test_charge_walls_start_from_the_double_layer_of_their_grahame_zeta(psi_base
         assert float(terms["wall_charge"].detach()) < 1e-6 * sigma_squared
     else:
         assert float(terms["wall_charge"].detach()) > 0.9 * sigma_squared
-
-
-def test_slotboom_ions_carry_the_boltzmann_factor_of_their_own_valence(small_settings):
-    """c± = g± e^{−ẑ± ψ}: with zero networks (g± = 1) a CaCl₂ channel starts in Boltzmann
-    equilibrium, c₊ e^{2ψ} = c₋ e^{−ψ} = 1 everywhere (e^{∓ψ} would leave c₊ e^{2ψ} = e^{ψ})."""
-    import torch
-
-    from eofpinn.solvers.pinn.formulation import build_model
-
-    problem = PROBLEMS["cacl2_zeta_periodic"]
-    settings = replace(small_settings, {"network.output_gain": 0.0})
-    model = build_model(problem, settings, torch.Generator().manual_seed(0)).to(torch.float64)
-    points = torch.stack((torch.linspace(0.0, 2.0, 50, dtype=torch.float64),
-                          torch.linspace(0.01, 0.99, 50, dtype=torch.float64)), dim=1)
-    with torch.no_grad():
-        fields = model(points)
-    psi = fields["psi"][0]
-    assert float(psi.abs().max()) > 0.5  # a double layer of ζ̂ = −1.5 is there
-    torch.testing.assert_close(fields["c_plus"][0] * torch.exp(2.0 * psi), torch.ones_like(psi), rtol=1e-12, atol=1e-12)
-    torch.testing.assert_close(fields["c_minus"][0] * torch.exp(-psi), torch.ones_like(psi), rtol=1e-12, atol=1e-12)

@@ -10,7 +10,7 @@ L(x, y) = (1 − y) ζ̂_b(x) + y ζ̂_t(x) their linear blend:
          Gouy–Chapman layers 4 artanh(tanh(ζ̂(x)/4) e^{−d/ε}), made exact on both walls — the
          thin-layer solution, so the network starts from a resolved double layer and learns
          the departure (for ε ≤ 0.05 it is the exact straight-channel ψ to 1e-8)
-    c± = exp(N_± − ẑ± ψ)                (Slotboom: c± = g± e^{−ẑ±ψ}, g± = e^{N_±} ≈ 1; ẑ± = ±1 for z:z)
+    c± = exp(N_± ∓ ψ)                   (Slotboom: c± = g± e^{∓ψ}, g± = e^{N_±} ≈ 1)
        = exp(N_±)                       (log)             or  N_±            (direct)
     u  = U d N_u + u_B,  v = U d N_v    (hard no slip)    or  U N_u, U N_v  (soft)
          u_B = 0 (flow_base "none"), or (flow_base "electroosmotic") Ê (B_ζ − L) +
@@ -165,9 +165,7 @@ class Formulation:
             return wall + jets.product(distance, raw)
         exponent = jets.product(distance, raw) if self.hard_ions else raw
         if self.concentrations == "slotboom":
-            # c± = g± e^{−ẑ± ψ}: the Boltzmann factor of each ion's own valence (±1 for a z:z salt).
-            valence = self.valences[0] if sign > 0 else self.valences[1]
-            exponent = exponent - valence * psi
+            exponent = exponent - sign * psi
         elif self.hard_ions:
             exponent = exponent - sign * self.psi_wall_jet(points)  # Boltzmann ions of B_ζ at the walls
         return jets.exponential(exponent)
