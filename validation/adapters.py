@@ -236,6 +236,7 @@ def summary(results: list[dict], methods: list[str]) -> list[dict]:
         row: dict[str, Any] = {"cell": cell, "verdict (per seed)": "/".join(verdicts) or "—"}
         if profiles:
             row["cos_min med"] = f"{np.mean([p['diagnosis']['cos_min_median'] for p in profiles]):+.2f}"
+            row["worst pair cos"] = f"{np.mean([p['diagnosis']['worst_pair_cos_median'] for p in profiles]):+.2f}"
             row["late"] = f"{np.mean([p['diagnosis']['late_conflict_fraction'] for p in profiles]):.0%}"
             row["‖∇L‖ ratio"] = f"{_geomean([p['diagnosis']['norm_ratio_median'] for p in profiles]):.3g}"
         errors = {}
@@ -289,7 +290,8 @@ def markdown_body(args: argparse.Namespace, results: list[dict], rows: list[dict
     failed = [f"{r['cell']} {r['method']} seed {r['seed']}: {r['error']}" for r in runs if "error" in r]
     lines = [
         "Does the `eofpinn diagnose` verdict predict whether per-loss adapters help (arXiv 2605.10136)? "
-        "Rule: directional if the median of cos_min < −0.5 and it stays below in ≥ 50 % of the window's second half; "
+"Rule: directional if the most conflicting pair's median cosine (worst pair cos) < −0.5 and it stays below "
+        "in ≥ 50 % (late) of the window's second half; "
         "else magnitude if the median max/min gradient-norm ratio ≥ 10; else low "
         "(eofpinn/solvers/pinn/diagnose.py).",
         "",
