@@ -448,13 +448,13 @@ def _type_name(value: Any) -> str:
             tuple: "a list"}.get(type(value), type(value).__name__)
 
 
-def _typed(key: str, value: Any, default: Any) -> Any:
+def _typed(key: str, value: Any, default: Any, number_ok: bool = False) -> Any:
     """`value` converted to the type of `default`, or a SettingError naming `key`. A default of
     None stands for an optional number."""
     shown = "" if default is None else f" (default {default!r})"
     if default is None:
         default = 0.0
-    if default == "none" and _number(value):  # "none", "auto" or a number (formulation.flow_scale)
+    if number_ok and _number(value):  # a key declared `str | float`: a word or a number
         return float(value)
     value = _coerce(value, default)
     if type(value) is not type(default):
@@ -466,11 +466,12 @@ def build_section(cls: type, table: Mapping[str, Any], prefix: str, extra_ok: bo
     """Build the dataclass `cls` from a raw table; keys it does not have are returned as extras
     (an error unless `extra_ok`). Types follow the defaults; ranges are checked by `cls`."""
     defaults = cls()
-    names = [f.name for f in dataclasses.fields(cls) if f.name != "options"]
+    types = {f.name: f.type for f in dataclasses.fields(cls) if f.name != "options"}
+    names = list(types)
     values, extras = {}, {}
     for key, value in table.items():
         if key in names:
-            values[key] = _typed(f"{prefix}{key}", value, getattr(defaults, key))
+            values[key] = _typed(f"{prefix}{key}", value, getattr(defaults, key), types[key] == "str | float")
         elif extra_ok:
             extras[key] = value
         else:

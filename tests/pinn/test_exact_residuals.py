@@ -144,3 +144,8 @@ def test_flow_scale_is_the_velocity_the_drive_makes():
     assert Formulation.build(problem, FormulationSettings(flow_scale=0.5)).velocity_scale == 0.5
     with pytest.raises(SettingError, match=r"\[pinn.formulation.flow_scale\] must be \"none\", \"auto\" or a number"):
         FormulationSettings(flow_scale=-1.0)
+    # Only a key declared `str | float` takes a number in place of a word.
+    from eofpinn.cases.model import PINNSettings
+    assert replace(PINNSettings(), {"formulation.flow_scale": 2}).formulation.flow_scale == 2.0
+    with pytest.raises(SettingError, match=r"\[pinn.network.adapters\] must be a string \(default 'none'\); got 3"):
+        replace(PINNSettings(), {"network.adapters": 3})

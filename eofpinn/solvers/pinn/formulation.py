@@ -104,7 +104,7 @@ class Formulation:
             flow_base=settings.flow_base,
             exact_gauges=settings.gauges == "exact",
             valences=tuple(problem.valences),
-            velocity_scale={"none": 1.0, "auto": None}.get(settings.flow_scale, settings.flow_scale) or velocity_scale(problem),
+            velocity_scale=flow_scale(problem, settings.flow_scale),
             field_scale=settings.field_scale,
         )
 
@@ -203,6 +203,14 @@ class Formulation:
         drop = self.pressure_drop / self.length_ratio
         zero = torch.zeros_like(x)
         return torch.stack((self.pressure_drop - drop * x, zero - drop, zero, zero, zero))
+
+
+def flow_scale(problem: Problem, setting: str | float) -> float:
+    """U of [pinn.formulation] flow_scale: 1 ("none"), the case's `velocity_scale` ("auto"), or
+    the number given."""
+    if setting == "none":
+        return 1.0
+    return velocity_scale(problem) if setting == "auto" else float(setting)
 
 
 def velocity_scale(problem: Problem) -> float:
