@@ -9,13 +9,15 @@ import numpy as np
 import pytest
 import torch
 
-from eofpinn.cases import straight_problem
+from eofpinn.cases import case_from_problem, straight_problem
 from eofpinn.cases.model import PINNSettings, Problem, ZetaSegment
 from eofpinn.cases.pinn_settings import FormulationSettings, PointSettings, RecordSettings
 from eofpinn.pinn_runs import load_checkpoint, save_checkpoint
 from eofpinn.solvers.pinn.collocation import adapted, sample_collocation, wall_band_height
 from eofpinn.solvers.pinn.evaluation import Evaluator, relative_l2
 from eofpinn.solvers.pinn.formulation import Formulation
+from eofpinn.solution import FIELD_NAMES, Solution
+from eofpinn.validation.compare import field_errors
 
 
 def test_wall_band_clustering_and_boundary_points():
@@ -144,3 +146,25 @@ def test_edge_points_gather_at_the_pattern_corners():
     assert float(edge[:, 1].max()) <= wall_band_height(problem, settings) + 1e-12  # the bottom wall's band
     # Depth half-normal with spread max(w, ε/2) = 0.025: median 0.674 × 0.025 = 0.017 (uniform in the band: 0.15).
     assert 0.012 < float(edge[:, 1].median()) < 0.022
+
+
+def test_a_small_nonzero_reference_keeps_its_own_norm_as_validate_does():
+    """v of a patterned channel is ~10× below u but not zero: its error is relative to ‖v_ref‖, in
+    training histories (Evaluator) and in `eofpinn validate` (field_errors) alike."""
+    problem = straight_problem(0.1, 1.0, 1.0)
+    x, y = np.linspace(0.0, 1.0, 9), np.linspace(0.0, 1.0, 17)
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    fields = {name: np.cos(X + k) * (1 + Y) for k, name in enumerate(FIELD_NAMES)}
+    fields["u"] = 1.0 + 0 * X
+    fields["v"] = 0.05 * np.sin(np.pi * Y) * np.cos(2 * np.pi * X)
+    case = case_from_problem(problem)
+    reference = Solution(case=case, x=x, y=y, fields=fields, solver="fd")
+    perturbed = {name: f * 1.02 for name, f in fields.items()}
+    evaluator = Evaluator(problem, reference, RecordSettings(), torch.device("cpu"), torch.float64)
+    got = dict(zip(Evaluator.keys(), relative_l2({n: torch.as_tensor(f.ravel()) for n, f in perturbed.items()},
+                                                 evaluator.reference, evaluator.denominators,
+                                                 evaluator.weights).tolist()))
+    validated = field_errors(Solution(case=case, x=x, y=y, fields=perturbed, solver="pinn"), reference)
+    for name in FIELD_NAMES:
+        assert got[name] == pytest.approx(0.02, rel=1e-9), name
+        assert validated[name]["relative_l2"] == pytest.approx(got[name], rel=1e-9), name
