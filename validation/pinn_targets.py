@@ -9,7 +9,7 @@ over cross-sections). Each (case, seed) is one resumable run directory under --o
 gives the median over seeds. Prints the table, writes pinn_targets.json and the section
 `pinn_targets` of validation/RESULTS.md.
 
-    python validation/pinn_targets.py [--seeds 2] [--cases straight_channel,patterned_zeta]
+    python validation/pinn_targets.py [--seeds 2] [--cases straight_channel,patterned_zeta] [--threads 1]
 """
 
 from __future__ import annotations
@@ -58,13 +58,13 @@ def consistency(run_dir: Path) -> dict:
             "ion_flux_spread": max(found["ion_flux_spread_c_plus"], found["ion_flux_spread_c_minus"])}
 
 
-def run_case(name: str, seeds: int, out: Path) -> dict:
+def run_case(name: str, seeds: int, out: Path, threads: int = 0) -> dict:
     case = load_case(REPO / "cases" / f"{name}.toml")
     reference = pinn_study.reference_for(case, out / name / "fd")
     runs = []
     for seed in range(seeds):
         run_dir = out / name / f"seed{seed}"
-        row = pinn_study.run_pinn(case, {"seed": seed}, reference, run_dir)
+        row = pinn_study.run_pinn(case, {"seed": seed, "threads": threads}, reference, run_dir)
         if row["status"].startswith("diverged"):
             print(f"{name} seed {seed}: {row['status']}", flush=True)
             continue
@@ -87,10 +87,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--cases", default=",".join(TARGETS))
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--out", default=str(REPO / "validation" / "out" / "pinn_targets"))
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads per run (0: torch's default); 1 when other jobs share the CPU")
     parser.add_argument("--no-results-page", action="store_true")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    rows = [run_case(name.strip(), args.seeds, out) for name in args.cases.split(",") if name.strip()]
+    rows = [run_case(name.strip(), args.seeds, out, args.threads) for name in args.cases.split(",") if name.strip()]
     (out / "pinn_targets.json").write_text(json.dumps(rows, indent=2))
     columns = ["case", "target", "met", "err_mean", *(f"err_{f}" for f in FIELDS), "volume_flux_spread",
                "ion_flux_spread", "steps", "train_s", "seeds"]
