@@ -239,14 +239,17 @@ class PointSettings:
 class OptimizerSettings:
     """The optimiser (`name`, from the registry in eofpinn/solvers/pinn/optimizers.py) and its
     learning-rate schedule: lr(step) = lr₀ · final_lr_factor^(step/steps) after a linear warm-up
-    over `warmup_steps`; lr₀ = `learning_rate`, or the optimiser's default when absent. `options`
-    holds the optimiser's own keys as given (e.g. betas, precondition_frequency); the registry
-    supplies defaults and checks them."""
+    over `warmup_steps`; lr₀ = `learning_rate`, or the optimiser's default when absent. With
+    `average_last` = f > 0 the main phase ends on the uniform average of its iterates over its
+    last f·steps steps (tail averaging), not on the last iterate. `options` holds the
+    optimiser's own keys as given (e.g. betas, precondition_frequency); the registry supplies
+    defaults and checks them."""
 
     name: str = "soap"
     learning_rate: float | None = None
     final_lr_factor: float = 1.0
     warmup_steps: int = 0
+    average_last: float = 0.0
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -256,6 +259,7 @@ class OptimizerSettings:
                               "a number in (0, 100] (absent: the optimiser's default)"),
             "final_lr_factor": (in_range(0.0, 1.0, open_low=True), "a number in (0, 1]"),
             "warmup_steps": (at_least(0), "an integer ≥ 0"),
+            "average_last": (lambda v: in_range(0.0, 1.0)(v) and v < 1.0, "a number in [0, 1) (0: the last iterate)"),
         })
         object.__setattr__(self, "options", dict(self.options))
 

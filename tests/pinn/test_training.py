@@ -231,3 +231,67 @@ def test_lbfgs_descends_from_the_default_start(quick_problem, small_settings):
     losses = [float(trainer.train_step().sum()) for _ in range(6)]
     assert all(math.isfinite(v) for v in losses), losses
     assert losses[-1] < 0.25 * losses[0] and losses[1] < losses[0], losses
+
+
+class _Iterates(trainer_module.Observer):
+    """Keeps θ_step (before that step) at every step."""
+
+    def __init__(self):
+        self.params = {}
+
+    def due(self, step: int) -> bool:
+        return True
+
+    def at_step(self, trainer) -> None:
+        self.params[trainer.step] = [p.detach().clone() for p in trainer.params]
+
+
+def test_tail_average_ends_on_the_mean_of_the_last_iterates_and_resumes_exactly(tmp_path, quick_problem,
+                                                                                small_settings):
+    base = replace(small_settings, {"steps": 12, "records.checkpoint_every": 100, "points.resample_every": 4})
+    plain_trainer = trainer_module.Trainer(ChannelTask(case_from_problem(quick_problem, pinn=base), base, None), base,
+                                           [seen := _Iterates()])
+    plain_trainer.train()
+    last = [p.detach().clone() for p in plain_trainer.params]
+    # average_last = 0.25 of 12 steps: the iterates θ_10, θ_11, θ_12 (θ_12 = the last one).
+    averaged = replace(base, {"optimizer.average_last": 0.25})
+    trainer = trainer_module.Trainer(ChannelTask(case_from_problem(quick_problem, pinn=averaged), averaged, None),
+                                     averaged)
+    assert trainer.average_start == 9
+    trainer.train()
+    assert trainer.average["count"] == 3 and trainer.average["applied"]
+    for got, a, b, c in zip(trainer.params, seen.params[10], seen.params[11], last):
+        torch.testing.assert_close(got.detach(), (a + b + c) / 3, rtol=1e-12, atol=1e-14)
+    assert not all(torch.equal(g.detach(), c) for g, c in zip(trainer.params, last))
+    # The final row is measured at the average.
+    run_in_directory(case_from_problem(quick_problem, pinn=averaged), tmp_path, averaged, progress=False)
+    assert _history(tmp_path)[-1]["step"] == 12
+    assert _history(tmp_path)[-1]["err_mean"] == pytest.approx(trainer.errors()["mean"], rel=1e-9)
+    # A run stopped inside the window (its average holds θ_10 and θ_11) resumes to the same parameters.
+    saver = _Iterates()
+    saver.at_step = lambda t: setattr(saver, "state", _copy(t.state()) if t.step == 11 else getattr(saver, "state", None))
+    first = trainer_module.Trainer(ChannelTask(case_from_problem(quick_problem, pinn=averaged), averaged, None),
+                                   averaged, [saver])
+    first.train()
+    assert saver.state["average"]["count"] == 2
+    resumed = trainer_module.Trainer(ChannelTask(case_from_problem(quick_problem, pinn=averaged), averaged, None),
+                                     averaged)
+    resumed.load_state(saver.state)
+    resumed.train()
+    for a, b in zip(resumed.params, trainer.params):
+        assert torch.equal(a.detach(), b.detach())
+
+
+def _copy(state: dict) -> dict:
+    """`state` through torch.save and torch.load, as a checkpoint file holds it."""
+    import io
+
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    buffer.seek(0)
+    return torch.load(buffer, weights_only=False)
+
+
+def test_average_last_must_leave_a_last_iterate(small_settings):
+    with pytest.raises(SettingError, match=r"\[pinn\.optimizer\.average_last\] must be a number in \[0, 1\) \(0: the last iterate\); got 1\.0"):
+        replace(small_settings, {"optimizer.average_last": 1.0})

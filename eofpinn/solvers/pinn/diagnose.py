@@ -15,7 +15,8 @@ own remedy —
 The profile. The case's own run, unmodified except that nothing is done about conflict: the
 case's optimiser, learning rate and schedule (the decay factor rescaled so that lr(step) over
 the window is the case's own), networks, formulation and points; balancing "none" (all
-λ_i = 1, so the norms are the raw ones), no adapters, no polishing phase, no time limit. It
+λ_i = 1, so the norms are the raw ones), no adapters, no polishing phase, no tail averaging, no
+time limit. It
 runs `steps` steps (default 1000, the paper's window) and records a history row every `every`
 steps (default 20: 51 rows; each costs K backward passes) with the conflict diagnostics of conflict.py at that row's parameters: the
 alignment score A, every pairwise cosine, cos_min, and ‖∇L_i‖ (`gnorm_<term>`). Errors, when
@@ -94,7 +95,7 @@ def profile_settings(settings: PINNSettings, steps: int = DEFAULT_STEPS, every: 
     factor = settings.optimizer.final_lr_factor ** (steps / settings.main_steps)
     changes: dict[str, Any] = {
         "steps": steps, "time_limit_s": 0.0, "balancing.name": "none", "network.adapters": "none",
-        "polish.steps": 0, "optimizer.final_lr_factor": max(factor, 1e-300),
+        "polish.steps": 0, "optimizer.final_lr_factor": max(factor, 1e-300), "optimizer.average_last": 0.0,
         "records.log_every": every, "records.conflict_diagnostics": True, "records.snapshot_every": 0,
         "records.checkpoint_every": steps + 1,
         "records.eval_nx": min(settings.records.eval_nx, PROFILE_EVAL_GRID[0]),

@@ -162,6 +162,9 @@ class Trainer:
                      "error_step": -1, "errors": {}}
         self.nonfinite = torch.zeros((), dtype=torch.bool, device=self.device)
         self.step_gradients: list[Tensor] | None = None
+        # Tail averaging ([pinn.optimizer] average_last): the running mean of the iterates over
+        # the main phase's last steps, {"params", "count", "applied"}; None until it starts.
+        self.average: dict | None = None
 
     @property
     def weights(self) -> Tensor:
@@ -248,7 +251,40 @@ class Trainer:
             self.optimizer.step()
         self.nonfinite |= ~torch.isfinite(terms).all()
         self.step += 1
+        if not self.polishing:
+            self._update_average()
         return terms.detach()
+
+    @property
+    def average_start(self) -> int | None:
+        """The step after which iterates enter the tail average (None: no averaging)."""
+        fraction, main = self.settings.optimizer.average_last, self.settings.main_steps
+        return main - max(1, round(fraction * main)) if fraction > 0 else None
+
+    @torch.no_grad()
+    def _update_average(self) -> None:
+        """Add θ_step to the running mean while step ∈ (start, main_steps]; at the main phase's
+        last step the parameters become the mean (before a polishing phase starts from them)."""
+        start = self.average_start
+        if start is None or not start < self.step <= self.settings.main_steps:
+            return
+        if self.average is None:
+            self.average = {"params": [p.detach().clone() for p in self.params], "count": 1, "applied": False}
+        else:
+            self.average["count"] += 1
+            for mean, p in zip(self.average["params"], self.params):
+                mean.add_(p.detach() - mean, alpha=1.0 / self.average["count"])
+        if self.step == self.settings.main_steps:
+            self.apply_average()
+
+    @torch.no_grad()
+    def apply_average(self) -> None:
+        """Set the parameters to the tail average collected so far (once; nothing without one)."""
+        if self.average is None or self.average["applied"]:
+            return
+        for p, mean in zip(self.params, self.average["params"]):
+            p.copy_(mean)
+        self.average["applied"] = True
 
     def _closure_step(self, terms: Tensor, weights: Tensor) -> None:
         first = [terms]
@@ -322,7 +358,7 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "balance": self.balance, "points": self.points.state_dict(),
             "rng": {"sampler": self.sampler.get_state()}, "history": self.history, "best": self.best,
-            "train_seconds": self.train_seconds, "settings": as_table(self.settings),
+            "train_seconds": self.train_seconds, "settings": as_table(self.settings), "average": self.average,
         }
 
     def load_state(self, state: dict) -> None:
@@ -337,6 +373,9 @@ class Trainer:
         self._use_points(type(self.points).from_state_dict(state["points"], self.device, self.dtype))
         self.sampler.set_state(state["rng"]["sampler"].cpu())
         self.step, self.train_seconds, self.best = state["step"], state["train_seconds"], state["best"]
+        average = state.get("average")
+        self.average = None if average is None else {
+            **average, "params": [t.to(device=self.device, dtype=self.dtype) for t in average["params"]]}
         # Rows at or after the resumed step are recomputed (e.g. the final row of a finished run).
         self.history = [row for row in state["history"] if row["step"] < self.step]
 
@@ -433,8 +472,10 @@ class Trainer:
         return self.evaluate(self.model) if self.evaluate is not None else {}
 
     def finish(self) -> None:
-        """The final row (losses and errors at the last parameters), then the observers."""
+        """The final row (losses and errors at the last parameters, or at the tail average of a
+        run stopped inside its averaging window), then the observers."""
         self.check_finite()
+        self.apply_average()
         if not self.history or self.history[-1]["step"] != self.step:
             terms = self.terms_fn(self.points)
             self.step_gradients = (self.term_gradients(terms)
