@@ -249,7 +249,7 @@ class OptimizerSettings:
     learning_rate: float | None = None
     final_lr_factor: float = 1.0
     warmup_steps: int = 0
-    average_last: float = 0.0
+    average_last: float = 0.1
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:

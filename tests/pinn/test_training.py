@@ -280,6 +280,17 @@ def test_tail_average_ends_on_the_mean_of_the_last_iterates_and_resumes_exactly(
     resumed.train()
     for a, b in zip(resumed.params, trainer.params):
         assert torch.equal(a.detach(), b.detach())
+    # A finished run extended to 20 steps goes on from its last iterate, not from its mean, and
+    # averages its own last 5 steps: the same parameters as 20 steps in one go.
+    longer = replace(averaged, {"steps": 20})
+    extended = trainer_module.Trainer(ChannelTask(case_from_problem(quick_problem, pinn=longer), longer, None), longer)
+    extended.load_state(_copy(trainer.state()))
+    extended.train()
+    straight = trainer_module.Trainer(ChannelTask(case_from_problem(quick_problem, pinn=longer), longer, None), longer)
+    straight.train()
+    assert extended.average["count"] == straight.average["count"] == 5
+    for a, b in zip(extended.params, straight.params):
+        assert torch.equal(a.detach(), b.detach())
 
 
 def _copy(state: dict) -> dict:

@@ -163,7 +163,8 @@ class Trainer:
         self.nonfinite = torch.zeros((), dtype=torch.bool, device=self.device)
         self.step_gradients: list[Tensor] | None = None
         # Tail averaging ([pinn.optimizer] average_last): the running mean of the iterates over
-        # the main phase's last steps, {"params", "count", "applied"}; None until it starts.
+        # the main phase's last steps, {"start", "params", "count", "applied"} (+ "iterate", the
+        # last iterate, once the mean is applied); None until it starts.
         self.average: dict | None = None
 
     @property
@@ -269,7 +270,8 @@ class Trainer:
         if start is None or not start < self.step <= self.settings.main_steps:
             return
         if self.average is None:
-            self.average = {"params": [p.detach().clone() for p in self.params], "count": 1, "applied": False}
+            self.average = {"start": start, "params": [p.detach().clone() for p in self.params], "count": 1,
+                            "applied": False}
         else:
             self.average["count"] += 1
             for mean, p in zip(self.average["params"], self.params):
@@ -279,12 +281,30 @@ class Trainer:
 
     @torch.no_grad()
     def apply_average(self) -> None:
-        """Set the parameters to the tail average collected so far (once; nothing without one)."""
+        """Set the parameters to the tail average collected so far (once; nothing without one).
+        The last iterate is kept, so that a run extended beyond these steps continues from it."""
         if self.average is None or self.average["applied"]:
             return
+        self.average["iterate"] = [p.detach().clone() for p in self.params]
         for p, mean in zip(self.params, self.average["params"]):
             p.copy_(mean)
         self.average["applied"] = True
+
+    @torch.no_grad()
+    def _restore_average(self, average: dict | None) -> None:
+        """The tail average of a loaded state. A run extended past the step where its mean was
+        applied goes on from its last iterate (its trajectory exactly) and averages afresh; a
+        mean collected over another window (steps changed) is dropped."""
+        self.average = None
+        if average is None:
+            return
+        move = lambda tensors: [t.to(device=self.device, dtype=self.dtype) for t in tensors]  # noqa: E731
+        if average["applied"] and self.step < self.settings.main_steps:
+            for p, last in zip(self.params, move(average["iterate"])):
+                p.copy_(last)
+        elif average["start"] == self.average_start:
+            self.average = {**average, "params": move(average["params"]),
+                            **({"iterate": move(average["iterate"])} if "iterate" in average else {})}
 
     def _closure_step(self, terms: Tensor, weights: Tensor) -> None:
         first = [terms]
@@ -373,9 +393,7 @@ class Trainer:
         self._use_points(type(self.points).from_state_dict(state["points"], self.device, self.dtype))
         self.sampler.set_state(state["rng"]["sampler"].cpu())
         self.step, self.train_seconds, self.best = state["step"], state["train_seconds"], state["best"]
-        average = state.get("average")
-        self.average = None if average is None else {
-            **average, "params": [t.to(device=self.device, dtype=self.dtype) for t in average["params"]]}
+        self._restore_average(state.get("average"))
         # Rows at or after the resumed step are recomputed (e.g. the final row of a finished run).
         self.history = [row for row in state["history"] if row["step"] < self.step]
 
