@@ -55,6 +55,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from eofpinn import atomic  # noqa: E402
 from eofpinn.cases import load_case  # noqa: E402
 from eofpinn.cases.pinn_settings import replace  # noqa: E402
 from eofpinn.solvers.pinn import diagnose as dg  # noqa: E402
@@ -347,7 +348,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     with get_context("spawn").Pool(args.workers) as pool:
         for result in pool.imap_unordered(run_any, jobs):
             done[result["key"]] = result
-            store.write_text(json.dumps({"args": vars(args), "results": list(done.values())}, default=str))
+            atomic.write_text(store, json.dumps({"args": vars(args), "results": list(done.values())}, default=str))
             what = (f"{result['diagnosis']['regime']}" if result["kind"] == "profile" and "diagnosis" in result
                     else f"final {error_cell(result['final_error'])} ({result.get('steps_done', 0)} steps)")
             print(f"[{time.perf_counter() - start:7.0f} s] {result['key']}: {what}"

@@ -43,6 +43,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from eofpinn import atomic  # noqa: E402
 from eofpinn.pinn_runs import Checkpointer, HistoryFiles, load_checkpoint  # noqa: E402
 from validation.npp1d import CouplingConfig, degradation_table, parse_method, train_configuration  # noqa: E402
 from validation.results_page import error_cell, markdown_table, write_section  # noqa: E402
@@ -141,7 +142,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         for result in pool.imap_unordered(run_one, todo):
             key = result["key"]
             done[key] = result
-            store.write_text(json.dumps({"args": vars(args), "results": done}))
+            atomic.write_text(store, json.dumps({"args": vars(args), "results": done}))
             print(f"[{time.perf_counter() - start:7.0f} s] {key}: final {error_cell(result['final_error'])} "
                   f"(resumed from step {result['resumed_from']})", flush=True)
     results = [done[run_key(c)] for c in configs if run_key(c) in done]
