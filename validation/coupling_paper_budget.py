@@ -20,7 +20,7 @@ the section `coupling_1d_paper_budget` of validation/RESULTS.md is written.
 Cost, measured 2026-12-01 on the 2-core CPU (one thread per run, three to six processes on the
 two cores): 72–77 ms per SOAP step, 36–38 minutes per SOAP run of 30,000 steps; the full grid
 (16 runs) is about 8–10 CPU-hours, its two ends (ε = 0.2 and 0.02, the degradation ratio) half
-of that. Run so far: the two ends for SOAP+GN (docs/method.md "Reference run"). The commands:
+of that. Run so far: the two ends, SOAP+GN and Adam+GN, 2 seeds (validation/RESULTS.md). The commands:
 
     PYTHONPATH=. python validation/coupling_paper_budget.py --eps 0.2,0.02 --seeds 2 --workers 2
     PYTHONPATH=. python validation/coupling_paper_budget.py --workers 2        # all four ε
@@ -127,6 +127,19 @@ def summary_rows(results: list[dict]) -> list[dict]:
     return rows
 
 
+def cost_line(results: list[dict], workers: int) -> str:
+    """The CPU cost of the runs: per method the training time per run and per step."""
+    parts = []
+    for method in dict.fromkeys(r["method"] for r in results):
+        mine = [r for r in results if r["method"] == method]
+        minutes = [r["seconds"] / 60 for r in mine]
+        steps = [r["ms_per_step"] for r in mine]
+        parts.append(f"{method} {min(minutes):.0f}–{max(minutes):.0f} min per run ({min(steps):.0f}–{max(steps):.0f} ms/step)")
+    total = sum(r["seconds"] for r in results) / 3600
+    return (f"Cost: {'; '.join(parts)}; {total:.1f} CPU-hours of training in all, one torch thread per run, "
+            f"{workers} run(s) at a time on the machine named above (its other load is not recorded here).")
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     args = parse_args(argv)
     out = Path(args.out)
@@ -152,7 +165,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         body = (f"The 1D coupling claim at the paper's budget: {args.steps} steps, 3 blocks of {args.depth}×{args.width}, "
                 f"{args.points} points, lr 3e-4, GN every {args.update_every} steps (momentum 0.9), the paper's layout, "
                 f"{args.seeds} seed(s) (geometric mean). Ratio = error at ε_min ÷ error at ε_max.\n\n"
-                + markdown_table(rows, list(rows[0].keys())))
+                + markdown_table(rows, list(rows[0].keys())) + "\n\n" + cost_line(results, args.workers))
         command = "PYTHONPATH=. python validation/coupling_paper_budget.py " + " ".join(
             argv if argv is not None else sys.argv[1:])
         write_section("coupling_1d_paper_budget", command.strip(), body)
