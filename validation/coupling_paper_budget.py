@@ -18,7 +18,7 @@ interrupted ones exactly where their last checkpoint stopped. When every run has
 the section `coupling_1d_paper_budget` of validation/RESULTS.md is written.
 
 Cost, measured 2026-12-01 on the 2-core CPU (one thread per run, three to six processes on the
-two cores): 72–77 ms per SOAP step, 36–38 minutes per SOAP run of 30,000 steps; the full grid
+two cores): 60–75 ms per SOAP step and 30–38 minutes per SOAP run of 30,000 steps, 14–28 minutes per Adam run; the full grid
 (16 runs) is about 8–10 CPU-hours, its two ends (ε = 0.2 and 0.02, the degradation ratio) half
 of that. Run so far: the two ends, SOAP+GN and Adam+GN, 2 seeds (validation/RESULTS.md). The commands:
 
