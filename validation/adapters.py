@@ -291,7 +291,7 @@ def markdown_body(args: argparse.Namespace, results: list[dict], rows: list[dict
     failed = [f"{r['cell']} {r['method']} seed {r['seed']}: {r['error']}" for r in runs if "error" in r]
     lines = [
         "Does the `eofpinn diagnose` verdict predict whether per-loss adapters help (arXiv 2605.10136)? "
-"Rule: directional if the most conflicting pair's median cosine (worst pair cos) < −0.5 and it stays below "
+        "Rule: directional if the most conflicting pair's median cosine (worst pair cos) < −0.5 and it stays below "
         "in ≥ 50 % (late) of the window's second half; "
         "else magnitude if the median max/min gradient-norm ratio ≥ 10; else low "
         "(eofpinn/solvers/pinn/diagnose.py).",

@@ -316,19 +316,14 @@ class DoubleLayerTask:
 
 
 class GradientRecorder(Observer):
-    """Keeps, per history row, the norms of the per-term gradients and, with `keep_vectors`
-    (tests only: memory grows with the networks), the gradient vectors themselves."""
+    """Keeps, per history row, the per-term gradient vectors (tests only: memory grows with the
+    networks; their norms are the rows' `gnorm_<term>` columns)."""
 
-    def __init__(self, keep_vectors: bool = False):
-        self.keep_vectors = keep_vectors
-        self.norms: list[list[float]] = []
+    def __init__(self):
         self.vectors: list[list[np.ndarray]] = []
 
     def logged(self, trainer: Trainer, row: dict) -> None:
-        grads = trainer.step_gradients
-        self.norms.append([float(torch.linalg.vector_norm(g)) for g in grads])
-        if self.keep_vectors:
-            self.vectors.append([g.double().cpu().numpy().copy() for g in grads])
+        self.vectors.append([g.double().cpu().numpy().copy() for g in trainer.step_gradients])
 
 
 def _cosine_matrix(row: dict, names: Sequence[str]) -> list[list[float]]:
@@ -351,8 +346,9 @@ def train_configuration(config: CouplingConfig, observers: Sequence[Observer] = 
     """
     from eofpinn.errors import SolverError
 
-    recorder = GradientRecorder(keep_vectors=config.record_gradients)
-    trainer = Trainer(DoubleLayerTask(config), config.settings(), [recorder, *observers])
+    recorder = GradientRecorder()
+    watchers = [recorder, *observers] if config.record_gradients else list(observers)
+    trainer = Trainer(DoubleLayerTask(config), config.settings(), watchers)
     if resume is not None:
         trainer.load_state(resume)
     start = time.perf_counter()

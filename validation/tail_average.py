@@ -35,7 +35,7 @@ from eofpinn import io  # noqa: E402
 from eofpinn.cases import case_from_problem, load_case, straight_problem  # noqa: E402
 from eofpinn.cases.pinn_settings import replace  # noqa: E402
 from eofpinn.solvers.pinn.channel import solve_pinn  # noqa: E402
-from eofpinn.solvers.pinn.trainer import Observer  # noqa: E402
+from eofpinn.solvers.pinn.trainer import Observer, add_to_mean  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "p", "mean")
@@ -71,8 +71,7 @@ class RunningMeans(Observer):
                 if start not in self.means:
                     self.means[start] = [p.detach().clone() for p in trainer.params]
                 else:
-                    for mean, p in zip(self.means[start], trainer.params):
-                        mean.add_(p.detach() - mean, alpha=1.0 / self.counts[start])
+                    add_to_mean(self.means[start], trainer.params, self.counts[start])
         if trainer.step % 100 == 50 and self.means:
             self.rows.append({"step": trainer.step, **self.measure(trainer)})
 

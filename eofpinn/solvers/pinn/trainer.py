@@ -274,8 +274,7 @@ class Trainer:
                             "applied": False}
         else:
             self.average["count"] += 1
-            for mean, p in zip(self.average["params"], self.params):
-                mean.add_(p.detach() - mean, alpha=1.0 / self.average["count"])
+            add_to_mean(self.average["params"], self.params, self.average["count"])
         if self.step == self.settings.main_steps:
             self.apply_average()
 
@@ -298,13 +297,13 @@ class Trainer:
         self.average = None
         if average is None:
             return
-        move = lambda tensors: [t.to(device=self.device, dtype=self.dtype) for t in tensors]  # noqa: E731
+        average = {key: ([t.to(device=self.device, dtype=self.dtype) for t in value] if key in ("params", "iterate")
+                         else value) for key, value in average.items()}
         if average["applied"] and self.step < self.settings.main_steps:
-            for p, last in zip(self.params, move(average["iterate"])):
+            for p, last in zip(self.params, average["iterate"]):
                 p.copy_(last)
         elif average["start"] == self.average_start:
-            self.average = {**average, "params": move(average["params"]),
-                            **({"iterate": move(average["iterate"])} if "iterate" in average else {})}
+            self.average = average
 
     def _closure_step(self, terms: Tensor, weights: Tensor) -> None:
         first = [terms]
@@ -526,6 +525,13 @@ class Trainer:
     def fields(self, info: dict):
         """The task's result (fields on its evaluation grid) at the current parameters."""
         return self.task.solution(self.model, self.device, self.dtype, info)
+
+
+@torch.no_grad()
+def add_to_mean(means: list[Tensor], params: Sequence[Tensor], count: int) -> None:
+    """Running mean in place: `means` (of count − 1 iterates) becomes the mean with `params`."""
+    for mean, p in zip(means, params):
+        mean.add_(p.detach() - mean, alpha=1.0 / count)
 
 
 def _with_defaults(saved: dict) -> dict:
