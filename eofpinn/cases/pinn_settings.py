@@ -201,7 +201,11 @@ class PointSettings:
     ∝ r^k / mean(r^k) + c, k = `adaptive_power`, c = `adaptive_floor`, r the loss-weighted sum of
     squared PDE residuals), the rest uniform; `n_boundary` per wall and per end; all of them
     redrawn every `resample_every` steps (default 100; 0: fixed points, the paper's — a fixed
-    set of 1000 points is overfitted, method.md "Where the flow error comes from")."""
+    set of 1000 points is overfitted, method.md "Where the flow error comes from").
+    `balance_rows` > 0 adds the loss term `stokes_x_mean`: the Stokes-x residual averaged along
+    x on that many rows (y drawn like the interior, half in the wall bands), each of
+    `balance_nodes` equispaced x with a random offset — the x-averaged momentum balance that
+    sets the mean velocity profile, as a term of its own (0: off)."""
 
     n_interior: int = 1000
     n_boundary: int = 200
@@ -214,6 +218,8 @@ class PointSettings:
     adaptive_power: float = 1.0
     adaptive_floor: float = 1.0
     resample_every: int = 100
+    balance_rows: int = 0
+    balance_nodes: int = 32
 
     def __post_init__(self) -> None:
         check_fields(self, "points.", {
@@ -228,6 +234,8 @@ class PointSettings:
             "adaptive_power": (in_range(0.0, 10.0), "a number in [0, 10]"),
             "adaptive_floor": (in_range(0.0, 1e6), "a number in [0, 1e6]"),
             "resample_every": (at_least(0), "an integer ≥ 0 (0: fixed points)"),
+            "balance_rows": (in_range(0, 100_000, integer=True), "an integer in [0, 1e5] (0: no x-averaged balance term)"),
+            "balance_nodes": (in_range(2, 100_000, integer=True), "an integer in [2, 1e5]"),
         })
         shares = self.wall_fraction + self.edge_fraction + self.adaptive_fraction
         _require(shares <= 0.9 + 1e-12, "points.adaptive_fraction",

@@ -149,3 +149,43 @@ def test_flow_scale_is_the_velocity_the_drive_makes():
     assert replace(PINNSettings(), {"formulation.flow_scale": 2}).formulation.flow_scale == 2.0
     with pytest.raises(SettingError, match=r"\[pinn.network.adapters\] must be a string \(default 'none'\); got 3"):
         replace(PINNSettings(), {"network.adapters": 3})
+
+
+@pytest.mark.parametrize("name", ["full_periodic_noflux", "full_reservoir_boltzmann"])
+def test_x_averaged_balance_vanishes_exactly_and_measures_a_mean_force(name, small_settings, exact_networks_factory):
+    """[pinn.points] balance_rows: the term `stokes_x_mean` is 0 at the exact solution, and adding
+    δ·y(1 − y) to u (u_yy = −2δ everywhere) makes every row mean −2δ, so the term is 4δ²."""
+    from eofpinn.solvers.pinn.losses import x_averaged_balance_term
+
+    problem = PROBLEMS[name]
+    settings = replace(small_settings, {"points.balance_rows": 6, "points.balance_nodes": 8})
+    form = Formulation.build(problem, settings.formulation)
+    points = sample_collocation(problem, settings.points, torch.Generator().manual_seed(0))
+    points.rows[:, 1].clamp_(1e-7, 1 - 1e-7)
+    model = PINNModel(exact_networks_factory(problem, form), form)
+    assert float(loss_terms(problem, model, points)["stokes_x_mean"]) < 1e-16
+    jets = model(points.rows)
+    y, delta = points.rows[:, 1], 1e-2
+    jets["u"] = jets["u"] + torch.stack((delta * y * (1 - y), 0 * y, delta * (1 - 2 * y), 0 * y, -2 * delta + 0 * y))
+    assert float(x_averaged_balance_term(problem, jets, points.n_rows, None)) == pytest.approx(4 * delta**2, rel=1e-9)
+
+
+def test_balance_rows_are_equispaced_rows_that_average_periodic_modes_exactly():
+    problem = PROBLEMS["full_periodic_noflux"]
+    from eofpinn.cases.pinn_settings import PointSettings
+
+    settings = PointSettings(balance_rows=10, balance_nodes=16)
+    points = sample_collocation(problem, settings, torch.Generator().manual_seed(2))
+    rows = points.rows.reshape(10, 16, 2)
+    ell = problem.length_ratio
+    assert points.n_rows == 10 and "rows" in points.regions()
+    assert torch.all(rows[:, :, 1] == rows[:, :1, 1])  # one y per row
+    np.testing.assert_allclose(torch.diff(rows[:, :, 0], dim=1).numpy(), ell / 16, rtol=1e-12)
+    assert torch.all((rows[:, 0, 0] >= 0) & (rows[:, 0, 0] < ell / 16))
+    # Half of the rows in the wall bands, like the interior.
+    assert int(((rows[:, 0, 1] < 0.3) | (rows[:, 0, 1] > 0.7)).sum()) >= 5
+    # The row mean of a periodic mode below the node count is exact: sin(2πk x/ℓ) averages to 0.
+    for k in (1, 5, 15):
+        assert float(torch.sin(2 * np.pi * k * rows[:, :, 0] / ell).mean(dim=1).abs().max()) < 1e-13
+    assert PointSettings().balance_rows == 0 and sample_collocation(
+        problem, PointSettings(), torch.Generator().manual_seed(2)).rows is None

@@ -56,11 +56,16 @@ class Collocation:
     sections: Tensor | None = None
     section_weights: Tensor | None = None
     n_sections: int = 0
+    # The x-averaged momentum balance ([pinn.points] balance_rows > 0): rows of equispaced x,
+    # row by row (n_rows × nodes); None otherwise.
+    rows: Tensor | None = None
+    n_rows: int = 0
 
     REGIONS = ("interior", "bottom", "top", "inlet", "outlet")
 
     def regions(self) -> tuple[str, ...]:
-        return self.REGIONS + (("sections",) if self.sections is not None else ())
+        return (self.REGIONS + (("sections",) if self.sections is not None else ())
+                + (("rows",) if self.rows is not None else ()))
 
     def stacked(self) -> tuple[Tensor, dict[str, slice]]:
         """All points in one (N, 2) batch (one network pass) and each region's slice of it."""
@@ -161,6 +166,19 @@ def current_sections(problem: Problem, settings: PointSettings) -> tuple[Tensor,
     return torch.from_numpy(points), torch.from_numpy(np.tile(w, xs.size)), xs.size
 
 
+def balance_rows(problem: Problem, settings: PointSettings, generator: torch.Generator) -> Tensor:
+    """The rows of the x-averaged balance term, (balance_rows × balance_nodes, 2), row by row: y
+    drawn like the interior (half uniform, half in the wall bands), x = ℓ (i + s)/n, i = 0 … n − 1,
+    with one random offset s ∈ [0, 1) per row (the mean over a row is the periodic trapezoid rule,
+    the midpoint-type rule between reservoirs)."""
+    n_rows, n = settings.balance_rows, settings.balance_nodes
+    band = wall_band_height(problem, settings)
+    y = _clustered_y(n_rows - n_rows // 2, n_rows // 2, band, generator)
+    offset = _uniform(n_rows, generator)
+    x = problem.length_ratio * (torch.arange(n, dtype=torch.float64)[None, :] + offset[:, None]) / n
+    return torch.stack((x.reshape(-1), y.repeat_interleave(n)), dim=1)
+
+
 def sample_collocation(problem: Problem, settings: PointSettings, generator: torch.Generator) -> Collocation:
     """Draw a fresh set of points (float64, CPU) from `generator`. (Edge and adaptive points are
     drawn last, so without them the draws are those of the uniform-and-band layout.)"""
@@ -190,11 +208,13 @@ def sample_collocation(problem: Problem, settings: PointSettings, generator: tor
         adaptive = torch.stack((ell * _uniform(split["adaptive"], generator), _uniform(split["adaptive"], generator)), 1)
         interior = torch.cat((interior, _edge_points(problem, split["edge"], band, generator), adaptive))
     sections = current_sections(problem, settings) if problem.open_circuit else (None, None, 0)
+    rows = balance_rows(problem, settings, generator) if settings.balance_rows else None
     return Collocation(
         interior=interior, n_uniform=split["uniform"], bottom=walls["bottom"], top=walls["top"],
         inlet=ends["inlet"], outlet=ends["outlet"], zeta_bottom=zeta["bottom"], zeta_top=zeta["top"],
         psi_inlet=psi_eq["inlet"], psi_outlet=psi_eq["outlet"],
         sections=sections[0], section_weights=sections[1], n_sections=sections[2],
+        rows=rows, n_rows=settings.balance_rows,
     )
 
 

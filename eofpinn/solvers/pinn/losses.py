@@ -16,6 +16,8 @@ and the formulation does not already satisfy it exactly:
     end_pressure    P = Δp̂ at x = 0, P = 0 at x = ℓ
     pressure_gauge  mean of P over the outlet = 0                 (periodic ends)
     content_plus/minus  area mean of c± e^{ẑ±ψ} = 1              (no-flux walls + periodic ends)
+    stokes_x_mean   the mean over rows of (the Stokes-x residual averaged along x on the row)²
+                    ([pinn.points] balance_rows > 0: the x-averaged momentum balance)
     zero_current    the mean over the cross-sections of Î², Î = ∫ (N̂₊ − N̂₋)·e_x dy,
                     N̂± = −δ± (∂c±/∂x + ẑ± c± ∂φ/∂x) + Pe u c±, ∂φ/∂x = ∂ψ/∂x − Ê
                                                                  (open circuit, physics.md §7)
@@ -77,6 +79,13 @@ def zero_current_term(problem: Problem, sections: Jets, weights: Tensor, n_secti
                       field_hat: Tensor | float) -> Tensor:
     """The open circuit's condition: the mean over the cross-sections of Î²."""
     return torch.mean(section_currents(problem, sections, weights, n_sections, field_hat) ** 2)
+
+
+def x_averaged_balance_term(problem: Problem, rows: Jets, n_rows: int, field_hat: Tensor | float | None) -> Tensor:
+    """The mean over the rows of (the row's mean Stokes-x residual)²: the x-averaged momentum
+    balance, which alone fixes the x-mean velocity profile of a periodic channel."""
+    stokes_x = pde_residuals(problem, rows, field_hat)["stokes_x"]
+    return torch.mean(stokes_x.reshape(n_rows, -1).mean(dim=1) ** 2)
 
 
 def residual_density(problem: Problem, model: PINNModel, points: Tensor, weights: dict[str, float]) -> Tensor:
@@ -177,6 +186,9 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
         terms["pressure_gauge"] = torch.mean(outlet["P"][0]) ** 2
     if not problem.fixes_ion_content and not exact_gauges:
         terms.update(ion_content_terms(_region(interior, slice(0, points.n_uniform)), _valences(problem)))
+    if points.rows is not None:
+        terms["stokes_x_mean"] = x_averaged_balance_term(problem, _region(jets, slices["rows"]), points.n_rows,
+                                                         model.field)
     if problem.open_circuit:
         terms["zero_current"] = zero_current_term(problem, _region(jets, slices["sections"]), points.section_weights,
                                                   points.n_sections, model.field)
