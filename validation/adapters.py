@@ -12,6 +12,8 @@ Cells (each trained from scratch, on eofpinn's one trainer):
   points, lr 1e-3 constant, GN every 100 steps), ε = 0.2, 0.1, 0.05, 0.02;
 - `quickstart`: the 2D straight channel with cases/quickstart.toml's own [pinn] settings
   (K = 10; errors against the exact solution);
+- `straight:EPS:ZETA`: the same at Debye ratio EPS and ζ̂ = ZETA on both walls (the exact
+  suite's cells, e.g. its hardest, straight:0.02:4; errors against the exact solution);
 - `patterned_zeta`: cases/patterned_zeta.toml with its [pinn] settings (errors against an FD
   solution on 81 × 82, computed once and kept in --out).
 
@@ -86,6 +88,14 @@ def parse_method(name: str) -> dict[str, str]:
 
 # --------------------------------------------------------------------------- jobs (run in workers)
 def _cell_case(cell: str):
+    """The case of a 2D cell: a shipped case, or `straight eps=E zeta=Z` (the quick-start case
+    with its [pinn] settings at Debye ratio E and wall potential Z: the exact suite's cells)."""
+    if cell.startswith("straight"):
+        from eofpinn.cases import with_overrides
+
+        values = dict(part.split("=") for part in cell.split()[1:])
+        return with_overrides(load_case(CASES_2D["quickstart"]),
+                              {"debye_ratio": float(values["eps"]), "zeta_hat": float(values["zeta"])}, source="study")
     return load_case(CASES_2D[cell])
 
 
@@ -164,8 +174,11 @@ def cells(args: argparse.Namespace) -> list[dict]:
                     for eps in _floats(args.eps_recipe)]
         elif name in CASES_2D:
             out.append({"cell": name})
+        elif name.startswith("straight:"):
+            _, eps, zeta = name.split(":")
+            out.append({"cell": f"straight eps={float(eps):g} zeta={float(zeta):g}"})
         else:
-            raise SystemExit(f"unknown cell {name!r}: npp1d, npp1d-recipe, {', '.join(CASES_2D)}")
+            raise SystemExit(f"unknown cell {name!r}: npp1d, npp1d-recipe, straight:EPS:ZETA, {', '.join(CASES_2D)}")
     return out
 
 
@@ -303,8 +316,9 @@ def markdown_body(args: argparse.Namespace, results: list[dict], rows: list[dict
         f"(1D: ψ, c₊, c₋ on 2001 points; 2D: φ, c₊, c₋, u, against the exact solution or an FD solution on "
         f"{REFERENCE_GRID[0]} × {REFERENCE_GRID[1]}); in brackets the median number of steps reached. "
         f"+adapters = routed per-loss adapters of rank 4. 1D cells: paper layout, 3 × 32 blocks, 512 points, "
-        f"lr 1e-3; 2D cells: the case's [pinn]. {args.workers} worker(s) of one torch thread; study wall time "
-        f"{wall / 60:.0f} min.",
+        f"lr 1e-3; 2D cells: the case's [pinn]. Workers of one torch thread ({args.workers} in the last "
+        f"invocation); the jobs' wall times add up to {sum(r.get('wall_seconds', 0.0) for r in results) / 3600:.1f} h "
+        f"(the last invocation took {wall / 60:.0f} min).",
         "",
         markdown_table(rows, list(rows[0].keys())),
         "",

@@ -53,3 +53,18 @@ def test_summary_recomputes_the_verdict_and_scores_it():
     assert x["SOAP+GN"].startswith("2.00e-01") and x["SOAP: adapters ÷ plain"] == "0.5"
     assert x["verdict right"] == "1/1"
     assert y["verdict (per seed)"] == "low" and y["verdict right"] == "1/1"  # adapters did not help
+
+
+def test_a_straight_cell_is_the_quickstart_case_at_the_given_debye_ratio_and_zeta():
+    import argparse
+
+    from validation.adapters import _cell_case, cells
+
+    (cell,) = cells(argparse.Namespace(cells="straight:0.02:4", eps="", eps_recipe=""))
+    assert cell == {"cell": "straight eps=0.02 zeta=4"}
+    case = _cell_case(cell["cell"])
+    problem = case.problem
+    assert problem.debye_ratio == pytest.approx(0.02)
+    assert problem.zeta_wall("bottom", [0.3])[0] == pytest.approx(4.0)
+    assert problem.zeta_wall("top", [0.7])[0] == pytest.approx(4.0)
+    assert case.pinn.steps == _cell_case("quickstart").pinn.steps  # the quick-start [pinn] settings
