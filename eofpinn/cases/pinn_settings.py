@@ -205,7 +205,11 @@ class PointSettings:
     `balance_rows` > 0 adds the loss term `stokes_x_mean`: the Stokes-x residual averaged along
     x on that many rows (y drawn like the interior, half in the wall bands), each of
     `balance_nodes` equispaced x with a random offset — the x-averaged momentum balance that
-    sets the mean velocity profile, as a term of its own (0: off)."""
+    sets the mean velocity profile, as a term of its own (0: off). `balance_sections` > 0 adds
+    the terms `section_continuity`, `section_np_plus`, `section_np_minus`: the continuity and
+    Nernst–Planck residuals integrated across that many cross-sections at random x (Gauss–Legendre
+    in y, as the zero-current sections), i.e. the x-derivatives of the volume and ion fluxes
+    through them, which must vanish (0: off)."""
 
     n_interior: int = 1000
     n_boundary: int = 200
@@ -220,6 +224,7 @@ class PointSettings:
     resample_every: int = 100
     balance_rows: int = 0
     balance_nodes: int = 32
+    balance_sections: int = 0
 
     def __post_init__(self) -> None:
         check_fields(self, "points.", {
@@ -236,6 +241,8 @@ class PointSettings:
             "resample_every": (at_least(0), "an integer ≥ 0 (0: fixed points)"),
             "balance_rows": (in_range(0, 100_000, integer=True), "an integer in [0, 1e5] (0: no x-averaged balance term)"),
             "balance_nodes": (in_range(2, 100_000, integer=True), "an integer in [2, 1e5]"),
+            "balance_sections": (in_range(0, 100_000, integer=True),
+                                 "an integer in [0, 1e5] (0: no flux-balance terms)"),
         })
         shares = self.wall_fraction + self.edge_fraction + self.adaptive_fraction
         _require(shares <= 0.9 + 1e-12, "points.adaptive_fraction",

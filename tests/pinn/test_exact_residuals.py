@@ -189,3 +189,31 @@ def test_balance_rows_are_equispaced_rows_that_average_periodic_modes_exactly():
         assert float(torch.sin(2 * np.pi * k * rows[:, :, 0] / ell).mean(dim=1).abs().max()) < 1e-13
     assert PointSettings().balance_rows == 0 and sample_collocation(
         problem, PointSettings(), torch.Generator().manual_seed(2)).rows is None
+
+
+@pytest.mark.parametrize("name", ["full_periodic_noflux", "full_reservoir_boltzmann"])
+def test_flux_balances_vanish_exactly_and_measure_a_flux_that_changes_along_x(name, small_settings,
+                                                                             exact_networks_factory):
+    """[pinn.points] balance_sections: the section terms are 0 at the exact solution; adding
+    δ·x·6y(1 − y) to u makes the volume flux through a section grow at the rate δ (∫ 6y(1 − y) dy
+    = 1), so `section_continuity` = δ² — the quadrature is exact for this polynomial."""
+    from eofpinn.solvers.pinn.losses import flux_balance_terms
+
+    problem = PROBLEMS[name]
+    settings = replace(small_settings, {"points.balance_sections": 5})
+    form = Formulation.build(problem, settings.formulation)
+    points = sample_collocation(problem, settings.points, torch.Generator().manual_seed(0))
+    assert points.n_columns == 5 and points.columns.shape == (5 * 64, 2)
+    model = PINNModel(exact_networks_factory(problem, form), form)
+    terms = loss_terms(problem, model, points)
+    for term in ("section_continuity", "section_np_plus", "section_np_minus"):
+        assert float(terms[term]) < 1e-16, term
+    jets = model(points.columns)
+    x, y, delta = points.columns[:, 0], points.columns[:, 1], 1e-2
+    bump = 6 * y * (1 - y)
+    jets["u"] = jets["u"] + delta * torch.stack((x * bump, bump, x * (6 - 12 * y), 0 * y, -12 * x))
+    found = flux_balance_terms(problem, jets, points.column_weights, points.n_columns, None)
+    assert float(found["section_continuity"]) == pytest.approx(delta**2, rel=1e-9)
+    # The sections are stratified over the channel: one in each fifth of [0, ℓ].
+    x_sections = points.columns[::64, 0] / problem.length_ratio
+    assert torch.all((x_sections >= torch.arange(5) / 5) & (x_sections < (torch.arange(5) + 1) / 5))

@@ -60,12 +60,18 @@ class Collocation:
     # row by row (n_rows × nodes); None otherwise.
     rows: Tensor | None = None
     n_rows: int = 0
+    # The flux balances ([pinn.points] balance_sections > 0): cross-sections at random x, section
+    # by section, and the quadrature weight of each point in y; None otherwise.
+    columns: Tensor | None = None
+    column_weights: Tensor | None = None
+    n_columns: int = 0
 
     REGIONS = ("interior", "bottom", "top", "inlet", "outlet")
 
     def regions(self) -> tuple[str, ...]:
         return (self.REGIONS + (("sections",) if self.sections is not None else ())
-                + (("rows",) if self.rows is not None else ()))
+                + (("rows",) if self.rows is not None else ())
+                + (("columns",) if self.columns is not None else ()))
 
     def stacked(self) -> tuple[Tensor, dict[str, slice]]:
         """All points in one (N, 2) batch (one network pass) and each region's slice of it."""
@@ -179,6 +185,17 @@ def balance_rows(problem: Problem, settings: PointSettings, generator: torch.Gen
     return torch.stack((x.reshape(-1), y.repeat_interleave(n)), dim=1)
 
 
+def balance_sections(problem: Problem, settings: PointSettings, generator: torch.Generator) -> tuple[Tensor, Tensor]:
+    """The cross-sections of the flux-balance terms: (balance_sections × nodes, 2) points, section
+    by section, at x stratified over [0, ℓ] (one uniform draw in each of balance_sections equal
+    parts), and their y weights (the zero-current sections' quadrature, `section_quadrature`)."""
+    n = settings.balance_sections
+    x = problem.length_ratio * (torch.arange(n, dtype=torch.float64) + _uniform(n, generator)) / n
+    y, w = (torch.from_numpy(a) for a in section_quadrature(problem, settings))
+    points = torch.stack((x.repeat_interleave(y.numel()), y.repeat(n)), dim=1)
+    return points, w.repeat(n)
+
+
 def sample_collocation(problem: Problem, settings: PointSettings, generator: torch.Generator) -> Collocation:
     """Draw a fresh set of points (float64, CPU) from `generator`. (Edge and adaptive points are
     drawn last, so without them the draws are those of the uniform-and-band layout.)"""
@@ -209,12 +226,14 @@ def sample_collocation(problem: Problem, settings: PointSettings, generator: tor
         interior = torch.cat((interior, _edge_points(problem, split["edge"], band, generator), adaptive))
     sections = current_sections(problem, settings) if problem.open_circuit else (None, None, 0)
     rows = balance_rows(problem, settings, generator) if settings.balance_rows else None
+    columns = balance_sections(problem, settings, generator) if settings.balance_sections else (None, None)
     return Collocation(
         interior=interior, n_uniform=split["uniform"], bottom=walls["bottom"], top=walls["top"],
         inlet=ends["inlet"], outlet=ends["outlet"], zeta_bottom=zeta["bottom"], zeta_top=zeta["top"],
         psi_inlet=psi_eq["inlet"], psi_outlet=psi_eq["outlet"],
         sections=sections[0], section_weights=sections[1], n_sections=sections[2],
         rows=rows, n_rows=settings.balance_rows,
+        columns=columns[0], column_weights=columns[1], n_columns=settings.balance_sections,
     )
 
 

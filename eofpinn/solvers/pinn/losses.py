@@ -18,6 +18,9 @@ and the formulation does not already satisfy it exactly:
     content_plus/minus  area mean of c± e^{ẑ±ψ} = 1              (no-flux walls + periodic ends)
     stokes_x_mean   the mean over rows of (the Stokes-x residual averaged along x on the row)²
                     ([pinn.points] balance_rows > 0: the x-averaged momentum balance)
+    section_continuity, section_np_plus, section_np_minus
+                    the mean over cross-sections of (∫ residual dy)²: d/dx of the volume and
+                    ion fluxes through them ([pinn.points] balance_sections > 0)
     zero_current    the mean over the cross-sections of Î², Î = ∫ (N̂₊ − N̂₋)·e_x dy,
                     N̂± = −δ± (∂c±/∂x + ẑ± c± ∂φ/∂x) + Pe u c±, ∂φ/∂x = ∂ψ/∂x − Ê
                                                                  (open circuit, physics.md §7)
@@ -86,6 +89,19 @@ def x_averaged_balance_term(problem: Problem, rows: Jets, n_rows: int, field_hat
     balance, which alone fixes the x-mean velocity profile of a periodic channel."""
     stokes_x = pde_residuals(problem, rows, field_hat)["stokes_x"]
     return torch.mean(stokes_x.reshape(n_rows, -1).mean(dim=1) ** 2)
+
+
+FLUX_BALANCES = ("continuity", "np_plus", "np_minus")
+
+
+def flux_balance_terms(problem: Problem, columns: Jets, weights: Tensor, n_columns: int,
+                       field_hat: Tensor | float | None) -> dict[str, Tensor]:
+    """For continuity and each Nernst–Planck equation, the mean over the cross-sections of
+    (Σ w r)², the residual's quadrature across the section: the x-derivative of the flux through
+    it (volume, ions), zero for a solution (with no-flux, no-slip walls)."""
+    res = pde_residuals(problem, columns, field_hat)
+    return {f"section_{name}": torch.mean((weights * res[name]).reshape(n_columns, -1).sum(dim=1) ** 2)
+            for name in FLUX_BALANCES}
 
 
 def residual_density(problem: Problem, model: PINNModel, points: Tensor, weights: dict[str, float]) -> Tensor:
@@ -189,6 +205,9 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
     if points.rows is not None:
         terms["stokes_x_mean"] = x_averaged_balance_term(problem, _region(jets, slices["rows"]), points.n_rows,
                                                          model.field)
+    if points.columns is not None:
+        terms.update(flux_balance_terms(problem, _region(jets, slices["columns"]), points.column_weights,
+                                        points.n_columns, model.field))
     if problem.open_circuit:
         terms["zero_current"] = zero_current_term(problem, _region(jets, slices["sections"]), points.section_weights,
                                                   points.n_sections, model.field)
