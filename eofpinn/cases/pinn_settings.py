@@ -36,7 +36,7 @@ DEVICES = ("auto", "cpu", "cuda")
 DERIVATIVES = ("taylor", "autograd")
 PSI_BASES = ("linear", "gouy_chapman")
 CONCENTRATION_FORMS = ("slotboom", "log", "direct")
-PRESSURE_FORMS = ("excess", "total")
+PRESSURE_FORMS = ("excess", "core", "total")
 FLOW_BASES = ("none", "electroosmotic")
 GAUGES = ("penalty", "exact")
 ADAPTERS = ("none", "per_loss")
@@ -151,7 +151,9 @@ class FormulationSettings:
     `flow_base` ("none" | "electroosmotic": the flow those double layers drive) added to u;
     `concentrations` "slotboom"
     (c± = g± e^{∓ψ}) | "log" (c± = e^N) | "direct"; `pressure` "excess" (network carries
-    P = p − Π) | "total" (network carries p, the paper's layout); `pressure_scale` multiplies
+    P = p − Π) | "core" (network carries p − Π_EDL: the osmotic pressure of the local salt level
+    stays in p, so in an electroneutral core the network carries p itself; not with "direct"
+    concentrations) | "total" (network carries p, the paper's layout); `pressure_scale` multiplies
     the pressure output. The paper's layout: hard_walls = false, concentrations = "direct",
     pressure = "total", pressure_scale = 1 (with network.output_gain = 1). `gauges`: the gauges of
     physics.md §3 (ion content with no-flux walls and periodic ends; the outlet pressure with
@@ -189,6 +191,9 @@ class FormulationSettings:
             "pressure": (one_of(PRESSURE_FORMS), choices_text(PRESSURE_FORMS)),
             "pressure_scale": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),
         })
+        _require(not (self.pressure == "core" and self.concentrations == "direct"), "formulation.pressure",
+                 '"excess" or "total" with concentrations = "direct" ("core" takes the logarithm of c±, '
+                 'which direct outputs do not keep positive)', self.pressure)
 
 
 @dataclass(frozen=True)

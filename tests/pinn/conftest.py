@@ -85,11 +85,13 @@ class ExactNetworks(torch.nn.Module):
         if form.hard_velocity:
             u, v = jets.product(u, inv_d), jets.product(v, inv_d)
         pressure = exact["P"] - form.pressure_drop_jet(points[:, 0])
+        if form.pressure == "core" and not form.paper_model:
+            pressure = pressure + form.salt_osmotic_jet(exact["c_plus"], exact["c_minus"])
         if form.pressure == "total" and not form.paper_model:
             pressure = pressure + (exact["c_plus"] + exact["c_minus"] - jets.constant_jet(2.0, pressure)) / (
                 2 * self.problem.debye_ratio**2)
         scale = form.velocity_scale
-        pressure_scale = form.pressure_scale * (scale if form.pressure == "excess" else 1.0)
+        pressure_scale = form.pressure_scale * (scale if form.pressure in ("excess", "core") else 1.0)
         raw["flow"] = torch.stack((u / scale, v / scale, pressure / pressure_scale), dim=-1)
         return {k: (val.unsqueeze(-1) if val.dim() == 2 else val) for k, val in raw.items()}
 

@@ -7,6 +7,7 @@ full loss (every PDE and boundary term) with the networks replaced by that exact
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 
 import numpy as np
@@ -38,6 +39,8 @@ FORMULATIONS = [
         ("slotboom", "log", "direct"), (("excess", 1.0), ("total", 100.0)))
 ] + [dict(hard_walls=True, concentrations="slotboom", pressure=p, pressure_scale=1.0, psi_base="gouy_chapman",
           flow_base="electroosmotic", flow_scale="auto") for p in ("excess", "total")]  # U ≠ 1 on most PROBLEMS
+FORMULATIONS += [dict(hard_walls=h, concentrations=c, pressure="core", pressure_scale=1.0, psi_base="gouy_chapman",
+                      flow_base="electroosmotic") for h in (True, False) for c in ("slotboom", "log")]
 
 
 def _points(n: int = 400) -> torch.Tensor:
@@ -217,3 +220,32 @@ def test_flux_balances_vanish_exactly_and_measure_a_flux_that_changes_along_x(na
     # The sections are stratified over the channel: one in each fifth of [0, ℓ].
     x_sections = points.columns[::64, 0] / problem.length_ratio
     assert torch.all((x_sections >= torch.arange(5) / 5) & (x_sections < (torch.arange(5) + 1) / 5))
+
+
+@pytest.mark.parametrize("valences", [(1.0, -1.0), (2.0, -1.0), (1.0, -3.0)])
+def test_core_pressure_removes_exactly_the_osmotic_pressure_of_the_local_salt_level(valences):
+    """pressure = "core": for Boltzmann ions at any salt level, c± = λ e^{−ẑ±ψ} with λ(x, y) and
+    ψ(x, y) arbitrary, Π_s is (λ − 1)/(|ẑ₊ẑ₋| ε²) with its derivatives, so P = p − Π holds the
+    double layers' osmotic part only; and P − (network part) is Π_s − 0 at λ = 1 (no salt excess)."""
+    from eofpinn.solvers.pinn import derivatives as jets
+
+    problem = straight_problem(0.05, 1.0, 1.0)
+    form = dataclasses.replace(Formulation.build(problem, FormulationSettings(pressure="core")), valences=valences)
+    x, y = _points(50).T
+    # Jets (f, ∂x, ∂y, ∂xx, ∂yy) of ln λ = 0.3 sin(x) y and ψ = cos(2x) + y².
+    log_level = torch.stack((0.3 * torch.sin(x) * y, 0.3 * torch.cos(x) * y, 0.3 * torch.sin(x),
+                             -0.3 * torch.sin(x) * y, 0 * y))
+    psi = torch.stack((torch.cos(2 * x) + y**2, -2 * torch.sin(2 * x), 2 * y, -4 * torch.cos(2 * x), 2 + 0 * y))
+    c_plus, c_minus = (jets.exponential(log_level - z * psi) for z in valences)
+    level = jets.exponential(log_level)
+    expected = (level - jets.constant_jet(1.0, level)) / (abs(valences[0] * valences[1]) * 0.05**2)
+    torch.testing.assert_close(form.salt_osmotic_jet(c_plus, c_minus), expected, rtol=1e-10, atol=1e-9)
+    ones = jets.exponential(0 * log_level - valences[0] * psi), jets.exponential(0 * log_level - valences[1] * psi)
+    assert float(form.salt_osmotic_jet(*ones).abs().max()) < 1e-9
+
+
+def test_core_pressure_refuses_direct_concentrations():
+    from eofpinn.cases.pinn_settings import SettingError
+
+    with pytest.raises(SettingError, match=r"formulation.pressure.*concentrations = \"direct\""):
+        FormulationSettings(pressure="core", concentrations="direct")

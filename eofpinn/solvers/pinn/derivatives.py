@@ -58,6 +58,12 @@ def compose(value: Tensor, d1: Tensor, d2: Tensor, a: Tensor) -> Tensor:
     return torch.stack((value, d1 * a[1], d1 * a[2], d2 * a[1] ** 2 + d1 * a[3], d2 * a[2] ** 2 + d1 * a[4]))
 
 
+def logarithm(a: Tensor) -> Tensor:
+    """Jet of ln a (a > 0): (ln a, a_x/a, a_y/a, a_xx/a − (a_x/a)², a_yy/a − (a_y/a)²)."""
+    inverse = 1.0 / a[0]
+    return compose(torch.log(a[0]), inverse, -inverse * inverse, a)
+
+
 def exponential(a: Tensor) -> Tensor:
     """Jet of exp(a): e·(1, a_x, a_y, a_xx + a_x², a_yy + a_y²)."""
     e = torch.exp(a[0])

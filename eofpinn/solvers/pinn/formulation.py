@@ -17,6 +17,13 @@ L(x, y) = (1 − y) ζ̂_b(x) + y ζ̂_t(x) their linear blend:
          Δp̂ y(1 − y)/(2ℓ): the electroosmotic flow of those layers plus the Poiseuille flow of
          the imposed drop, which vanishes on the walls and is the exact straight-channel u
     P  = Δp̂ (1 − x/ℓ) + s U N_P         (excess pressure, s = pressure_scale)
+       = Δp̂ (1 − x/ℓ) + s U N_P − Π_s   (pressure "core"; Π_s = (λ − 1)/(|ẑ₊ẑ₋| ε²), the osmotic
+         pressure of the local salt level λ = (c₊^{−ẑ₋} c₋^{ẑ₊})^{1/(ẑ₊−ẑ₋)}, which is the c₀ of
+         Boltzmann ions c± = c₀ e^{−ẑ±ψ} whatever ψ: the network carries p − Π + Π_s, the pressure
+         less the double layers' osmotic part only — where salt accumulates in an electroneutral
+         core (concentration polarisation at a ζ step), P = p − Π there is p − Π_s, and with
+         "excess" the network would have to carry the 1/ε²-amplified salt excess, consistent
+         with the c± networks to the precision of the flow-driving pressure gradient)
     p  = Δp̂ (1 − x/ℓ) + s N_P,  P = p − Π   (paper layout: the network carries p itself)
 
 U (flow_scale) is 1 by default; "auto" makes it the case's velocity scale max(|Ê| max|ζ̂|, |Δp̂|/(8ℓ)):
@@ -189,14 +196,25 @@ class Formulation:
         base = self.flow_base_jet(points, field_hat) if self.walls is not None else None
         if base is not None:
             out["u"] = out["u"] + base
-        scale = self.pressure_scale * (self.velocity_scale if self.pressure == "excess" else 1.0)
+        scale = self.pressure_scale * (self.velocity_scale if self.pressure in ("excess", "core") else 1.0)
         pressure = scale * flow[..., 2] + self.pressure_drop_jet(x)
         if self.pressure == "total" and not self.paper_model:
             # Π = (c₊ + c₋ − 2)/(2ε²), a linear combination of jets.
             ions = out["c_plus"] + out["c_minus"] - jets.constant_jet(2.0, pressure)
             pressure = pressure - ions / (2.0 * self.debye_ratio**2)
+        elif self.pressure == "core" and not self.paper_model:
+            pressure = pressure - self.salt_osmotic_jet(out["c_plus"], out["c_minus"])
         out["P"] = pressure
         return out
+
+    def salt_osmotic_jet(self, c_plus: Tensor, c_minus: Tensor) -> Tensor:
+        """Jet of Π_s = (λ − 1)/(|ẑ₊ẑ₋| ε²), λ = (c₊^{−ẑ₋} c₋^{ẑ₊})^{1/(ẑ₊−ẑ₋)} the local salt level
+        (module docstring): Π at c± = λ, i.e. the osmotic pressure of Boltzmann ions at salt level λ
+        less that of their double layer."""
+        z_plus, z_minus = self.valences
+        log_level = (-z_minus * jets.logarithm(c_plus) + z_plus * jets.logarithm(c_minus)) / (z_plus - z_minus)
+        level = jets.exponential(log_level)
+        return (level - jets.constant_jet(1.0, level)) / (abs(z_plus * z_minus) * self.debye_ratio**2)
 
     def pressure_drop_jet(self, x: Tensor) -> Tensor:
         """Jet of Δp̂ (1 − x/ℓ), the straight-channel excess pressure carried outside the network."""
