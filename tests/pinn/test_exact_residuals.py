@@ -249,3 +249,17 @@ def test_core_pressure_refuses_direct_concentrations():
 
     with pytest.raises(SettingError, match=r"formulation.pressure.*concentrations = \"direct\""):
         FormulationSettings(pressure="core", concentrations="direct")
+
+
+@pytest.mark.parametrize("name", ["full_reservoir_boltzmann", "full_periodic_noflux"])
+def test_every_loss_term_vanishes_with_the_core_pressure(name, small_settings, exact_networks_factory,
+                                                          points_off_the_walls):
+    """pressure = "core", the end condition on P + Π_s included."""
+    problem = PROBLEMS[name]
+    settings = replace(small_settings, {"formulation.pressure": "core", "formulation.gauges": "penalty"})
+    form = Formulation.build(problem, settings.formulation)
+    points = points_off_the_walls(problem, settings)
+    terms = loss_terms(problem, PINNModel(exact_networks_factory(problem, form), form), points)
+    assert ("end_pressure" in terms) == (problem.ends == "reservoir")
+    for term, value in terms.items():
+        assert float(value) < (1e-10 if term.startswith("wall") else 1e-16), (term, float(value))

@@ -13,7 +13,8 @@ and the formulation does not already satisfy it exactly:
     end_psi         ψ = ψ_eq(y)                                  (reservoir ends, both)
     end_ions        c± = exp(∓ψ_eq(y))
     end_velocity    ∂u/∂x = 0, v = 0
-    end_pressure    P = Δp̂ at x = 0, P = 0 at x = ℓ
+    end_pressure    P = Δp̂ at x = 0, P = 0 at x = ℓ (pressure "core": P + Π_s, the core pressure,
+                    equal to P for ions in equilibrium with the reservoir)
     pressure_gauge  mean of P over the outlet = 0                 (periodic ends)
     content_plus/minus  area mean of c± e^{ẑ±ψ} = 1              (no-flux walls + periodic ends)
     stokes_x_mean   the mean over rows of (the Stokes-x residual averaged along x on the row)²
@@ -197,6 +198,11 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
     terms.update(wall_terms(problem, model, walls, scale * torch.cat((points.zeta_bottom, points.zeta_top)), charges))
     inlet, outlet = _region(jets, slices["inlet"]), _region(jets, slices["outlet"])
     if problem.ends == "reservoir":
+        if model.formulation.pressure == "core" and not problem.paper_model:
+            # The end condition on the core pressure p − Π_EDL = P + Π_s (the same for reservoir
+            # ions, λ = 1): on P itself it would carry the ions' end errors times 1/ε².
+            inlet, outlet = ({**end, "P": end["P"] + model.formulation.salt_osmotic_jet(end["c_plus"], end["c_minus"])}
+                             for end in (inlet, outlet))
         terms.update(reservoir_terms(problem, inlet, outlet, scale * points.psi_inlet, scale * points.psi_outlet))
     elif not exact_gauges:
         terms["pressure_gauge"] = torch.mean(outlet["P"][0]) ** 2
