@@ -35,10 +35,19 @@ WALL_LAYER = 0.05
 CORNER_HALF_WIDTH = 0.1
 
 
-def trained(run_dir: Path) -> Trainer:
-    case = load_case(run_dir / "case.toml")
-    trainer = Trainer(ChannelTask(case, case.pinn), case.pinn)
-    trainer.load_state(load_checkpoint(run_dir / "checkpoint.pt"))
+def trained(run_dir: Path, case_file: str | Path | None = None) -> Trainer:
+    """The trainer of a run directory at its checkpoint, with the [pinn] settings it recorded
+    (--set overrides included); the case from its case.toml, or `case_file`."""
+    import dataclasses
+
+    from eofpinn.cases.pinn_settings import recorded_settings
+
+    case = load_case(case_file if case_file is not None else run_dir / "case.toml")
+    state = load_checkpoint(run_dir / "checkpoint.pt")
+    settings = recorded_settings(state["settings"])
+    case = dataclasses.replace(case, pinn=settings)
+    trainer = Trainer(ChannelTask(case, settings), settings)
+    trainer.load_state(state)
     return trainer
 
 

@@ -586,6 +586,18 @@ def as_table(settings: PINNSettings) -> dict[str, Any]:
     return table
 
 
+def recorded_settings(table: dict[str, Any]) -> PINNSettings:
+    """The settings `as_table` recorded (a checkpoint's or summary.json's), rebuilt and checked:
+    what a run directory was trained with, --set overrides included."""
+    changes: dict[str, Any] = {}
+    for name, value in table.items():
+        if isinstance(value, dict):
+            changes.update({f"{name}.{key}": v for key, v in value.items() if v is not None})
+        else:
+            changes[name] = value
+    return replace(PINNSettings(), changes)
+
+
 def validate_choices(settings: PINNSettings) -> None:
     """Check the optimiser and balancer names and their options against the registries
     (imports torch: called only for cases that configure the PINN)."""

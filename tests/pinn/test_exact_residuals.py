@@ -263,3 +263,12 @@ def test_every_loss_term_vanishes_with_the_core_pressure(name, small_settings, e
     assert ("end_pressure" in terms) == (problem.ends == "reservoir")
     for term, value in terms.items():
         assert float(value) < (1e-10 if term.startswith("wall") else 1e-16), (term, float(value))
+
+
+def test_recorded_settings_rebuild_exactly():
+    from eofpinn.cases.pinn_settings import PINNSettings, as_table, recorded_settings
+
+    settings = replace(PINNSettings(), {"network.width": 24, "points.balance_rows": 3, "optimizer.betas": [0.9, 0.99],
+                                        "formulation.pressure": "core", "steps": 77})
+    assert recorded_settings(as_table(settings)) == settings
+    assert recorded_settings(as_table(PINNSettings())) == PINNSettings()

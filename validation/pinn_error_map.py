@@ -1,0 +1,85 @@
+"""Where a PINN run is wrong against an FD run of the same case: by region along x, in the flow
+rate through cross-sections, and on the centre line.
+
+For a run directory (checkpoint.pt) and an FD run directory (fields.npz) this evaluates the PINN
+at the checkpoint's parameters on the FD nodes and prints
+1. each field's relative L2 error (trapezoid weights of the FD grid), over the whole channel and
+   its share from five strips along x: the two end strips (x < 0.5, x > ℓ − 0.5), the middle
+   fifth (0.4ℓ … 0.6ℓ, around a mid-channel ζ step) and the two strips between;
+2. the flow rate Q(x) = ∫ u dy of both along the channel (FD conserves it to 1e-6): its spread
+   over x says how far the PINN is from conserving volume;
+3. u, p, ψ, c± on the centre line along x (for zeta_step: the salt that accumulates at the step
+   and the induced pressure).
+
+    python validation/pinn_error_map.py RUN_DIR FD_RUN_DIR [--case CASE]
+        (--case when RUN_DIR has no case.toml, e.g. a validation/pinn_targets.py run)
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: validation.*, eofpinn
+
+from eofpinn.solvers.pinn.evaluation import predict  # noqa: E402
+from validation.pinn_generalization import trained  # noqa: E402
+
+FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "p")
+PROFILE_POINTS = 12
+
+
+def strips(x: np.ndarray, ell: float) -> dict[str, np.ndarray]:
+    return {"x<0.5": x < 0.5, "to 0.4ℓ": (x >= 0.5) & (x < 0.4 * ell), "0.4ℓ-0.6ℓ": (x >= 0.4 * ell) & (x < 0.6 * ell),
+            "to ℓ-0.5": (x >= 0.6 * ell) & (x < ell - 0.5), ">ℓ-0.5": x >= ell - 0.5}
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run")
+    parser.add_argument("fd_run")
+    parser.add_argument("--case", default=None)
+    args = parser.parse_args(argv)
+    trainer = trained(Path(args.run), args.case)
+    problem = trainer.task.problem
+    fd = np.load(Path(args.fd_run) / "fields.npz")
+    x, y = fd["x"], fd["y"]
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    points = torch.tensor(np.stack([X.ravel(), Y.ravel()], 1), dtype=next(trainer.model.parameters()).dtype)
+    with torch.no_grad():
+        values = predict(trainer.model, problem, points)
+    pinn = {k: v.double().cpu().numpy().reshape(X.shape) for k, v in values.items()}
+    weights = np.gradient(x)[:, None] * np.gradient(y)[None, :]
+    regions = strips(X, problem.length_ratio)
+    out = {"step": int(trainer.step), "errors": {}, "strips": {}}
+    print(f"{args.run} at step {trainer.step} against {args.fd_run}")
+    for name in FIELDS:
+        norm = np.sqrt((weights * fd[name] ** 2).sum())
+        error = weights * (pinn[name] - fd[name]) ** 2
+        out["errors"][name] = float(np.sqrt(error.sum()) / norm)
+        out["strips"][name] = {k: float(np.sqrt(error[m].sum()) / norm) for k, m in regions.items()}
+        print(f"{name:8s} {out['errors'][name]:.2e} | " + "  ".join(f"{k} {v:.1e}" for k, v in out["strips"][name].items()))
+    wy = np.gradient(y)
+    flow = {"fd": (fd["u"] * wy).sum(axis=1), "pinn": (pinn["u"] * wy).sum(axis=1)}
+    scale = np.abs(flow["fd"]).max()
+    out["flow_rate_spread"] = {k: float((q.max() - q.min()) / scale) for k, q in flow.items()}
+    out["flow_rate_mean_error"] = float((flow["pinn"].mean() - flow["fd"].mean()) / scale)
+    every = max(1, len(x) // PROFILE_POINTS)
+    print(f"flow rate Q(x): spread over x {out['flow_rate_spread']['pinn']:.2e} (FD {out['flow_rate_spread']['fd']:.1e}), "
+          f"mean off by {out['flow_rate_mean_error']:+.2e} (relative to max |Q_FD|)")
+    print("x              " + " ".join(f"{v:8.3f}" for v in x[::every]))
+    for key in ("fd", "pinn"):
+        print(f"Q {key:4s}         " + " ".join(f"{v:8.5f}" for v in flow[key][::every]))
+    centre = len(y) // 2
+    for name in ("u", "p", "psi", "c_plus", "c_minus"):
+        for key, fields in (("fd", fd), ("pinn", pinn)):
+            print(f"{name:7s} {key:4s}   " + " ".join(f"{v:8.5f}" for v in fields[name][::every, centre]))
+    return out
+
+
+if __name__ == "__main__":
+    main()
