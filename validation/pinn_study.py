@@ -57,8 +57,10 @@ def run_pinn(case: Case, changes: dict[str, Any], reference: Solution, out_dir: 
     if not summary.is_file():
         from eofpinn.pinn_runs import run_in_directory
 
+        # An interrupted run continues from its checkpoint (exact resume), not from scratch.
+        resume = out_dir if (out_dir / "checkpoint.pt").is_file() else None
         try:
-            solution = run_in_directory(case, out_dir, case.pinn, reference=reference)
+            solution = run_in_directory(case, out_dir, case.pinn, reference=reference, resume=resume)
         except SolverError as exc:
             return {"status": f"diverged: {exc}", "err_mean": math.inf, "train_s": time.perf_counter() - start}
         io.write_run(solution, out_dir)
