@@ -103,7 +103,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
         body = ("PINN on the shipped cases with their own [pinn] settings (`eofpinn solve CASE --solver pinn`), "
                 "median over seeds; errors: relative L2 against the exact solution (straight channels) or FD on "
                 "the case's default grid (the same problem); flux spreads: `eofpinn validate` without a "
-                f"reference (target ≤ {CONSISTENCY_BOUND:g}).\n\n" + table)
+                f"reference (target ≤ {CONSISTENCY_BOUND:g}); train_s: the training wall time each run recorded when it "
+                "ran (finished runs are skipped, so it is the load of that time, not of this invocation's).\n\n" + table)
         write_section("pinn_targets", "python validation/pinn_targets.py " + " ".join(argv or sys.argv[1:]), body)
     return rows
 
