@@ -10,6 +10,7 @@ gives the median over seeds. Prints the table, writes pinn_targets.json and the 
 `pinn_targets` of validation/RESULTS.md.
 
     python validation/pinn_targets.py [--seeds 2] [--cases straight_channel,patterned_zeta] [--threads 1]
+        [--finished-only]   (tabulate the finished runs, train nothing: seeds then differ by case)
 """
 
 from __future__ import annotations
@@ -58,12 +59,15 @@ def consistency(run_dir: Path) -> dict:
             "ion_flux_spread": max(found["ion_flux_spread_c_plus"], found["ion_flux_spread_c_minus"])}
 
 
-def run_case(name: str, seeds: int, out: Path, threads: int = 0) -> dict:
+def run_case(name: str, seeds: int, out: Path, threads: int = 0, finished_only: bool = False) -> dict:
     case = load_case(REPO / "cases" / f"{name}.toml")
     reference = pinn_study.reference_for(case, out / name / "fd")
     runs = []
     for seed in range(seeds):
         run_dir = out / name / f"seed{seed}"
+        if finished_only and not (run_dir / "summary.json").is_file():
+            print(f"{name} seed {seed}: not run (--finished-only)", flush=True)
+            continue
         row = pinn_study.run_pinn(case, {"seed": seed, "threads": threads}, reference, run_dir)
         if row["status"].startswith("diverged"):
             print(f"{name} seed {seed}: {row['status']}", flush=True)
@@ -89,10 +93,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--out", default=str(REPO / "validation" / "out" / "pinn_targets"))
     parser.add_argument("--threads", type=int, default=0,
                         help="torch CPU threads per run (0: torch's default); 1 when other jobs share the CPU")
+    parser.add_argument("--finished-only", action="store_true",
+                        help="train nothing: tabulate the finished runs in --out (up to --seeds per case)")
     parser.add_argument("--no-results-page", action="store_true")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    rows = [run_case(name.strip(), args.seeds, out, args.threads) for name in args.cases.split(",") if name.strip()]
+    rows = [run_case(name.strip(), args.seeds, out, args.threads, args.finished_only) for name in args.cases.split(",") if name.strip()]
     (out / "pinn_targets.json").write_text(json.dumps(rows, indent=2))
     columns = ["case", "target", "met", "err_mean", *(f"err_{f}" for f in FIELDS), "volume_flux_spread",
                "ion_flux_spread", "steps", "train_s", "seeds"]
