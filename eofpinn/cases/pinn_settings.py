@@ -588,14 +588,12 @@ def as_table(settings: PINNSettings) -> dict[str, Any]:
 
 def recorded_settings(table: dict[str, Any]) -> PINNSettings:
     """The settings `as_table` recorded (a checkpoint's or summary.json's), rebuilt and checked:
-    what a run directory was trained with, --set overrides included."""
-    changes: dict[str, Any] = {}
-    for name, value in table.items():
-        if isinstance(value, dict):
-            changes.update({f"{name}.{key}": v for key, v in value.items() if v is not None})
-        else:
-            changes[name] = value
-    return replace(PINNSettings(), changes)
+    what a run directory was trained with, --set overrides included. The table has the shape
+    of a case file's [pinn] table except for the None of unset keys (e.g. the optimiser's
+    learning_rate), which a case file leaves out."""
+    given = {name: ({key: v for key, v in value.items() if v is not None} if isinstance(value, Mapping) else value)
+             for name, value in table.items()}
+    return from_table(given)[0]
 
 
 def validate_choices(settings: PINNSettings) -> None:

@@ -163,13 +163,19 @@ def section_quadrature(problem: Problem, settings: PointSettings) -> tuple[np.nd
     return np.concatenate(nodes), np.concatenate(weights)
 
 
-def current_sections(problem: Problem, settings: PointSettings) -> tuple[Tensor, Tensor, int]:
-    """The cross-section points (N, 2), section by section, their y weights (N,) and the number of
-    sections, for the zero-current term of an open circuit (float64, CPU)."""
-    xs = section_x(problem)
+def sections_at(problem: Problem, settings: PointSettings, xs: np.ndarray) -> tuple[Tensor, Tensor]:
+    """Cross-sections at `xs`: their points (N, 2), section by section, and the y weight of each
+    (N,), the `section_quadrature` nodes and weights on every section (float64, CPU)."""
     y, w = section_quadrature(problem, settings)
     points = np.stack((np.repeat(xs, y.size), np.tile(y, xs.size)), axis=1)
-    return torch.from_numpy(points), torch.from_numpy(np.tile(w, xs.size)), xs.size
+    return torch.from_numpy(points), torch.from_numpy(np.tile(w, xs.size))
+
+
+def current_sections(problem: Problem, settings: PointSettings) -> tuple[Tensor, Tensor, int]:
+    """The cross-section points, their y weights and the number of sections, for the
+    zero-current term of an open circuit (`sections_at` the x of `section_x`)."""
+    xs = section_x(problem)
+    return (*sections_at(problem, settings, xs), xs.size)
 
 
 def balance_rows(problem: Problem, settings: PointSettings, generator: torch.Generator) -> Tensor:
@@ -191,9 +197,7 @@ def balance_sections(problem: Problem, settings: PointSettings, generator: torch
     parts), and their y weights (the zero-current sections' quadrature, `section_quadrature`)."""
     n = settings.balance_sections
     x = problem.length_ratio * (torch.arange(n, dtype=torch.float64) + _uniform(n, generator)) / n
-    y, w = (torch.from_numpy(a) for a in section_quadrature(problem, settings))
-    points = torch.stack((x.repeat_interleave(y.numel()), y.repeat(n)), dim=1)
-    return points, w.repeat(n)
+    return sections_at(problem, settings, x.numpy())
 
 
 def sample_collocation(problem: Problem, settings: PointSettings, generator: torch.Generator) -> Collocation:
