@@ -3,7 +3,7 @@ rate through cross-sections, and on the centre line.
 
 For a run directory (checkpoint.pt) and an FD run directory (fields.npz) this evaluates the PINN
 at the checkpoint's parameters on the FD nodes and prints
-1. each field's relative L2 error (trapezoid weights of the FD grid), over the whole channel and
+1. each field's relative L2 error (the trapezoid weights of the FD grid, as `eofpinn validate`), over the whole channel and
    its share from five strips along x: the two end strips (x < 0.5, x > ℓ − 0.5), the middle
    fifth (0.4ℓ … 0.6ℓ, around a mid-channel ζ step) and the two strips between;
 2. the flow rate Q(x) = ∫ u dy of both along the channel (FD conserves it to 1e-6): its spread
@@ -26,6 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: validation.*, eofpinn
 
+from eofpinn.solution import trapezoid_weights  # noqa: E402
 from eofpinn.solvers.pinn.evaluation import predict  # noqa: E402
 from validation.pinn_generalization import trained  # noqa: E402
 
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> dict:
     with torch.no_grad():
         values = predict(trainer.model, problem, points)
     pinn = {k: v.double().cpu().numpy().reshape(X.shape) for k, v in values.items()}
-    weights = np.gradient(x)[:, None] * np.gradient(y)[None, :]
+    weights = trapezoid_weights(x, y)
     regions = strips(X, problem.length_ratio)
     out = {"step": int(trainer.step), "errors": {}, "strips": {}}
     print(f"{args.run} at step {trainer.step} against {args.fd_run}")
@@ -63,8 +64,7 @@ def main(argv: list[str] | None = None) -> dict:
         out["errors"][name] = float(np.sqrt(error.sum()) / norm)
         out["strips"][name] = {k: float(np.sqrt(error[m].sum()) / norm) for k, m in regions.items()}
         print(f"{name:8s} {out['errors'][name]:.2e} | " + "  ".join(f"{k} {v:.1e}" for k, v in out["strips"][name].items()))
-    wy = np.gradient(y)
-    flow = {"fd": (fd["u"] * wy).sum(axis=1), "pinn": (pinn["u"] * wy).sum(axis=1)}
+    flow = {"fd": np.trapezoid(fd["u"], y, axis=1), "pinn": np.trapezoid(pinn["u"], y, axis=1)}
     scale = np.abs(flow["fd"]).max()
     out["flow_rate_spread"] = {k: float((q.max() - q.min()) / scale) for k, q in flow.items()}
     out["flow_rate_mean_error"] = float((flow["pinn"].mean() - flow["fd"].mean()) / scale)
