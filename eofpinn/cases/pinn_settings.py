@@ -201,7 +201,9 @@ class PointSettings:
     """Collocation: `n_interior` points, a fraction `wall_fraction` of them in two wall bands
     of height `wall_band` (0: min(5√2 ε, 0.3)), a fraction `edge_fraction` near the pattern
     edges of the walls (within a few max(w, ε) of each corner where ζ̂ changes), a fraction
-    `adaptive_fraction` redrawn every `adaptive_every` steps by residual-based adaptive sampling
+    `transition_fraction` across the whole height within about half a channel height of each x
+    where a wall's ζ̂ changes (the core there carries the current and flux balances between two
+    wall conditions), a fraction `adaptive_fraction` redrawn every `adaptive_every` steps by residual-based adaptive sampling
     (0: never; a pool of `adaptive_pool` candidates per point, drawn with probability
     ∝ r^k / mean(r^k) + c, k = `adaptive_power`, c = `adaptive_floor`, r the loss-weighted sum of
     squared PDE residuals), the rest uniform; `n_boundary` per wall and per end; all of them
@@ -221,6 +223,7 @@ class PointSettings:
     wall_band: float = 0.0
     wall_fraction: float = 0.5
     edge_fraction: float = 0.0
+    transition_fraction: float = 0.0
     adaptive_fraction: float = 0.0
     adaptive_every: int = 0
     adaptive_pool: int = 8
@@ -238,6 +241,7 @@ class PointSettings:
             "wall_band": (in_range(0.0, 0.5), "a number in [0, 0.5] (0: min(5√2 ε, 0.3))"),
             "wall_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
             "edge_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
+            "transition_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
             "adaptive_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
             "adaptive_every": (at_least(0), "an integer ≥ 0 (0: no adaptive sampling)"),
             "adaptive_pool": (in_range(1, 1000, integer=True), "an integer in [1, 1000]"),
@@ -249,10 +253,11 @@ class PointSettings:
             "balance_sections": (in_range(0, 100_000, integer=True),
                                  "an integer in [0, 1e5] (0: no flux-balance terms)"),
         })
-        shares = self.wall_fraction + self.edge_fraction + self.adaptive_fraction
+        shares = self.wall_fraction + self.edge_fraction + self.transition_fraction + self.adaptive_fraction
         _require(shares <= 0.9 + 1e-12, "points.adaptive_fraction",
                  f"leave a tenth of the points uniform (area means such as the ion-content gauge use them): "
-                 f"wall_fraction + edge_fraction + adaptive_fraction ≤ 0.9 (now {shares:g})", self.adaptive_fraction)
+                 f"wall_fraction + edge_fraction + transition_fraction + adaptive_fraction ≤ 0.9 (now {shares:g})",
+                 self.adaptive_fraction)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import torch
 
 from eofpinn.cases import case_from_problem, straight_problem
 from eofpinn.cases.model import PINNSettings, Problem, ZetaSegment
-from eofpinn.cases.pinn_settings import FormulationSettings, PointSettings, RecordSettings
+from eofpinn.cases.pinn_settings import FormulationSettings, PointSettings, RecordSettings, SettingError
 from eofpinn.pinn_runs import load_checkpoint, save_checkpoint
 from eofpinn.solvers.pinn.collocation import adapted, sample_collocation, wall_band_height
 from eofpinn.solvers.pinn.evaluation import Evaluator, relative_l2
@@ -146,6 +146,24 @@ def test_edge_points_gather_at_the_pattern_corners():
     assert float(edge[:, 1].max()) <= wall_band_height(problem, settings) + 1e-12  # the bottom wall's band
     # Depth half-normal with spread max(w, ε/2) = 0.025: median 0.674 × 0.025 = 0.017 (uniform in the band: 0.15).
     assert 0.012 < float(edge[:, 1].median()) < 0.022
+
+
+def test_transition_points_span_the_height_about_the_change_of_wall_condition():
+    wall = (ZetaSegment(0.0, 5.0, -2.0), ZetaSegment(5.0, 10.0, -0.4))
+    problem = Problem(debye_ratio=0.1, length_ratio=10.0, field_hat=1.0, zeta_bottom=wall, zeta_top=wall,
+                      ends="reservoir", zeta_transition=0.02)
+    plain = PointSettings(n_interior=2000, wall_fraction=0.2, adaptive_fraction=0.1, adaptive_every=10)
+    settings = dataclasses.replace(plain, transition_fraction=0.5)
+    points = sample_collocation(problem, settings, torch.Generator().manual_seed(0))
+    assert points.interior.shape == (2000, 2)
+    transition = points.interior[800:1800]  # after the uniform (400) and band (400) points, before the adaptive (200)
+    # x Gaussian about x = 5 with spread 1/2: 95.4 % within 1, 68.3 % within 1/2 (±3 % for 1000 draws).
+    distance = (transition[:, 0] - 5.0).abs()
+    assert 0.93 < float((distance < 1.0).double().mean()) < 0.98
+    assert 0.64 < float((distance < 0.5).double().mean()) < 0.73
+    assert 0.45 < float(transition[:, 1].mean()) < 0.55 and float(transition[:, 1].std()) > 0.27  # uniform: 0.289
+    with pytest.raises(SettingError, match=r"transition_fraction \+ adaptive_fraction ≤ 0.9 \(now 1.1\)"):
+        dataclasses.replace(plain, wall_fraction=0.5, transition_fraction=0.5)
 
 
 def test_a_small_nonzero_reference_keeps_its_own_norm_as_validate_does():

@@ -113,9 +113,10 @@ def _clustered_y(n_uniform: int, n_band: int, band: float, generator: torch.Gene
 
 def interior_split(settings: PointSettings) -> dict[str, int]:
     """How many interior points each group gets: uniform (first: area means use them), wall
-    bands, pattern edges, adaptive (last: adaptive sampling replaces them)."""
+    bands, pattern edges, transition bands, adaptive (last: adaptive sampling replaces them)."""
     n = settings.n_interior
-    shares = {"band": settings.wall_fraction, "edge": settings.edge_fraction, "adaptive": settings.adaptive_fraction}
+    shares = {"band": settings.wall_fraction, "edge": settings.edge_fraction,
+              "transition": settings.transition_fraction, "adaptive": settings.adaptive_fraction}
     counts = {name: int(round(n * share)) for name, share in shares.items()}
     return {"uniform": n - sum(counts.values()), **counts}
 
@@ -138,6 +139,26 @@ def _edge_points(problem: Problem, n: int, band: float, generator: torch.Generat
     depth = (depth_spread * torch.randn(n, generator=generator, dtype=torch.float64)).abs().clamp(max=band)
     y = torch.where(corner[:, 1] == 0.0, depth, 1.0 - depth)
     return torch.stack((x, y), dim=1)
+
+
+TRANSITION_SPREAD = 0.5  # channel heights: the core's response to a change of wall condition
+
+
+def _transition_points(problem: Problem, n: int, generator: torch.Generator) -> Tensor:
+    """n points across the whole height about the x where a wall's ζ̂ changes: x Gaussian about
+    such an x with spread TRANSITION_SPREAD, y uniform. Away from a change of wall condition the
+    core of a long channel is nearly uniform and its residuals are small; at the change the
+    current and the flux of each ion must pass from one wall condition to the other, and an error
+    in how they do shows only there (none: uniform points)."""
+    ell = problem.length_ratio
+    xs = sorted({x for x, _ in problem.pattern_corners() if x < ell})  # x = ℓ wraps onto x = 0
+    if not xs:
+        return torch.stack((ell * _uniform(n, generator), _uniform(n, generator)), dim=1)
+    choice = torch.randint(len(xs), (n,), generator=generator)
+    x = torch.tensor(xs, dtype=torch.float64)[choice] + TRANSITION_SPREAD * torch.randn(n, generator=generator,
+                                                                                          dtype=torch.float64)
+    x = torch.remainder(x, ell) if problem.ends == "periodic" else x.clamp(0.0, ell)
+    return torch.stack((x, _uniform(n, generator)), dim=1)
 
 
 def section_x(problem: Problem) -> np.ndarray:
@@ -228,6 +249,10 @@ def sample_collocation(problem: Problem, settings: PointSettings, generator: tor
     if split["edge"] or split["adaptive"]:
         adaptive = torch.stack((ell * _uniform(split["adaptive"], generator), _uniform(split["adaptive"], generator)), 1)
         interior = torch.cat((interior, _edge_points(problem, split["edge"], band, generator), adaptive))
+    if split["transition"]:  # drawn after the others, so that they are drawn as without it
+        n_before = interior.shape[0] - split["adaptive"]
+        interior = torch.cat((interior[:n_before], _transition_points(problem, split["transition"], generator),
+                              interior[n_before:]))
     sections = current_sections(problem, settings) if problem.open_circuit else (None, None, 0)
     rows = balance_rows(problem, settings, generator) if settings.balance_rows else None
     columns = balance_sections(problem, settings, generator) if settings.balance_sections else (None, None)
