@@ -5,6 +5,12 @@ The figure a user cares about: how long eofpinn's PINN needs on `cases/paper_eof
 paper reports after 50,000 steps of SOAP+GN (1.3e-3, arXiv 2605.23391), with the paper's network
 size (4 blocks of 5 × 128 tanh, 3000 interior points, 200 per wall and end, float32). The run is
 bounded by a training-time budget; if the target is not reached, the error reached is reported.
+Two times are reported: when a logged error first reaches the target, and when it settles there
+(the first logged row from which every later row stays at or below it). They differ when the run
+starts below the target and leaves it: eofpinn's default formulation starts from the 1D double
+layer, which on this straight channel is already close to the exact solution (the `bases off`
+variant, `--set formulation.psi_base=linear --set formulation.flow_base=none`, starts from zero
+fields instead).
 
 Errors are measured against the exact solution on the default 50 × 200 evaluation grid every
 `--log-every` steps (evaluation time is not training time: the trainer pauses its clock). The
@@ -60,6 +66,17 @@ class Trajectory(Observer):
         if self.reached is None and entry["err_mean"] <= self.target:
             self.reached = entry
 
+    @property
+    def settled(self) -> dict | None:
+        """The first row from which every later row is at or below the target (None: the last is not)."""
+        first = None
+        for entry in self.rows:
+            if entry["err_mean"] <= self.target:
+                first = first or entry
+            else:
+                first = None
+        return first
+
 
 def _value(text: str):
     try:
@@ -94,12 +111,13 @@ def main() -> None:
     print(f"ran {info['steps']} steps in {info['train_seconds']:.0f} s of training "
           f"({info['ms_per_step']:.0f} ms/step); final mean error {info['final_errors'].get('mean', float('nan')):.3e}, "
           f"best {min(r['err_mean'] for r in trajectory.rows):.3e}")
-    if trajectory.reached:
-        r = trajectory.reached
-        print(f"target {args.target:.2e} reached at step {r['step']} after {r['train_s']:.0f} s of training "
-              f"({r['wall_s']:.0f} s wall, evaluation included)")
-    else:
-        print(f"target {args.target:.2e} not reached within {args.budget:.0f} s of training")
+    print(f"error at step 0: {trajectory.rows[0]['err_mean']:.3e}")
+    for label, r in (("reached", trajectory.reached), ("settled", trajectory.settled)):
+        if r:
+            print(f"target {args.target:.2e} {label} at step {r['step']} after {r['train_s']:.0f} s of training "
+                  f"({r['wall_s']:.0f} s wall, evaluation included)")
+        else:
+            print(f"target {args.target:.2e} not {label} within {args.budget:.0f} s of training")
     if args.csv:
         with open(args.csv, "w", newline="") as handle:
             writer = csv.DictWriter(handle, fieldnames=list(trajectory.rows[0]))
