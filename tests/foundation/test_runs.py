@@ -120,6 +120,21 @@ def test_run_json_records_the_case_problem_settings_and_version(tmp_path):
     assert abs((datetime.datetime.now(datetime.timezone.utc) - started).total_seconds()) < 600
 
 
+def test_a_pinn_run_recorded_before_a_setting_existed_is_the_same_run_at_its_default(tmp_path):
+    """A sweep must not take its own finished runs for another study's because run.json predates
+    a [pinn] key (one added at its default, which is what the run ran with); another value of
+    that key is still a different run."""
+    case = load_case(STRAIGHT)
+    settings = runs.solver_settings(case, "pinn", {})
+    older = json.loads(json.dumps(settings))
+    del older["points"]["transition_fraction"]
+    (tmp_path / "run.json").write_text(json.dumps(runs.new_record("pinn", case, older, {})))
+    assert runs.run_differences(tmp_path, "pinn", case, settings) == []
+    settings["points"]["transition_fraction"] = 0.3
+    assert runs.run_differences(tmp_path, "pinn", case, settings) == [
+        "points.transition_fraction 0.0 in the run, 0.3 in this sweep"]
+
+
 def test_a_case_key_set_by_its_toml_path_is_recorded_and_read_back(tmp_path):
     """--set electrolyte.concentration=1mM edits the case document (validated like the file);
     run.json and summary.json record it, so read_run rebuilds the same case from case.toml."""
