@@ -82,10 +82,16 @@ def test_paraview_shows_a_coloured_nanochannel_from_vts_and_pvd(tmp_path):
     files = [tmp_path / "fields.vts", tmp_path / "snapshots.pvd"]
     pngs = [tmp_path / "fields.png", tmp_path / "snapshots.png"]
     args = [str(p) for pair in zip(files, pngs) for p in pair]
-    result = subprocess.run([*command, str(tmp_path / "view.py"), *args], capture_output=True, text=True,
-                            timeout=300)
+    for _attempt in range(3):
+        result = subprocess.run([*command, str(tmp_path / "view.py"), *args], capture_output=True, text=True,
+                                timeout=300)
+        # On a loaded machine the virtual X server sometimes refuses ParaView its window (an abort
+        # inside vtkXOpenGLRenderWindow::CreateAWindow, before our script runs): try again then,
+        # and only then.
+        if not (result.returncode != 0 and "CreateAWindow" in result.stderr):
+            break
     lines = [line for line in result.stdout.splitlines() if line.startswith("REPORT ")]
-    assert result.returncode == 0 and lines, result.stderr[-2000:]
+    assert result.returncode == 0 and lines, result.stderr[:1500] + " ... " + result.stderr[-1500:]
     report = json.loads(lines[-1][len("REPORT "):])
     vts, pvd = report["files"][str(files[0])], report["files"][str(files[1])]
     assert vts["length_unit"] == "nm" and pvd["length_unit"] == "nm"
