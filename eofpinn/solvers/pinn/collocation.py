@@ -249,7 +249,7 @@ def sample_collocation(problem: Problem, settings: PointSettings, generator: tor
     if split["edge"] or split["adaptive"]:
         adaptive = torch.stack((ell * _uniform(split["adaptive"], generator), _uniform(split["adaptive"], generator)), 1)
         interior = torch.cat((interior, _edge_points(problem, split["edge"], band, generator), adaptive))
-    if split["transition"]:  # drawn after the others, so that they are drawn as without it
+    if split["transition"]:  # drawn last, placed before the adaptive points (which adaptive sampling replaces)
         n_before = interior.shape[0] - split["adaptive"]
         interior = torch.cat((interior[:n_before], _transition_points(problem, split["transition"], generator),
                               interior[n_before:]))
