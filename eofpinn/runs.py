@@ -191,22 +191,15 @@ def run_differences(run_dir: Path, solver: str, case: Case, settings: dict) -> l
     differences = problem_differences(problem, case.problem, "the run", "this sweep") if problem is not None else []
     if record is not None:
         recorded = (record.get("resumed") or [record])[-1].get("settings", record.get("settings", {}))
-        left, right = {**_default_settings(solver), **dict(_flatten(recorded))}, dict(_flatten(settings))
+        if solver == "pinn":  # a run recorded before a [pinn] key existed ran at its default
+            from eofpinn.cases.pinn_settings import with_default_keys
+
+            recorded = with_default_keys(recorded)
+        left, right = dict(_flatten(recorded)), dict(_flatten(settings))
         differences += [f"{key} {left.get(key, 'absent')} in the run, {right.get(key, 'absent')} in this sweep"
                         for key in dict.fromkeys([*left, *right])
                         if not _same(left.get(key, "absent"), right.get(key, "absent"))]
     return differences
-
-
-def _default_settings(solver: str) -> dict[str, Any]:
-    """The flattened default [pinn] settings: a key added since a run was recorded ran at its
-    default (a new setting's default keeps the former behaviour), so a finished run is not taken
-    for another one because its run.json predates the key."""
-    if solver != "pinn":
-        return {}
-    from eofpinn.cases.pinn_settings import PINNSettings, as_table
-
-    return dict(_flatten(as_table(PINNSettings())))
 
 
 def describe_differences(differences: list[str]) -> str:

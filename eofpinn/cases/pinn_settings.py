@@ -591,6 +591,15 @@ def as_table(settings: PINNSettings) -> dict[str, Any]:
     return table
 
 
+def with_default_keys(table: dict[str, Any]) -> dict[str, Any]:
+    """A recorded `as_table` (a checkpoint's, run.json's) with the keys added since it was
+    recorded (e.g. [pinn.points] transition_fraction) at their defaults, which are what that run
+    ran with: a new setting's default keeps the former behaviour."""
+    defaults = as_table(PINNSettings())
+    return {**defaults, **{k: ({**defaults[k], **v} if isinstance(v, dict) and isinstance(defaults.get(k), dict) else v)
+                           for k, v in table.items()}}
+
+
 def recorded_settings(table: dict[str, Any]) -> PINNSettings:
     """The settings `as_table` recorded (a checkpoint's or summary.json's), rebuilt and checked:
     what a run directory was trained with, --set overrides included. The table has the shape

@@ -49,7 +49,7 @@ import torch
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from eofpinn.cases.pinn_settings import PINNSettings, as_table
+from eofpinn.cases.pinn_settings import PINNSettings, as_table, with_default_keys
 from eofpinn.errors import Interrupted, SolverError
 from eofpinn.solvers.pinn.adapters import attach_adapters
 from eofpinn.solvers.pinn.balancing import make_balancer
@@ -417,7 +417,7 @@ class Trainer:
     def check_compatible(self, saved: dict, source: str) -> None:
         """Refuse to continue with settings that change the networks, optimiser or points."""
         now = as_table(self.settings)
-        saved = _with_defaults(saved)
+        saved = with_default_keys(saved)
         changed = [k for k in STRUCTURAL_SETTINGS if _setting(saved, k) != _setting(now, k)]
         if changed:
             detail = ", ".join(_difference(k, _setting(saved, k), _setting(now, k)) for k in changed)
@@ -532,14 +532,6 @@ def add_to_mean(means: list[Tensor], params: Sequence[Tensor], count: int) -> No
     """Running mean in place: `means` (of count − 1 iterates) becomes the mean with `params`."""
     for mean, p in zip(means, params):
         mean.add_(p.detach() - mean, alpha=1.0 / count)
-
-
-def _with_defaults(saved: dict) -> dict:
-    """A checkpoint's settings with the keys added since it was written (e.g. [pinn.network]
-    adapters) at their defaults, which are what that run ran with."""
-    defaults = as_table(PINNSettings())
-    return {**defaults, **{k: ({**defaults[k], **v} if isinstance(v, dict) and isinstance(defaults.get(k), dict) else v)
-                           for k, v in saved.items()}}
 
 
 def _difference(key: str, before: Any, after: Any) -> str:
