@@ -103,6 +103,11 @@ def _uniform(n: int, generator: torch.Generator) -> Tensor:
     return torch.rand(n, generator=generator, dtype=torch.float64)
 
 
+def _uniform_points(ell: float, n: int, generator: torch.Generator) -> Tensor:
+    """n points uniform over [0, ℓ] × [0, 1] (x drawn first, then y)."""
+    return torch.stack((ell * _uniform(n, generator), _uniform(n, generator)), dim=1)
+
+
 def _clustered_y(n_uniform: int, n_band: int, band: float, generator: torch.Generator) -> Tensor:
     """n_uniform values uniform in [0, 1], then n_band uniform in [0, h] ∪ [1 − h, 1]."""
     s = _uniform(n_band, generator)
@@ -129,7 +134,7 @@ def _edge_points(problem: Problem, n: int, band: float, generator: torch.Generat
     ell = problem.length_ratio
     corners = [(x, y) for x, y in problem.pattern_corners() if x < ell]  # x = ℓ wraps onto x = 0
     if not corners:
-        return torch.stack((ell * _uniform(n, generator), _uniform(n, generator)), dim=1)
+        return _uniform_points(ell, n, generator)
     choice = torch.randint(len(corners), (n,), generator=generator)
     corner = torch.tensor(corners, dtype=torch.float64)[choice]
     spread = 2.0 * max(problem.zeta_transition, problem.debye_ratio)
@@ -153,7 +158,7 @@ def _transition_points(problem: Problem, n: int, generator: torch.Generator) -> 
     ell = problem.length_ratio
     xs = sorted({x for x, _ in problem.pattern_corners() if x < ell})  # x = ℓ wraps onto x = 0
     if not xs:
-        return torch.stack((ell * _uniform(n, generator), _uniform(n, generator)), dim=1)
+        return _uniform_points(ell, n, generator)
     choice = torch.randint(len(xs), (n,), generator=generator)
     x = torch.tensor(xs, dtype=torch.float64)[choice] + TRANSITION_SPREAD * torch.randn(n, generator=generator,
                                                                                           dtype=torch.float64)
@@ -247,7 +252,7 @@ def sample_collocation(problem: Problem, settings: PointSettings, generator: tor
             psi_eq[name] = torch.zeros_like(y_end)
     zeta = {w: torch.from_numpy(problem.zeta_wall(w, walls[w][:, 0].numpy()).astype(np.float64)) for w in walls}
     if split["edge"] or split["adaptive"]:
-        adaptive = torch.stack((ell * _uniform(split["adaptive"], generator), _uniform(split["adaptive"], generator)), 1)
+        adaptive = _uniform_points(ell, split["adaptive"], generator)
         interior = torch.cat((interior, _edge_points(problem, split["edge"], band, generator), adaptive))
     if split["transition"]:  # drawn last, placed before the adaptive points (which adaptive sampling replaces)
         n_before = interior.shape[0] - split["adaptive"]
