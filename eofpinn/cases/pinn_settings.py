@@ -39,6 +39,7 @@ CONCENTRATION_FORMS = ("slotboom", "log", "direct")
 PRESSURE_FORMS = ("excess", "core", "total")
 FLOW_BASES = ("none", "electroosmotic")
 GAUGES = ("penalty", "exact")
+SECTION_TERMS = ("divergence", "spread", "both")
 ADAPTERS = ("none", "per_loss")
 ADAPTER_ROUTINGS = ("routed", "unrouted")
 
@@ -216,7 +217,11 @@ class PointSettings:
     the terms `section_continuity`, `section_np_plus`, `section_np_minus`: the continuity and
     Nernst–Planck residuals integrated across that many cross-sections at random x (Gauss–Legendre
     in y, as the zero-current sections), i.e. the x-derivatives of the volume and ion fluxes
-    through them, which must vanish (0: off)."""
+    through them, which must vanish (0: off). `section_terms` says which terms the sections
+    carry: "divergence" (those three), "spread" (`spread_volume`, `spread_plus`, `spread_minus`:
+    the variance over the sections of the volume flux and of each ion's flux through them, which
+    are the same through every section of a steady channel with impermeable walls — a condition
+    that spans the channel, where the divergence terms are local), or "both"."""
 
     n_interior: int = 1000
     n_boundary: int = 200
@@ -233,6 +238,7 @@ class PointSettings:
     balance_rows: int = 0
     balance_nodes: int = 32
     balance_sections: int = 0
+    section_terms: str = "divergence"
 
     def __post_init__(self) -> None:
         check_fields(self, "points.", {
@@ -252,6 +258,7 @@ class PointSettings:
             "balance_nodes": (in_range(2, 100_000, integer=True), "an integer in [2, 1e5]"),
             "balance_sections": (in_range(0, 100_000, integer=True),
                                  "an integer in [0, 1e5] (0: no flux-balance terms)"),
+            "section_terms": (one_of(SECTION_TERMS), choices_text(SECTION_TERMS)),
         })
         shares = self.wall_fraction + self.edge_fraction + self.transition_fraction + self.adaptive_fraction
         _require(shares <= 0.9 + 1e-12, "points.adaptive_fraction",

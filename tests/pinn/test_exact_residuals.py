@@ -222,6 +222,37 @@ def test_flux_balances_vanish_exactly_and_measure_a_flux_that_changes_along_x(na
     assert torch.all((x_sections >= torch.arange(5) / 5) & (x_sections < (torch.arange(5) + 1) / 5))
 
 
+@pytest.mark.parametrize("name", ["full_periodic_noflux", "full_reservoir_boltzmann"])
+def test_flux_spreads_vanish_exactly_and_are_the_variance_of_the_fluxes_over_the_sections(name, small_settings,
+                                                                                       exact_networks_factory):
+    """[pinn.points] section_terms = "spread": the variance over the sections of the volume flux
+    and (impermeable walls only) of each ion flux is 0 at the exact solution; adding δ·x·6y(1 − y)
+    to u makes the volume flux through the section at x_k grow by δ x_k, so `spread_volume` is
+    δ² × the variance of the x_k. "both" carries the divergence terms as well."""
+    from eofpinn.solvers.pinn.losses import flux_spread_terms
+
+    problem = PROBLEMS[name]
+    settings = replace(small_settings, {"points.balance_sections": 6, "points.section_terms": "spread"})
+    form = Formulation.build(problem, settings.formulation)
+    points = sample_collocation(problem, settings.points, torch.Generator().manual_seed(0))
+    model = PINNModel(exact_networks_factory(problem, form), form)
+    terms = loss_terms(problem, model, points)
+    expected = {"spread_volume"} | ({"spread_plus", "spread_minus"} if problem.ion_wall == "no_flux" else set())
+    assert {t for t in terms if t.startswith(("spread_", "section_"))} == expected
+    for term in expected:
+        assert float(terms[term]) < 1e-16, term
+    jets = model(points.columns)
+    x, y, delta = points.columns[:, 0], points.columns[:, 1], 1e-2
+    bump = 6 * y * (1 - y)
+    jets["u"] = jets["u"] + delta * torch.stack((x * bump, bump, x * (6 - 12 * y), 0 * y, -12 * x))
+    found = flux_spread_terms(problem, jets, points.column_weights, points.n_columns, model.field)
+    x_sections = points.columns[::64, 0]
+    assert float(found["spread_volume"]) == pytest.approx(delta**2 * float(x_sections.var(unbiased=False)), rel=1e-9)
+    both = replace(small_settings, {"points.balance_sections": 6, "points.section_terms": "both"})
+    terms = loss_terms(problem, model, sample_collocation(problem, both.points, torch.Generator().manual_seed(0)))
+    assert expected | {"section_continuity", "section_np_plus", "section_np_minus"} <= set(terms)
+
+
 @pytest.mark.parametrize("valences", [(1.0, -1.0), (2.0, -1.0), (1.0, -3.0)])
 def test_core_pressure_removes_exactly_the_osmotic_pressure_of_the_local_salt_level(valences):
     """pressure = "core": for Boltzmann ions at any salt level, c± = λ e^{−ẑ±ψ} with λ(x, y) and

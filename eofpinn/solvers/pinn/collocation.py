@@ -65,6 +65,7 @@ class Collocation:
     columns: Tensor | None = None
     column_weights: Tensor | None = None
     n_columns: int = 0
+    section_terms: str = "divergence"  # which terms the columns carry ([pinn.points] section_terms)
 
     REGIONS = ("interior", "bottom", "top", "inlet", "outlet")
 
@@ -268,6 +269,7 @@ def sample_collocation(problem: Problem, settings: PointSettings, generator: tor
         sections=sections[0], section_weights=sections[1], n_sections=sections[2],
         rows=rows, n_rows=settings.balance_rows,
         columns=columns[0], column_weights=columns[1], n_columns=settings.balance_sections,
+        section_terms=settings.section_terms,
     )
 
 

@@ -21,7 +21,12 @@ and the formulation does not already satisfy it exactly:
                     ([pinn.points] balance_rows > 0: the x-averaged momentum balance)
     section_continuity, section_np_plus, section_np_minus
                     the mean over cross-sections of (∫ residual dy)²: d/dx of the volume and
-                    ion fluxes through them ([pinn.points] balance_sections > 0)
+                    ion fluxes through them ([pinn.points] balance_sections > 0,
+                    section_terms "divergence" or "both")
+    spread_volume, spread_plus, spread_minus
+                    the variance over those cross-sections of the volume flux ∫ u dy and of
+                    each ion's flux ∫ N̂±·e_x dy (section_terms "spread" or "both"; the ion
+                    terms with no-flux walls only: Boltzmann walls exchange ions)
     zero_current    the mean over the cross-sections of Î², Î = ∫ (N̂₊ − N̂₋)·e_x dy,
                     N̂± = −δ± (∂c±/∂x + ẑ± c± ∂φ/∂x) + Pe u c±, ∂φ/∂x = ∂ψ/∂x − Ê
                                                                  (open circuit, physics.md §7)
@@ -40,7 +45,7 @@ import torch
 from torch import Tensor
 
 from eofpinn.cases.model import Problem
-from eofpinn.physics.observables import current_density_x
+from eofpinn.physics.observables import current_density_x, ion_flux_x_parts
 from eofpinn.physics.residuals import residuals
 from eofpinn.solvers.pinn.collocation import Collocation
 from eofpinn.solvers.pinn.derivatives import as_derivatives
@@ -103,6 +108,30 @@ def flux_balance_terms(problem: Problem, columns: Jets, weights: Tensor, n_colum
     res = pde_residuals(problem, columns, field_hat)
     return {f"section_{name}": torch.mean((weights * res[name]).reshape(n_columns, -1).sum(dim=1) ** 2)
             for name in FLUX_BALANCES}
+
+
+def flux_spread_terms(problem: Problem, columns: Jets, weights: Tensor, n_columns: int,
+                      field_hat: Tensor | float) -> dict[str, Tensor]:
+    """The variance over the cross-sections of the volume flux and of each ion's x-flux through
+    them (quadrature Σ w · density per section). A steady channel with no-slip, impermeable walls
+    carries the same fluxes through every section; unlike the divergence terms, which see the
+    fluxes change only where a section happens to fall, a difference between two sections on
+    either side of a change of wall condition shows wherever they are."""
+    def spread(density: Tensor) -> Tensor:
+        flux = (weights * density).reshape(n_columns, -1).sum(dim=1)
+        return torch.mean((flux - flux.mean()) ** 2)
+
+    u = columns["u"][0]
+    out = {"spread_volume": spread(u)}
+    if problem.ion_wall == "no_flux":
+        peclet = 0.0 if problem.paper_model else problem.peclet
+        # In the paper model the ions do not carry the applied field (losses module docstring).
+        phi_x = columns["psi"][1] - (0.0 if problem.paper_model else field_hat)
+        delta = {"c_plus": problem.delta_plus, "c_minus": problem.delta_minus}
+        for name, z in _valences(problem).items():
+            c = columns[name]
+            out[f"spread_{name[2:]}"] = spread(sum(ion_flux_x_parts(z, delta[name], peclet, c[0], c[1], phi_x, u).values()))
+    return out
 
 
 def residual_density(problem: Problem, model: PINNModel, points: Tensor, weights: dict[str, float]) -> Tensor:
@@ -212,8 +241,11 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
         terms["stokes_x_mean"] = x_averaged_balance_term(problem, _region(jets, slices["rows"]), points.n_rows,
                                                          model.field)
     if points.columns is not None:
-        terms.update(flux_balance_terms(problem, _region(jets, slices["columns"]), points.column_weights,
-                                        points.n_columns, model.field))
+        columns = _region(jets, slices["columns"])
+        if points.section_terms in ("divergence", "both"):
+            terms.update(flux_balance_terms(problem, columns, points.column_weights, points.n_columns, model.field))
+        if points.section_terms in ("spread", "both"):
+            terms.update(flux_spread_terms(problem, columns, points.column_weights, points.n_columns, model.field))
     if problem.open_circuit:
         terms["zero_current"] = zero_current_term(problem, _region(jets, slices["sections"]), points.section_weights,
                                                   points.n_sections, model.field)
