@@ -9,7 +9,11 @@ at the checkpoint's parameters on the FD nodes and prints
 2. the flow rate Q(x) = ∫ u dy of both along the channel (FD conserves it to 1e-6): its spread
    over x says how far the PINN is from conserving volume;
 3. u, p, ψ, c± on the centre line along x (for zeta_step: the salt that accumulates at the step
-   and the induced pressure).
+   and the induced pressure);
+4. the PINN's flux of each ion through cross-sections at those x (Gauss–Legendre in y, exact
+   derivatives of the networks; ungauged — a periodic channel's content gauge scales c± by a
+   constant, which leaves the spread alone), and the ions that leave through the walls over the
+   middle fifth, which no-flux walls forbid (a source that could make the flux jump there).
 
     python validation/pinn_error_map.py RUN_DIR FD_RUN_DIR [--case CASE]
         (--case when RUN_DIR has no case.toml, e.g. a validation/pinn_targets.py run)
@@ -26,7 +30,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: validation.*, eofpinn
 
+from eofpinn.physics.observables import ion_flux_x_parts  # noqa: E402
 from eofpinn.solution import trapezoid_weights  # noqa: E402
+from eofpinn.solvers.pinn.collocation import sections_at  # noqa: E402
 from eofpinn.solvers.pinn.evaluation import predict  # noqa: E402
 from validation.pinn_generalization import trained  # noqa: E402
 
@@ -78,7 +84,54 @@ def main(argv: list[str] | None = None) -> dict:
     for name in ("u", "p", "psi", "c_plus", "c_minus"):
         for key, fields in (("fd", fd), ("pinn", pinn)):
             print(f"{name:7s} {key:4s}   " + " ".join(f"{v:8.5f}" for v in fields[name][::every, centre]))
+    out["ion_fluxes"] = ion_fluxes(trainer, x[::every])
+    for name, flux in out["ion_fluxes"].items():
+        print(f"N{name[2:]:14s} " + " ".join(f"{v:8.5f}" for v in flux))
+    out["wall_outflow"] = wall_outflow(trainer, 0.4 * problem.length_ratio, 0.6 * problem.length_ratio)
+    print("ions out through the walls over 0.4ℓ-0.6ℓ (pinn; no-flux walls: 0): "
+          + ", ".join(f"{k} {v:+.1e}" for k, v in out["wall_outflow"].items()))
     return out
+
+
+def _ions(problem):
+    return (("c_plus", problem.valence_plus, problem.delta_plus), ("c_minus", problem.valence_minus, problem.delta_minus))
+
+
+def ion_fluxes(trainer, xs: np.ndarray) -> dict[str, list[float]]:
+    """∫ N̂±·e_x dy through the cross-sections at `xs`, from the networks' jets, and each part of it
+    (diffusion, conduction, convection: `plus diffusion`, …)."""
+    problem, model = trainer.task.problem, trainer.model
+    points, w = sections_at(problem, trainer.settings.points, np.asarray(xs, dtype=float))
+    dtype = next(model.parameters()).dtype
+    with torch.no_grad():
+        jets = model(points.to(dtype))
+    w, n = w.to(dtype), len(xs)
+    u, phi_x = jets["u"][0], jets["psi"][1] - model.field
+    peclet = 0.0 if problem.paper_model else problem.peclet
+    out = {}
+    for name, z, delta in _ions(problem):
+        parts = ion_flux_x_parts(z, delta, peclet, jets[name][0], jets[name][1], phi_x, u)
+        through = {k: (w * v).reshape(n, -1).sum(dim=1) for k, v in parts.items()}
+        out[name] = sum(through.values()).tolist()
+        out.update({f"{name} {k}": v.tolist() for k, v in through.items()})
+    return out
+
+
+def wall_outflow(trainer, a: float, b: float, n: int = 4001) -> dict[str, float]:
+    """∫ n·N̂± dx over a ≤ x ≤ b on both walls (n out of the fluid), from the networks' jets."""
+    problem, model = trainer.task.problem, trainer.model
+    x = np.linspace(a, b, n)
+    dtype = next(model.parameters()).dtype
+    total = {name: 0.0 for name, _, _ in _ions(problem)}
+    for y_wall, sign in ((0.0, -1.0), (1.0, 1.0)):
+        points = torch.tensor(np.stack((x, np.full_like(x, y_wall)), 1), dtype=dtype)
+        with torch.no_grad():
+            jets = model(points)
+        for name, z, delta in _ions(problem):
+            c = jets[name]
+            normal = -delta * (c[2] + z * c[0] * jets["psi"][2]) + problem.peclet * jets["v"][0] * c[0]
+            total[name] += float(np.trapezoid(sign * normal.double().cpu().numpy(), x))
+    return total
 
 
 if __name__ == "__main__":
