@@ -102,7 +102,7 @@ def ion_fluxes(trainer, xs: np.ndarray) -> dict[str, list[float]]:
     (diffusion, conduction, convection: `plus diffusion`, …)."""
     problem, model = trainer.task.problem, trainer.model
     points, w = sections_at(problem, trainer.settings.points, np.asarray(xs, dtype=float))
-    dtype = next(model.parameters()).dtype
+    dtype = trainer.dtype
     with torch.no_grad():
         jets = model(points.to(dtype))
     w, n = w.to(dtype), len(xs)
@@ -121,7 +121,7 @@ def wall_outflow(trainer, a: float, b: float, n: int = 4001) -> dict[str, float]
     """∫ n·N̂± dx over a ≤ x ≤ b on both walls (n out of the fluid), from the networks' jets."""
     problem, model = trainer.task.problem, trainer.model
     x = np.linspace(a, b, n)
-    dtype = next(model.parameters()).dtype
+    dtype = trainer.dtype
     total = {name: 0.0 for name, _, _ in _ions(problem)}
     for y_wall, sign in ((0.0, -1.0), (1.0, 1.0)):
         points = torch.tensor(np.stack((x, np.full_like(x, y_wall)), 1), dtype=dtype)

@@ -1,0 +1,32 @@
+"""validation/pinn_error_map.py's ion fluxes through cross-sections and through the walls, on
+networks that return the exact straight-channel solution: the flux through every section is the
+same and their difference is the exact current (eofpinn.physics.exact, an independent
+quadrature)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+import torch
+
+from eofpinn.cases import straight_problem
+from eofpinn.physics.exact import exact_transport
+from eofpinn.solvers.pinn.formulation import Formulation, PINNModel
+from validation.pinn_error_map import ion_fluxes
+
+
+def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_current(small_settings,
+                                                                                    exact_networks_factory):
+    problem = straight_problem(0.1, 1.0, 1.0, pressure_drop_hat=2.0)
+    form = Formulation.build(problem, small_settings.formulation)
+    model = PINNModel(exact_networks_factory(problem, form), form)
+    trainer = SimpleNamespace(task=SimpleNamespace(problem=problem), model=model, settings=small_settings,
+                              dtype=torch.float64)
+    fluxes = ion_fluxes(trainer, np.array([0.3, 1.1, 2.5]))
+    plus, minus = np.array(fluxes["c_plus"]), np.array(fluxes["c_minus"])
+    assert np.ptp(plus) < 1e-12 * abs(plus[0]) and np.ptp(minus) < 1e-12 * abs(minus[0])
+    parts = sum(np.array(fluxes[f"c_plus {k}"]) for k in ("diffusion", "conduction", "convection"))
+    assert parts == pytest.approx(plus, rel=1e-14)
+    assert plus - minus == pytest.approx(exact_transport(problem)["current"], rel=1e-8)
