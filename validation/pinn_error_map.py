@@ -30,9 +30,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: validation.*, eofpinn
 
-from eofpinn.physics.observables import ion_flux_x_parts  # noqa: E402
 from eofpinn.solution import trapezoid_weights  # noqa: E402
 from eofpinn.solvers.pinn.collocation import sections_at  # noqa: E402
+from eofpinn.solvers.pinn.losses import ion_fluxes_x, ion_fluxes_y, through_sections  # noqa: E402
 from eofpinn.solvers.pinn.evaluation import predict  # noqa: E402
 from validation.pinn_generalization import trained  # noqa: E402
 
@@ -93,25 +93,16 @@ def main(argv: list[str] | None = None) -> dict:
     return out
 
 
-def _ions(problem):
-    return (("c_plus", problem.valence_plus, problem.delta_plus), ("c_minus", problem.valence_minus, problem.delta_minus))
-
-
 def ion_fluxes(trainer, xs: np.ndarray) -> dict[str, list[float]]:
     """∫ N̂±·e_x dy through the cross-sections at `xs`, from the networks' jets, and each part of it
     (diffusion, conduction, convection: `plus diffusion`, …)."""
     problem, model = trainer.task.problem, trainer.model
     points, w = sections_at(problem, trainer.settings.points, np.asarray(xs, dtype=float))
-    dtype = trainer.dtype
     with torch.no_grad():
-        jets = model(points.to(dtype))
-    w, n = w.to(dtype), len(xs)
-    u, phi_x = jets["u"][0], jets["psi"][1] - model.field
-    peclet = 0.0 if problem.paper_model else problem.peclet
+        jets = model(points.to(trainer.dtype))
     out = {}
-    for name, z, delta in _ions(problem):
-        parts = ion_flux_x_parts(z, delta, peclet, jets[name][0], jets[name][1], phi_x, u)
-        through = {k: (w * v).reshape(n, -1).sum(dim=1) for k, v in parts.items()}
+    for name, parts in ion_fluxes_x(problem, jets, model.field).items():
+        through = {k: through_sections(w.to(trainer.dtype), v, len(xs)) for k, v in parts.items()}
         out[name] = sum(through.values()).tolist()
         out.update({f"{name} {k}": v.tolist() for k, v in through.items()})
     return out
@@ -121,16 +112,13 @@ def wall_outflow(trainer, a: float, b: float, n: int = 4001) -> dict[str, float]
     """∫ n·N̂± dx over a ≤ x ≤ b on both walls (n out of the fluid), from the networks' jets."""
     problem, model = trainer.task.problem, trainer.model
     x = np.linspace(a, b, n)
-    dtype = trainer.dtype
-    total = {name: 0.0 for name, _, _ in _ions(problem)}
-    for y_wall, sign in ((0.0, -1.0), (1.0, 1.0)):
-        points = torch.tensor(np.stack((x, np.full_like(x, y_wall)), 1), dtype=dtype)
+    total = {"c_plus": 0.0, "c_minus": 0.0}
+    for y_wall, sign in ((0.0, -1.0), (1.0, 1.0)):  # n = −e_y at the bottom, +e_y on top
+        points = torch.tensor(np.stack((x, np.full_like(x, y_wall)), 1), dtype=trainer.dtype)
         with torch.no_grad():
             jets = model(points)
-        for name, z, delta in _ions(problem):
-            c = jets[name]
-            normal = -delta * (c[2] + z * c[0] * jets["psi"][2]) + problem.peclet * jets["v"][0] * c[0]
-            total[name] += float(np.trapezoid(sign * normal.double().cpu().numpy(), x))
+        for name, flux_y in ion_fluxes_y(problem, jets).items():
+            total[name] += float(np.trapezoid(sign * flux_y.double().cpu().numpy(), x))
     return total
 
 

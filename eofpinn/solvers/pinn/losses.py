@@ -74,6 +74,31 @@ def pde_terms(problem: Problem, interior: Jets, field_hat: Tensor | float | None
     return {name: _mean_square(r) for name, r in pde_residuals(problem, interior, field_hat).items()}
 
 
+def through_sections(weights: Tensor, density: Tensor, n_sections: int) -> Tensor:
+    """∫ density dy through each cross-section (n_sections,): Σ w · density over its points (the
+    points section by section, as collocation.sections_at lays them out)."""
+    return (weights * density).reshape(n_sections, -1).sum(dim=1)
+
+
+def ion_fluxes_x(problem: Problem, jets: Jets, field_hat: Tensor | float) -> dict[str, dict[str, Tensor]]:
+    """Each ion's N̂±·e_x at the points of `jets`, term by term (physics.observables.ion_flux_x_parts,
+    ∂φ/∂x = ∂ψ/∂x − Ê); in the paper model the ions carry neither the applied field nor advection."""
+    peclet = 0.0 if problem.paper_model else problem.peclet
+    phi_x = jets["psi"][1] - (0.0 if problem.paper_model else field_hat)
+    return {name: ion_flux_x_parts(z, _diffusivities(problem)[name], peclet, jets[name][0], jets[name][1], phi_x,
+                                   jets["u"][0])
+            for name, z in _valences(problem).items()}
+
+
+def ion_fluxes_y(problem: Problem, jets: Jets) -> dict[str, Tensor]:
+    """Each ion's N̂±·e_y = −δ±(∂c±/∂y + ẑ± c± ∂ψ/∂y) + Pe v c± at the points of `jets` (φ_y = ψ_y:
+    the applied field is along x; no advection in the paper model)."""
+    peclet = 0.0 if problem.paper_model else problem.peclet
+    psi_y, v = jets["psi"][2], jets["v"][0]
+    return {name: -_diffusivities(problem)[name] * (jets[name][2] + z * jets[name][0] * psi_y) + peclet * v * jets[name][0]
+            for name, z in _valences(problem).items()}
+
+
 def section_currents(problem: Problem, sections: Jets, weights: Tensor, n_sections: int,
                      field_hat: Tensor | float) -> Tensor:
     """Î through each cross-section (n_sections,): the quadrature Σ w (N̂₊ − N̂₋)·e_x over its
@@ -81,7 +106,7 @@ def section_currents(problem: Problem, sections: Jets, weights: Tensor, n_sectio
     c_plus, c_minus = sections["c_plus"], sections["c_minus"]
     density = current_density_x(problem, c_plus[0], c_minus[0], c_plus[1], c_minus[1],
                                 sections["psi"][1] - field_hat, sections["u"][0])
-    return (weights * density).reshape(n_sections, -1).sum(dim=1)
+    return through_sections(weights, density, n_sections)
 
 
 def zero_current_term(problem: Problem, sections: Jets, weights: Tensor, n_sections: int,
@@ -106,7 +131,7 @@ def flux_balance_terms(problem: Problem, columns: Jets, weights: Tensor, n_colum
     (Σ w r)², the residual's quadrature across the section: the x-derivative of the flux through
     it (volume, ions), zero for a solution (with no-flux, no-slip walls)."""
     res = pde_residuals(problem, columns, field_hat)
-    return {f"section_{name}": torch.mean((weights * res[name]).reshape(n_columns, -1).sum(dim=1) ** 2)
+    return {f"section_{name}": torch.mean(through_sections(weights, res[name], n_columns) ** 2)
             for name in FLUX_BALANCES}
 
 
@@ -118,19 +143,13 @@ def flux_spread_terms(problem: Problem, columns: Jets, weights: Tensor, n_column
     fluxes change only where a section happens to fall, a difference between two sections on
     either side of a change of wall condition shows wherever they are."""
     def spread(density: Tensor) -> Tensor:
-        flux = (weights * density).reshape(n_columns, -1).sum(dim=1)
+        flux = through_sections(weights, density, n_columns)
         return torch.mean((flux - flux.mean()) ** 2)
 
-    u = columns["u"][0]
-    out = {"spread_volume": spread(u)}
+    out = {"spread_volume": spread(columns["u"][0])}
     if problem.ion_wall == "no_flux":
-        peclet = 0.0 if problem.paper_model else problem.peclet
-        # In the paper model the ions do not carry the applied field (losses module docstring).
-        phi_x = columns["psi"][1] - (0.0 if problem.paper_model else field_hat)
-        delta = {"c_plus": problem.delta_plus, "c_minus": problem.delta_minus}
-        for name, z in _valences(problem).items():
-            c = columns[name]
-            out[f"spread_{name[2:]}"] = spread(sum(ion_flux_x_parts(z, delta[name], peclet, c[0], c[1], phi_x, u).values()))
+        for name, parts in ion_fluxes_x(problem, columns, field_hat).items():
+            out[f"spread_{name[2:]}"] = spread(sum(parts.values()))
     return out
 
 
@@ -145,6 +164,10 @@ def residual_density(problem: Problem, model: PINNModel, points: Tensor, weights
 
 def _valences(problem: Problem) -> dict[str, float]:
     return {"c_plus": problem.valence_plus, "c_minus": problem.valence_minus}
+
+
+def _diffusivities(problem: Problem) -> dict[str, float]:
+    return {"c_plus": problem.delta_plus, "c_minus": problem.delta_minus}
 
 
 def wall_charges(problem: Problem, x_bottom: Tensor, x_top: Tensor) -> tuple[Tensor, Tensor, Tensor]:
@@ -175,13 +198,8 @@ def wall_terms(problem: Problem, model: PINNModel, walls: Jets, zeta: Tensor,
     elif not form.hard_psi:
         out["wall_psi"] = _mean_square(psi[0] - zeta)
     if problem.ion_wall == "no_flux":
-        pe = 0.0 if problem.paper_model else problem.peclet
-        delta = {"c_plus": problem.delta_plus, "c_minus": problem.delta_minus}
-        # φ_y = ψ_y: the applied field is along x. The walls are at y = 0 and 1, n = ∓e_y;
-        # the sign of n does not matter for a zero-flux penalty.
-        fluxes = [delta[name] * (walls[name][2] + z * walls[name][0] * psi[2]) - pe * v[0] * walls[name][0]
-                  for name, z in valences.items()]
-        out["wall_ions"] = _mean_square(*fluxes)
+        # The walls are at y = 0 and 1, n = ∓e_y; the sign of n does not matter for a zero-flux penalty.
+        out["wall_ions"] = _mean_square(*ion_fluxes_y(problem, walls).values())
     elif not form.hard_ions:
         out["wall_ions"] = _mean_square(*(walls[name][0] - torch.exp(-z * psi_wall) for name, z in valences.items()))
     if not form.hard_velocity:
