@@ -35,6 +35,30 @@ def test_relative_errors_of_a_known_perturbation():
         (errors["c_plus"]["relative_l2"] + 0.01) / 4, rel=1e-12)
 
 
+def test_excess_pressure_error_sees_what_the_osmotic_pressure_hides():
+    """P = p − Π is judged on its own: a pressure drop half as large is a 50 % error of P but a
+    percent-level error of p, whose norm the double layers' osmotic pressure makes (ζ̂ = 1.5,
+    ε = 0.1: Π ≈ 135 at the walls). Without a drop P_ref = 0 and the error of P is relative to the
+    flow's viscous scale ‖|u|‖."""
+    ref = exact(pressure_drop_hat=4.0)
+    fields = {k: v.copy() for k, v in ref.fields.items()}
+    X, _ = ref.mesh
+    fields["p"] = fields["p"] - 0.5 * 4.0 * (1.0 - X)  # half the drop P_ref = Δp̂ (1 − x/ℓ), ℓ = 1
+    errors = field_errors(Solution(ref.case, ref.x, ref.y, fields, "perturbed"), ref)
+    assert errors["p_excess"]["relative_l2"] == pytest.approx(0.5, rel=1e-9)
+    assert errors["p_excess"]["max_error"] == pytest.approx(0.5, rel=1e-9)
+    assert errors["p"]["relative_l2"] < 0.06  # measured 4.1e-2
+    assert field_errors(ref, ref)["p_excess"]["relative_l2"] < 1e-12
+
+    still = exact()
+    fields = {k: v.copy() for k, v in still.fields.items()}
+    fields["p"] = fields["p"] + 1e-3
+    errors = field_errors(Solution(still.case, still.x, still.y, fields, "perturbed"), still)
+    weights = np.outer(*(0.5 * (np.r_[0.0, np.diff(t)] + np.r_[np.diff(t), 0.0]) for t in (still.x, still.y)))
+    speed = np.sqrt(np.sum(weights * (still["u"] ** 2 + still["v"] ** 2)))
+    assert errors["p_excess"]["relative_l2"] == pytest.approx(1e-3 / speed, rel=1e-9)
+
+
 def test_interpolated_reference_on_another_grid_is_accurate():
     fine, coarse = exact(nx=9, ny=801), exact(nx=5, ny=101)
     errors = field_errors(coarse, fine)
