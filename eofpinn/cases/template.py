@@ -214,10 +214,40 @@ def _model_and_solver_sections(case: Case) -> list[str]:
         _line("grid_sequencing", "true" if fd.grid_sequencing else "false",
               "start grids above 4096 cells from a grid with half the cells; default true"),
         "",
-        "# [pinn]                        # PINN settings (--solver pinn): the fields of PINNSettings in",
-        "#                               # eofpinn/cases/model.py, each with its default there",
     ]
-    return lines
+    return lines + _pinn_sections(case)
+
+
+def _toml_value(value: object) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, str):
+        return _string(value)
+    return repr(value)
+
+
+def _pinn_sections(case: Case) -> list[str]:
+    """The case's [pinn] settings that differ from the defaults, as TOML tables (the settings a
+    shipped case carries for its PINN, e.g. zeta_step's flux-spread terms, travel with the copy)."""
+    from eofpinn.cases.pinn_settings import SECTIONS, TOP_LEVEL, PINNSettings, as_table
+
+    ours, defaults = as_table(case.pinn), as_table(PINNSettings())
+    top = [(key, ours[key]) for key in TOP_LEVEL if ours[key] != defaults[key] and ours[key] is not None]
+    tables = {name: [(key, value) for key, value in ours[name].items()
+                     if value is not None and value != defaults[name].get(key)] for name in SECTIONS}
+    note = ["# [pinn]: PINN settings (--solver pinn), the fields of PINNSettings in eofpinn/cases/pinn_settings.py",
+            "# (docs/case-files.md \"[pinn]\"), each with its default there."]
+    if not top and not any(tables.values()):
+        return note
+    lines = note + ["# Below: where this case differs from those defaults."]
+    if top:
+        lines += ["[pinn]", *(f"{key} = {_toml_value(value)}" for key, value in top), ""]
+    for name, items in tables.items():
+        if items:
+            lines += [f"[pinn.{name}]", *(f"{key} = {_toml_value(value)}" for key, value in items), ""]
+    return lines[:-1]
 
 
 def case_template(case: Case, name: str, origin: str) -> str:

@@ -146,6 +146,7 @@ def test_new_from_a_case_reproduces_its_problem(tmp_path, monkeypatch, source):
     assert main(["new", "copy", "--from", source]) == 0
     copy, original = load_case("copy.toml"), load_case(source)
     assert copy.name == "copy" and copy.fd == original.fd and copy.electrolyte == original.electrolyte
+    assert copy.pinn == original.pinn  # e.g. zeta_step's flux-spread terms travel with the copy
     for field in dataclasses.fields(original.problem):
         ours, theirs = getattr(copy.problem, field.name), getattr(original.problem, field.name)
         if field.name in ("zeta_bottom", "zeta_top"):
