@@ -94,6 +94,22 @@ def test_gn_init_from_first_estimate() -> None:
     assert state["weights"].tolist() == pytest.approx(second, rel=1e-12, abs=1e-12)
 
 
+def test_gn_max_ratio_clips_the_estimates_to_a_multiple_of_the_smallest() -> None:
+    """θ = (2, −1): n = (12, 1, 2√2), mean 5.276: estimates (0.440, 5.276, 1.865); with
+    max_ratio 5 the second is clipped to 5 × 0.440, the others stay."""
+    norms = [12.0, 1.0, 2.0 * math.sqrt(2.0)]
+    estimate = _gn_estimate(norms)
+    clipped = [estimate[0], 5.0 * estimate[0], estimate[2]]
+    gn, state = _gn(init_from_first=True, max_ratio=5.0)
+    state = _updated(gn, state, _toy_gradients(2.0, -1.0))
+    assert state["weights"].tolist() == pytest.approx(clipped, rel=1e-12, abs=1e-12)
+    plain, plain_state = _gn(init_from_first=True, max_ratio=100.0)  # a ratio above the spread: no change
+    assert _updated(plain, plain_state, _toy_gradients(2.0, -1.0))["weights"].tolist() == pytest.approx(
+        estimate, rel=1e-12, abs=1e-12)
+    with pytest.raises(SettingError, match=r"\[pinn.balancing.max_ratio\] must be 0 \(no clipping\) or a number in \[1, 1e12\]; got 0.5"):
+        make_balancer(BalancingSettings(name="gn", options={"max_ratio": 0.5}))
+
+
 def test_lra_weights_equal_closed_form() -> None:
     lra = LearningRateAnnealing(LearningRateAnnealing.Options(reference=0))
     state = lra.init(NAMES, dtype=torch.float64)
