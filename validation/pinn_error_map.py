@@ -8,8 +8,9 @@ at the checkpoint's parameters on the FD nodes and prints
    fifth (0.4ℓ … 0.6ℓ, around a mid-channel ζ step) and the two strips between;
 2. the flow rate Q(x) = ∫ u dy of both along the channel (FD conserves it to 1e-6): its spread
    over x says how far the PINN is from conserving volume;
-3. u, p, ψ, c± on the centre line along x (for zeta_step: the salt that accumulates at the step
-   and the induced pressure);
+3. u, p, the excess pressure P = p − Π, ψ, c± on the centre line along x (for zeta_step: the
+   salt that accumulates at the step and the induced pressure), and the PINN's own Stokes-x,
+   Nernst–Planck and continuity residuals there (exact derivatives of the networks);
 4. the PINN's flux of each ion through cross-sections at those x (Gauss–Legendre in y, exact
    derivatives of the networks; ungauged — a periodic channel's content gauge scales c± by a
    constant, which leaves the spread alone), and the ions that leave through the walls over the
@@ -32,7 +33,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: 
 
 from eofpinn.solution import trapezoid_weights  # noqa: E402
 from eofpinn.solvers.pinn.collocation import sections_at  # noqa: E402
-from eofpinn.solvers.pinn.losses import ion_fluxes_x, ion_fluxes_y, through_sections  # noqa: E402
+from eofpinn.physics.exact import osmotic_pressure  # noqa: E402
+from eofpinn.solvers.pinn.losses import ion_fluxes_x, ion_fluxes_y, pde_residuals, through_sections  # noqa: E402
 from eofpinn.solvers.pinn.evaluation import predict  # noqa: E402
 from validation.pinn_generalization import trained  # noqa: E402
 
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv)
     trainer = trained(Path(args.run), args.case)
     problem = trainer.task.problem
-    fd = np.load(Path(args.fd_run) / "fields.npz")
+    fd = dict(np.load(Path(args.fd_run) / "fields.npz"))
     x, y = fd["x"], fd["y"]
     X, Y = np.meshgrid(x, y, indexing="ij")
     points = torch.tensor(np.stack([X.ravel(), Y.ravel()], 1), dtype=next(trainer.model.parameters()).dtype)
@@ -81,9 +83,14 @@ def main(argv: list[str] | None = None) -> dict:
     for key in ("fd", "pinn"):
         print(f"Q {key:4s}         " + " ".join(f"{v:8.5f}" for v in flow[key][::every]))
     centre = len(y) // 2
-    for name in ("u", "p", "psi", "c_plus", "c_minus"):
+    for fields in (fd, pinn):
+        fields["P"] = fields["p"] - osmotic_pressure(problem, fields["c_plus"], fields["c_minus"])
+    for name in ("u", "p", "P", "psi", "c_plus", "c_minus"):
         for key, fields in (("fd", fd), ("pinn", pinn)):
             print(f"{name:7s} {key:4s}   " + " ".join(f"{v:8.5f}" for v in fields[name][::every, centre]))
+    out["centre_residuals"] = centre_residuals(trainer, x[::every])
+    for name, values in out["centre_residuals"].items():
+        print(f"{name:11s} pinn " + " ".join(f"{v:+8.4f}" for v in values))
     out["ion_fluxes"] = ion_fluxes(trainer, x[::every])
     for name, flux in out["ion_fluxes"].items():
         print(f"N{name[2:]:14s} " + " ".join(f"{v:8.5f}" for v in flux))
@@ -91,6 +98,15 @@ def main(argv: list[str] | None = None) -> dict:
     print("ions out through the walls over 0.4ℓ-0.6ℓ (pinn; no-flux walls: 0): "
           + ", ".join(f"{k} {v:+.1e}" for k, v in out["wall_outflow"].items()))
     return out
+
+
+def centre_residuals(trainer, xs: np.ndarray) -> dict[str, list[float]]:
+    """The PINN's PDE residuals (physics/residuals.py, on the networks' jets) at y = 1/2 and `xs`."""
+    problem, model = trainer.task.problem, trainer.model
+    points = torch.tensor(np.stack((xs, np.full_like(xs, 0.5)), 1), dtype=trainer.dtype)
+    with torch.no_grad():
+        residuals = pde_residuals(problem, model(points), model.field)
+    return {name: residuals[name].double().cpu().tolist() for name in ("stokes_x", "np_plus", "np_minus", "continuity")}
 
 
 def ion_fluxes(trainer, xs: np.ndarray) -> dict[str, list[float]]:

@@ -14,7 +14,7 @@ import torch
 from eofpinn.cases import straight_problem
 from eofpinn.physics.exact import exact_transport
 from eofpinn.solvers.pinn.formulation import Formulation, PINNModel
-from validation.pinn_error_map import ion_fluxes
+from validation.pinn_error_map import centre_residuals, ion_fluxes
 
 
 def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_current(small_settings,
@@ -30,3 +30,15 @@ def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_curr
     parts = sum(np.array(fluxes[f"c_plus {k}"]) for k in ("diffusion", "conduction", "convection"))
     assert parts == pytest.approx(plus, rel=1e-14)
     assert plus - minus == pytest.approx(exact_transport(problem)["current"], rel=1e-8)
+
+
+def test_centre_line_residuals_of_the_exact_solution_vanish(small_settings, exact_networks_factory):
+    """The PDE residuals the error map prints along the centre line are the solver's own (with the
+    model's field Ê): zero on the exact solution."""
+    problem = straight_problem(0.1, 1.0, 1.0, pressure_drop_hat=2.0)
+    form = Formulation.build(problem, small_settings.formulation)
+    model = PINNModel(exact_networks_factory(problem, form), form)
+    trainer = SimpleNamespace(task=SimpleNamespace(problem=problem), model=model, dtype=torch.float64)
+    residuals = centre_residuals(trainer, np.array([0.2, 0.5, 0.8]))
+    assert set(residuals) == {"stokes_x", "np_plus", "np_minus", "continuity"}
+    assert max(abs(v) for values in residuals.values() for v in values) < 1e-9
