@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from eofpinn.cases import scalings as _sc
 from eofpinn.errors import CaseError
 from eofpinn.cases.loader import NOMINAL_ELECTROLYTE, load_case, scaling_warnings, tomllib
+from eofpinn.cases.pinn_settings import resolve
 from eofpinn.cases.ranges import DIMENSIONLESS
 from eofpinn.cases.model import (
     Case,
@@ -128,8 +129,9 @@ def with_overrides(case: Case, overrides: dict[str, float], source: str = "--set
         else:
             changes[name] = float(value)
     problem = with_grahame_zetas(dataclasses.replace(case.problem, **changes))
-    rebuilt = case_from_problem(problem, name=case.name, fd=case.fd, pinn=case.pinn, electrolyte=case.electrolyte)
-    return dataclasses.replace(rebuilt, source=case.source, description=case.description)
+    pinn = case.pinn if case.pinn_given is None else resolve(case.pinn_given, problem)  # the recipe of the new walls
+    rebuilt = case_from_problem(problem, name=case.name, fd=case.fd, pinn=pinn, electrolyte=case.electrolyte)
+    return dataclasses.replace(rebuilt, source=case.source, description=case.description, pinn_given=case.pinn_given)
 
 
 SETTINGS_PREFIX = "pinn."
@@ -238,14 +240,17 @@ def _toml_value(text: str) -> object:
 
 def with_settings(case: Case, changes: dict[str, object], source: str = "--set") -> Case:
     """A copy of `case` whose [pinn] settings have the dotted keys `changes` replaced, checked
-    like the case file's own (a CaseError naming `source` and the key)."""
-    from eofpinn.cases.pinn_settings import SettingError, replace, validate_choices
+    like the case file's own (a CaseError naming `source` and the key). A loaded case resolves
+    its settings again from the keys it gave plus `changes` (pinn_settings.resolve), so that
+    `recipe` and the keys the recipe fills in follow the change."""
+    from eofpinn.cases.pinn_settings import SettingError, merge_keys, replace, validate_choices
 
     if not changes:
         return case
+    given = None if case.pinn_given is None else merge_keys(case.pinn_given, changes)
     try:
-        settings = replace(case.pinn, changes)
+        settings = replace(case.pinn, changes) if given is None else resolve(given, case.problem)
         validate_choices(settings)
     except SettingError as exc:
         raise CaseError(source, f"pinn.{exc.key}", exc.message) from None
-    return dataclasses.replace(case, pinn=settings)
+    return dataclasses.replace(case, pinn=settings, pinn_given=given)

@@ -404,7 +404,7 @@ def load_case(path: str | Path, overrides: Mapping[str, Any] | None = None) -> C
     builder = _dimensionless_case if "dimensionless" in doc else _physical_case
     problem, electrolyte, scalings, dimensionless = builder(doc, source)
     fd = _fd_settings(source, doc.get("fd", {}))
-    pinn, pinn_warnings = pinn_section(source, doc.get("pinn", {}))
+    pinn, pinn_given, pinn_warnings = pinn_section(source, doc.get("pinn", {}), problem)
     return Case(
         name=name,
         source=source,
@@ -415,6 +415,7 @@ def load_case(path: str | Path, overrides: Mapping[str, Any] | None = None) -> C
         dimensionless_input=dimensionless,
         fd=fd,
         pinn=pinn,
+        pinn_given=pinn_given,
         warnings=scaling_warnings(scalings) + tuple(pinn_warnings),
     )
 

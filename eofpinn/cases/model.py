@@ -8,8 +8,9 @@ U0 = ε_w V_T²/(μ H) and P0 = μ U0 / H.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 
@@ -305,3 +306,6 @@ class Case:
     fd: FDSettings = field(default_factory=FDSettings)
     pinn: PINNSettings = field(default_factory=PINNSettings)
     warnings: tuple[str, ...] = ()
+    # The [pinn] keys the case gives (dotted; case file and --set), from which `pinn` is resolved
+    # with the recipe (pinn_settings.resolve); None for a case built in code, whose `pinn` is final.
+    pinn_given: Mapping[str, Any] | None = field(default=None, compare=False)

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 DTYPES = ("float32", "float64")
+RECIPES = ("auto", "none")
 DEVICES = ("auto", "cpu", "cuda")
 DERIVATIVES = ("taylor", "autograd")
 PSI_BASES = ("linear", "gouy_chapman")
@@ -409,7 +410,9 @@ class PINNSettings:
     `device` "auto" | "cpu" | "cuda"; `dtype` "float32" | "float64"; `threads` > 0 sets torch's
     CPU threads for the run (0: torch's default); `derivatives` "taylor" (forward jets) |
     "autograd" (nested reverse mode); `compile` wraps the loss in torch.compile;
-    `time_limit_s` > 0 stops a run at that training wall time.
+    `time_limit_s` > 0 stops a run at that training wall time; `recipe` "auto" lets the case's
+    geometry add the settings measured best for it where the case does not give them
+    (`recipe_changes`), "none" leaves every default as it is.
     """
 
     steps: int = 5000
@@ -420,6 +423,7 @@ class PINNSettings:
     derivatives: str = "taylor"
     compile: bool = False
     time_limit_s: float = 0.0
+    recipe: str = "auto"
     network: NetworkSettings = field(default_factory=NetworkSettings)
     formulation: FormulationSettings = field(default_factory=FormulationSettings)
     points: PointSettings = field(default_factory=PointSettings)
@@ -439,6 +443,7 @@ class PINNSettings:
             "derivatives": (one_of(DERIVATIVES), choices_text(DERIVATIVES)),
             "compile": FLAG,
             "time_limit_s": (at_least(0.0, integer=False), "a number ≥ 0 (0: no limit)"),
+            "recipe": (one_of(RECIPES), choices_text(RECIPES)),
         })
         for name, cls in SECTIONS.items():
             _require(isinstance(getattr(self, name), cls), name, f"a [pinn.{name}] table", getattr(self, name))
@@ -532,7 +537,59 @@ def option_values(options_cls: type, given: Mapping[str, Any], prefix: str) -> A
 def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
     """PINNSettings from the raw [pinn] table of a case file, and deprecation warnings for
     flat keys of eofpinn 0.1. Raises SettingError (names and ranges only: the optimiser and
-    balancer choices are checked by `validate_choices`)."""
+    balancer choices are checked by `validate_choices`). No recipe is applied (`load_section`
+    does that, knowing the case)."""
+    dotted, warnings = dotted_keys(table)
+    return replace(PINNSettings(), dotted), warnings
+
+
+# What `recipe = "auto"` adds for a channel whose walls change along x (ζ patterns, ζ steps, σ
+# patches: anything but physics.md §4's straight channel). Measured on both 2D cases, two seeds
+# each, against FD (docs/method.md "The 2D recipe"): the flux spreads over 8 sections cut u's
+# error 1.6–2.2× on both; GN weights clipped to 1000× the smallest build zeta_step's induced pressure.
+WALL_PATTERN_RECIPE = {
+    "points.balance_sections": 8,
+    "points.section_terms": "spread",
+    "balancing.max_ratio": 1000,
+}
+
+
+def recipe_changes(settings: PINNSettings, problem: Any) -> dict[str, Any]:
+    """The dotted keys that `settings.recipe` adds for `problem` (a cases.model.Problem):
+    WALL_PATTERN_RECIPE when its walls change along x, nothing for a straight channel or with
+    recipe "none". Balancer options only go with the balancer they belong to (gn)."""
+    if settings.recipe == "none" or problem.is_straight_channel:
+        return {}
+    return {key: value for key, value in WALL_PATTERN_RECIPE.items()
+            if not key.startswith("balancing.") or settings.balancing.name == "gn"}
+
+
+def resolve(given: Mapping[str, Any], problem: Any = None) -> PINNSettings:
+    """The settings of a case that gives the dotted keys `given`: the defaults, then what the
+    recipe adds for `problem` (None: nothing), then `given` itself, which always wins."""
+    settings = replace(PINNSettings(), given)
+    added = {} if problem is None else {key: value for key, value in recipe_changes(settings, problem).items()
+                                        if key not in given}
+    return replace(PINNSettings(), {**added, **given}) if added else settings
+
+
+def merge_keys(given: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:
+    """The dotted keys `given` changed by `changes`. Where `changes` picks another optimiser or
+    balancer, the options `given` holds for the old one are dropped, as `replace` drops them."""
+    merged = dict(given)
+    for section in OPTION_SECTIONS:
+        name = changes.get(f"{section}.name")
+        if name is None or name == given.get(f"{section}.name", getattr(PINNSettings(), section).name):
+            continue
+        fields = {f.name for f in dataclasses.fields(SECTIONS[section])}
+        merged = {key: value for key, value in merged.items()
+                  if not (key.startswith(f"{section}.") and key.partition(".")[2] not in fields)}
+    return {**merged, **changes}
+
+
+def dotted_keys(table: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """The raw [pinn] table as dotted keys ("network.width"), legacy flat keys mapped to their
+    places (with a deprecation warning each)."""
     dotted: dict[str, Any] = {}
     warnings = []
     for key, value in table.items():
@@ -546,7 +603,7 @@ def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
         else:
             allowed = ", ".join(TOP_LEVEL) + "; sub-sections " + ", ".join(f"[pinn.{s}]" for s in SECTIONS)
             raise SettingError(key, f"is not a [pinn] key; allowed: {allowed}")
-    return replace(PINNSettings(), dotted), warnings
+    return dotted, warnings
 
 
 def _toml_key(dotted: str) -> str:
@@ -629,17 +686,21 @@ def validate_choices(settings: PINNSettings) -> None:
         optimizer_options(settings.polish.optimizer(), prefix="polish.")
 
 
-def load_section(source: str, table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
-    """The [pinn] section of the case file `source`, validated, with deprecation warnings;
-    a bad key or value is a CaseError naming the file, the key and what is allowed."""
+def load_section(source: str, table: Mapping[str, Any],
+                 problem: Any = None) -> tuple[PINNSettings, dict[str, Any], list[str]]:
+    """The [pinn] section of the case file `source`, validated: the settings (`resolve`: with the
+    case's `problem`, the recipe fills in what the table does not give), the keys the table gives
+    (dotted) and deprecation warnings. A bad key or value is a CaseError naming the file, the
+    key and what is allowed."""
     from eofpinn.errors import CaseError
 
     if not isinstance(table, Mapping):
         raise CaseError(source, "pinn", "must be a table (a [pinn] header)")
     try:
-        settings, warnings = from_table(table)
-        if table:
+        dotted, warnings = dotted_keys(table)
+        settings = resolve(dotted, problem)
+        if table:  # the recipe's own keys are valid choices: no need to import torch to check them
             validate_choices(settings)
     except SettingError as exc:
         raise CaseError(source, f"pinn.{exc.key}", exc.message) from None
-    return settings, warnings
+    return settings, dotted, warnings

@@ -229,19 +229,21 @@ def _toml_value(value: object) -> str:
 
 
 def _pinn_sections(case: Case) -> list[str]:
-    """The case's [pinn] settings that differ from the defaults, as TOML tables (the settings a
-    shipped case carries for its PINN, e.g. zeta_step's flux-spread terms, travel with the copy)."""
-    from eofpinn.cases.pinn_settings import SECTIONS, TOP_LEVEL, PINNSettings, as_table
+    """The case's [pinn] settings that differ from what the copy would get without them (the
+    defaults and what the recipe adds for this geometry), as TOML tables: the settings a case
+    carries for its PINN travel with the copy, and the copy loads with the same settings."""
+    from eofpinn.cases.pinn_settings import SECTIONS, TOP_LEVEL, as_table, resolve
 
-    ours, defaults = as_table(case.pinn), as_table(PINNSettings())
+    ours, defaults = as_table(case.pinn), as_table(resolve({}, case.problem))
     top = [(key, ours[key]) for key in TOP_LEVEL if ours[key] != defaults[key] and ours[key] is not None]
     tables = {name: [(key, value) for key, value in ours[name].items()
                      if value is not None and value != defaults[name].get(key)] for name in SECTIONS}
     note = ["# [pinn]: PINN settings (--solver pinn), the fields of PINNSettings in eofpinn/cases/pinn_settings.py",
-            "# (docs/case-files.md \"[pinn]\"), each with its default there."]
+            "# (docs/case-files.md \"[pinn]\"), each with its default there; [pinn] recipe = \"auto\" (the default)",
+            "# adds the settings measured for walls that change along x (docs/method.md \"The 2D recipe\")."]
     if not top and not any(tables.values()):
         return note
-    lines = note + ["# Below: where this case differs from those defaults."]
+    lines = note + ["# Below: where this case differs from those defaults (and from what [pinn] recipe = \"auto\" adds)."]
     if top:
         lines += ["[pinn]", *(f"{key} = {_toml_value(value)}" for key, value in top), ""]
     for name, items in tables.items():

@@ -1,0 +1,78 @@
+"""[pinn] recipe = "auto": the settings measured for walls that change along x are added to a
+case that does not give them; a key the case gives always wins; "none" adds nothing; the
+settings follow later changes of the walls or of the recipe (pinn_settings.resolve)."""
+
+import re
+from pathlib import Path
+
+import pytest
+
+from eofpinn.cases import load_case, load_with_overrides, with_settings
+from eofpinn.cases.pinn_settings import WALL_PATTERN_RECIPE, PINNSettings
+from eofpinn.cases.shipped import resolve_case
+from eofpinn.errors import CaseError
+
+
+def _without_pinn(name: str, tmp_path: Path) -> Path:
+    """A shipped case with its [pinn] tables removed."""
+    text = resolve_case(name).read_text(encoding="utf-8")
+    text = re.split(r"^\[pinn", text, flags=re.M)[0]
+    path = tmp_path / f"{name}.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def _recipe_values(settings: PINNSettings) -> dict:
+    return {"points.balance_sections": settings.points.balance_sections,
+            "points.section_terms": settings.points.section_terms,
+            "balancing.max_ratio": settings.balancing.options.get("max_ratio")}
+
+
+@pytest.mark.parametrize("name", ["patterned_zeta", "zeta_step"])
+def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, tmp_path):
+    case = load_case(_without_pinn(name, tmp_path))
+    assert case.pinn.recipe == "auto"
+    assert _recipe_values(case.pinn) == {"points.balance_sections": 8, "points.section_terms": "spread",
+                                         "balancing.max_ratio": 1000}
+    assert _recipe_values(case.pinn) == WALL_PATTERN_RECIPE
+
+
+def test_a_straight_channel_keeps_the_defaults():
+    assert load_case("straight_channel").pinn == PINNSettings()
+
+
+def test_a_given_key_wins_and_none_adds_nothing(tmp_path):
+    path = _without_pinn("patterned_zeta", tmp_path)
+    given = load_case(path, {"pinn.points.balance_sections": 16}).pinn
+    assert (given.points.balance_sections, given.points.section_terms) == (16, "spread")
+    assert given.balancing.options == {"max_ratio": 1000}
+    assert load_case(path, {"pinn.recipe": "none"}).pinn == PINNSettings(recipe="none")
+
+
+def test_balancer_options_only_go_with_their_balancer(tmp_path):
+    settings = load_case(_without_pinn("zeta_step", tmp_path), {"pinn.balancing.name": "lra"}).pinn
+    assert settings.balancing.name == "lra" and "max_ratio" not in settings.balancing.options
+    assert settings.points.balance_sections == 8
+
+
+def test_settings_follow_changes_of_the_recipe_and_of_the_walls(tmp_path):
+    path = _without_pinn("patterned_zeta", tmp_path)
+    case = load_case(path)
+    off = with_settings(case, {"recipe": "none"})
+    assert off.pinn == PINNSettings(recipe="none")
+    assert with_settings(off, {"recipe": "auto"}).pinn == case.pinn
+    # one ζ̂ on every segment: a straight channel, so the recipe adds nothing any more
+    assert load_with_overrides(str(path), {"zeta_hat": -1.0}).pinn == PINNSettings()
+
+
+def test_an_unknown_recipe_is_one_line_naming_the_key(tmp_path):
+    with pytest.raises(CaseError) as info:
+        load_case(_without_pinn("zeta_step", tmp_path), {"pinn.recipe": "fast"})
+    assert str(info.value).endswith("[pinn.recipe] must be one of 'auto', 'none'; got 'fast'")
+
+
+def test_another_balancer_or_optimiser_drops_the_old_ones_options():
+    case = load_case("quickstart")  # gives balancing.every and the soap option precondition_frequency
+    assert with_settings(case, {"balancing.name": "none"}).pinn.balancing.options == {}
+    adam = with_settings(case, {"optimizer.name": "adam"}).pinn.optimizer
+    assert (adam.name, adam.learning_rate, adam.options) == ("adam", 3e-3, {})
