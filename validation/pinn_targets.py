@@ -13,6 +13,10 @@ gives the median over seeds. Prints the table, writes pinn_targets.json and the 
 
     python validation/pinn_targets.py [--seeds 2] [--cases straight_channel,patterned_zeta] [--threads 1]
         [--finished-only]   (tabulate the finished runs, train nothing: seeds then differ by case)
+
+With --cases naming some of the cases, the rows of the others are carried over from the
+section already in validation/RESULTS.md, as printed there, and the section says which rows
+and from which run (their settings must not have changed since: rerun them when they have).
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from eofpinn.cases import load_case  # noqa: E402
 from eofpinn.solution import Solution  # noqa: E402
 from eofpinn.validation.compare import balances, field_errors  # noqa: E402
 from validation import pinn_study  # noqa: E402
-from validation.results_page import markdown_table, write_section  # noqa: E402
+from validation.results_page import markdown_table, section_table, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "p")
@@ -103,8 +107,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--no-results-page", action="store_true")
     args = parser.parse_args(argv)
     out = Path(args.out)
-    rows = [run_case(name.strip(), args.seeds, out, args.threads, args.finished_only) for name in args.cases.split(",") if name.strip()]
+    names = [name.strip() for name in args.cases.split(",") if name.strip()]
+    rows = [run_case(name, args.seeds, out, args.threads, args.finished_only) for name in names]
+    out.mkdir(parents=True, exist_ok=True)
     (out / "pinn_targets.json").write_text(json.dumps(rows, indent=2))
+    stamp, previous = section_table("pinn_targets")
+    carried = [row for row in previous if row.get("case") in TARGETS and row["case"] not in names]
+    rows = sorted(rows + carried, key=lambda row: list(TARGETS).index(row["case"]))
     columns = ["case", "target", "met", "err_mean", *(f"err_{f}" for f in FIELDS), "err_p_excess", "volume_flux_spread",
                "ion_flux_spread", "steps", "train_s", "seeds"]
     formats = {c: ".1e" for c in columns if c.startswith(("err_", "volume", "ion"))} | {"train_s": ".0f"}
@@ -117,7 +126,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 "relative to max(‖P_ref‖, ‖|u_ref|‖) (not one of the issue's targets: p is, and its norm is "
                 "the double layers' osmotic pressure); flux spreads: `eofpinn validate` without a "
                 f"reference (target ≤ {CONSISTENCY_BOUND:g}); train_s: the training wall time each run recorded when it "
-                "ran (finished runs are skipped, so it is the load of that time, not of this invocation's).\n\n" + table)
+                "ran (finished runs are skipped, so it is the load of that time, not of this invocation's)."
+                + (f" Rows carried over unchanged from the table of {stamp} (this invocation did not tabulate "
+                   f"them): {', '.join(row['case'] for row in carried)}." if carried else "")
+                + "\n\n" + table)
         write_section("pinn_targets", "python validation/pinn_targets.py " + " ".join(argv or sys.argv[1:]), body)
     return rows
 

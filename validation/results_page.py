@@ -53,6 +53,22 @@ def write_section(name: str, command: str, body: str, path: Path = RESULTS_PATH)
     return path
 
 
+def section_table(name: str, path: Path = RESULTS_PATH) -> tuple[str, list[dict[str, str]]]:
+    """The run stamp ("2026-12-02 09:55 UTC") of the section `name` and the rows of its first
+    table, each a dict of the cells as printed; ("", []) when the page has no such section."""
+    text = path.read_text() if path.is_file() else ""
+    found = re.search(rf"<!-- study:{re.escape(name)} -->(.*?)<!-- /study:{re.escape(name)} -->", text, re.S)
+    if not found:
+        return "", []
+    stamp = re.search(r"_run:_ (.*?) —", found.group(1))
+    lines = [line.strip() for line in found.group(1).splitlines() if line.strip().startswith("|")]
+    if len(lines) < 2:
+        return (stamp.group(1) if stamp else ""), []
+    split = lambda line: [cell.strip() for cell in line.strip("|").split("|")]  # noqa: E731
+    columns = split(lines[0])
+    return (stamp.group(1) if stamp else ""), [dict(zip(columns, split(line))) for line in lines[2:]]
+
+
 def error_cell(value: float) -> str:
     """A study table's error entry: "diverged" for a non-finite error, else 3 digits."""
     return "diverged" if not math.isfinite(value) else f"{value:.2e}"

@@ -1,6 +1,8 @@
 """The generated results page replaces a study's section whole and keeps the others."""
 
-from validation.results_page import markdown_table, write_section
+import re
+
+from validation.results_page import markdown_table, section_table, write_section
 
 
 def test_sections_are_replaced_not_duplicated(tmp_path):
@@ -16,3 +18,13 @@ def test_sections_are_replaced_not_duplicated(tmp_path):
 def test_markdown_table_formats_columns():
     table = markdown_table([{"eps": 0.1, "err": 1.23456e-3}], ["eps", "err"], {"err": ".2e"})
     assert table.splitlines() == ["| eps | err |", "|---|---|", "| 0.1 | 1.23e-03 |"]
+
+
+def test_a_written_table_reads_back_cell_by_cell(tmp_path):
+    page = tmp_path / "RESULTS.md"
+    rows = [{"case": "a", "err": 1.23456e-3, "met": "yes"}, {"case": "b", "err": 0.5, "met": "no"}]
+    write_section("t", "python t.py", "Text before.\n\n" + markdown_table(rows, ["case", "err", "met"], {"err": ".1e"}), page)
+    stamp, found = section_table("t", page)
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", stamp)
+    assert found == [{"case": "a", "err": "1.2e-03", "met": "yes"}, {"case": "b", "err": "5.0e-01", "met": "no"}]
+    assert section_table("missing", page) == ("", [])
