@@ -51,11 +51,27 @@ def _info(args: argparse.Namespace) -> int:
         ("pressure drop Δp̂", f"{p.pressure_drop_hat:.4g}"),
         ("Helmholtz–Smoluchowski u", ", ".join(f"{u * 1e3:.4g} mm/s" for u in s.helmholtz_smoluchowski_m_s)),
         ("model", f"{p.equations}, ion walls {p.ion_wall}, ends {p.ends}"),
+        ("PINN recipe", _recipe_line(case)),
     ]
     width = max(len(r[0]) for r in rows)
     for label, value in rows:
         print(f"{label:<{width}}  {value}")
     return 0
+
+
+def _recipe_line(case) -> str:
+    """What [pinn] recipe adds to this case: 'auto: adds points.balance_sections = 8, …'."""
+    from eofpinn.cases.pinn_settings import recipe_changes
+
+    if case.pinn.recipe == "none":
+        return "none (the [pinn] keys the case gives, else the defaults)"
+    given = case.pinn_given or {}
+    added = {key: value for key, value in recipe_changes(case.pinn, case.problem).items() if key not in given}
+    if not added:
+        return "auto: adds nothing " + ("(a straight channel)" if case.problem.is_straight_channel
+                                       else "(the case gives those keys itself)")
+    shown = ", ".join(f"{key} = {json.dumps(value)}" for key, value in added.items())
+    return f"auto: adds {shown} (walls that change along x; docs/case-files.md \"[pinn]\")"
 
 
 def _electrolyte_line(case) -> str:

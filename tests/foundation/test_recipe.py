@@ -76,3 +76,15 @@ def test_another_balancer_or_optimiser_drops_the_old_ones_options():
     assert with_settings(case, {"balancing.name": "none"}).pinn.balancing.options == {}
     adam = with_settings(case, {"optimizer.name": "adam"}).pinn.optimizer
     assert (adam.name, adam.learning_rate, adam.options) == ("adam", 3e-3, {})
+
+
+def test_info_says_what_the_recipe_adds(tmp_path, capsys):
+    from eofpinn.cli import main
+
+    assert main(["info", str(_without_pinn("zeta_step", tmp_path))]) == 0
+    line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("PINN recipe")]
+    assert line and line[0].split(None, 2)[2] == (
+        'auto: adds points.balance_sections = 8, points.section_terms = "spread", balancing.max_ratio = 1000 '
+        '(walls that change along x; docs/case-files.md "[pinn]")')
+    assert main(["info", "straight_channel"]) == 0
+    assert re.search(r"^PINN recipe +auto: adds nothing \(a straight channel\)$", capsys.readouterr().out, re.M)
