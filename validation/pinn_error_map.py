@@ -11,7 +11,10 @@ at the checkpoint's parameters on the FD nodes and prints
 3. u, p, the excess pressure P = p − Π, ψ, c± on the centre line along x (for zeta_step: the
    salt that accumulates at the step and the induced pressure), and the PINN's own Stokes-x,
    Nernst–Planck and continuity residuals there (exact derivatives of the networks);
-4. the PINN's flux of each ion through cross-sections at those x (Gauss–Legendre in y, exact
+4. how precise the velocity is in absolute terms: the rms over the channel of FD's u and v and
+   of the PINN's errors in them (v's norm is small beside u's, so its relative error asks more),
+   and v rebuilt from the PINN's own u by continuity, v_c(y) = −∫₀^y ∂u/∂x dy', against FD's v;
+5. the PINN's flux of each ion through cross-sections at those x (Gauss–Legendre in y, exact
    derivatives of the networks; ungauged — a periodic channel's content gauge scales c± by a
    constant, which leaves the spread alone), and the ions that leave through the walls over the
    middle fifth, which no-flux walls forbid (a source that could make the flux jump there).
@@ -72,6 +75,11 @@ def main(argv: list[str] | None = None) -> dict:
         out["errors"][name] = float(np.sqrt(error.sum()) / norm)
         out["strips"][name] = {k: float(np.sqrt(error[m].sum()) / norm) for k, m in regions.items()}
         print(f"{name:8s} {out['errors'][name]:.2e} | " + "  ".join(f"{k} {v:.1e}" for k, v in out["strips"][name].items()))
+    out["velocity"] = velocity_precision(trainer, fd, points, weights)
+    velocity = out["velocity"]
+    print(f"velocity rms over the channel: FD u {velocity['rms_u']:.2e}, v {velocity['rms_v']:.2e}; PINN error "
+          f"u {velocity['rms_error_u']:.2e}, v {velocity['rms_error_v']:.2e}; v by continuity from the PINN's u "
+          f"against FD's v: relative L2 {velocity['v_by_continuity_error']:.2e}")
     flow = {"fd": np.trapezoid(fd["u"], y, axis=1), "pinn": np.trapezoid(pinn["u"], y, axis=1)}
     scale = np.abs(flow["fd"]).max()
     out["flow_rate_spread"] = {k: float((q.max() - q.min()) / scale) for k, q in flow.items()}
@@ -98,6 +106,28 @@ def main(argv: list[str] | None = None) -> dict:
     print("ions out through the walls over 0.4ℓ-0.6ℓ (pinn; no-flux walls: 0): "
           + ", ".join(f"{k} {v:+.1e}" for k, v in out["wall_outflow"].items()))
     return out
+
+
+def v_by_continuity(u_x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """v(x, y) = −∫₀^y ∂u/∂x dy' on a grid (axis 1 is y, v = 0 on the bottom wall): the v that
+    continuity makes of ∂u/∂x (trapezoid rule)."""
+    from scipy.integrate import cumulative_trapezoid
+
+    return -cumulative_trapezoid(u_x, y, axis=1, initial=0.0)
+
+
+def velocity_precision(trainer, fd: dict, points: torch.Tensor, weights: np.ndarray) -> dict[str, float]:
+    """Rms over the channel of FD's u, v and of the PINN's errors in them, and the relative L2
+    error against FD's v of the v that continuity makes of the PINN's ∂u/∂x (`v_by_continuity`)."""
+    with torch.no_grad():
+        jets = trainer.model(points.to(trainer.dtype))
+    shape = fd["u"].shape
+    u, u_x, v = (jets[name][row].double().cpu().numpy().reshape(shape) for name, row in (("u", 0), ("u", 1), ("v", 0)))
+    area = weights.sum()
+    rms = lambda f: float(np.sqrt((weights * f**2).sum() / area))  # noqa: E731
+    rebuilt = v_by_continuity(u_x, fd["y"])
+    return {"rms_u": rms(fd["u"]), "rms_v": rms(fd["v"]), "rms_error_u": rms(u - fd["u"]),
+            "rms_error_v": rms(v - fd["v"]), "v_by_continuity_error": rms(rebuilt - fd["v"]) / rms(fd["v"])}
 
 
 def centre_residuals(trainer, xs: np.ndarray) -> dict[str, list[float]]:

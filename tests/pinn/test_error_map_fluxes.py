@@ -14,7 +14,7 @@ import torch
 from eofpinn.cases import straight_problem
 from eofpinn.physics.exact import exact_transport
 from eofpinn.solvers.pinn.formulation import Formulation, PINNModel
-from validation.pinn_error_map import centre_residuals, ion_fluxes
+from validation.pinn_error_map import centre_residuals, ion_fluxes, v_by_continuity
 
 
 def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_current(small_settings,
@@ -42,3 +42,15 @@ def test_centre_line_residuals_of_the_exact_solution_vanish(small_settings, exac
     residuals = centre_residuals(trainer, np.array([0.2, 0.5, 0.8]))
     assert set(residuals) == {"stokes_x", "np_plus", "np_minus", "continuity"}
     assert max(abs(v) for values in residuals.values() for v in values) < 1e-9
+
+
+def test_v_by_continuity_rebuilds_a_divergence_free_flow():
+    """Stream function s = sin x · y²(1 − y)²: u = ∂s/∂y, v = −∂s/∂x (no slip, no penetration).
+    The trapezoid rule on 401 points in y is second order: error ≈ h²/12 · max|∂²(u_x)/∂y²|."""
+    x, y = np.linspace(0.0, 3.0, 7), np.linspace(0.0, 1.0, 401)
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    u_x = np.cos(X) * (2 * Y * (1 - Y) ** 2 - 2 * Y**2 * (1 - Y))
+    v = -np.cos(X) * Y**2 * (1 - Y) ** 2
+    rebuilt = v_by_continuity(u_x, y)
+    assert np.abs(rebuilt - v).max() < 2e-6 and np.abs(v).max() > 6e-2
+    assert np.abs(rebuilt[:, -1]).max() < 2e-6  # no penetration at the top wall either
