@@ -129,9 +129,18 @@ def with_overrides(case: Case, overrides: dict[str, float], source: str = "--set
         else:
             changes[name] = float(value)
     problem = with_grahame_zetas(dataclasses.replace(case.problem, **changes))
-    pinn = case.pinn if case.pinn_given is None else resolve(case.pinn_given, problem)  # the recipe of the new walls
+    given = _given_keys(case)
+    pinn = case.pinn if given is None else resolve(given, problem)  # the recipe of the new walls
     rebuilt = case_from_problem(problem, name=case.name, fd=case.fd, pinn=pinn, electrolyte=case.electrolyte)
-    return dataclasses.replace(rebuilt, source=case.source, description=case.description, pinn_given=case.pinn_given)
+    return dataclasses.replace(rebuilt, source=case.source, description=case.description, pinn_given=given)
+
+
+def _given_keys(case: Case) -> Mapping[str, object] | None:
+    """The [pinn] keys `case` gave, if its settings are still what they resolve to (a script that
+    replaced `case.pinn` directly made its settings final: None)."""
+    if case.pinn_given is None or resolve(case.pinn_given, case.problem) != case.pinn:
+        return None
+    return case.pinn_given
 
 
 SETTINGS_PREFIX = "pinn."
@@ -247,7 +256,8 @@ def with_settings(case: Case, changes: dict[str, object], source: str = "--set")
 
     if not changes:
         return case
-    given = None if case.pinn_given is None else merge_keys(case.pinn_given, changes)
+    given = _given_keys(case)
+    given = None if given is None else merge_keys(given, changes)
     try:
         settings = replace(case.pinn, changes) if given is None else resolve(given, case.problem)
         validate_choices(settings)

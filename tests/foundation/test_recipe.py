@@ -88,3 +88,13 @@ def test_info_says_what_the_recipe_adds(tmp_path, capsys):
         '(walls that change along x; docs/case-files.md "[pinn]")')
     assert main(["info", "straight_channel"]) == 0
     assert re.search(r"^PINN recipe +auto: adds nothing \(a straight channel\)$", capsys.readouterr().out, re.M)
+
+
+def test_settings_replaced_in_code_are_final(tmp_path):
+    """A script that replaces case.pinn directly keeps those settings through later changes."""
+    import dataclasses
+
+    case = load_case(_without_pinn("zeta_step", tmp_path))
+    mine = dataclasses.replace(case, pinn=PINNSettings(threads=1))
+    changed = with_settings(mine, {"steps": 10})
+    assert (changed.pinn.threads, changed.pinn.steps, changed.pinn.points.balance_sections) == (1, 10, 0)
