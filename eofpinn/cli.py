@@ -61,12 +61,11 @@ def _info(args: argparse.Namespace) -> int:
 
 def _recipe_line(case) -> str:
     """What [pinn] recipe adds to this case: 'auto: adds points.balance_sections = 8, …'."""
-    from eofpinn.cases.pinn_settings import recipe_changes
+    from eofpinn.cases.pinn_settings import recipe_additions
 
     if case.pinn.recipe == "none":
         return "none (the [pinn] keys the case gives, else the defaults)"
-    given = case.pinn_given or {}
-    added = {key: value for key, value in recipe_changes(case.pinn, case.problem).items() if key not in given}
+    added = recipe_additions(case.pinn, case.pinn_given or {}, case.problem)
     if not added:
         return "auto: adds nothing " + ("(a straight channel)" if case.problem.is_straight_channel
                                        else "(the case gives those keys itself)")

@@ -46,27 +46,33 @@ def write_section(name: str, command: str, body: str, path: Path = RESULTS_PATH)
         f"<!-- /study:{name} -->"
     )
     text = path.read_text() if path.is_file() else HEADER
-    pattern = re.compile(rf"<!-- study:{re.escape(name)} -->.*?<!-- /study:{re.escape(name)} -->", re.S)
+    pattern = _section_pattern(name)
     text = pattern.sub(lambda _m: block, text) if pattern.search(text) else text.rstrip() + "\n\n" + block + "\n"
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(text)
     return path
 
 
+def _section_pattern(name: str) -> re.Pattern:
+    """The section `name` of the page, markers included; group 1 is what lies between them."""
+    return re.compile(rf"<!-- study:{re.escape(name)} -->(.*?)<!-- /study:{re.escape(name)} -->", re.S)
+
+
 def section_table(name: str, path: Path = RESULTS_PATH) -> tuple[str, list[dict[str, str]]]:
     """The run stamp ("2026-12-02 09:55 UTC") of the section `name` and the rows of its first
     table, each a dict of the cells as printed; ("", []) when the page has no such section."""
     text = path.read_text() if path.is_file() else ""
-    found = re.search(rf"<!-- study:{re.escape(name)} -->(.*?)<!-- /study:{re.escape(name)} -->", text, re.S)
+    found = _section_pattern(name).search(text)
     if not found:
         return "", []
     stamp = re.search(r"_run:_ (.*?) —", found.group(1))
+    stamp = stamp.group(1) if stamp else ""
     lines = [line.strip() for line in found.group(1).splitlines() if line.strip().startswith("|")]
     if len(lines) < 2:
-        return (stamp.group(1) if stamp else ""), []
+        return stamp, []
     split = lambda line: [cell.strip() for cell in line.strip("|").split("|")]  # noqa: E731
     columns = split(lines[0])
-    return (stamp.group(1) if stamp else ""), [dict(zip(columns, split(line))) for line in lines[2:]]
+    return stamp, [dict(zip(columns, split(line))) for line in lines[2:]]
 
 
 def error_cell(value: float) -> str:

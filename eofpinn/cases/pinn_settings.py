@@ -565,12 +565,16 @@ def recipe_changes(settings: PINNSettings, problem: Any) -> dict[str, Any]:
             if not key.startswith("balancing.") or settings.balancing.name == "gn"}
 
 
+def recipe_additions(settings: PINNSettings, given: Mapping[str, Any], problem: Any) -> dict[str, Any]:
+    """The keys of `recipe_changes` that the case does not give itself (`given`, dotted)."""
+    return {key: value for key, value in recipe_changes(settings, problem).items() if key not in given}
+
+
 def resolve(given: Mapping[str, Any], problem: Any = None) -> PINNSettings:
     """The settings of a case that gives the dotted keys `given`: the defaults, then what the
     recipe adds for `problem` (None: nothing), then `given` itself, which always wins."""
     settings = replace(PINNSettings(), given)
-    added = {} if problem is None else {key: value for key, value in recipe_changes(settings, problem).items()
-                                        if key not in given}
+    added = {} if problem is None else recipe_additions(settings, given, problem)
     return replace(PINNSettings(), {**added, **given}) if added else settings
 
 
