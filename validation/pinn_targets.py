@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 "the case's default grid (the same problem); err_p_excess: the excess pressure P = p − Π, "
                 "relative to max(‖P_ref‖, ‖|u_ref|‖) (not one of the issue's targets: p is, and its norm is "
                 "the double layers' osmotic pressure); flux spreads: `eofpinn validate` without a "
-                f"reference (target ≤ {CONSISTENCY_BOUND:g}); train_s: the training wall time each run recorded when it "
+                f"reference (target ≤ {CONSISTENCY_BOUND:g}); train_s: the longest training wall time among the case's runs, as each recorded it when it "
                 "ran (finished runs are skipped, so it is the load of that time, not of this invocation's)."
                 + (f" Rows carried over unchanged from the table of {stamp} (this invocation did not tabulate "
                    f"them): {', '.join(row['case'] for row in carried)}." if carried else "")
