@@ -6,7 +6,7 @@
     [pinn.points]          n_interior, n_boundary, wall_band, wall_fraction, resample_every
     [pinn.optimizer]       name, learning_rate, final_lr_factor, warmup_steps, + the optimiser's options
     [pinn.balancing]       name, + the balancer's options
-    [pinn.polish]          steps, dtype, name, learning_rate, + the optimiser's options (a final phase)
+    [pinn.polish]          steps, dtype, name, learning_rate, blocks, + the optimiser's options (a final phase)
     [pinn.continuation]    steps, zeta_from (start from weaker walls)
     [pinn.records]         log_every, checkpoint_every, eval_nx, eval_ny, conflict_diagnostics, snapshot_every
 
@@ -332,6 +332,7 @@ class ContinuationSettings:
 
 
 POLISH_DTYPES = ("same", "float64")
+POLISH_BLOCKS = ("all", "flow")
 
 
 @dataclass(frozen=True)
@@ -340,16 +341,21 @@ class PolishSettings:
     (`name`, by default full-batch L-BFGS with a strong-Wolfe line search; its options as in
     [pinn.optimizer]) with the loss weights frozen at their last values and the points fixed,
     in float64 when `dtype` = "float64" (the model, points and weights are converted when the
-    phase starts). `learning_rate` absent: the optimiser's default (1 for L-BFGS)."""
+    phase starts). `learning_rate` absent: the optimiser's default (1 for L-BFGS). `blocks` =
+    "flow" moves only the flow block (u, v, P): ψ and c± stay where the main phase left them, so
+    the phase solves the Stokes equations with those ions — a linear problem in the flow's outputs
+    (validation/flow_from_ions.py measures how far the fields of that flow lie from FD's)."""
 
     steps: int = 0
     dtype: str = "same"
     name: str = "lbfgs"
     learning_rate: float | None = None
+    blocks: str = "all"
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_fields(self, "polish.", {
+            "blocks": (one_of(POLISH_BLOCKS), choices_text(POLISH_BLOCKS)),
             "steps": (at_least(0), "an integer ≥ 0 (0: no polishing phase)"),
             "dtype": (one_of(POLISH_DTYPES), choices_text(POLISH_DTYPES)),
             "name": (lambda v: isinstance(v, str) and v != "", "an optimiser name"),

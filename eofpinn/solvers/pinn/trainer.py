@@ -63,7 +63,7 @@ MEAN_KEY = "mean"
 OPTIONAL_PARAMETERS = ("scaled_field",)
 # Settings that change the shape of the state; a resumed run must keep them.
 STRUCTURAL_SETTINGS = ("network", "formulation", "dtype", "optimizer.name", "balancing.name",
-                       "points.n_interior", "points.n_boundary", "polish.name", "polish.dtype")
+                       "points.n_interior", "points.n_boundary", "polish.name", "polish.dtype", "polish.blocks")
 
 
 class Observer:
@@ -208,6 +208,11 @@ class Trainer:
                             for k, v in self.balance.items()}
             self.evaluate = self.task.evaluator(self.device, self.dtype)
         self.phase = "polish"
+        if polish.blocks == "flow":  # ψ, c± (and an open circuit's field) frozen: the flow alone moves
+            flow = {id(p) for p in self.model.networks.blocks["flow"].parameters()}
+            for p in self.params:
+                p.requires_grad_(id(p) in flow)
+            self.params = [p for p in self.params if id(p) in flow]
         self.optimizer = make_optimizer(polish.optimizer(), self.params)
         self.closure_based = optimizer_entry(polish.name).needs_closure
 
