@@ -1,0 +1,128 @@
+"""How much of a PINN run's flow error its ions and potential alone would cause.
+
+The Stokes equations are linear in (u, v, P) once ψ and c± are given: the ions enter only
+through the electric body force. This script takes the FD discretisation of a case (its own
+grid, `[fd]` of the case), solves the full FD problem, then replaces ψ and c± by the PINN's
+values at the FD cell centres and solves the FD flow block (Stokes-x, Stokes-y, continuity
+and the pressure gauge) again for (u, v, P) with everything else fixed — one linear solve with
+the exact Jacobian block. The flow that comes out is the flow the PINN's ψ, c± imply; its error
+against FD's flow is the part of the PINN's flow error inherited from ψ, c±, whatever the flow
+network does. Swapping in only ψ, or only c±, says which of them carries it.
+
+Prints, for each swap, the relative L2 error (trapezoid weights of the FD nodes, as `eofpinn
+validate`) of u, v and P against FD, beside the PINN's own flow errors, and the relative L2
+difference of ψ, c± swapped in.
+
+    python validation/flow_from_ions.py RUN_DIR [--case CASE] [--nx NX] [--ny NY]
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+import scipy.sparse.linalg as spla
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: `validation.*`, eofpinn
+
+from eofpinn.physics.exact import osmotic_pressure  # noqa: E402
+from eofpinn.solution import trapezoid_weights  # noqa: E402
+from eofpinn.solvers.fd.grid import StaggeredGrid  # noqa: E402
+from eofpinn.solvers.fd.jacobian import JacobianAssembler  # noqa: E402
+from eofpinn.solvers.fd.output import node_fields  # noqa: E402
+from eofpinn.solvers.fd.solver import solve_system  # noqa: E402
+from eofpinn.solvers.pinn.evaluation import predict  # noqa: E402
+from validation.pinn_generalization import trained  # noqa: E402
+
+ION_BLOCKS = ("psi", "c_plus", "c_minus")
+FLOW_BLOCKS = ("u", "v", "P")
+SWAPS = {"psi, c±": ION_BLOCKS, "psi": ("psi",), "c±": ("c_plus", "c_minus")}
+
+
+def flow_indices(layout) -> np.ndarray:
+    """Unknowns (and residual rows: same block order) of the flow: u, v, P and the pressure gauge."""
+    parts = [np.arange(*layout.offsets[name]) for name in FLOW_BLOCKS]
+    if "lambda_P" in layout.multipliers:
+        parts.append(np.arange(*layout.offsets["lambda_P"]))
+    return np.concatenate(parts)
+
+
+def flow_given(system, z: np.ndarray) -> np.ndarray:
+    """z with its flow unknowns solved from the FD flow rows, the other unknowns held at z's values
+    (Stokes is linear in the flow: one Newton step is the solution)."""
+    dp = system.dp
+    index = flow_indices(dp.layout)
+    residual, jacobian = JacobianAssembler(dp.layout.size)(dp, z)
+    block = jacobian[index][:, index].tocsc()
+    out = z.copy()
+    out[index] -= spla.spsolve(block, residual[index])
+    check, _ = JacobianAssembler(dp.layout.size)(dp, out)
+    scale = max(np.abs(residual[index]).max(), 1e-300)
+    if np.abs(check[index]).max() > 1e-8 * scale + 1e-12:
+        raise RuntimeError(f"flow rows not solved: max residual {np.abs(check[index]).max():.2e}")
+    return out
+
+
+def excess(problem, fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """`fields` with P = p − Π(c±), the excess pressure, added."""
+    return {**fields, "P": fields["p"] - osmotic_pressure(problem, fields["c_plus"], fields["c_minus"])}
+
+
+def relative_l2(a: np.ndarray, b: np.ndarray, weights: np.ndarray) -> float:
+    return float(np.sqrt((weights * (a - b) ** 2).sum() / (weights * b ** 2).sum()))
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("run")
+    parser.add_argument("--case", default=None)
+    parser.add_argument("--nx", type=int, default=None, help="FD x nodes (default: the case's [fd] nx)")
+    parser.add_argument("--ny", type=int, default=None, help="FD y nodes (default: the case's [fd] ny)")
+    args = parser.parse_args(argv)
+    trainer = trained(Path(args.run), args.case)
+    case = trainer.task.case
+    problem, settings = case.problem, case.fd
+    grid = StaggeredGrid.build(problem, args.nx or settings.nx, args.ny or settings.ny, settings.wall_stretch,
+                               settings.edge_stretch)
+    system = solve_system(problem, grid, settings)
+    layout = system.dp.layout
+    reference = excess(problem, node_fields(problem, layout, system.boundary, system.unknowns))
+    x, y = grid.x_nodes, grid.y_nodes
+    weights = trapezoid_weights(x, y)
+    dtype = next(trainer.model.parameters()).dtype
+
+    def pinn_at(xs: np.ndarray, ys: np.ndarray) -> dict[str, np.ndarray]:
+        X, Y = np.meshgrid(xs, ys, indexing="ij")
+        points = torch.tensor(np.stack([X.ravel(), Y.ravel()], 1), dtype=dtype)
+        with torch.no_grad():
+            values = predict(trainer.model, problem, points)
+        return {k: v.double().cpu().numpy().reshape(X.shape) for k, v in values.items()}
+
+    own = excess(problem, pinn_at(x, y))
+    centres = pinn_at(grid.x_unknown, grid.y_centres)
+    out = {"pinn": {name: relative_l2(own[name], reference[name], weights) for name in FLOW_BLOCKS}}
+    print(f"{args.run} at step {trainer.step}; FD {grid.nx}x{grid.m + 2} ({case.name})")
+    print(f"{'swapped in':12s} " + " ".join(f"{'d' + n:>9s}" for n in ION_BLOCKS) + "   "
+          + " ".join(f"{n:>9s}" for n in ("u", "v", "P")))
+    print(f"{'(PINN flow)':12s} " + " " * 30 + "   " + " ".join(f"{out['pinn'][n]:9.2e}" for n in FLOW_BLOCKS))
+    unknowns = layout.unpack(system.z)
+    for label, blocks in SWAPS.items():
+        z = system.z.copy()
+        swapped = layout.unpack(z)
+        for name in blocks:
+            swapped[name][...] = centres[name]
+        differences = [np.sqrt(np.sum((swapped[n] - unknowns[n]) ** 2) / np.sum(unknowns[n] ** 2)) for n in ION_BLOCKS]
+        solved = flow_given(system, z)
+        fields = excess(problem, node_fields(problem, layout, system.boundary, layout.unpack(solved)))
+        errors = {name: relative_l2(fields[name], reference[name], weights) for name in FLOW_BLOCKS}
+        out[label] = {"differences": dict(zip(ION_BLOCKS, map(float, differences))), "errors": errors}
+        print(f"{label:12s} " + " ".join(f"{d:9.2e}" for d in differences) + "   "
+              + " ".join(f"{errors[n]:9.2e}" for n in FLOW_BLOCKS))
+    return out
+
+
+if __name__ == "__main__":
+    main()
