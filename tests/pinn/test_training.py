@@ -329,3 +329,25 @@ def test_a_flow_polish_moves_the_flow_block_alone(quick_problem, small_settings)
     # Measured ÷ 4.5 (0.22; seed 0, float32 main phase): the bound keeps a margin of 2×.
     assert sum(last[k] for k in flow_terms) < 0.5 * sum(first[k] for k in flow_terms)
     assert last["poisson"] == pytest.approx(first["poisson"], rel=1e-12)  # (NP moves: it advects with u)
+
+
+def test_an_lbfgs_step_that_ends_on_a_non_finite_loss_is_undone(quick_problem, small_settings):
+    """A line search that lands where the loss is NaN: the next step finds it, puts the parameters
+    back where that step started, restarts L-BFGS and goes on with finite losses."""
+    settings = replace(small_settings, {"steps": 12, "polish.steps": 6, "polish.dtype": "float64"})
+    trainer = trainer_module.Trainer(ChannelTask(case_from_problem(quick_problem, pinn=settings), settings), settings)
+    for _ in range(8):
+        trainer.train_step()
+    assert trainer.polishing and trainer.restarts == 0
+    started = [p.detach().clone() for p in trainer.params]
+    previous = [p.clone() for p in trainer.before_closure_step]
+    with torch.no_grad():  # what a bad trial step leaves behind
+        trainer.params[0][0, 0] = float("nan")
+    terms = trainer.train_step()
+    assert trainer.restarts == 1 and torch.isfinite(terms).all()
+    # This step started from where the bad one had started.
+    assert all(torch.equal(a, b) for a, b in zip(previous, trainer.before_closure_step))
+    for _ in range(3):
+        assert torch.isfinite(trainer.train_step()).all()
+    assert all(torch.isfinite(p).all() for p in trainer.params)
+    assert not all(torch.equal(a, b) for a, b in zip(started, trainer.params))

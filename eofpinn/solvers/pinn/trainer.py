@@ -162,6 +162,8 @@ class Trainer:
                      "error_step": -1, "errors": {}}
         self.nonfinite = torch.zeros((), dtype=torch.bool, device=self.device)
         self.step_gradients: list[Tensor] | None = None
+        self.restarts = 0  # closure-optimiser steps undone for a non-finite loss (_undo_closure_step)
+        self.before_closure_step: list[Tensor] | None = None
         # Tail averaging ([pinn.optimizer] average_last): the running mean of the iterates over
         # the main phase's last steps, {"start", "params", "count", "applied"} (+ "iterate", the
         # last iterate, once the mean is applied); None until it starts.
@@ -208,6 +210,7 @@ class Trainer:
                             for k, v in self.balance.items()}
             self.evaluate = self.task.evaluator(self.device, self.dtype)
         self.phase = "polish"
+        self.before_closure_step = None  # another parameter list (and dtype) from here on
         if polish.blocks == "flow":  # ψ, c± (and an open circuit's field) frozen: the flow alone moves
             flow = {id(p) for p in self.model.networks.blocks["flow"].parameters()}
             for p in self.params:
@@ -233,8 +236,11 @@ class Trainer:
             weights = dict(zip(self.term_names, self.weights.tolist()))
             self._use_points(self.task.adapt(self.model, self.points, self.sampler, weights))
         self.task.before_step(self.model, self.step)
-        set_learning_rate(self.optimizer, self.learning_rate(self.step))
         terms = self.terms_fn(self.points)
+        if self.closure_based and self.before_closure_step is not None and not bool(torch.isfinite(terms).all()):
+            self._undo_closure_step()
+            terms = self.terms_fn(self.points)
+        set_learning_rate(self.optimizer, self.learning_rate(self.step))
         self.optimizer.zero_grad(set_to_none=True)
         wanted = not self.polishing and self.balancer.needs_gradients(self.balance, self.step)
         # Routed adapters need the per-term gradients at every step (not with L-BFGS: its line
@@ -311,7 +317,9 @@ class Trainer:
             self.average = average
 
     def _closure_step(self, terms: Tensor, weights: Tensor) -> None:
+        """One step of a closure-based optimiser (L-BFGS); θ_step is kept for `_undo_closure_step`."""
         first = [terms]
+        self.before_closure_step = [p.detach().clone() for p in self.params]
 
         def closure() -> Tensor:
             self.optimizer.zero_grad(set_to_none=True)
@@ -321,6 +329,19 @@ class Trainer:
             return loss.detach()
 
         self.optimizer.step(closure)
+
+    @torch.no_grad()
+    def _undo_closure_step(self) -> None:
+        """L-BFGS's line search can end where the loss is not finite (e.g. an exp(·) that
+        overflows): the parameters go back to where that step started and the optimiser restarts
+        without its curvature history (its first step is a short gradient step), instead of the
+        run dying of NaN."""
+        for p, saved in zip(self.params, self.before_closure_step):
+            p.copy_(saved)
+        self.before_closure_step = None
+        settings = self.settings.polish.optimizer() if self.polishing else self.settings.optimizer
+        self.optimizer = make_optimizer(settings, self.params)
+        self.restarts += 1
 
     def term_gradients(self, terms: Tensor) -> list[Tensor]:
         """The K flattened per-term gradients: ∇_θ L_i, or with routed adapters the routed g_i
