@@ -2,14 +2,17 @@
 
 The recipe is the [pinn] default of eofpinn (eofpinn/cases/pinn_settings.py): the double-layer
 bases of ψ and u, exact gauges, an exact-base start (output gain 0), pattern features and
-points redrawn every 100 steps. Each "no …"/"fixed points" variant turns ONE of those levers
+points redrawn every 100 steps, and on channels whose walls change along x the 2D recipe
+(cross-section flux-spread terms, GN weights capped at 1000× the smallest). Each "no …"/"fixed
+points" variant turns ONE of those levers
 back (leave-one-out); "0.1 layout" turns them all back (the formulation of eofpinn 0.1: linear
 wall blend, no flow base, penalty gauges, output gain 0.1, fixed points); each "+ …" variant adds
 one lever the recipe leaves off (corner points, RAD, continuation, a float64 L-BFGS polish over
-the last fifth of the steps, the flow scale U). Every run gets the same number of steps (--steps) on
+the last fifth of the steps, the flow scale U). Variants that change nothing on a straight
+channel (pattern features, corner points, the 2D recipe) run on the patterned case only. Every run gets the same number of steps (--steps) on
 --cases: the hardest straight cell (ε = 0.02, ζ̂ = 4), a benign one (ε = 0.1, ζ̂ = 1: no
 regression allowed) and cases/patterned_zeta.toml against FD, for --seeds seeds. Prints the final
-errors and training times (median over seeds), plots error against training time (from each run's
+errors (and v's, the field the 2D cases miss) and training times (median over seeds), plots error against training time (from each run's
 history.csv), writes pinn_recipe.json and the section `pinn_recipe` of validation/RESULTS.md.
 Runs are resumable.
 
@@ -51,7 +54,13 @@ VARIANTS = {
     "+ polish": {"polish.steps": "fifth"},
     "+ flow scale": {"formulation.flow_scale": "auto"},
     "0.1 layout": LEGACY_LAYOUT,
+    # The 2D recipe ([pinn] recipe = "auto": walls that change along x), one lever back at a time.
+    "no section terms": {"points.balance_sections": 0},
+    "no GN cap": {"balancing.max_ratio": 0},
 }
+# Variants that change nothing on a straight channel (no wall pattern, no 2D recipe): run on
+# the patterned case only.
+PATTERN_ONLY = ("no pattern features", "+ corner points", "no section terms", "no GN cap")
 
 
 def cases() -> dict:
@@ -88,7 +97,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
             continue
         reference = pinn_study.reference_for(case, out / "references" / case.name)
         for variant in chosen:
-            errors, times = [], []
+            if variant in PATTERN_ONLY and case.problem.is_straight_channel:
+                continue
+            errors, times, v_errors, diverged = [], [], [], []
             for seed in range(args.seeds):
                 changes = {"seed": seed, "steps": args.steps, **VARIANTS[variant]}
                 if changes.get("polish.steps") == "fifth":
@@ -96,22 +107,29 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 run_dir = out / case.name / variant.replace(" ", "_").replace("+", "plus").replace(".", "") / f"seed{seed}"
                 row = pinn_study.run_pinn(case, changes, reference, run_dir)
                 errors.append(row["err_mean"])
+                v_errors.append(row.get("err_v", math.nan))
                 times.append(row.get("train_s", math.nan))
                 if math.isfinite(row["err_mean"]):
                     curves[(case_name, variant, seed)] = history(run_dir)
+                else:
+                    diverged.append(f"seed {seed}: {row['status'].split(';')[0]}")
                 print(f"{case_name} | {variant} | seed {seed}: mean {row['err_mean']:.2e} ({row['status']})", flush=True)
             rows.append({"case": case_name, "variant": variant, "median error": float(np.median(errors)),
-                         "seeds": " / ".join(f"{e:.1e}" for e in errors), "train s": float(np.median(times))})
+                         "seeds": " / ".join(f"{e:.1e}" for e in errors), "median v error": float(np.median(v_errors)),
+                         "train s": float(np.median(times)), "diverged": diverged})
     (out / "pinn_recipe.json").write_text(json.dumps(rows, indent=2))
     _plot(curves, chosen, out / "pinn_recipe.png")
-    table = markdown_table(rows, ["case", "variant", "median error", "seeds", "train s"],
-                           {"median error": ".2e", "train s": ".0f"})
+    table = markdown_table(rows, ["case", "variant", "median error", "seeds", "median v error", "train s"],
+                           {"median error": ".2e", "median v error": ".1e", "train s": ".0f"})
     print(table)
+    failures = [f"{r['case']} / {r['variant']}, {d}" for r in rows for d in r["diverged"]]
     if not args.no_results_page:
         body = (f"Leave-one-out ablation of the PINN recipe: {args.steps} steps per run (+ polish: the last fifth), "
                 f"{args.seeds} seed(s), mean relative L2 over (φ, c₊, c₋, u) against the exact solution "
-                "(straight cells) or FD (patterned_zeta). Figure: validation/out/pinn_recipe/pinn_recipe.png "
+                "(straight cells) or FD (patterned_zeta); median v error: v's relative L2, the field the 2D cases miss; train s: the training time each run recorded when it ran (finished runs are skipped, so their load is that of their own invocation). Figure: validation/out/pinn_recipe/pinn_recipe.png "
                 "(error against training time).\n\n" + table)
+        if failures:
+            body += "\n\nDiverged runs (inf above):\n\n" + "\n".join(f"- {f}" for f in failures)
         write_section("pinn_recipe", "python validation/pinn_recipe.py " + " ".join(argv or sys.argv[1:]), body)
     return rows
 
