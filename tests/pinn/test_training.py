@@ -351,3 +351,11 @@ def test_an_lbfgs_step_that_ends_on_a_non_finite_loss_is_undone(quick_problem, s
         assert torch.isfinite(trainer.train_step()).all()
     assert all(torch.isfinite(p).all() for p in trainer.params)
     assert not all(torch.equal(a, b) for a, b in zip(started, trainer.params))
+    # The run's last step, undone by finish(): the final row is at the restored parameters.
+    previous = [p.clone() for p in trainer.before_closure_step]
+    with torch.no_grad():
+        trainer.params[0][0, 0] = float("nan")
+    trainer._window = [0.0, 0]  # (set by Trainer.run, which this test steps around)
+    trainer.finish()
+    assert trainer.restarts == 2 and math.isfinite(trainer.history[-1]["loss"])
+    assert all(torch.equal(a, b) for a, b in zip(previous, trainer.params))

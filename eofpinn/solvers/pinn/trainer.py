@@ -236,10 +236,7 @@ class Trainer:
             weights = dict(zip(self.term_names, self.weights.tolist()))
             self._use_points(self.task.adapt(self.model, self.points, self.sampler, weights))
         self.task.before_step(self.model, self.step)
-        terms = self.terms_fn(self.points)
-        if self.closure_based and self.before_closure_step is not None and not bool(torch.isfinite(terms).all()):
-            self._undo_closure_step()
-            terms = self.terms_fn(self.points)
+        terms = self._settle_closure_step(self.terms_fn(self.points))
         set_learning_rate(self.optimizer, self.learning_rate(self.step))
         self.optimizer.zero_grad(set_to_none=True)
         wanted = not self.polishing and self.balancer.needs_gradients(self.balance, self.step)
@@ -317,7 +314,10 @@ class Trainer:
             self.average = average
 
     def _closure_step(self, terms: Tensor, weights: Tensor) -> None:
-        """One step of a closure-based optimiser (L-BFGS); θ_step is kept for `_undo_closure_step`."""
+        """One step of a closure-based optimiser (L-BFGS); θ_step is kept for `_undo_closure_step`.
+        A trial point where the loss is not finite (an exp(·) that overflows) reports +inf: the
+        strong-Wolfe search then brackets and bisects back towards finite losses (with NaN it can
+        end on the trial point)."""
         first = [terms]
         self.before_closure_step = [p.detach().clone() for p in self.params]
 
@@ -326,9 +326,21 @@ class Trainer:
             current = first.pop() if first else self.terms_fn(self.points)
             loss = (weights * current).sum()
             loss.backward()
-            return loss.detach()
+            loss = loss.detach()
+            return loss if bool(torch.isfinite(loss)) else torch.full_like(loss, math.inf)
 
         self.optimizer.step(closure)
+
+    def _settle_closure_step(self, terms: Tensor | None = None) -> Tensor | None:
+        """Undo the last closure step if the loss terms where it ended (`terms`, else evaluated
+        here) are not finite; returns the terms at the parameters kept (None: none to check)."""
+        if not self.closure_based or self.before_closure_step is None:
+            return terms
+        terms = self.terms_fn(self.points) if terms is None else terms
+        if not bool(torch.isfinite(terms).all()):
+            self._undo_closure_step()
+            terms = self.terms_fn(self.points)
+        return terms
 
     @torch.no_grad()
     def _undo_closure_step(self) -> None:
@@ -517,6 +529,7 @@ class Trainer:
     def finish(self) -> None:
         """The final row (losses and errors at the last parameters, or at the tail average of a
         run stopped inside its averaging window), then the observers."""
+        self._settle_closure_step()  # the run's last L-BFGS step, had it ended on a NaN
         self.check_finite()
         self.apply_average()
         if not self.history or self.history[-1]["step"] != self.step:
