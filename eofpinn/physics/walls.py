@@ -8,8 +8,9 @@ width w (`[walls] transition`): each segment's indicator is smoothed by
 
 and ζ̂(x) = Σ_k ζ̂_k box_k(x): the value changes by (ζ̂_{k+1} − ζ̂_k) over a few w around each
 edge, ζ̂(edge) is the mean of the two sides, and ζ̂ is smooth (C^∞). With periodic ends each
-box is summed over its images shifted by ±ℓ (the pattern repeats; the edge at x = 0 ≡ ℓ
-between the last and the first segment is an edge like any other). With reservoir ends the
+box is summed over its images shifted by kℓ (the pattern repeats; the edge at x = 0 ≡ ℓ
+between the last and the first segment is an edge like any other), as many images as make the
+sum periodic to rounding for the widest transition in use (`_edges`). With reservoir ends the
 first segment extends to −∞ and the last to +∞. With w = 0 the jumps are sharp (piecewise
 constant; the last segment owns x = ℓ) — a wall with one segment is uniform either way.
 
@@ -60,11 +61,19 @@ class WallProfile:
     def smooth(self) -> bool:
         return self.uniform or self.width > 0.0
 
-    def _edges(self) -> list[tuple[float, float, float]]:
-        """(edge position, weight on that side, value) triples: box_k = Σ ±S((x − edge)/w)."""
+    def _edges(self, reach: float | None = None) -> list[tuple[float, float, float]]:
+        """(edge position, weight on that side, value) triples: box_k = Σ ±S((x − edge)/w).
+
+        With periodic ends, the images kℓ for |k| ≤ K: an image at distance r from x contributes
+        its S up to 1 − S(r/w) ≈ e^{−2r/w}, so K is chosen for r ≥ 20 × the widest transition
+        `reach` in use (default the wall's own w). Three images (K = 1) are not enough for the
+        spread continuation, whose width reaches w + 1 at the far wall: on
+        cases/patterned_zeta.toml (ℓ = 2) its ζ̂ at d = 1 then differed by 0.04 between x = 0 and
+        x = ℓ, a jump at the seam of the PINN's pattern features and flow base."""
         terms = []
         last = len(self.segments) - 1
-        shifts = (-self.length, 0.0, self.length) if self.periodic else (0.0,)
+        images = 1 + math.ceil(20.0 * (self.width if reach is None else reach) / self.length) if self.periodic else 0
+        shifts = [k * self.length for k in range(-images, images + 1)]
         for k, seg in enumerate(self.segments):
             for shift in shifts:
                 if self.periodic or k > 0:
@@ -102,7 +111,8 @@ class WallProfile:
     def spread_jets(self, x, d, d_y: float, spread: float = 1.0, xp: Any = np) -> tuple:
         """ζ̂ continued to distance d (a linear function of y with slope d_y) with the edge width
         w + spread·d, and its derivatives (value, ∂x, ∂y, ∂xx, ∂yy); at d = 0 it is `jets`.
-        Needs a uniform wall or a width > 0."""
+        Needs a uniform wall or a width > 0. d ≤ 1 (a distance across the channel, whose height
+        is the unit): periodic images are summed for widths up to w + spread."""
         if self.uniform:
             zero = x * 0.0 + d * 0.0
             return zero + self.segments[0].zeta_hat, zero, zero, zero, zero
@@ -112,7 +122,7 @@ class WallProfile:
         w_y = spread * d_y
         value = x * 0.0 + d * 0.0 + self._constant()
         dx, dy, dxx, dyy = value * 0.0, value * 0.0, value * 0.0, value * 0.0
-        for edge, sign, zeta in self._edges():
+        for edge, sign, zeta in self._edges(self.width + spread):
             r = (x - edge) / width
             t = xp.tanh(r)
             s1 = 0.5 * (1.0 - t * t)  # S'(r)

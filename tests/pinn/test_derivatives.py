@@ -54,6 +54,27 @@ def test_periodic_embedding_is_exactly_periodic():
     right = embedding.taylor(torch.stack((torch.full_like(y, 3.0), y), dim=1))
     assert torch.allclose(left, right, atol=1e-12)
 
+def test_model_with_patterned_periodic_walls_is_exactly_periodic():
+    # Pattern features and double-layer bases continue ζ̂(x) into the channel with an edge width
+    # growing to w + 1 at the far wall: their periodic images must reach far enough (walls.py
+    # `_edges`). With three images only, ζ̂ continued to the far wall jumped by 0.04 at the seam
+    # x = 0 ≡ ℓ of cases/patterned_zeta.toml, and here every field's jet differs there by 1e-3 or more.
+    problem = _patterned("no_flux", "periodic")
+    settings = replace(PINNSettings(), {"network.width": 12, "network.depth": 2, "network.pattern_features": True,
+                                        "formulation.psi_base": "gouy_chapman",
+                                        "formulation.flow_base": "electroosmotic"})
+    model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
+    with torch.no_grad():
+        for layer in (block.layers[-1] for block in model.networks.blocks.values()):
+            layer.weight.normal_(generator=torch.Generator().manual_seed(2))  # networks that do something
+    y = torch.linspace(0.0, 1.0, 41, dtype=torch.float64)
+    left = model(torch.stack((torch.zeros_like(y), y), dim=1))
+    right = model(torch.stack((torch.full_like(y, problem.length_ratio), y), dim=1))
+    right["P"][0] += problem.pressure_drop_hat  # P = Δp̂ (1 − x/ℓ) + …: periodic up to the imposed drop
+    for name in FIELDS:
+        assert torch.allclose(left[name], right[name], rtol=0, atol=1e-11), name
+
+
 def test_jet_algebra_product_and_exp():
     points = _points(30).requires_grad_(True)
     x, y = points[:, 0], points[:, 1]
