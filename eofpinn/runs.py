@@ -433,11 +433,13 @@ def open_run(args, case: Case, settings: dict) -> Iterator[Run]:
     else:
         fd, record = claim_new(run_dir, args.force), None
     try:
-        record = (new_record(args.solver, case, settings, overrides) if record is None
-                  else resumed_record(record, settings))
-        _write_record(run_dir, record)
+        # The handlers go in before run.json appears: a signal sent once it is there (a user, or
+        # a test that waits for it) must find them, also while the write still syncs to disk.
         with StopSignals(polled=args.solver == "pinn") as signals:
             try:
+                record = (new_record(args.solver, case, settings, overrides) if record is None
+                          else resumed_record(record, settings))
+                _write_record(run_dir, record)
                 yield Run(run_dir, args.resume is not None, signals.stop)
             except Interrupted as stop:
                 raise Interrupted(_interrupted_message(args, run_dir, shown, signals, stop)) from None
