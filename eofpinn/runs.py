@@ -433,8 +433,8 @@ def open_run(args, case: Case, settings: dict) -> Iterator[Run]:
     else:
         fd, record = claim_new(run_dir, args.force), None
     try:
-        # The handlers go in before run.json appears: a signal sent once it is there (a user, or
-        # a test that waits for it) must find them, also while the write still syncs to disk.
+        # The handlers go in before run.json appears: a signal sent once it is there (by a user,
+        # or a test that waits for it) must find them.
         with StopSignals(polled=args.solver == "pinn") as signals:
             try:
                 record = (new_record(args.solver, case, settings, overrides) if record is None
