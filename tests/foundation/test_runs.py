@@ -387,6 +387,33 @@ def test_a_signal_stops_a_pinn_solve_with_a_checkpoint_and_resume_continues_it(e
     assert int(_history(out)[-1]["step"]) == end
 
 
+# Run in a fresh interpreter (this one has torch loaded): no C++ extension (torch, VTK) may be
+# imported while the stop handlers are in.
+_IMPORTS_UNDER_HANDLERS = '''
+import sys
+from eofpinn import cli, runs
+enter, leave = runs.StopSignals.__enter__, runs.StopSignals.__exit__
+def checked_enter(self):
+    self.modules = set(sys.modules)
+    return enter(self)
+def checked_exit(self, *exc_info):
+    late = sorted(m for m in set(sys.modules) - self.modules if m.split(".")[0] in ("torch", "vtkmodules", "pyvista"))
+    assert not late, f"imported while the stop handlers were in: {late[:5]}"
+    return leave(self, *exc_info)
+runs.StopSignals.__enter__, runs.StopSignals.__exit__ = checked_enter, checked_exit
+sys.exit(cli.main(sys.argv[1:]))
+'''
+
+
+@pytest.mark.parametrize("solver", ["fd", "exact"])
+def test_the_solver_and_the_vtk_writer_are_imported_before_the_stop_handlers(tmp_path, solver):
+    # A KeyboardInterrupt raised while torch's C++ module initialisation runs aborts the process
+    # (a fresh-clone CI run saw -2 instead of 130 when the FD solver imported torch after run.json).
+    args = ["solve", str(STRAIGHT), "--solver", solver, "--out", str(tmp_path / "run"), "--nx", "9", "--ny", "17"]
+    done = subprocess.run([sys.executable, "-c", _IMPORTS_UNDER_HANDLERS, *args], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+
+
 def test_sigint_stops_an_fd_solve_with_nothing_half_written(tmp_path):
     out = tmp_path / "run"
     process = _cli(REPO / "cases" / "patterned_zeta.toml", "--solver", "fd", "--out", out, "--nx", "257", "--ny", "322")
