@@ -123,7 +123,6 @@ def _solve(args: argparse.Namespace) -> int:
     from eofpinn import api, io, plots, runs
 
     case = _load(args)
-    _import_before_signal_handlers(args.solver)
     with runs.open_run(args, case, _run_settings(case, args)) as run:  # lock, run.json, --resume checks, signals
         out_dir = run.dir
         solution = api.solve(case, args.solver, **_solver_options(args, run))
@@ -136,21 +135,6 @@ def _solve(args: argparse.Namespace) -> int:
     for line in observable_lines(observables(solution)):
         print(f"  {line}")
     return 0
-
-
-def _import_before_signal_handlers(solver: str) -> None:
-    """Load the solver and the VTK writer before `open_run` installs the stop handlers.
-
-    An FD or exact solve turns SIGINT into a KeyboardInterrupt wherever it stands; raised while
-    a C++ extension (torch, VTK) runs its module initialisation, that exception aborts the
-    process (exit -6 or -2, seen under load when the solver's lazy `import torch` came after
-    run.json) instead of unwinding to the one-line "interrupted" message.
-    """
-    import importlib
-
-    importlib.import_module(f"eofpinn.solvers.{solver}")
-    for module in ("pyvista", "vtkmodules.vtkIOXML", "vtkmodules.vtkCommonMisc"):
-        importlib.import_module(module)
 
 
 def _solver_options(args: argparse.Namespace, run) -> dict:

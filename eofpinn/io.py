@@ -19,6 +19,7 @@ as soon as lighting is on — the default). In nm the same file renders normally
 from __future__ import annotations
 
 import errno
+import importlib
 import json
 import math
 import os
@@ -83,6 +84,13 @@ def physical_fields(solution: Solution) -> dict[str, np.ndarray]:
 def write_npz(solution: Solution, path: Path) -> None:
     with replacing(path) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, x=solution.x, y=solution.y, **{k: solution.fields[k] for k in FIELD_NAMES})
+
+
+def import_vtk_writer() -> None:
+    """Load what `write_vts` imports lazily (pyvista, VTK: slow to import, so not at start-up),
+    for a caller that must not import a C++ extension later (`runs.open_run`)."""
+    for module in ("pyvista", "vtkmodules.vtkCommonCore", "vtkmodules.vtkCommonMisc", "vtkmodules.vtkIOXML"):
+        importlib.import_module(module)
 
 
 def write_vts(solution: Solution, path: Path) -> None:

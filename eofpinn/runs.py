@@ -27,6 +27,7 @@ import dataclasses
 import datetime
 import fcntl
 import hashlib
+import importlib
 import json
 import math
 import os
@@ -433,6 +434,13 @@ def open_run(args, case: Case, settings: dict) -> Iterator[Run]:
     else:
         fd, record = claim_new(run_dir, args.force), None
     try:
+        # The solver (torch) and the VTK writer load before the handlers go in: an FD or exact
+        # solve turns SIGINT into a KeyboardInterrupt wherever it stands, and raised while a C++
+        # extension runs its module initialisation it aborts the process (exit -6, or -2 at exit)
+        # instead of unwinding to the one-line message; seen under load when the FD solver's lazy
+        # `import torch` came after run.json.
+        importlib.import_module(f"eofpinn.solvers.{args.solver}")
+        io.import_vtk_writer()
         # The handlers go in before run.json appears: a signal sent once it is there (by a user,
         # or a test that waits for it) must find them.
         with StopSignals(polled=args.solver == "pinn") as signals:
