@@ -41,6 +41,7 @@ PRESSURE_FORMS = ("excess", "core", "total")
 FLOW_BASES = ("none", "electroosmotic")
 GAUGES = ("penalty", "exact")
 SECTION_TERMS = ("divergence", "spread", "both")
+SECTION_PLACEMENTS = ("stratified", "transitions")
 ADAPTERS = ("none", "per_loss")
 ADAPTER_ROUTINGS = ("routed", "unrouted")
 
@@ -222,7 +223,11 @@ class PointSettings:
     carry: "divergence" (those three), "spread" (`spread_volume`, `spread_plus`, `spread_minus`:
     the variance over the sections of the volume flux and of each ion's flux through them, which
     are the same through every section of a steady channel with impermeable walls — a condition
-    that spans the channel, where the divergence terms are local), or "both"."""
+    that spans the channel, where the divergence terms are local), or "both". `section_placement`
+    says where the sections fall: "stratified" (one uniform draw in each of balance_sections
+    equal parts of [0, ℓ]) or "transitions" (half of them, rounded down, about the x where a
+    wall's ζ̂ changes, as the transition points; the rest stratified; a channel without such a
+    change: all stratified)."""
 
     n_interior: int = 1000
     n_boundary: int = 200
@@ -240,6 +245,7 @@ class PointSettings:
     balance_nodes: int = 32
     balance_sections: int = 0
     section_terms: str = "divergence"
+    section_placement: str = "stratified"
 
     def __post_init__(self) -> None:
         check_fields(self, "points.", {
@@ -260,6 +266,7 @@ class PointSettings:
             "balance_sections": (in_range(0, 100_000, integer=True),
                                  "an integer in [0, 1e5] (0: no flux-balance terms)"),
             "section_terms": (one_of(SECTION_TERMS), choices_text(SECTION_TERMS)),
+            "section_placement": (one_of(SECTION_PLACEMENTS), choices_text(SECTION_PLACEMENTS)),
         })
         shares = self.wall_fraction + self.edge_fraction + self.transition_fraction + self.adaptive_fraction
         _require(shares <= 0.9 + 1e-12, "points.adaptive_fraction",

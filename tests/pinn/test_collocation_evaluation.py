@@ -166,6 +166,39 @@ def test_transition_points_span_the_height_about_the_change_of_wall_condition():
         dataclasses.replace(plain, wall_fraction=0.5, transition_fraction=0.5)
 
 
+def test_balance_sections_can_fall_about_the_change_of_wall_condition():
+    """section_placement = "transitions": half the balance sections Gaussian about the ζ̂ step
+    (spread 1/2), the other half one in each equal part of [0, ℓ]; "stratified" (the default)
+    draws the sections as before, and a channel without a change of wall condition keeps them."""
+    wall = (ZetaSegment(0.0, 5.0, -2.0), ZetaSegment(5.0, 10.0, -0.4))
+    problem = Problem(debye_ratio=0.1, length_ratio=10.0, field_hat=1.0, zeta_bottom=wall, zeta_top=wall,
+                      ends="reservoir", zeta_transition=0.02)
+    stratified = PointSettings(n_interior=200, balance_sections=8)
+    near = dataclasses.replace(stratified, section_placement="transitions")
+    nodes = None
+    distances, parts = [], []
+    for seed in range(200):
+        points = sample_collocation(problem, near, torch.Generator().manual_seed(seed))
+        x = points.columns[:, 0].reshape(8, -1)
+        assert bool((x == x[:, :1]).all())  # one x per section
+        nodes = x.shape[1]
+        parts.append(torch.floor(x[:4, 0] / 2.5))  # 4 stratified: one in each quarter of [0, 10]
+        distances.append((x[4:, 0] - 5.0).abs())
+        plain = sample_collocation(problem, stratified, torch.Generator().manual_seed(seed))
+        stratified_nodes = plain.columns[:, 0].reshape(8, -1)[:, 0]
+        assert torch.equal(torch.floor(stratified_nodes / 1.25), torch.arange(8, dtype=torch.float64))
+    assert all(torch.equal(p, torch.arange(4, dtype=torch.float64)) for p in parts)
+    distance = torch.cat(distances)  # 800 draws: 68.3 % within 1/2, 95.4 % within 1
+    assert 0.63 < float((distance < 0.5).double().mean()) < 0.74
+    assert 0.93 < float((distance < 1.0).double().mean()) < 0.98
+    assert points.column_weights.shape == (8 * nodes,)
+    straight = straight_problem(0.1, 1.0, 1.0, length_ratio=10.0, ends="reservoir")
+    same = [sample_collocation(straight, s, torch.Generator().manual_seed(3)).columns for s in (stratified, near)]
+    assert torch.equal(same[0], same[1])
+    with pytest.raises(SettingError, match=r"\[pinn.points.section_placement\] must be one of 'stratified', 'transitions'; got 'near'"):
+        PointSettings(section_placement="near")
+
+
 def test_a_small_nonzero_reference_keeps_its_own_norm_as_validate_does():
     """v of a patterned channel is ~10× below u but not zero: its error is relative to ‖v_ref‖, in
     training histories (Evaluator) and in `eofpinn validate` (field_errors) alike."""

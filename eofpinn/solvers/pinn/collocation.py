@@ -156,15 +156,23 @@ def _transition_points(problem: Problem, n: int, generator: torch.Generator) -> 
     core of a long channel is nearly uniform and its residuals are small; at the change the
     current and the flux of each ion must pass from one wall condition to the other, and an error
     in how they do shows only there (none: uniform points)."""
+    x = _transition_x(problem, n, generator)
+    if x is None:
+        return _uniform_points(problem.length_ratio, n, generator)
+    return torch.stack((x, _uniform(n, generator)), dim=1)
+
+
+def _transition_x(problem: Problem, n: int, generator: torch.Generator) -> Tensor | None:
+    """n values of x Gaussian (spread TRANSITION_SPREAD) about the x where a wall's ζ̂ changes,
+    wrapped (periodic ends) or clamped (reservoir ends) into [0, ℓ]; None without such an x."""
     ell = problem.length_ratio
     xs = sorted({x for x, _ in problem.pattern_corners() if x < ell})  # x = ℓ wraps onto x = 0
     if not xs:
-        return _uniform_points(ell, n, generator)
+        return None
     choice = torch.randint(len(xs), (n,), generator=generator)
     x = torch.tensor(xs, dtype=torch.float64)[choice] + TRANSITION_SPREAD * torch.randn(n, generator=generator,
                                                                                           dtype=torch.float64)
-    x = torch.remainder(x, ell) if problem.ends == "periodic" else x.clamp(0.0, ell)
-    return torch.stack((x, _uniform(n, generator)), dim=1)
+    return torch.remainder(x, ell) if problem.ends == "periodic" else x.clamp(0.0, ell)
 
 
 def section_x(problem: Problem) -> np.ndarray:
@@ -220,10 +228,18 @@ def balance_rows(problem: Problem, settings: PointSettings, generator: torch.Gen
 
 def balance_sections(problem: Problem, settings: PointSettings, generator: torch.Generator) -> tuple[Tensor, Tensor]:
     """The cross-sections of the flux-balance terms: (balance_sections × nodes, 2) points, section
-    by section, at x stratified over [0, ℓ] (one uniform draw in each of balance_sections equal
-    parts), and their y weights (the zero-current sections' quadrature, `section_quadrature`)."""
+    by section, and their y weights (the zero-current sections' quadrature, `section_quadrature`).
+    Their x: stratified over [0, ℓ] (one uniform draw in each of n equal parts); with
+    section_placement = "transitions", n // 2 of them about the changes of wall condition
+    (`_transition_x`) and the rest stratified."""
     n = settings.balance_sections
-    x = problem.length_ratio * (torch.arange(n, dtype=torch.float64) + _uniform(n, generator)) / n
+    near = None
+    if settings.section_placement == "transitions" and n // 2:
+        near = _transition_x(problem, n // 2, generator)
+    n_stratified = n - (0 if near is None else near.numel())
+    x = problem.length_ratio * (torch.arange(n_stratified, dtype=torch.float64) + _uniform(n_stratified, generator)) / n_stratified
+    if near is not None:
+        x = torch.cat((x, near))
     return sections_at(problem, settings, x.numpy())
 
 
