@@ -40,6 +40,7 @@ CONCENTRATION_FORMS = ("slotboom", "log", "direct")
 PRESSURE_FORMS = ("excess", "core", "total")
 FLOW_BASES = ("none", "electroosmotic")
 GAUGES = ("penalty", "exact")
+WALL_FLUXES = ("penalty", "exact")
 SECTION_TERMS = ("divergence", "spread", "both")
 SECTION_PLACEMENTS = ("stratified", "transitions")
 ADAPTERS = ("none", "per_loss")
@@ -162,6 +163,10 @@ class FormulationSettings:
     physics.md §3 (ion content with no-flux walls and periodic ends; the outlet pressure with
     periodic ends) as loss terms ("penalty"), or exact by construction ("exact": c± divided by
     the mean of c± e^{±ψ} over the uniform interior points, the outlet mean subtracted from P).
+    `wall_flux` (no-flux walls): n·N± = 0 as the loss term `wall_ions` ("penalty"), or exact by
+    construction ("exact": the c± blocks see the height through w(y) = (1 − cos πy)/2, so
+    ∂g±/∂y = 0 on both walls, which with Slotboom concentrations and no-slip walls is n·N± = 0;
+    not with "log" or "direct" concentrations, nor with soft walls).
     `flow_scale` is U, which multiplies the flow block's outputs (u, v, and the excess pressure P):
     "none" (default) U = 1; "auto" the case's velocity scale U = max(|Ê| max|ζ̂|, |Δp̂|/(8ℓ)) (the
     Helmholtz–Smoluchowski speed and the Poiseuille centre-line speed; 1 when both vanish), so that
@@ -178,6 +183,7 @@ class FormulationSettings:
     pressure: str = "excess"
     pressure_scale: float = 1.0
     gauges: str = "exact"
+    wall_flux: str = "penalty"
     flow_scale: str | float = "none"
     field_scale: float = 10.0
 
@@ -187,6 +193,7 @@ class FormulationSettings:
                            "\"none\", \"auto\" or a number in (0, 1e6]"),
             "field_scale": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),
             "gauges": (one_of(GAUGES), choices_text(GAUGES)),
+            "wall_flux": (one_of(WALL_FLUXES), choices_text(WALL_FLUXES)),
             "hard_walls": FLAG,
             "psi_base": (one_of(PSI_BASES), choices_text(PSI_BASES)),
             "flow_base": (one_of(FLOW_BASES), choices_text(FLOW_BASES)),
@@ -197,6 +204,10 @@ class FormulationSettings:
         _require(not (self.pressure == "core" and self.concentrations == "direct"), "formulation.pressure",
                  '"excess" or "total" with concentrations = "direct" ("core" takes the logarithm of c±, '
                  'which direct outputs do not keep positive)', self.pressure)
+        _require(self.wall_flux == "penalty" or (self.concentrations == "slotboom" and self.hard_walls),
+                 "formulation.wall_flux", '"penalty", or "exact" with concentrations = "slotboom" and hard_walls = true '
+                 '(a zero ∂g±/∂y on the walls is a zero ion flux only for Slotboom ions at no-slip walls)',
+                 self.wall_flux),
 
 
 @dataclass(frozen=True)

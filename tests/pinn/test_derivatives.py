@@ -8,7 +8,7 @@ import torch
 
 from eofpinn.cases import straight_problem
 from eofpinn.cases.model import PINNSettings, Problem, ZetaSegment
-from eofpinn.cases.pinn_settings import FormulationSettings, replace
+from eofpinn.cases.pinn_settings import FormulationSettings, SettingError, replace
 from eofpinn.solvers.pinn import derivatives as jets
 from eofpinn.solvers.pinn.derivatives import autograd_jets
 from eofpinn.solvers.pinn.formulation import FIELDS, Formulation, build_model
@@ -32,6 +32,64 @@ def test_taylor_mode_matches_autograd(periodic, fourier, wall_width):
     for name in taylor:
         assert taylor[name].shape == (5, 64, networks.blocks[name].layers[-1].out_features)
         assert torch.allclose(taylor[name], autograd[name], rtol=0, atol=1e-10), name
+
+def test_warped_blocks_have_taylor_jets_equal_to_autograd_and_no_y_slope_on_the_walls():
+    """A block on the warped height w(y) = (1 − cos πy)/2: its Taylor jets (chain rule through w)
+    equal nested autograd, and its ∂/∂y vanishes on both walls whatever its weights, pattern
+    features included; the other blocks are those of the unwarped networks."""
+    wall = (ZetaSegment(0.0, 1.0, -2.0), ZetaSegment(1.0, 2.0, -0.4))
+    problem = Problem(debye_ratio=0.1, length_ratio=2.0, field_hat=1.0, zeta_bottom=wall, zeta_top=wall,
+                      ends="reservoir", zeta_transition=0.02)
+    g = torch.Generator().manual_seed(1)
+    embedding = Embedding(2.0, False, 3, 1.5, 0.1, g, ((problem.wall_profile("bottom"), "bottom"),
+                                                       (problem.wall_profile("top"), "top")))
+    torch.manual_seed(0)
+    networks = FieldNetworks(embedding, width=20, depth=3, warped_blocks=("c_plus", "c_minus")).double()
+    torch.manual_seed(0)
+    plain = FieldNetworks(embedding, width=20, depth=3).double()
+    points = _points(64, 2.0)
+    taylor, autograd = networks.raw_jets(points, "taylor"), networks.raw_jets(points, "autograd")
+    unwarped = plain.raw_jets(points, "taylor")
+    for name in taylor:
+        assert torch.allclose(taylor[name], autograd[name], rtol=0, atol=1e-10), name
+        assert torch.equal(taylor[name], unwarped[name]) == (name not in networks.warped_blocks), name
+    x = 2.0 * torch.rand(32, dtype=torch.float64)
+    for y_wall in (0.0, 1.0):
+        on_wall = networks.raw_jets(torch.stack((x, torch.full_like(x, y_wall)), dim=1), "taylor")
+        for name in ("c_plus", "c_minus"):
+            jet = on_wall[name].detach()
+            assert float(jet[2].abs().max()) < 1e-12 and float(jet[4].abs().max()) > 1e-2
+        assert float(on_wall["psi"][2].detach().abs().max()) > 1e-2
+
+
+def test_exact_wall_flux_makes_the_ion_flux_through_no_flux_walls_zero_for_any_weights(small_settings):
+    """formulation.wall_flux = "exact": a model with random weights has n·N± = 0 on both walls
+    of a no-flux channel (its wall_ions term is gone; with "penalty" it is there and not zero);
+    Boltzmann walls keep their hard wall values and unwarped ion blocks; the setting is refused
+    where a zero ∂g±/∂y is not a zero flux."""
+    from eofpinn.solvers.pinn.collocation import sample_collocation
+    from eofpinn.solvers.pinn.losses import ion_fluxes_y, loss_terms
+
+    problem = straight_problem(0.1, -2.0, 1.0, pressure_drop_hat=1.0, length_ratio=2.0, ends="reservoir")
+    points = sample_collocation(problem, small_settings.points, torch.Generator().manual_seed(0))
+    terms = {}
+    for wall_flux in ("penalty", "exact"):
+        settings = replace(small_settings, {"formulation.wall_flux": wall_flux, "network.output_gain": 1.0})
+        model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
+        terms[wall_flux] = loss_terms(problem, model, points)
+        walls = model(torch.cat((points.bottom, points.top)))
+        fluxes = torch.cat([f.detach() for f in ion_fluxes_y(problem, walls).values()])
+        assert (float(fluxes.abs().max()) < 1e-12) == (wall_flux == "exact"), wall_flux
+        assert model.networks.warped_blocks == (("c_plus", "c_minus") if wall_flux == "exact" else ())
+    assert float(terms["penalty"]["wall_ions"].detach()) > 1e-4 and "wall_ions" not in terms["exact"]
+    assert set(terms["penalty"]) - set(terms["exact"]) == {"wall_ions"}
+    boltzmann = straight_problem(0.1, -2.0, 1.0, ends="reservoir", ion_wall="boltzmann")
+    settings = replace(small_settings, {"formulation.wall_flux": "exact"})
+    assert build_model(boltzmann, settings, torch.Generator().manual_seed(0)).networks.warped_blocks == ()
+    with pytest.raises(SettingError, match=r'\[pinn.formulation.wall_flux\] must be "penalty", or "exact" with '
+                                           r'concentrations = "slotboom" and hard_walls = true'):
+        FormulationSettings(wall_flux="exact", concentrations="log")
+
 
 def test_autograd_jets_of_a_known_function():
     points = _points(50).requires_grad_(True)

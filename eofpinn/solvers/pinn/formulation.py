@@ -31,6 +31,9 @@ the flow a weak drive makes is small (Ê = 0.04 gives |u| ~ 0.02), and an optimi
 a fixed size in parameter space (Adam, SOAP) moves small outputs by large relative amounts. On the
 patterned case that did not make the flow more accurate (docs/method.md), hence off by default.
 
+With no-flux walls the zero normal ion flux is a loss term, or (formulation.wall_flux "exact") exact:
+the c± blocks see the height through w(y) = (1 − cos πy)/2 (networks.py), so ∂N±/∂y = 0 on both
+walls, and with Slotboom ions at no-slip walls n·N± = −δ± c± ∂N±/∂y = 0 there.
 With Boltzmann walls and hard walls the ions are hard too: N_± is multiplied by d (Slotboom;
 log, around ∓B_ζ) or the wall values exp(∓ζ̂) are blended in (direct). Hard values need a
 smooth ζ̂ along each wall: a uniform wall, or a pattern with a transition width > 0; a sharp
@@ -84,6 +87,7 @@ class Formulation:
     charge_walls: bool = False  # a wall segment gives σ: ψ soft around the bases of the Grahame ζ̂
     velocity_scale: float = 1.0  # U: multiplies the flow block's outputs (flow_scale)
     field_scale: float = 10.0  # open circuit: Ê = field_scale · θ (PINNModel)
+    exact_wall_flux: bool = False  # no-flux walls exact: the c± blocks see the warped height (networks.py)
 
     @classmethod
     def build(cls, problem: Problem, settings: FormulationSettings) -> Formulation:
@@ -113,6 +117,7 @@ class Formulation:
             valences=tuple(problem.valences),
             velocity_scale=flow_scale(problem, settings.flow_scale),
             field_scale=settings.field_scale,
+            exact_wall_flux=settings.wall_flux == "exact" and problem.ion_wall == "no_flux",
         )
 
     @property
@@ -327,8 +332,9 @@ def build_model(problem: Problem, settings: PINNSettings, generator: torch.Gener
                           net.fourier_scale, wall_width, generator, patterns)
     # nn.init draws from the global RNG: fork it, so that the run's generator alone decides the
     # initial weights and the caller's random state is left as it was.
+    formulation = Formulation.build(problem, settings.formulation)
+    warped = tuple(ION_SIGNS) if formulation.exact_wall_flux else ()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(torch.randint(0, 2**62, (), generator=generator)))
-        networks = FieldNetworks(embedding, net.width, net.depth, net.output_gain)
-    return PINNModel(networks, Formulation.build(problem, settings.formulation), settings.derivatives,
-                     problem.open_circuit)
+        networks = FieldNetworks(embedding, net.width, net.depth, net.output_gain, warped)
+    return PINNModel(networks, formulation, settings.derivatives, problem.open_circuit)

@@ -6,7 +6,8 @@ and the formulation does not already satisfy it exactly:
 
     wall_psi        ψ = ζ̂_wall(x)                               (soft walls; ζ segments only)
     wall_charge     −∂ψ/∂n = σ̂_wall(x), n into the fluid        (charge segments, physics.md §7)
-    wall_ions       n·N± = 0, i.e. δ±(∂c±/∂y + ẑ± c± ∂φ/∂y) − Pe v c± = 0   (no-flux walls)
+    wall_ions       n·N± = 0, i.e. δ±(∂c±/∂y + ẑ± c± ∂φ/∂y) − Pe v c± = 0   (no-flux walls;
+                                                                  none when formulation.wall_flux is "exact")
                     or c± = exp(−ẑ± ψ_wall)                      (Boltzmann walls, soft; ψ_wall = ζ̂,
                                                                   or the network's ψ on a charge wall)
     wall_velocity   u = v = 0                                    (soft walls)
@@ -199,7 +200,8 @@ def wall_terms(problem: Problem, model: PINNModel, walls: Jets, zeta: Tensor,
         out["wall_psi"] = _mean_square(psi[0] - zeta)
     if problem.ion_wall == "no_flux":
         # The walls are at y = 0 and 1, n = ∓e_y; the sign of n does not matter for a zero-flux penalty.
-        out["wall_ions"] = _mean_square(*ion_fluxes_y(problem, walls).values())
+        if not form.exact_wall_flux:
+            out["wall_ions"] = _mean_square(*ion_fluxes_y(problem, walls).values())
     elif not form.hard_ions:
         out["wall_ions"] = _mean_square(*(walls[name][0] - torch.exp(-z * psi_wall) for name, z in valences.items()))
     if not form.hard_velocity:

@@ -10,6 +10,10 @@ and its Taylor-mode jet (derivatives.py) one short function:
 - periodic ends: (cos 2πx/ℓ, sin 2πx/ℓ, 2y − 1), which makes every output exactly ℓ-periodic;
 - optional Fourier features sin/cos(2π(k x/ℓ + b (2y − 1))) (k an integer harmonic when periodic);
 - optional wall-layer features e^{−y/ε}, e^{−(1−y)/ε}: the shape of a thin double layer.
+A block may see the channel through the warped height w(y) = (1 − cos πy)/2 instead of y (every
+feature evaluated at (x, w(y)); `Embedding.taylor(points, warped=True)` applies the chain rule):
+w is monotone from 0 to 1 with w'(0) = w'(1) = 0, so every output of such a block has a zero
+y-derivative on both walls, whatever its weights (the exact no-flux walls of formulation.py).
 """
 
 from __future__ import annotations
@@ -95,21 +99,37 @@ class Embedding(nn.Module):
         d2 = torch.where(kind == IDENTITY, zero, torch.where(kind == SINE, -sin, torch.where(kind == COSINE, -cos, exp)))
         return value, d1, d2
 
-    def forward(self, points: Tensor) -> Tensor:
-        """Features (N, F) of points (N, 2)."""
+    def forward(self, points: Tensor, warped: bool = False) -> Tensor:
+        """Features (N, F) of points (N, 2); at (x, w(y)) when `warped`."""
+        if warped:
+            points = warp_height(points)
         features = self._sigma(points @ self.coefficients + self.offsets)[0]
         if not self.pattern_walls:
             return features
         return torch.cat((features, torch.stack([jet[0] for jet in self._pattern_jets(points)], dim=1)), dim=1)
 
-    def taylor(self, points: Tensor) -> Tensor:
-        """Feature jets (5, N, F): value, ∂x, ∂y, ∂xx, ∂yy."""
+    def taylor(self, points: Tensor, warped: bool = False) -> Tensor:
+        """Feature jets (5, N, F): value, ∂x, ∂y, ∂xx, ∂yy; of the features at (x, w(y)) when
+        `warped` (∂y = w' ∂w, ∂yy = w'² ∂ww + w'' ∂w)."""
+        if not warped:
+            return self._taylor(points)
+        jets = self._taylor(warp_height(points))
+        y = math.pi * points[:, 1:2]
+        slope, curvature = 0.5 * math.pi * torch.sin(y), 0.5 * math.pi**2 * torch.cos(y)
+        return torch.stack((jets[0], jets[1], slope * jets[2], jets[3], slope * slope * jets[4] + curvature * jets[2]))
+
+    def _taylor(self, points: Tensor) -> Tensor:
         value, d1, d2 = self._sigma(points @ self.coefficients + self.offsets)
         a, b = self.coefficients[0], self.coefficients[1]
         jets = torch.stack((value, d1 * a, d1 * b, d2 * a * a, d2 * b * b))
         if not self.pattern_walls:
             return jets
         return torch.cat((jets, torch.stack(self._pattern_jets(points), dim=2)), dim=2)
+
+
+def warp_height(points: Tensor) -> Tensor:
+    """(x, w(y)) with w(y) = (1 − cos πy)/2: a height whose derivative vanishes on both walls."""
+    return torch.stack((points[:, 0], 0.5 * (1.0 - torch.cos(math.pi * points[:, 1]))), dim=1)
 
 
 class MLP(nn.Module):
@@ -182,25 +202,32 @@ def mlp_jets(layers: list[tuple[Tensor, Tensor]], jet: Tensor) -> Tensor:
 
 
 class FieldNetworks(nn.Module):
-    """The S = 4 blocks on one shared embedding; `raw_jets` gives each block's output jets."""
+    """The S = 4 blocks on one shared embedding; `raw_jets` gives each block's output jets. The
+    blocks named in `warped_blocks` see the embedding at the warped height (`warp_height`)."""
 
-    def __init__(self, embedding: Embedding, width: int, depth: int, output_gain: float = 1.0):
+    def __init__(self, embedding: Embedding, width: int, depth: int, output_gain: float = 1.0,
+                 warped_blocks: tuple[str, ...] = ()):
         super().__init__()
         self.embedding = embedding
+        self.warped_blocks = tuple(warped_blocks)
         self.blocks = nn.ModuleDict(
             {name: MLP(embedding.n_features, width, depth, n_out, output_gain) for name, n_out in BLOCK_OUTPUTS.items()}
         )
 
     def raw_values(self, points: Tensor) -> dict[str, Tensor]:
         """Block outputs (N, K) at points (N, 2), no derivatives."""
-        features = self.embedding(points)
-        return {name: block(features) for name, block in self.blocks.items()}
+        features = {False: self.embedding(points)}
+        if self.warped_blocks:
+            features[True] = self.embedding(points, warped=True)
+        return {name: block(features[name in self.warped_blocks]) for name, block in self.blocks.items()}
 
     def raw_jets(self, points: Tensor, mode: str = "taylor") -> dict[str, Tensor]:
         """Block output jets (5, N, K) at points (N, 2), by Taylor mode or nested autograd."""
         if mode == "taylor":
-            features = self.embedding.taylor(points)
-            return {name: block.taylor(features) for name, block in self.blocks.items()}
+            features = {False: self.embedding.taylor(points)}
+            if self.warped_blocks:
+                features[True] = self.embedding.taylor(points, warped=True)
+            return {name: block.taylor(features[name in self.warped_blocks]) for name, block in self.blocks.items()}
         if mode != "autograd":
             raise ValueError(f"derivatives must be 'taylor' or 'autograd', got {mode!r}")
         points = points.detach().requires_grad_(True)
