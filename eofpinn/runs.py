@@ -197,10 +197,26 @@ def run_differences(run_dir: Path, solver: str, case: Case, settings: dict) -> l
 
             recorded = with_default_keys(recorded)
         left, right = dict(_flatten(recorded)), dict(_flatten(settings))
+        if solver == "pinn":
+            _resolve_auto_eval_nx(case, left, right)
         differences += [f"{key} {left.get(key, 'absent')} in the run, {right.get(key, 'absent')} in this sweep"
                         for key in dict.fromkeys([*left, *right])
                         if not _same(left.get(key, "absent"), right.get(key, "absent"))]
     return differences
+
+
+def _resolve_auto_eval_nx(case: Case, *flat: dict) -> None:
+    """records.eval_nx = 0 ("auto") is AUTO_EVAL_NX uniform nodes where the walls do not change
+    along x (solvers/pinn/evaluation.py `eval_grid`): the same output grid as a run recorded
+    with that number before "auto" existed, hence the same run."""
+    from eofpinn.cases.pinn_settings import AUTO_EVAL_NX
+    from eofpinn.solvers.fd.grid import zeta_edges
+
+    if zeta_edges(case.problem).size:
+        return
+    for settings in flat:
+        if settings.get("records.eval_nx") == 0:
+            settings["records.eval_nx"] = AUTO_EVAL_NX
 
 
 def describe_differences(differences: list[str]) -> str:

@@ -41,6 +41,7 @@ PRESSURE_FORMS = ("excess", "core", "total")
 FLOW_BASES = ("none", "electroosmotic")
 GAUGES = ("penalty", "exact")
 WALL_FLUXES = ("penalty", "exact")
+AUTO_EVAL_NX = 50  # records.eval_nx = 0: x nodes of the output grid of a channel whose walls do not change along x
 SECTION_TERMS = ("divergence", "spread", "both")
 SECTION_PLACEMENTS = ("stratified", "transitions")
 ADAPTERS = ("none", "per_loss")
@@ -391,12 +392,15 @@ class PolishSettings:
 class RecordSettings:
     """What a run records: a history row every `log_every` steps (with `conflict_diagnostics`
     the gradient alignment score and pairwise cosines of arXiv 2502.00604), a checkpoint every
-    `checkpoint_every` steps, errors and the returned fields on an `eval_nx` × `eval_ny` grid,
+    `checkpoint_every` steps, errors and the returned fields on an `eval_nx` × `eval_ny` grid
+    (eval_nx = 0, "auto": the x nodes of the case's FD grid where the walls change along x, which
+    resolve the double layers at the changes; 50 uniform ones where they do not;
+    solvers/pinn/evaluation.py `eval_grid`),
     and with `snapshot_every` > 0 the fields every that many steps (snapshots/, .pvd)."""
 
     log_every: int = 50
     checkpoint_every: int = 500
-    eval_nx: int = 50
+    eval_nx: int = 0
     eval_ny: int = 200
     conflict_diagnostics: bool = True
     snapshot_every: int = 0
@@ -405,7 +409,8 @@ class RecordSettings:
         check_fields(self, "records.", {
             "log_every": (at_least(1), "an integer ≥ 1"),
             "checkpoint_every": (at_least(1), "an integer ≥ 1"),
-            "eval_nx": (in_range(2, 100_000, integer=True), "an integer in [2, 100000]"),
+            "eval_nx": (lambda v: (type(v) is int and v == 0) or in_range(2, 100_000, integer=True)(v),
+                        "an integer in [2, 100000], or 0 (auto: the FD grid's x nodes where the walls change along x, else 50)"),
             "eval_ny": (in_range(2, 100_000, integer=True), "an integer in [2, 100000]"),
             "conflict_diagnostics": FLAG,
             "snapshot_every": (at_least(0), "an integer ≥ 0 (0: no snapshots)"),

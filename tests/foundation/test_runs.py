@@ -135,6 +135,20 @@ def test_a_pinn_run_recorded_before_a_setting_existed_is_the_same_run_at_its_def
         "points.transition_fraction 0.0 in the run, 0.3 in this sweep"]
 
 
+def test_an_auto_output_grid_is_the_same_run_as_its_fifty_nodes_only_where_the_walls_are_uniform(tmp_path):
+    """records.eval_nx = 0 writes a straight channel's fields on 50 uniform x nodes, as runs
+    recorded with eval_nx = 50 before "auto" existed did: the same run. On a ζ̂ step it writes
+    them on the FD grid's x nodes, so such an older run is a different one."""
+    for case, same in ((load_case(STRAIGHT), True), (load_case("zeta_step"), False)):
+        settings = runs.solver_settings(case, "pinn", {})
+        assert settings["records"]["eval_nx"] == 0
+        older = json.loads(json.dumps(settings))
+        older["records"]["eval_nx"] = 50
+        (tmp_path / "run.json").write_text(json.dumps(runs.new_record("pinn", case, older, {})))
+        expected = [] if same else ["records.eval_nx 50 in the run, 0 in this sweep"]
+        assert runs.run_differences(tmp_path, "pinn", case, settings) == expected
+
+
 def test_a_case_key_set_by_its_toml_path_is_recorded_and_read_back(tmp_path):
     """--set electrolyte.concentration=1mM edits the case document (validated like the file);
     run.json and summary.json record it, so read_run rebuilds the same case from case.toml."""

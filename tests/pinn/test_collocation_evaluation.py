@@ -199,6 +199,32 @@ def test_balance_sections_can_fall_about_the_change_of_wall_condition():
         PointSettings(section_placement="near")
 
 
+def test_the_output_grid_of_a_zeta_step_is_the_fd_grid_clustered_at_the_step():
+    """eval_nx = 0 (auto): a channel whose walls change along x writes its fields on the x nodes of
+    its FD grid (clustered at the step: spacing ~ the transition width there, not 2ε); a straight
+    channel on 50 uniform nodes; a number gives that many uniform nodes."""
+    from eofpinn.cases import load_case
+    from eofpinn.solvers.fd.grid import StaggeredGrid
+    from eofpinn.solvers.pinn.evaluation import eval_grid
+
+    case = load_case("zeta_step")
+    records = case.pinn.records
+    assert records.eval_nx == 0
+    x, y = eval_grid(case.problem, records, case.fd)
+    fd = StaggeredGrid.build(case.problem, case.fd.nx, case.fd.ny, case.fd.wall_stretch, case.fd.edge_stretch)
+    assert np.array_equal(x, fd.x_nodes) and x.size == 65 and y.size == 200
+    step = np.argmin(np.abs(x - 5.0))
+    assert x[step] == pytest.approx(5.0, abs=1e-12) and np.diff(x)[step] < 0.02 < 0.2 < np.diff(x).max()
+    assert np.array_equal(eval_grid(case.problem, records)[0], np.linspace(0.0, case.problem.length_ratio, 50))  # no [fd]: uniform
+    straight = load_case("straight_channel")
+    assert np.array_equal(eval_grid(straight.problem, records, straight.fd)[0],
+                          np.linspace(0.0, straight.problem.length_ratio, 50))
+    given = dataclasses.replace(records, eval_nx=33)
+    assert np.array_equal(eval_grid(case.problem, given, case.fd)[0], np.linspace(0.0, case.problem.length_ratio, 33))
+    with pytest.raises(SettingError, match=r"\[pinn.records.eval_nx\] must be an integer in \[2, 100000\], or 0 "):
+        dataclasses.replace(records, eval_nx=1)
+
+
 def test_a_small_nonzero_reference_keeps_its_own_norm_as_validate_does():
     """v of a patterned channel is ~10× below u but not zero: its error is relative to ‖v_ref‖, in
     training histories (Evaluator) and in `eofpinn validate` (field_errors) alike."""

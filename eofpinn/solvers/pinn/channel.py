@@ -72,7 +72,7 @@ class ChannelTask:
     def solution(self, model: nn.Module, device: torch.device, dtype: torch.dtype, info: dict) -> Solution:
         """The fields on the evaluation grid; an open circuit's case carries the solved Ê (as FD's
         does: `with_field`, and info["open_circuit_field_hat"]), so observables read it."""
-        x, y = eval_grid(self.problem, self.settings.records)
+        x, y = eval_grid(self.problem, self.settings.records, self.case.fd)
         fields = solution_on_grid(model, self.problem, x, y, device, dtype)
         case = self.case
         if self.problem.open_circuit:

@@ -98,7 +98,7 @@ def profile_settings(settings: PINNSettings, steps: int = DEFAULT_STEPS, every: 
         "polish.steps": 0, "optimizer.final_lr_factor": max(factor, 1e-300), "optimizer.average_last": 0.0,
         "records.log_every": every, "records.conflict_diagnostics": True, "records.snapshot_every": 0,
         "records.checkpoint_every": steps + 1,
-        "records.eval_nx": min(settings.records.eval_nx, PROFILE_EVAL_GRID[0]),
+        "records.eval_nx": min(settings.records.eval_nx or PROFILE_EVAL_GRID[0], PROFILE_EVAL_GRID[0]),
         "records.eval_ny": min(settings.records.eval_ny, PROFILE_EVAL_GRID[1]),
     }
     if seed is not None:
