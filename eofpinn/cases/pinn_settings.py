@@ -41,6 +41,7 @@ PRESSURE_FORMS = ("excess", "core", "total")
 FLOW_BASES = ("none", "electroosmotic")
 GAUGES = ("penalty", "exact")
 WALL_FLUXES = ("penalty", "exact")
+ION_RESIDUALS = ("absolute", "ionic_strength")
 AUTO_EVAL_NX = 50  # records.eval_nx = 0: x nodes of the output grid of a channel whose walls do not change along x
 SECTION_TERMS = ("divergence", "spread", "both")
 SECTION_PLACEMENTS = ("stratified", "transitions")
@@ -168,6 +169,9 @@ class FormulationSettings:
     construction ("exact": the c± blocks see the height through w(y) = (1 − cos πy)/2, so
     ∂g±/∂y = 0 on both walls, which with Slotboom concentrations and no-slip walls is n·N± = 0;
     not with "log" or "direct" concentrations, nor with soft walls).
+    `ion_residuals`: the Nernst–Planck residuals enter the loss as they are ("absolute"), or
+    divided by the local (c₊ + c₋)/2 ("ionic_strength"): inside a double layer of ζ̂ = −2 that
+    is cosh 2 = 3.8, so the core's residuals are no longer outweighed 14-fold by the layers'.
     `flow_scale` is U, which multiplies the flow block's outputs (u, v, and the excess pressure P):
     "none" (default) U = 1; "auto" the case's velocity scale U = max(|Ê| max|ζ̂|, |Δp̂|/(8ℓ)) (the
     Helmholtz–Smoluchowski speed and the Poiseuille centre-line speed; 1 when both vanish), so that
@@ -185,6 +189,7 @@ class FormulationSettings:
     pressure_scale: float = 1.0
     gauges: str = "exact"
     wall_flux: str = "penalty"
+    ion_residuals: str = "absolute"
     flow_scale: str | float = "none"
     field_scale: float = 10.0
 
@@ -195,6 +200,7 @@ class FormulationSettings:
             "field_scale": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),
             "gauges": (one_of(GAUGES), choices_text(GAUGES)),
             "wall_flux": (one_of(WALL_FLUXES), choices_text(WALL_FLUXES)),
+            "ion_residuals": (one_of(ION_RESIDUALS), choices_text(ION_RESIDUALS)),
             "hard_walls": FLAG,
             "psi_base": (one_of(PSI_BASES), choices_text(PSI_BASES)),
             "flow_base": (one_of(FLOW_BASES), choices_text(FLOW_BASES)),

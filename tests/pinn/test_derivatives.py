@@ -91,6 +91,33 @@ def test_exact_wall_flux_makes_the_ion_flux_through_no_flux_walls_zero_for_any_w
         FormulationSettings(wall_flux="exact", concentrations="log")
 
 
+def test_ion_residuals_over_the_ionic_strength_weigh_each_point_by_one_over_the_local_salt_squared(small_settings):
+    """formulation.ion_residuals = "ionic_strength": np_plus and np_minus are the mean squares of
+    the Nernst–Planck residuals divided by (c₊ + c₋)/2 at each point; every other term is as it
+    was. Checked on a random model against the residuals computed directly."""
+    from eofpinn.solvers.pinn.collocation import sample_collocation
+    from eofpinn.solvers.pinn.losses import loss_terms, pde_residuals
+
+    problem = straight_problem(0.1, -2.0, 1.0, length_ratio=2.0, ends="reservoir")
+    points = sample_collocation(problem, small_settings.points, torch.Generator().manual_seed(0))
+    terms = {}
+    for mode in ("absolute", "ionic_strength"):
+        settings = replace(small_settings, {"formulation.ion_residuals": mode, "network.output_gain": 1.0})
+        model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
+        terms[mode] = {k: float(v.detach()) for k, v in loss_terms(problem, model, points).items()}
+    interior = model(points.interior)
+    res = pde_residuals(problem, interior)
+    salt = (0.5 * (interior["c_plus"][0] + interior["c_minus"][0])).detach()
+    assert float(salt.max()) > 3.0  # the double layer of ζ̂ = −2: cosh 2 = 3.8 at the wall
+    for name in ("np_plus", "np_minus"):
+        r = res[name].detach()
+        assert terms["absolute"][name] == pytest.approx(float(torch.mean(r**2)), rel=1e-12)
+        assert terms["ionic_strength"][name] == pytest.approx(float(torch.mean((r / salt) ** 2)), rel=1e-12)
+        assert terms["ionic_strength"][name] < 0.9 * terms["absolute"][name]
+    others = set(terms["absolute"]) - {"np_plus", "np_minus"}
+    assert others and all(terms["absolute"][k] == terms["ionic_strength"][k] for k in others)
+
+
 def test_autograd_jets_of_a_known_function():
     points = _points(50).requires_grad_(True)
     x, y = points[:, 0], points[:, 1]

@@ -88,6 +88,7 @@ class Formulation:
     velocity_scale: float = 1.0  # U: multiplies the flow block's outputs (flow_scale)
     field_scale: float = 10.0  # open circuit: Ê = field_scale · θ (PINNModel)
     exact_wall_flux: bool = False  # no-flux walls exact: the c± blocks see the warped height (networks.py)
+    ion_residuals: str = "absolute"  # the NP residuals in the loss as they are, or over (c₊ + c₋)/2 (losses.pde_terms)
 
     @classmethod
     def build(cls, problem: Problem, settings: FormulationSettings) -> Formulation:
@@ -118,6 +119,7 @@ class Formulation:
             velocity_scale=flow_scale(problem, settings.flow_scale),
             field_scale=settings.field_scale,
             exact_wall_flux=settings.wall_flux == "exact" and problem.ion_wall == "no_flux",
+            ion_residuals=settings.ion_residuals,
         )
 
     @property

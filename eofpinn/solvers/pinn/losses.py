@@ -71,8 +71,15 @@ def pde_residuals(problem: Problem, interior: Jets, field_hat: Tensor | float | 
                      bundles["P"], field_hat)
 
 
-def pde_terms(problem: Problem, interior: Jets, field_hat: Tensor | float | None = None) -> dict[str, Tensor]:
-    return {name: _mean_square(r) for name, r in pde_residuals(problem, interior, field_hat).items()}
+def pde_terms(problem: Problem, interior: Jets, field_hat: Tensor | float | None = None,
+              ion_residuals: str = "absolute") -> dict[str, Tensor]:
+    """The mean square of each PDE residual over the interior points; with `ion_residuals`
+    "ionic_strength" the Nernst–Planck residuals are divided by the local (c₊ + c₋)/2 first."""
+    res = pde_residuals(problem, interior, field_hat)
+    if ion_residuals == "ionic_strength":
+        salt = 0.5 * (interior["c_plus"][0] + interior["c_minus"][0])
+        res.update({name: res[name] / salt for name in ("np_plus", "np_minus")})
+    return {name: _mean_square(r) for name, r in res.items()}
 
 
 def through_sections(weights: Tensor, density: Tensor, n_sections: int) -> Tensor:
@@ -240,7 +247,7 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
         outlet = _region(jets, slices["outlet"]) if problem.ends == "periodic" else None
         jets = apply_gauges(jets, content, outlet, model.formulation.valences)
     interior = _region(jets, slices["interior"])
-    terms = pde_terms(problem, interior, model.field)
+    terms = pde_terms(problem, interior, model.field, model.formulation.ion_residuals)
     walls = {name: torch.cat((jets[name][:, slices["bottom"]], jets[name][:, slices["top"]]), dim=1) for name in jets}
     scale = model.formulation.zeta_scale  # continuation: wall and reservoir targets follow the scaled ζ̂
     charges = wall_charges(problem, points.bottom[:, 0], points.top[:, 0]) if problem.has_charge() else None
