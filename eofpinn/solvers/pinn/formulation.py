@@ -332,10 +332,10 @@ def build_model(problem: Problem, settings: PINNSettings, generator: torch.Gener
                          if not (profile := problem.wall_profile(wall)).uniform and profile.smooth)
     embedding = Embedding(problem.length_ratio, problem.ends == "periodic", net.fourier_features,
                           net.fourier_scale, wall_width, generator, patterns)
-    # nn.init draws from the global RNG: fork it, so that the run's generator alone decides the
-    # initial weights and the caller's random state is left as it was.
     formulation = Formulation.build(problem, settings.formulation)
     warped = tuple(ION_SIGNS) if formulation.exact_wall_flux else ()
+    # nn.init draws from the global RNG: fork it, so that the run's generator alone decides the
+    # initial weights and the caller's random state is left as it was.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(torch.randint(0, 2**62, (), generator=generator)))
         networks = FieldNetworks(embedding, net.width, net.depth, net.output_gain, warped)
