@@ -8,8 +8,9 @@ points" variant turns ONE of those levers
 back (leave-one-out); "0.1 layout" turns them all back (the formulation of eofpinn 0.1: linear
 wall blend, no flow base, penalty gauges, output gain 0.1, fixed points); each "+ …" variant adds
 one lever the recipe leaves off (corner points, RAD, continuation, a float64 L-BFGS polish over
-the last fifth of the steps, the flow scale U). Variants that change nothing on a straight
-channel (pattern features, corner points, the 2D recipe) run on the patterned case only. Every run gets the same number of steps (--steps) on
+the last fifth of the steps, the flow scale U, exact no-flux walls, Nernst–Planck residuals over
+the local ionic strength, half the balance sections about the pattern edges). Variants that change nothing on a straight
+channel (pattern features, corner points, the 2D recipe and its sections) run on the patterned case only. Every run gets the same number of steps (--steps) on
 --cases: the hardest straight cell (ε = 0.02, ζ̂ = 4), a benign one (ε = 0.1, ζ̂ = 1: no
 regression allowed) and cases/patterned_zeta.toml against FD, for --seeds seeds. Prints the final
 errors (and v's, the field the 2D cases miss) and training times (median over seeds), plots error against training time (from each run's
@@ -53,14 +54,17 @@ VARIANTS = {
     "+ continuation": {"continuation.steps": 500},
     "+ polish": {"polish.steps": "fifth"},
     "+ flow scale": {"formulation.flow_scale": "auto"},
+    "+ exact wall flux": {"formulation.wall_flux": "exact"},
+    "+ ionic-strength NP": {"formulation.ion_residuals": "ionic_strength"},
     "0.1 layout": LEGACY_LAYOUT,
     # The 2D recipe ([pinn] recipe = "auto": walls that change along x), one lever back at a time.
     "no section terms": {"points.balance_sections": 0},
     "no GN cap": {"balancing.max_ratio": 0},
+    "+ sections at edges": {"points.section_placement": "transitions"},
 }
 # Variants that change nothing on a straight channel (no wall pattern, no 2D recipe): run on
 # the patterned case only.
-PATTERN_ONLY = ("no pattern features", "+ corner points", "no section terms", "no GN cap")
+PATTERN_ONLY = ("no pattern features", "+ corner points", "no section terms", "no GN cap", "+ sections at edges")
 
 
 def cases() -> dict:
