@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from importlib import metadata
 from pathlib import Path
 
@@ -370,6 +371,22 @@ def _history(run_dir: Path) -> list[dict[str, str]]:
                 for row in csv.DictReader(handle)]
 
 
+def test_a_resume_that_moves_the_tail_average_before_its_checkpoint_says_so(tmp_path):
+    """The tail average is the last tenth of the steps: resuming a 20-step run to 21 steps puts its
+    start (after step 19) before the checkpoint (step 20), whose earlier iterates are gone, so the
+    mean covers step 21 alone and the run says so; extended far enough, it is silent."""
+    case = tmp_path / "tiny.toml"
+    case.write_text(TINY_CASE.format(steps=20))
+    out = tmp_path / "run"
+    message = ("the tail average of 21 steps ([pinn.optimizer] average_last) starts after step 19, before this "
+               "checkpoint (step 20), whose iterates were not kept: it averages steps 21–21 only")
+    with warnings.catch_warnings(record=True) as caught:
+        assert _solve(case, "--solver", "pinn", "--out", out) == 0
+        assert _solve(case, "--solver", "pinn", "--resume", out, "--steps", 21, "--force") == 0
+        assert _solve(case, "--solver", "pinn", "--resume", out, "--steps", 60, "--force") == 0
+    assert [str(w.message) for w in caught if "tail average" in str(w.message)] == [message]
+
+
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_stops_a_pinn_solve_with_a_checkpoint_and_resume_continues_it(endless_case, tmp_path, capsys,
                                                                             signum):
@@ -390,8 +407,11 @@ def test_a_signal_stops_a_pinn_solve_with_a_checkpoint_and_resume_continues_it(e
                                     f"eofpinn solve {endless_case} --solver pinn --resume {out}")
     assert not (out / "summary.json").exists() and not [p for p in out.iterdir() if p.name.startswith(".checkpoint")]
 
-    # Resume to step + 7: the step count continues, and the loss curve is the uninterrupted one.
-    end = step + 7
+    # Resume to 2·step + 7: the step count continues, and the loss curve is the uninterrupted one.
+    # (The tail average, the last tenth of the steps, starts after the checkpoint then however
+    # far the run got before the signal; one that started before it averages fewer iterates than
+    # the uninterrupted run: test_a_resume_that_moves_the_tail_average_before_its_checkpoint_says_so.)
+    end = 2 * step + 7
     assert _solve(endless_case, "--solver", "pinn", "--resume", out, "--steps", end) == 0
     assert torch.load(out / "checkpoint.pt", weights_only=False)["step"] == end
     assert json.loads((out / "summary.json").read_text())["info"]["steps"] == end

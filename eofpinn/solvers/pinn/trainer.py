@@ -42,6 +42,7 @@ import contextlib
 import math
 import threading
 import time
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -313,6 +314,16 @@ class Trainer:
         elif average["start"] == self.average_start:
             self.average = average
 
+    def _warn_short_average(self) -> None:
+        """A resume whose step count puts the start of the tail average before the checkpoint
+        (the iterates in between were not kept) averages from the checkpoint on: say so."""
+        start, main = self.average_start, self.settings.main_steps
+        if start is None or self.average is not None or not start < self.step < main:
+            return
+        warnings.warn(f"the tail average of {main} steps ([pinn.optimizer] average_last) starts after step {start}, "
+                      f"before this checkpoint (step {self.step}), whose iterates were not kept: it averages "
+                      f"steps {self.step + 1}–{main} only", stacklevel=2)
+
     def _closure_step(self, terms: Tensor, weights: Tensor) -> None:
         """One step of a closure-based optimiser (L-BFGS); θ_step is kept for `_undo_closure_step`.
         A trial point where the loss is not finite (an exp(·) that overflows) reports +inf: the
@@ -431,6 +442,7 @@ class Trainer:
         self.sampler.set_state(state["rng"]["sampler"].cpu())
         self.step, self.train_seconds, self.best = state["step"], state["train_seconds"], state["best"]
         self._restore_average(state.get("average"))
+        self._warn_short_average()
         # Rows at or after the resumed step are recomputed (e.g. the final row of a finished run).
         self.history = [row for row in state["history"] if row["step"] < self.step]
 
