@@ -214,20 +214,24 @@ class FieldNetworks(nn.Module):
             {name: MLP(embedding.n_features, width, depth, n_out, output_gain) for name, n_out in BLOCK_OUTPUTS.items()}
         )
 
+    def _block_inputs(self, embed, points: Tensor) -> dict[str, Tensor]:
+        """Each block's input, `embed(points, warped=…)`: computed once plain and (when some block
+        is warped) once warped."""
+        features = {False: embed(points)}
+        if self.warped_blocks:
+            features[True] = embed(points, warped=True)
+        return {name: features[name in self.warped_blocks] for name in self.blocks}
+
     def raw_values(self, points: Tensor) -> dict[str, Tensor]:
         """Block outputs (N, K) at points (N, 2), no derivatives."""
-        features = {False: self.embedding(points)}
-        if self.warped_blocks:
-            features[True] = self.embedding(points, warped=True)
-        return {name: block(features[name in self.warped_blocks]) for name, block in self.blocks.items()}
+        inputs = self._block_inputs(self.embedding, points)
+        return {name: block(inputs[name]) for name, block in self.blocks.items()}
 
     def raw_jets(self, points: Tensor, mode: str = "taylor") -> dict[str, Tensor]:
         """Block output jets (5, N, K) at points (N, 2), by Taylor mode or nested autograd."""
         if mode == "taylor":
-            features = {False: self.embedding.taylor(points)}
-            if self.warped_blocks:
-                features[True] = self.embedding.taylor(points, warped=True)
-            return {name: block.taylor(features[name in self.warped_blocks]) for name, block in self.blocks.items()}
+            inputs = self._block_inputs(self.embedding.taylor, points)
+            return {name: block.taylor(inputs[name]) for name, block in self.blocks.items()}
         if mode != "autograd":
             raise ValueError(f"derivatives must be 'taylor' or 'autograd', got {mode!r}")
         points = points.detach().requires_grad_(True)
