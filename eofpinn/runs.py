@@ -206,17 +206,19 @@ def run_differences(run_dir: Path, solver: str, case: Case, settings: dict) -> l
 
 
 def _resolve_auto_eval_nx(case: Case, *flat: dict) -> None:
-    """records.eval_nx = 0 ("auto") is AUTO_EVAL_NX uniform nodes where the walls do not change
-    along x (solvers/pinn/evaluation.py `eval_grid`): the same output grid as a run recorded
-    with that number before "auto" existed, hence the same run."""
-    from eofpinn.cases.pinn_settings import AUTO_EVAL_NX
-    from eofpinn.solvers.fd.grid import zeta_edges
+    """records.eval_nx = 0 ("auto") stands for the x nodes it resolves to (solvers/pinn/evaluation.py
+    `eval_x`): where those are uniform (a straight channel: 50) it is the same output grid as a
+    run recorded with that many nodes before "auto" existed, hence the same run."""
+    import numpy as np
 
-    if zeta_edges(case.problem).size:
+    from eofpinn.solvers.pinn.evaluation import eval_x
+
+    auto = eval_x(case.problem, 0, case.fd)
+    if not np.array_equal(auto, eval_x(case.problem, auto.size)):
         return
     for settings in flat:
         if settings.get("records.eval_nx") == 0:
-            settings["records.eval_nx"] = AUTO_EVAL_NX
+            settings["records.eval_nx"] = auto.size
 
 
 def describe_differences(differences: list[str]) -> str:

@@ -42,7 +42,6 @@ FLOW_BASES = ("none", "electroosmotic")
 GAUGES = ("penalty", "exact")
 WALL_FLUXES = ("penalty", "exact")
 ION_RESIDUALS = ("absolute", "ionic_strength")
-AUTO_EVAL_NX = 50  # records.eval_nx = 0: x nodes of the output grid of a channel whose walls do not change along x
 SECTION_TERMS = ("divergence", "spread", "both")
 SECTION_PLACEMENTS = ("stratified", "transitions")
 ADAPTERS = ("none", "per_loss")

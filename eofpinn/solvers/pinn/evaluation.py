@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from eofpinn.cases.model import FDSettings, Problem
-from eofpinn.cases.pinn_settings import AUTO_EVAL_NX, RecordSettings
+from eofpinn.cases.pinn_settings import RecordSettings
 from eofpinn.physics.exact import exact_fields, open_circuit_field, osmotic_pressure
 from eofpinn.solution import FIELD_NAMES, PAPER_ERROR_FIELDS, Solution, trapezoid_weights
 from eofpinn.solvers.fd.grid import edge_clustered_nodes, zeta_edges
@@ -36,6 +36,7 @@ from eofpinn.validation.compare import ZERO_REFERENCE
 MEAN_KEY = "mean"
 # Fields whose reference may vanish identically: measured against the velocity scale.
 VANISHING_FIELDS = ("v", "p")
+AUTO_EVAL_NX = 50  # records.eval_nx = 0: x nodes of the output grid of a channel whose walls do not change along x
 
 
 def eval_grid(problem: Problem, settings: RecordSettings, fd: FDSettings | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -50,13 +51,17 @@ def eval_grid(problem: Problem, settings: RecordSettings, fd: FDSettings | None 
     cases/zeta_step.toml (ε = 0.096, ℓ = 10) 50 uniform nodes (spacing 2ε) report an ion-flux
     spread of 0.13 and a charge balance of 3e-3 for a PINN whose own are 8.6e-2 and 9e-4 (FD's
     65 clustered nodes, 401 and 801 uniform ones agree to 1e-3)."""
-    y = np.linspace(0.0, 1.0, settings.eval_ny)
-    if settings.eval_nx:
-        return np.linspace(0.0, problem.length_ratio, settings.eval_nx), y
+    return eval_x(problem, settings.eval_nx, fd), np.linspace(0.0, 1.0, settings.eval_ny)
+
+
+def eval_x(problem: Problem, eval_nx: int, fd: FDSettings | None = None) -> np.ndarray:
+    """The x nodes of `eval_grid` for a given [pinn.records] eval_nx (0: auto)."""
+    if eval_nx:
+        return np.linspace(0.0, problem.length_ratio, eval_nx)
     edges = zeta_edges(problem)
     if fd is None or edges.size == 0:
-        return np.linspace(0.0, problem.length_ratio, AUTO_EVAL_NX), y
-    return edge_clustered_nodes(problem.length_ratio, fd.nx - 1, edges, fd.edge_stretch), y
+        return np.linspace(0.0, problem.length_ratio, AUTO_EVAL_NX)
+    return edge_clustered_nodes(problem.length_ratio, fd.nx - 1, edges, fd.edge_stretch)
 
 
 def grid_points(x: np.ndarray, y: np.ndarray) -> np.ndarray:
