@@ -1,5 +1,5 @@
-"""Command line: `eofpinn info | solve | validate | sweep | diagnose | plot | cases | new` (thin: parse, call,
-print)."""
+"""Command line: `eofpinn info | solve | validate | ensemble | sweep | diagnose | plot | cases | new`
+(thin: parse, call, print)."""
 
 from __future__ import annotations
 
@@ -178,6 +178,18 @@ def _validate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ensemble(args: argparse.Namespace) -> int:
+    from eofpinn.ensemble import report_lines, write_ensemble
+
+    written, report = write_ensemble(args.runs, args.out)
+    print(f"mean of {len(report['members'])} PINN runs (seeds {', '.join(map(str, report['seeds']))}); "
+          "spread = ‖member std‖ / ‖mean‖, std. error = spread / √N (seeds' shared bias not included):")
+    for line in report_lines(report):
+        print(f"  {line}")
+    print(f"wrote {args.out}/: " + ", ".join(p.name for p in written))
+    return 0
+
+
 def _sweep(args: argparse.Namespace) -> int:
     from eofpinn import studies
 
@@ -322,6 +334,13 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--reference", default="exact", metavar="DIR|exact",
                        help="reference run directory, or 'exact' (straight channels; default)")
     check.set_defaults(run=_validate)
+
+    mean = sub.add_parser("ensemble", help="the mean of finished PINN runs that differ only in their seed, "
+                                           "and their spread (an error indicator without a reference)")
+    mean.add_argument("runs", nargs="+", metavar="RUN",
+                      help="run directories of `eofpinn solve CASE --solver pinn --seed S`")
+    mean.add_argument("--out", required=True, help="a new directory for the mean run (never overwritten)")
+    mean.set_defaults(run=_ensemble)
 
     grid = sub.add_parser("sweep", help="a parameter study of any solver on a Dask cluster (resumable): "
                                          "sweep.csv/json, plots, sweep.pvd")

@@ -264,7 +264,8 @@ def read_run(run_dir: str | Path) -> Solution:
     for needed in (npz_path, case_path):
         if not needed.is_file():
             raise EofpinnError(f"{run_dir}: not a run directory ({needed.name} missing)")
-    data = np.load(npz_path)
+    with np.load(npz_path) as npz:  # closed here: the arrays are read into memory
+        data = {key: npz[key] for key in ("x", "y", *FIELD_NAMES)}
     info = {}
     summary_path = run_dir / "summary.json"
     solver = "unknown"

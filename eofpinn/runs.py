@@ -191,18 +191,28 @@ def run_differences(run_dir: Path, solver: str, case: Case, settings: dict) -> l
     problem = _recorded_problem(run_dir, record)
     differences = problem_differences(problem, case.problem, "the run", "this sweep") if problem is not None else []
     if record is not None:
-        recorded = (record.get("resumed") or [record])[-1].get("settings", record.get("settings", {}))
-        if solver == "pinn":  # a run recorded before a [pinn] key existed ran at its default
-            from eofpinn.cases.pinn_settings import with_default_keys
-
-            recorded = with_default_keys(recorded)
-        left, right = dict(_flatten(recorded)), dict(_flatten(settings))
+        left, right = recorded_settings(record), dict(_flatten(settings))
         if solver == "pinn":
             _resolve_auto_eval_nx(case, left, right)
-        differences += [f"{key} {left.get(key, 'absent')} in the run, {right.get(key, 'absent')} in this sweep"
-                        for key in dict.fromkeys([*left, *right])
-                        if not _same(left.get(key, "absent"), right.get(key, "absent"))]
+        differences += settings_differences(left, right, "the run", "this sweep")
     return differences
+
+
+def recorded_settings(record: dict) -> dict[str, Any]:
+    """The settings a run record says the run last ran with (its latest resume), flattened to
+    dotted keys; a PINN run recorded before a [pinn] key existed ran at that key's default."""
+    recorded = (record.get("resumed") or [record])[-1].get("settings", record.get("settings", {}))
+    if record.get("solver") == "pinn":
+        from eofpinn.cases.pinn_settings import with_default_keys
+
+        recorded = with_default_keys(recorded)
+    return dict(_flatten(recorded))
+
+
+def settings_differences(left: dict[str, Any], right: dict[str, Any], left_name: str, right_name: str) -> list[str]:
+    """What differs between two flattened settings, e.g. "points.n_interior 1000 in A, 2000 in B"."""
+    return [f"{key} {left.get(key, 'absent')} in {left_name}, {right.get(key, 'absent')} in {right_name}"
+            for key in dict.fromkeys([*left, *right]) if not _same(left.get(key, "absent"), right.get(key, "absent"))]
 
 
 def _resolve_auto_eval_nx(case: Case, *flat: dict) -> None:

@@ -17,12 +17,14 @@ import warnings
 from importlib import metadata
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
-from eofpinn import runs
+from eofpinn import io, runs
 from eofpinn.cases import load_case
 from eofpinn.cli import main
+from eofpinn.solution import trapezoid_weights
 
 REPO = Path(__file__).resolve().parents[2]
 STRAIGHT = REPO / "cases" / "straight_channel.toml"
@@ -306,6 +308,94 @@ def test_validate_refuses_runs_of_different_problems(tiny_case, tmp_path, capsys
                                  f"0.1 in {b}); validate against a run of the same case and --set values")
     assert not (a / "validation.json").exists()
     assert main(["validate", str(a), "--reference", str(c)]) == 0
+
+
+# ---------------------------------------------------------------------------- eofpinn ensemble
+@pytest.fixture
+def seeds(tiny_case, tmp_path) -> list[Path]:
+    """Two finished tiny PINN runs that differ only in their seed."""
+    dirs = [tmp_path / f"seed{s}" for s in (0, 1)]
+    for seed, out in enumerate(dirs):
+        assert _solve(tiny_case, "--solver", "pinn", "--seed", seed, "--out", out) == 0
+    return dirs
+
+
+def test_an_ensemble_is_the_mean_of_its_seeds_with_their_spread(seeds, tmp_path, capsys):
+    out = tmp_path / "mean"
+    assert main(["ensemble", *map(str, seeds), "--out", str(out)]) == 0
+    a, b = (np.load(d / "fields.npz") for d in seeds)
+    mean, spread = np.load(out / "fields.npz"), np.load(out / "ensemble_spread.npz")
+    weights = trapezoid_weights(a["x"], a["y"])
+    report = json.loads((out / "ensemble.json").read_text())
+    assert report["seeds"] == [0, 1] and report["members"] == [str(d.resolve()) for d in seeds]
+    for name in ("phi", "psi", "c_plus", "c_minus", "u", "v", "p"):
+        np.testing.assert_allclose(mean[name], 0.5 * (a[name] + b[name]), rtol=1e-15, atol=1e-15)
+        deviation = np.abs(a[name] - b[name]) / np.sqrt(2.0)  # the sample std of two values
+        np.testing.assert_allclose(spread[name], deviation, rtol=1e-12, atol=1e-15)
+        norm = np.sqrt(np.sum(weights * mean[name] ** 2))
+        if name == "v":  # a straight channel's v is the networks' noise: measured against the mean speed
+            speed = np.sqrt(np.sum(weights * (mean["u"] ** 2 + mean["v"] ** 2)))
+            assert norm < 1e-3 * speed
+            norm = speed
+        expected = np.sqrt(np.sum(weights * deviation**2)) / norm
+        assert report["spread"][name] == pytest.approx(expected, rel=1e-12) and expected > 0
+        assert report["standard_error"][name] == pytest.approx(expected / np.sqrt(2.0), rel=1e-12)
+    assert json.loads((out / "summary.json").read_text())["solver"] == "pinn-ensemble"
+    capsys.readouterr()
+    assert main(["validate", str(out)]) == 0  # a run directory like any other
+    assert "tiny: pinn-ensemble vs exact" in capsys.readouterr().out
+
+
+def test_an_open_circuit_ensemble_averages_the_field_its_seeds_found(tmp_path):
+    """At open circuit each seed finds its own Ê (a trainable unknown): the members are still runs
+    of one problem, and the mean run carries the mean Ê, which `read_run` and validate use."""
+    tiny = ["--steps", "5", "--set", "pinn.network.width=8", "--set", "pinn.network.depth=1",
+            "--set", "pinn.points.n_interior=60", "--set", "pinn.points.n_boundary=10", "--set", "pinn.dtype=float64",
+            "--set", "pinn.records.eval_nx=8", "--set", "pinn.records.eval_ny=16",
+            "--set", "pinn.records.conflict_diagnostics=false"]
+    members = [tmp_path / f"seed{s}" for s in (0, 1)]
+    for seed, out in enumerate(members):
+        assert _solve("streaming_potential", "--solver", "pinn", "--seed", seed, "--out", out, *tiny) == 0
+    found = [json.loads((d / "summary.json").read_text())["info"]["open_circuit_field_hat"] for d in members]
+    assert found[0] != found[1]
+    assert main(["ensemble", *map(str, members), "--out", str(tmp_path / "mean")]) == 0
+    mean = io.read_run(tmp_path / "mean")
+    assert mean.case.problem.open_circuit and mean.case.problem.field_hat == pytest.approx(np.mean(found), rel=1e-15)
+    report = json.loads((tmp_path / "mean" / "ensemble.json").read_text())
+    assert report["spread"]["field_hat"] == pytest.approx(abs(found[0] - found[1]) / np.sqrt(2) / abs(np.mean(found)))
+
+
+def test_an_ensemble_refuses_what_is_not_seeds_of_one_recipe_and_writes_nothing(seeds, tiny_case, tmp_path, capsys):
+    twin, longer, exact, out = tmp_path / "twin", tmp_path / "longer", tmp_path / "exact", tmp_path / "mean"
+    assert _solve(tiny_case, "--solver", "pinn", "--seed", 0, "--out", twin) == 0
+    assert _solve(tiny_case, "--solver", "pinn", "--seed", 2, "--steps", 10, "--out", longer) == 0
+    assert _solve(tiny_case, "--solver", "exact", "--out", exact, *EXACT_GRID) == 0
+    unfinished = tmp_path / "unfinished"
+    unfinished.mkdir()
+    first = seeds[0]
+    refusals = {
+        (first, first): "ensemble needs at least two different run directories (the seeds of one case)",
+        (first, twin): f"{twin} and {first} have the same seed 0: the same run twice, not two draws; "
+                       "give each member its own --seed",
+        (first, longer): f"{longer} and {first} differ in [pinn] settings other than the seed "
+                         f"(steps 10 in {longer}, 20 in {first}); an ensemble averages seeds of one recipe",
+        (first, exact): f"{exact}: solver exact, not pinn; eofpinn ensemble combines PINN runs "
+                        "(eofpinn solve CASE --solver pinn --seed S) that differ only in their seed",
+        (first, unfinished): f"{unfinished}: not a finished run (no summary.json); finish it "
+                             "(eofpinn solve … --out DIR --resume) or leave it out of the ensemble",
+        (first, tmp_path / "nowhere"): f"{tmp_path / 'nowhere'}: no such run directory",
+    }
+    capsys.readouterr()
+    for members, message in refusals.items():
+        assert main(["ensemble", *map(str, members), "--out", str(out)]) == 2
+        assert _one_line(capsys) == f"eofpinn: error: {message}"
+        assert not out.exists()
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    assert main(["ensemble", *map(str, seeds), "--out", str(out)]) == 2
+    assert _one_line(capsys) == (f"eofpinn: error: {out}: exists and is not an empty directory; choose another "
+                                 "--out (eofpinn ensemble never overwrites)")
+    assert _state(out) == {"notes.txt": hashlib.sha256(b"mine").hexdigest()}
 
 
 # ---------------------------------------------------------------------------- the lock
