@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 
 from eofpinn import io, runs
-from eofpinn.atomic import replacing, write_text
+from eofpinn.atomic import reason, replacing, write_text
 from eofpinn.cases import with_field
 from eofpinn.errors import EofpinnError
 from eofpinn.solution import FIELD_NAMES, Solution, trapezoid_weights
@@ -58,9 +58,12 @@ def _member(run_dir: Path) -> tuple[Solution, dict]:
                            "(eofpinn solve … --out DIR --resume) or leave it out of the ensemble")
     record = runs.read_record(run_dir)
     solution = io.read_run(run_dir)
-    if solution.solver != "pinn" or record is None or record.get("solver") != "pinn":
+    if solution.solver != "pinn":
         raise EofpinnError(f"{run_dir}: solver {solution.solver}, not pinn; eofpinn ensemble combines PINN runs "
                            "(eofpinn solve CASE --solver pinn --seed S) that differ only in their seed")
+    if record is None:
+        raise EofpinnError(f"{run_dir}: no run.json (a run from before eofpinn recorded its settings), so its "
+                           "recipe and seed cannot be checked; rerun it to use it in an ensemble")
     return solution, runs.recorded_settings(record)
 
 
@@ -77,11 +80,11 @@ def load_members(run_dirs: list[str | Path]) -> list[tuple[Path, Solution, dict]
         raise EofpinnError("ensemble needs at least two different run directories (the seeds of one case)")
     members = [(d, *_member(d)) for d in dirs]
     first_dir, first, first_settings = members[0]
+    # The problems as the case files pose them: at open circuit each run has found its own Ê.
+    posed = io.read_run_case(first_dir).problem
     seeds = {}
     for run_dir, solution, settings in members:
-        # The problems as the case files pose them: at open circuit each run has found its own Ê.
-        differences = runs.problem_differences(io.read_run_case(run_dir).problem, io.read_run_case(first_dir).problem,
-                                               str(run_dir), str(first_dir))
+        differences = runs.problem_differences(io.read_run_case(run_dir).problem, posed, str(run_dir), str(first_dir))
         if differences:
             raise EofpinnError(f"{run_dir} and {first_dir} are runs of different problems "
                                f"({runs.describe_differences(differences)}); an ensemble averages seeds of one case")
@@ -156,13 +159,16 @@ def write_ensemble(run_dirs: list[str | Path], out_dir: str | Path) -> tuple[lis
         "standard_error": {name: value / math.sqrt(n) for name, value in spread.items()},
     }
     solution.info["ensemble"] = report
-    written = io.write_run(solution, out_dir)
+    try:
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise EofpinnError(f"{out_dir}: cannot create the directory ({reason(exc)}); choose another --out") from None
     with replacing(out_dir / SPREAD_FILE) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, x=solution.x, y=solution.y, **deviation)
-    written.append(out_dir / SPREAD_FILE)
+    written = [out_dir / SPREAD_FILE, write_text(out_dir / ENSEMBLE_FILE, json.dumps(report, indent=2) + "\n"),
+               plot_spread(solution, deviation, spread, out_dir / SPREAD_PLOT)]
+    written += io.write_run(solution, out_dir)  # summary.json, written last, marks the run complete
     written += plots.plot_run(solution, out_dir)
-    written.append(plot_spread(solution, deviation, spread, out_dir / SPREAD_PLOT))
-    written.append(write_text(out_dir / ENSEMBLE_FILE, json.dumps(report, indent=2) + "\n"))
     return written, report
 
 

@@ -9,6 +9,7 @@ import datetime
 import hashlib
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -370,8 +371,10 @@ def test_an_ensemble_refuses_what_is_not_seeds_of_one_recipe_and_writes_nothing(
     assert _solve(tiny_case, "--solver", "pinn", "--seed", 0, "--out", twin) == 0
     assert _solve(tiny_case, "--solver", "pinn", "--seed", 2, "--steps", 10, "--out", longer) == 0
     assert _solve(tiny_case, "--solver", "exact", "--out", exact, *EXACT_GRID) == 0
-    unfinished = tmp_path / "unfinished"
+    unfinished, unrecorded = tmp_path / "unfinished", tmp_path / "unrecorded"
     unfinished.mkdir()
+    shutil.copytree(longer, unrecorded)
+    (unrecorded / "run.json").unlink()  # a run from before run.json
     first = seeds[0]
     refusals = {
         (first, first): "ensemble needs at least two different run directories (the seeds of one case)",
@@ -384,6 +387,8 @@ def test_an_ensemble_refuses_what_is_not_seeds_of_one_recipe_and_writes_nothing(
         (first, unfinished): f"{unfinished}: not a finished run (no summary.json); finish it "
                              "(eofpinn solve … --out DIR --resume) or leave it out of the ensemble",
         (first, tmp_path / "nowhere"): f"{tmp_path / 'nowhere'}: no such run directory",
+        (first, unrecorded): f"{unrecorded}: no run.json (a run from before eofpinn recorded its settings), so "
+                             "its recipe and seed cannot be checked; rerun it to use it in an ensemble",
     }
     capsys.readouterr()
     for members, message in refusals.items():
