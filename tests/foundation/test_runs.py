@@ -371,6 +371,8 @@ def test_an_ensemble_refuses_what_is_not_seeds_of_one_recipe_and_writes_nothing(
     assert _solve(tiny_case, "--solver", "pinn", "--seed", 0, "--out", twin) == 0
     assert _solve(tiny_case, "--solver", "pinn", "--seed", 2, "--steps", 10, "--out", longer) == 0
     assert _solve(tiny_case, "--solver", "exact", "--out", exact, *EXACT_GRID) == 0
+    thinner = tmp_path / "thinner"
+    assert _solve(tiny_case, "--solver", "pinn", "--seed", 3, "--out", thinner, "--set", "debye_ratio=0.25") == 0
     unfinished, unrecorded = tmp_path / "unfinished", tmp_path / "unrecorded"
     unfinished.mkdir()
     shutil.copytree(longer, unrecorded)
@@ -382,6 +384,8 @@ def test_an_ensemble_refuses_what_is_not_seeds_of_one_recipe_and_writes_nothing(
                        "give each member its own --seed",
         (first, longer): f"{longer} and {first} differ in [pinn] settings other than the seed "
                          f"(steps 10 in {longer}, 20 in {first}); an ensemble averages seeds of one recipe",
+        (first, thinner): f"{thinner} and {first} are runs of different problems (debye_ratio 0.25 in {thinner}, "
+                          f"0.2 in {first}); an ensemble averages seeds of one case",
         (first, exact): f"{exact}: solver exact, not pinn; eofpinn ensemble combines PINN runs "
                         "(eofpinn solve CASE --solver pinn --seed S) that differ only in their seed",
         (first, unfinished): f"{unfinished}: not a finished run (no summary.json); finish it "
