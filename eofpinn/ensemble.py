@@ -37,6 +37,7 @@ import numpy as np
 from eofpinn import io, runs
 from eofpinn.atomic import reason, replacing, write_text
 from eofpinn.cases import with_field
+from eofpinn.cases.model import Problem
 from eofpinn.errors import EofpinnError
 from eofpinn.solution import FIELD_NAMES, Solution, trapezoid_weights
 
@@ -49,8 +50,10 @@ FREE_SETTINGS = ("seed", "threads", "device", "compile")
 VANISHING_VELOCITY = 1e-3  # ‖ū‖ or ‖v̄‖ below this share of ‖|ū|‖: measure its spread against ‖|ū|‖
 
 
-def _member(run_dir: Path) -> tuple[Solution, dict]:
-    """A finished PINN run and its [pinn] settings (flattened), or one clear refusal."""
+def _member(run_dir: Path) -> tuple[Solution, Problem, dict]:
+    """A finished PINN run, its problem as the case file poses it (at open circuit each run has
+    found its own Ê, which the solution's problem carries) and its [pinn] settings (flattened);
+    or one clear refusal."""
     if not run_dir.is_dir():
         raise EofpinnError(f"{run_dir}: no such run directory")
     if not (run_dir / "summary.json").is_file():
@@ -64,7 +67,7 @@ def _member(run_dir: Path) -> tuple[Solution, dict]:
     if record is None:
         raise EofpinnError(f"{run_dir}: no run.json (a run from before eofpinn recorded its settings), so its "
                            "recipe and seed cannot be checked; rerun it to use it in an ensemble")
-    return solution, runs.recorded_settings(record)
+    return solution, io.read_run_case(run_dir).problem, runs.recorded_settings(record)
 
 
 def _recipe(settings: dict) -> dict:
@@ -72,19 +75,17 @@ def _recipe(settings: dict) -> dict:
             if key not in FREE_SETTINGS and not key.startswith("records.")}
 
 
-def load_members(run_dirs: list[str | Path]) -> list[tuple[Path, Solution, dict]]:
+def load_members(run_dirs: list[str | Path]) -> list[tuple[Path, Solution, Problem, dict]]:
     """The member runs, checked: at least two distinct directories, finished PINN runs of one
     problem on one grid, the same recipe, distinct seeds."""
     dirs = [Path(d) for d in run_dirs]
     if len({d.resolve() for d in dirs}) < 2:
         raise EofpinnError("ensemble needs at least two different run directories (the seeds of one case)")
     members = [(d, *_member(d)) for d in dirs]
-    first_dir, first, first_settings = members[0]
-    # The problems as the case files pose them: at open circuit each run has found its own Ê.
-    posed = io.read_run_case(first_dir).problem
+    first_dir, first, first_problem, first_settings = members[0]
     seeds = {}
-    for run_dir, solution, settings in members:
-        differences = runs.problem_differences(io.read_run_case(run_dir).problem, posed, str(run_dir), str(first_dir))
+    for run_dir, solution, problem, settings in members:
+        differences = runs.problem_differences(problem, first_problem, str(run_dir), str(first_dir))
         if differences:
             raise EofpinnError(f"{run_dir} and {first_dir} are runs of different problems "
                                f"({runs.describe_differences(differences)}); an ensemble averages seeds of one case")
@@ -153,8 +154,8 @@ def write_ensemble(run_dirs: list[str | Path], out_dir: str | Path) -> tuple[lis
     solution, deviation, spread = combine([m[1] for m in members])
     n = len(members)
     report = {
-        "members": [str(d.resolve()) for d, _, _ in members],
-        "seeds": [s.get("seed") for _, _, s in members],
+        "members": [str(d.resolve()) for d, *_ in members],
+        "seeds": [s.get("seed") for *_, s in members],
         "spread": spread,
         "standard_error": {name: value / math.sqrt(n) for name, value in spread.items()},
     }
@@ -166,13 +167,14 @@ def write_ensemble(run_dirs: list[str | Path], out_dir: str | Path) -> tuple[lis
     with replacing(out_dir / SPREAD_FILE) as tmp, open(tmp, "wb") as handle:
         np.savez(handle, x=solution.x, y=solution.y, **deviation)
     written = [out_dir / SPREAD_FILE, write_text(out_dir / ENSEMBLE_FILE, json.dumps(report, indent=2) + "\n"),
-               plot_spread(solution, deviation, spread, out_dir / SPREAD_PLOT)]
+               plot_spread(solution, deviation, spread, n, out_dir / SPREAD_PLOT)]
     written += io.write_run(solution, out_dir)  # summary.json, written last, marks the run complete
     written += plots.plot_run(solution, out_dir)
     return written, report
 
 
-def plot_spread(solution: Solution, deviation: dict[str, np.ndarray], spread: dict[str, float], path: Path) -> Path:
+def plot_spread(solution: Solution, deviation: dict[str, np.ndarray], spread: dict[str, float], n_members: int,
+                path: Path) -> Path:
     """Maps of the member standard deviation s_f (dimensionless) of ψ, c₊, c₋, u, v and p."""
     from eofpinn.plots import plt, save_figure
 
@@ -185,7 +187,7 @@ def plot_spread(solution: Solution, deviation: dict[str, np.ndarray], spread: di
         ax.set_title(f"{name}: member std (‖s‖/‖mean‖ = {spread[name]:.2e})", fontsize=10)
         ax.set_xlabel("x / H")
         ax.set_ylabel("y / H")
-    fig.suptitle(f"{solution.case.name} — spread of {len(solution.info['ensemble']['members'])} PINN seeds")
+    fig.suptitle(f"{solution.case.name} — spread of {n_members} PINN seeds")
     return save_figure(fig, path)
 
 
