@@ -119,24 +119,30 @@ def v_by_continuity(u_x: np.ndarray, y: np.ndarray) -> np.ndarray:
 def velocity_precision(trainer, fd: dict, pinn: dict, points: torch.Tensor, weights: np.ndarray) -> dict[str, float]:
     """Rms over the channel of FD's u, v and of the PINN's errors in them (`pinn`: its fields at
     `points`, the FD nodes), and the relative L2 error against FD's v of the v that continuity
-    makes of the PINN's ∂u/∂x (`v_by_continuity`; ∂u/∂x from the networks' jets)."""
+    makes of the PINN's ∂u/∂x (`v_by_continuity`; ∂u/∂x from the networks' jets). A stream-function
+    flow is divergence-free by construction (its jets carry no ∂u/∂x): continuity rebuilds its own v."""
     with torch.no_grad():
-        u_x = trainer.model(points.to(trainer.dtype))["u"][1].double().cpu().numpy().reshape(fd["u"].shape)
+        jets = trainer.model(points.to(trainer.dtype))
     u, v = pinn["u"], pinn["v"]
     area = weights.sum()
     rms = lambda f: float(np.sqrt((weights * f**2).sum() / area))  # noqa: E731
-    rebuilt = v_by_continuity(u_x, fd["y"])
+    if "stream" in jets:
+        rebuilt = v
+    else:
+        rebuilt = v_by_continuity(jets["u"][1].double().cpu().numpy().reshape(fd["u"].shape), fd["y"])
     return {"rms_u": rms(fd["u"]), "rms_v": rms(fd["v"]), "rms_error_u": rms(u - fd["u"]),
             "rms_error_v": rms(v - fd["v"]), "v_by_continuity_error": rms(rebuilt - fd["v"]) / rms(fd["v"])}
 
 
 def centre_residuals(trainer, xs: np.ndarray) -> dict[str, list[float]]:
-    """The PINN's PDE residuals (physics/residuals.py, on the networks' jets) at y = 1/2 and `xs`."""
+    """The PINN's PDE residuals (physics/residuals.py, on the networks' jets) at y = 1/2 and `xs`
+    (a stream-function flow has no continuity residual: ∇²Ψ + ω instead)."""
     problem, model = trainer.task.problem, trainer.model
     points = torch.tensor(np.stack((xs, np.full_like(xs, 0.5)), 1), dtype=trainer.dtype)
     with torch.no_grad():
         residuals = pde_residuals(problem, model(points), model.field)
-    return {name: residuals[name].double().cpu().tolist() for name in ("stokes_x", "np_plus", "np_minus", "continuity")}
+    return {name: residuals[name].double().cpu().tolist()
+            for name in ("stokes_x", "np_plus", "np_minus", "continuity", "vorticity") if name in residuals}
 
 
 def ion_fluxes(trainer, xs: np.ndarray) -> dict[str, list[float]]:

@@ -252,7 +252,7 @@ def with_settings(case: Case, changes: dict[str, object], source: str = "--set")
     like the case file's own (a CaseError naming `source` and the key). A loaded case resolves
     its settings again from the keys it gave plus `changes` (pinn_settings.resolve), so that
     `recipe` and the keys the recipe fills in follow the change."""
-    from eofpinn.cases.pinn_settings import SettingError, merge_keys, replace, validate_choices
+    from eofpinn.cases.pinn_settings import SettingError, check_problem, merge_keys, replace, validate_choices
 
     if not changes:
         return case
@@ -260,6 +260,7 @@ def with_settings(case: Case, changes: dict[str, object], source: str = "--set")
     given = None if given is None else merge_keys(given, changes)
     try:
         settings = replace(case.pinn, changes) if given is None else resolve(given, case.problem)
+        check_problem(settings, case.problem)
         validate_choices(settings)
     except SettingError as exc:
         raise CaseError(source, f"pinn.{exc.key}", exc.message) from None

@@ -39,6 +39,7 @@ PSI_BASES = ("linear", "gouy_chapman")
 CONCENTRATION_FORMS = ("slotboom", "log", "direct")
 PRESSURE_FORMS = ("excess", "core", "total")
 FLOW_BASES = ("none", "electroosmotic")
+FLOW_FORMS = ("velocity", "stream")
 GAUGES = ("penalty", "exact")
 WALL_FLUXES = ("penalty", "exact")
 ION_RESIDUALS = ("absolute", "ionic_strength")
@@ -178,6 +179,10 @@ class FormulationSettings:
     `field_scale` (open circuits): the trainable field is Ê = field_scale · θ. Adam-type steps
     move a parameter by about the learning rate whatever its gradient, so Ê moves by about
     field_scale × lr per step: 10 lets it follow the fields while the double layer forms.
+    `flow`: the flow block carries (u, v, P) ("velocity"), or a stream function Ψ, the vorticity
+    ω and P ("stream": u = ∂Ψ/∂y, v = −∂Ψ/∂x, so ∇·u = 0 and the volume flux through every
+    cross-section are exact; the residual ∇²Ψ + ω joins the loss and the momentum equations take
+    ∇²u = −∂ω/∂y, ∇²v = ∂ω/∂x; hard walls only, no inertia).
     """
 
     hard_walls: bool = True
@@ -191,6 +196,7 @@ class FormulationSettings:
     ion_residuals: str = "absolute"
     flow_scale: str | float = "none"
     field_scale: float = 10.0
+    flow: str = "velocity"
 
     def __post_init__(self) -> None:
         check_fields(self, "formulation.", {
@@ -203,6 +209,7 @@ class FormulationSettings:
             "hard_walls": FLAG,
             "psi_base": (one_of(PSI_BASES), choices_text(PSI_BASES)),
             "flow_base": (one_of(FLOW_BASES), choices_text(FLOW_BASES)),
+            "flow": (one_of(FLOW_FORMS), choices_text(FLOW_FORMS)),
             "concentrations": (one_of(CONCENTRATION_FORMS), choices_text(CONCENTRATION_FORMS)),
             "pressure": (one_of(PRESSURE_FORMS), choices_text(PRESSURE_FORMS)),
             "pressure_scale": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),
@@ -214,6 +221,8 @@ class FormulationSettings:
                  "formulation.wall_flux", '"penalty", or "exact" with concentrations = "slotboom" and hard_walls = true '
                  '(a zero ∂g±/∂y on the walls is a zero ion flux only for Slotboom ions at no-slip walls)',
                  self.wall_flux),
+        _require(self.flow == "velocity" or self.hard_walls, "formulation.flow",
+                 '"velocity", or "stream" with hard_walls = true (no slip is built into the stream function)', self.flow)
 
 
 @dataclass(frozen=True)
@@ -606,10 +615,22 @@ def recipe_additions(settings: PINNSettings, given: Mapping[str, Any], problem: 
 
 def resolve(given: Mapping[str, Any], problem: Any = None) -> PINNSettings:
     """The settings of a case that gives the dotted keys `given`: the defaults, then what the
-    recipe adds for `problem` (None: nothing), then `given` itself, which always wins."""
+    recipe adds for `problem` (None: nothing), then `given` itself, which always wins; checked
+    against the problem (`check_problem`)."""
     settings = replace(PINNSettings(), given)
     added = {} if problem is None else recipe_additions(settings, given, problem)
-    return replace(PINNSettings(), {**added, **given}) if added else settings
+    settings = replace(PINNSettings(), {**added, **given}) if added else settings
+    if problem is not None:
+        check_problem(settings, problem)
+    return settings
+
+
+def check_problem(settings: PINNSettings, problem: Any) -> None:
+    """Refuse settings the case's physics rules out (a SettingError): the stream-function flow
+    with inertia."""
+    if settings.formulation.flow == "stream" and problem.inertia:
+        raise SettingError("formulation.flow", 'must be "velocity" with [model] inertia = true (the stream function '
+                           "form carries no mixed derivative, which (u·∇)u needs); got 'stream'")
 
 
 def merge_keys(given: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -279,3 +279,97 @@ def test_mlp_jets_with_split_row_groups_match_one_concatenated_jet(dtype, d):
     for got, want in zip(torch.autograd.grad((weights * split).sum(), params),
                          torch.autograd.grad((weights * joined).sum(), params)):
         torch.testing.assert_close(got, want, **tolerance)
+
+
+def _central(model, points: torch.Tensor, name: str, axis: int, h: float = 1e-5) -> torch.Tensor:
+    """∂(field `name`)/∂(x or y) of the evaluated values by central differences (float64)."""
+    step = torch.zeros(2, dtype=torch.float64)
+    step[axis] = h
+    return (model.values(points + step)[name] - model.values(points - step)[name]) / (2.0 * h)
+
+
+@pytest.mark.parametrize("ends", ("periodic", "reservoir"))
+@pytest.mark.parametrize("flow_base", ("none", "electroosmotic"))
+def test_stream_function_flow_is_divergence_free_no_slip_and_carries_one_volume_flux(ends, flow_base):
+    """formulation.flow = "stream" on patterned walls with random weights: the evaluated u, v have
+    zero divergence (central differences, while ∂u/∂x itself is not small), vanish on both walls,
+    and carry the trainable Q through every cross-section; the jets the residuals read are the
+    derivatives of the evaluated Ψ, ω, u and v; continuity's terms give way to the vorticity term."""
+    from eofpinn.solvers.pinn.collocation import sample_collocation
+    from eofpinn.solvers.pinn.losses import loss_terms
+
+    problem = _patterned("no_flux", ends)
+    settings = replace(PINNSettings(), {"formulation.flow": "stream", "formulation.flow_base": flow_base,
+                                        "network.width": 12, "network.depth": 2, "network.output_gain": 1.0,
+                                        "points.n_interior": 80, "points.n_boundary": 20,
+                                        "points.balance_sections": 4, "points.section_terms": "both"})
+    model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
+    points = _points(40, 1.5, seed=3)
+    fields = {name: jet.detach() for name, jet in model(points).items()}
+    du_dx = _central(model, points, "u", 0)
+    divergence = du_dx + _central(model, points, "v", 1)
+    assert float(du_dx.abs().max()) > 1e-2 and float(divergence.abs().max()) < 1e-7
+    for name, row, axis in (("stream", 1, 0), ("stream", 2, 1), ("vorticity", 1, 0), ("vorticity", 2, 1),
+                            ("u", 2, 1), ("v", 1, 0)):
+        assert torch.allclose(_central(model, points, name, axis), fields[name][row], atol=1e-7), (name, row)
+    assert torch.allclose(fields["u"][0], fields["stream"][2]) and torch.allclose(fields["v"][0], -fields["stream"][1])
+    # The Laplacian the Stokes residuals read (xx rows) is the curl of ω.
+    assert torch.equal(fields["u"][3], -fields["vorticity"][2]) and torch.equal(fields["v"][3], fields["vorticity"][1])
+    for row, axis in ((3, 0), (4, 1)):
+        step = torch.zeros(2, dtype=torch.float64)
+        step[axis] = 1e-4
+        second = (model.values(points + step)["stream"] - 2.0 * model.values(points)["stream"]
+                  + model.values(points - step)["stream"]) / 1e-8
+        assert torch.allclose(second, fields["stream"][row], atol=1e-5), row
+    x = torch.linspace(0.0, 1.5, 7, dtype=torch.float64)
+    for y_wall in (0.0, 1.0):
+        on_wall = model.values(torch.stack((x, torch.full_like(x, y_wall)), dim=1))
+        assert float(on_wall["u"].abs().max()) < 1e-14 and float(on_wall["v"].abs().max()) < 1e-14
+    nodes, weights = (torch.as_tensor(a, dtype=torch.float64) for a in __import__("numpy").polynomial.legendre.leggauss(200))
+    y = 0.5 * (nodes + 1.0)
+    fluxes = torch.stack([torch.sum(0.5 * weights * model.values(torch.stack((torch.full_like(y, float(xi)), y), dim=1))["u"])
+                          for xi in x])
+    flux = float(model.volume_flux.detach())
+    assert abs(flux) > 1e-2 and float((fluxes - flux).abs().max()) < 1e-9 * abs(flux) + 1e-12
+    terms = loss_terms(problem, model, sample_collocation(problem, settings.points, torch.Generator().manual_seed(1)))
+    assert "vorticity" in terms and not {"continuity", "section_continuity", "spread_volume"} & set(terms)
+    assert {"section_np_plus", "spread_plus", "stokes_x", "stokes_y"} <= set(terms)
+
+
+def test_stream_function_bases_are_the_exact_straight_channel_flow():
+    """In a straight channel (ε = 0.04, ζ̂ = −2, Ê = 1, Δp̂ = 0.7) the stream-function bases alone
+    (every block's output layer zero, Q at its starting value) are the exact u of physics.md §4
+    and leave every PDE residual at the level of the Gouy–Chapman base (the same as flow "velocity")."""
+    from eofpinn.physics.exact import exact_derivatives
+    from eofpinn.solvers.pinn.losses import pde_residuals
+
+    problem = straight_problem(0.04, -2.0, 1.0, pressure_drop_hat=0.7, length_ratio=2.0)
+    points = _points(200, 2.0, seed=5)
+    exact = exact_derivatives(problem, points[:, 0].numpy(), points[:, 1].numpy())
+    for flow in ("velocity", "stream"):
+        settings = replace(PINNSettings(), {"formulation.flow": flow, "network.width": 12, "network.depth": 2})
+        model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
+        for block in model.networks.blocks.values():
+            torch.nn.init.zeros_(block.layers[-1].weight)
+        with torch.no_grad():
+            fields = model(points)
+            residuals = pde_residuals(problem, fields)
+        assert float((fields["u"][0] - torch.as_tensor(exact["u"].f)).abs().max()) < 1e-9, flow
+        assert max(float(r.abs().max()) for r in residuals.values()) < 1e-7, flow
+        assert ("vorticity" in residuals) == (flow == "stream")
+
+
+def test_stream_function_flow_is_refused_with_soft_walls_and_with_inertia():
+    from eofpinn.cases import case_from_problem, with_settings
+    from eofpinn.errors import CaseError
+
+    with pytest.raises(SettingError, match=r'\[pinn.formulation.flow\] must be "velocity", or "stream" with '
+                                           r'hard_walls = true \(no slip is built into the stream function\); '
+                                           r"got 'stream'"):
+        FormulationSettings(flow="stream", hard_walls=False)
+    problem = straight_problem(0.1, -1.0, 1.0, inertia=True)
+    with pytest.raises(SettingError, match=r'\[pinn.formulation.flow\] must be "velocity" with \[model\] inertia = true \(the stream function '
+                                           r"form carries no mixed derivative, which \(u·∇\)u needs\); got 'stream'"):
+        build_model(problem, replace(PINNSettings(), {"formulation.flow": "stream"}), torch.Generator().manual_seed(0))
+    with pytest.raises(CaseError, match=r"^--set: \[pinn.formulation.flow\] must be \"velocity\" with \[model\] inertia"):
+        with_settings(case_from_problem(problem), {"formulation.flow": "stream"})

@@ -73,6 +73,28 @@ def test_resume_continues_the_same_loss_curve(tmp_path, quick_problem, small_set
                 assert a[key] == pytest.approx(b[key], rel=1e-12, abs=1e-300), (a["step"], key)
 
 
+def test_stream_function_run_resumes_on_the_same_loss_curve_with_its_volume_flux(tmp_path, quick_problem,
+                                                                                 small_settings):
+    """formulation.flow = "stream": the trainable volume flux Q is in the checkpoint, so a split
+    run continues the straight run's loss curve to the last digit, and Q moved from its start."""
+    settings = replace(small_settings, {"steps": 20, "records.checkpoint_every": 10, "formulation.flow": "stream",
+                                        "network.output_gain": 1.0})
+    case = case_from_problem(quick_problem, pinn=settings)
+    run_in_directory(case, tmp_path / "straight", settings, progress=False)
+    run_in_directory(case, tmp_path / "split", replace(settings, {"steps": 10}), progress=False)
+    run_in_directory(case, tmp_path / "split", settings, resume=tmp_path / "split", progress=False)
+    straight, split = _history(tmp_path / "straight"), _history(tmp_path / "split")
+    assert "loss_vorticity" in straight[0] and "loss_continuity" not in straight[0]
+    for a, b in zip(straight, split):
+        for key in a:
+            if key.startswith(("loss", "weight_", "err_")):
+                assert a[key] == pytest.approx(b[key], rel=1e-12, abs=1e-300), (a["step"], key)
+    flux = [float(torch.load(tmp_path / run / "checkpoint.pt", weights_only=False)["model"]["scaled_flux"])
+            for run in ("straight", "split")]
+    model = trainer_module.Trainer(ChannelTask(case, settings), settings).model
+    assert flux[0] == flux[1] and abs(flux[0] - float(model.scaled_flux.detach())) > 1e-6
+
+
 def test_nan_stops_with_solver_error_and_keeps_last_good_checkpoint(tmp_path, quick_problem, small_settings,
                                                                     monkeypatch):
     settings = replace(small_settings, {"steps": 40, "records.log_every": 5, "records.checkpoint_every": 10})
@@ -219,6 +241,12 @@ def test_warm_start_takes_the_networks_of_another_run(tmp_path, quick_problem, s
     with pytest.raises(SolverError, match=r"cannot start from .*first/checkpoint.pt: its networks differ from this "
                                           r"run's \(.*\); use a run with the same \[pinn.network\] settings"):
         run_in_directory(case, tmp_path / "third", wider, init=tmp_path / "first")
+    stream = replace(settings, {"formulation.flow": "stream"})
+    with pytest.raises(SolverError, match=r"cannot start from .*first/checkpoint.pt: its flow block carries another "
+                                          r"flow \(formulation.flow 'velocity', this run 'stream'\); use a run with the "
+                                          r"same flow form"):
+        run_in_directory(case, tmp_path / "fourth", stream, init=tmp_path / "first")
+    assert not (tmp_path / "fourth" / "summary.json").exists()
 
 
 def test_lbfgs_descends_from_the_default_start(quick_problem, small_settings):

@@ -26,6 +26,26 @@ L(x, y) = (1 − y) ζ̂_b(x) + y ζ̂_t(x) their linear blend:
          with the c± networks to the precision of the flow-driving pressure gradient)
     p  = Δp̂ (1 − x/ℓ) + s N_P,  P = p − Π   (paper layout: the network carries p itself)
 
+With flow "stream" the flow block carries (N_Ψ, N_ω, N_P) and the velocity is the curl of a
+stream function Ψ, so ∇·u = 0 and the volume flux through every cross-section are exact:
+
+    Ψ  = Ψ_B + Q s(y) + U d² N_Ψ,   u = ∂Ψ/∂y,  v = −∂Ψ/∂x     (s = 3y² − 2y³; d² kills Ψ and ∂Ψ/∂y
+                                                               on both walls: no slip; Q the volume
+                                                               flux, a trainable scalar)
+    ω  = ω_B + U N_ω                the vorticity v_x − u_y, tied to Ψ by the loss term ∇²Ψ + ω = 0
+         Ψ_B = Ê (Λ(x, y) − s(y) Λ(x, 1)), Λ = ∫₀^y (B_ζ − L) dy′ (Gauss–Legendre in y): the stream
+         function of the flow base's double layers, its x-varying flux moved into the Poiseuille
+         shape s, which Q then carries (flow_base "none": Ψ_B = 0); ω_B = −∂²(Ψ_B + Q s)/∂y², the
+         vorticity of the base less its ∂²/∂x² part (the x-derivative of ∂(B_ζ − L)/∂y by autograd
+         on the base alone). In a straight channel Ψ_B + Q s and ω_B are the exact flow (physics.md
+         §4) when Q is its flux, so N_Ψ = N_ω = 0 there.
+    The momentum equations read ∇²u = −∂ω/∂y and ∇²v = ∂ω/∂x (exact once ∇²Ψ + ω = 0), so no
+    derivative above the second is needed. The jets of u and v returned hold what the residuals
+    read (physics.residuals): rows (f, x, y) of u are (Ψ_y, 0, Ψ_yy) and of v (−Ψ_x, −Ψ_xx, 0) —
+    the mixed Ψ_xy is not formed; it cancels in ∇·u, which is zero — and their xx rows carry the
+    whole Laplacian (−ω_y, ω_x), the yy rows 0. The jets of Ψ and ω are returned as "stream" and
+    "vorticity" (ω's second-derivative rows are not formed).
+
 U (flow_scale) is 1 by default; "auto" makes it the case's velocity scale max(|Ê| max|ζ̂|, |Δp̂|/(8ℓ)):
 the flow a weak drive makes is small (Ê = 0.04 gives |u| ~ 0.02), and an optimiser whose steps have
 a fixed size in parameter space (Adam, SOAP) moves small outputs by large relative amounts. On the
@@ -47,13 +67,15 @@ All maps act on jets (derivatives.py), so the residuals see exact derivatives of
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
 from eofpinn.cases.model import PINNSettings, Problem
-from eofpinn.cases.pinn_settings import CONCENTRATION_FORMS, PRESSURE_FORMS, PSI_BASES, FormulationSettings
+from eofpinn.cases.pinn_settings import (CONCENTRATION_FORMS, PRESSURE_FORMS, PSI_BASES, FormulationSettings,
+                                        check_problem)
 from eofpinn.physics.walls import WallProfile
 from eofpinn.solvers.pinn import derivatives as jets
 from eofpinn.solvers.pinn.networks import Embedding, FieldNetworks
@@ -89,6 +111,10 @@ class Formulation:
     field_scale: float = 10.0  # open circuit: Ê = field_scale · θ (PINNModel)
     exact_wall_flux: bool = False  # no-flux walls exact: the c± blocks see the warped height (networks.py)
     ion_residuals: str = "absolute"  # the NP residuals in the loss as they are, or over (c₊ + c₋)/2 (losses.pde_terms)
+    stream: bool = False  # flow "stream": the flow block carries Ψ, ω, P (module docstring)
+    quadrature_nodes: int = 64  # Gauss–Legendre nodes of the stream function's base Λ = ∫₀^y (B_ζ − L) dy′
+    # The stream base of the last few point sets (stream_base_jets): it depends on the points alone.
+    base_cache: list = field(default_factory=list, repr=False, compare=False)
 
     @classmethod
     def build(cls, problem: Problem, settings: FormulationSettings) -> Formulation:
@@ -120,6 +146,7 @@ class Formulation:
             field_scale=settings.field_scale,
             exact_wall_flux=settings.wall_flux == "exact" and problem.ion_wall == "no_flux",
             ion_residuals=settings.ion_residuals,
+            stream=settings.flow == "stream",
         )
 
     @property
@@ -165,6 +192,81 @@ class Formulation:
         field = self.field_hat if field_hat is None else field_hat
         return field * layers + poiseuille
 
+    def _layers(self, points: Tensor) -> Tensor:
+        """Jet of B_ζ − L: the double layers of the ψ base less the wall blend (zero on both walls)."""
+        return self.psi_wall_jet(points) - jets.wall_blend_jet(points[:, 1], *self.wall_values(points))
+
+    def layer_flux(self, x: Tensor) -> Tensor:
+        """x-jet of Λ(x, 1) = ∫₀¹ (B_ζ − L) dy: the volume flux of the base's layers per unit Ê."""
+        nodes, weights = _gauss_legendre(self.quadrature_nodes, x)
+        n = nodes.numel()
+        points = torch.stack((x.repeat_interleave(n), nodes.repeat(x.numel())), dim=1)
+        layers = self._layers(points).reshape(5, x.numel(), n)
+        flux = layers @ weights
+        return jets.jet_of_x(flux[0], flux[1], flux[3])
+
+    def stream_base_jets(self, points: Tensor) -> tuple[Tensor, Tensor]:
+        """Jets of Ψ_B and ω_B per unit Ê (module docstring): Λ(x, y) − s(y) Λ(x, 1), and
+        −∂(B_ζ − L)/∂y with its x-derivative taken by autograd (rows xx, yy of ω_B not formed).
+        Parameter-free, so kept for the last few point sets (a training batch is the same points
+        step after step): half the cost of a step otherwise."""
+        points = points.detach()
+        for cached_points, scale, result in self.base_cache:
+            if (scale == self.zeta_scale and cached_points.shape == points.shape and cached_points.dtype == points.dtype
+                    and cached_points.device == points.device and torch.equal(cached_points, points)):
+                return result
+        result = self._stream_base_jets(points)
+        self.base_cache.insert(0, (points.clone(), self.zeta_scale, result))
+        del self.base_cache[4:]
+        return result
+
+    def _stream_base_jets(self, points: Tensor) -> tuple[Tensor, Tensor]:
+        x, y = points[:, 0], points[:, 1]
+        nodes, weights = _gauss_legendre(self.quadrature_nodes, points)
+        n = nodes.numel()
+        inner = torch.stack((x.repeat_interleave(n), (y[:, None] * nodes[None, :]).reshape(-1)), dim=1)
+        integral = y * (self._layers(inner).reshape(5, x.numel(), n) @ weights)  # (5, N): rows f, x, ·, xx, ·
+        with torch.enable_grad():
+            x_grad = x.clone().requires_grad_(True)
+            here = self._layers(torch.stack((x_grad, y), dim=1))
+            (mixed,) = torch.autograd.grad(here[2].sum(), x_grad)  # ∂²(B_ζ − L)/∂x∂y, point by point
+        here = here.detach()
+        local = torch.stack((integral[0], integral[1], here[0], integral[3], here[2]))  # Λ: ∂Λ/∂y = B_ζ − L
+        shape, flux = _poiseuille_shape(y), self.layer_flux(x)
+        stream = local - jets.product(shape, flux)
+        zero = torch.zeros_like(y)
+        # −∂²/∂y² of that stream function: −∂(B_ζ − L)/∂y + s''(y) Λ(x, 1), and its x- and y-derivatives.
+        vorticity = torch.stack((-here[2] + shape[4] * flux[0], -mixed + shape[4] * flux[1],
+                                 -here[4] - 12.0 * flux[0], zero, zero))
+        return stream, vorticity
+
+    def stream_flow(self, flow: Tensor, points: Tensor, distance: Tensor, field_hat: Tensor | float | None,
+                    volume_flux: Tensor) -> dict[str, Tensor]:
+        """u, v, Ψ and ω jets of flow "stream" from the flow block's raw jets (module docstring)."""
+        scale = self.velocity_scale
+        stream = scale * jets.product(jets.product(distance, distance), flow[..., 0])
+        shape = _poiseuille_shape(points[:, 1])
+        stream = stream + volume_flux * shape
+        zero = torch.zeros_like(shape[0])
+        # ω of Q s(y): −Q s''(y), whose y-derivative is −Q s''' = 12 Q.
+        vorticity = scale * flow[..., 1] - volume_flux * torch.stack((shape[4], zero, zero - 12.0, zero, zero))
+        if self.flow_base != "none" and self.walls is not None:
+            field = self.field_hat if field_hat is None else field_hat
+            stream_base, vorticity_base = self.stream_base_jets(points)
+            stream, vorticity = stream + field * stream_base, vorticity + field * vorticity_base
+        u = torch.stack((stream[2], zero, stream[4], -vorticity[2], zero))
+        v = torch.stack((-stream[1], -stream[3], zero, vorticity[1], zero))
+        return {"u": u, "v": v, "stream": stream, "vorticity": vorticity}
+
+    def initial_volume_flux(self) -> float:
+        """Q to start from: the base layers' flux averaged along the channel, times Ê, plus the
+        Poiseuille flux Δp̂/(12ℓ) of the imposed drop (0 with flow_base "none" but for the drop)."""
+        flux = self.pressure_drop / (12.0 * self.length_ratio)
+        if self.flow_base != "none" and self.walls is not None:
+            x = torch.linspace(0.0, self.length_ratio, 257, dtype=torch.float64)
+            flux += self.field_hat * float(self.layer_flux(x)[0].mean())
+        return flux
+
     def _concentration(self, raw: Tensor, sign: float, psi: Tensor, distance: Tensor, points: Tensor) -> Tensor:
         """c₊ (sign +1) or c₋ (sign −1) from its raw jet; see the module docstring."""
         if self.concentrations == "direct":
@@ -184,10 +286,11 @@ class Formulation:
             exponent = exponent - sign * self.psi_wall_jet(points)  # Boltzmann ions of B_ζ at the walls
         return jets.exponential(exponent)
 
-    def fields(self, raw: dict[str, Tensor], points: Tensor,
-               field_hat: Tensor | float | None = None) -> dict[str, Tensor]:
-        """Physical jets (5, N) keyed by FIELDS from the blocks' raw jets (5, N, K); `field_hat`
-        the Ê of the flow base (None: the formulation's)."""
+    def fields(self, raw: dict[str, Tensor], points: Tensor, field_hat: Tensor | float | None = None,
+               volume_flux: Tensor | float = 0.0) -> dict[str, Tensor]:
+        """Physical jets (5, N) keyed by FIELDS (and, flow "stream", "stream" and "vorticity")
+        from the blocks' raw jets (5, N, K); `field_hat` the Ê of the flow base (None: the
+        formulation's); `volume_flux` Q of flow "stream"."""
         x, y = points[:, 0], points[:, 1]
         distance = jets.wall_distance_jet(y)
         psi = raw["psi"][..., 0]
@@ -197,12 +300,15 @@ class Formulation:
         for name, sign in ION_SIGNS.items():
             out[name] = self._concentration(raw[name][..., 0], sign, psi, distance, points)
         flow = raw["flow"]
-        out["u"], out["v"] = self.velocity_scale * flow[..., 0], self.velocity_scale * flow[..., 1]
-        if self.hard_velocity:
-            out["u"], out["v"] = jets.product(distance, out["u"]), jets.product(distance, out["v"])
-        base = self.flow_base_jet(points, field_hat) if self.walls is not None else None
-        if base is not None:
-            out["u"] = out["u"] + base
+        if self.stream:
+            out.update(self.stream_flow(flow, points, distance, field_hat, volume_flux))
+        else:
+            out["u"], out["v"] = self.velocity_scale * flow[..., 0], self.velocity_scale * flow[..., 1]
+            if self.hard_velocity:
+                out["u"], out["v"] = jets.product(distance, out["u"]), jets.product(distance, out["v"])
+            base = self.flow_base_jet(points, field_hat) if self.walls is not None else None
+            if base is not None:
+                out["u"] = out["u"] + base
         scale = self.pressure_scale * (self.velocity_scale if self.pressure in ("excess", "core") else 1.0)
         pressure = scale * flow[..., 2] + self.pressure_drop_jet(x)
         if self.pressure == "total" and not self.paper_model:
@@ -228,6 +334,19 @@ class Formulation:
         drop = self.pressure_drop / self.length_ratio
         zero = torch.zeros_like(x)
         return torch.stack((self.pressure_drop - drop * x, zero - drop, zero, zero, zero))
+
+
+def _poiseuille_shape(y: Tensor) -> Tensor:
+    """Jet of s(y) = 3y² − 2y³: the stream function of a unit-flux Poiseuille flow (s = s' = 0 at
+    y = 0, s = 1 and s' = 0 at y = 1)."""
+    return jets.jet_of_y(y * y * (3.0 - 2.0 * y), 6.0 * y * (1.0 - y), 6.0 - 12.0 * y)
+
+
+def _gauss_legendre(n: int, like: Tensor) -> tuple[Tensor, Tensor]:
+    """n Gauss–Legendre nodes and weights on [0, 1], in `like`'s dtype and device."""
+    nodes, weights = np.polynomial.legendre.leggauss(n)
+    return (torch.as_tensor(0.5 * (nodes + 1.0), dtype=like.dtype, device=like.device),
+            torch.as_tensor(0.5 * weights, dtype=like.dtype, device=like.device))
 
 
 def flow_scale(problem: Problem, setting: str | float) -> float:
@@ -279,6 +398,8 @@ class PINNModel(nn.Module):
     `current = "0 A"` case file) and fixed by the zero_current loss term; being a parameter, it
     is in the state dict (checkpoints, resume, warm start) and seen by every optimiser. `field`
     is the Ê every map and residual uses: field_scale · θ, or the applied field of a closed circuit.
+    With flow "stream" the volume flux Q = U · θ_Q is a trainable scalar too (`scaled_flux`,
+    started at `Formulation.initial_volume_flux`).
     """
 
     def __init__(self, networks: FieldNetworks, formulation: Formulation, derivatives: str = "taylor",
@@ -293,6 +414,11 @@ class PINNModel(nn.Module):
             self.scaled_field = nn.Parameter(torch.tensor(start, dtype=torch.float64))
         else:
             self.register_parameter("scaled_field", None)
+        if formulation.stream:
+            start = formulation.initial_volume_flux() / formulation.velocity_scale
+            self.scaled_flux = nn.Parameter(torch.tensor(start, dtype=torch.float64))
+        else:
+            self.register_parameter("scaled_flux", None)
 
     @property
     def field(self) -> Tensor | float:
@@ -301,20 +427,33 @@ class PINNModel(nn.Module):
             return self.formulation.field_hat
         return self.formulation.field_scale * self.scaled_field
 
+    @property
+    def volume_flux(self) -> Tensor | float:
+        """Q of flow "stream" (U · θ_Q, a scalar tensor), else 0 (unused)."""
+        return 0.0 if self.scaled_flux is None else self.formulation.velocity_scale * self.scaled_flux
+
     def forward(self, points: Tensor) -> dict[str, Tensor]:
         """Jets (5, N) of ψ, c±, u, v and the excess pressure P (gauges not applied)."""
-        return self.formulation.fields(self.networks.raw_jets(points, self.derivatives), points, self.field)
+        return self.formulation.fields(self.networks.raw_jets(points, self.derivatives), points, self.field,
+                                       self.volume_flux)
 
     def _raw_values(self, points: Tensor) -> dict[str, Tensor]:
         raw = {name: torch.cat((out.unsqueeze(0), out.new_zeros((4,) + out.shape)))
                for name, out in self.networks.raw_values(points).items()}
-        return self.formulation.fields(raw, points, self.field)
+        return self.formulation.fields(raw, points, self.field, self.volume_flux)
+
+    def _jet_values(self, points: Tensor) -> dict[str, Tensor]:
+        """The full jets, detached (flow "stream": u and v are derivatives of Ψ)."""
+        with torch.enable_grad() if self.derivatives == "autograd" else torch.no_grad():
+            return {name: jet.detach() for name, jet in self.forward(points).items()}
 
     @torch.no_grad()
     def values(self, points: Tensor) -> dict[str, Tensor]:
         """Field values (N,) for evaluation: a plain forward pass (the formulation's maps act on
-        jets whose derivative rows are left zero; only row 0 is read), gauges applied."""
-        fields = self._raw_values(points)
+        jets whose derivative rows are left zero; only row 0 is read) — with flow "stream" the
+        jets themselves, u and v being derivatives of Ψ — gauges applied (their means need only
+        ψ, c± and P, so they come from plain passes)."""
+        fields = self._jet_values(points) if self.formulation.stream else self._raw_values(points)
         if self.formulation.exact_gauges and self.gauge_points:
             means = {key: (self._raw_values(p) if p is not None else None) for key, p in self.gauge_points.items()}
             fields = apply_gauges(fields, means.get("content"), means.get("outlet"), self.formulation.valences)
@@ -332,6 +471,7 @@ def build_model(problem: Problem, settings: PINNSettings, generator: torch.Gener
                          if not (profile := problem.wall_profile(wall)).uniform and profile.smooth)
     embedding = Embedding(problem.length_ratio, problem.ends == "periodic", net.fourier_features,
                           net.fourier_scale, wall_width, generator, patterns)
+    check_problem(settings, problem)
     formulation = Formulation.build(problem, settings.formulation)
     warped = tuple(ION_SIGNS) if formulation.exact_wall_flux else ()
     # nn.init draws from the global RNG: fork it, so that the run's generator alone decides the

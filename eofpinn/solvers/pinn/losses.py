@@ -1,7 +1,8 @@
 """The loss terms: one mean square per PDE residual and one per boundary-condition group.
 
 PDE terms (physics.residuals, on the interior points): poisson, np_plus, np_minus, stokes_x,
-stokes_y, continuity. Boundary groups (physics.md §3), each present only when the case has it
+stokes_y, continuity — with flow "stream" (formulation.py) continuity holds exactly and its place
+is taken by vorticity, ∇²Ψ + ω = 0 (so are section_continuity and spread_volume left out). Boundary groups (physics.md §3), each present only when the case has it
 and the formulation does not already satisfy it exactly:
 
     wall_psi        ψ = ζ̂_wall(x)                               (soft walls; ζ segments only)
@@ -67,8 +68,13 @@ def pde_residuals(problem: Problem, interior: Jets, field_hat: Tensor | float | 
     """The six PDE residuals at every interior point (physics.residuals on the jets); `field_hat`
     the Ê they use (None: the problem's)."""
     bundles = {name: as_derivatives(interior[name]) for name in FIELDS}
-    return residuals(problem, bundles["psi"], bundles["c_plus"], bundles["c_minus"], bundles["u"], bundles["v"],
-                     bundles["P"], field_hat)
+    out = residuals(problem, bundles["psi"], bundles["c_plus"], bundles["c_minus"], bundles["u"], bundles["v"],
+                    bundles["P"], field_hat)
+    if "stream" in interior:  # flow "stream": ∇·u = 0 by construction; Ψ and ω are tied instead
+        del out["continuity"]
+        stream = interior["stream"]
+        out["vorticity"] = stream[3] + stream[4] + interior["vorticity"][0]
+    return out
 
 
 def pde_terms(problem: Problem, interior: Jets, field_hat: Tensor | float | None = None,
@@ -140,7 +146,7 @@ def flux_balance_terms(problem: Problem, columns: Jets, weights: Tensor, n_colum
     it (volume, ions), zero for a solution (with no-flux, no-slip walls)."""
     res = pde_residuals(problem, columns, field_hat)
     return {f"section_{name}": torch.mean(through_sections(weights, res[name], n_columns) ** 2)
-            for name in FLUX_BALANCES}
+            for name in FLUX_BALANCES if name in res}
 
 
 def flux_spread_terms(problem: Problem, columns: Jets, weights: Tensor, n_columns: int,
@@ -154,7 +160,7 @@ def flux_spread_terms(problem: Problem, columns: Jets, weights: Tensor, n_column
         flux = through_sections(weights, density, n_columns)
         return torch.mean((flux - flux.mean()) ** 2)
 
-    out = {"spread_volume": spread(columns["u"][0])}
+    out = {} if "stream" in columns else {"spread_volume": spread(columns["u"][0])}  # exact with a stream function
     if problem.ion_wall == "no_flux":
         for name, parts in ion_fluxes_x(problem, columns, field_hat).items():
             out[f"spread_{name[2:]}"] = spread(sum(parts.values()))
