@@ -206,10 +206,11 @@ class Formulation:
         return jets.jet_of_x(flux[0], flux[1], flux[3])
 
     def stream_base_jets(self, points: Tensor) -> tuple[Tensor, Tensor]:
-        """Jets of Ψ_B and ω_B per unit Ê (module docstring): Λ(x, y) − s(y) Λ(x, 1), and
-        −∂(B_ζ − L)/∂y with its x-derivative taken by autograd (rows xx, yy of ω_B not formed).
-        Parameter-free, so kept for the last few point sets (a training batch is the same points
-        step after step): half the cost of a step otherwise."""
+        """Jets of Ψ_B and ω_B per unit Ê (module docstring): Λ(x, y) − s(y) Λ(x, 1), and its
+        −∂²/∂y², −∂(B_ζ − L)/∂y + s''(y) Λ(x, 1), whose x-derivative needs ∂²(B_ζ − L)/∂x∂y (taken
+        by autograd; rows xx, yy of ω_B are not formed). Parameter-free, so kept for the last few
+        point sets (a training batch is the same points step after step): recomputed, it would be
+        nearly half the cost of a step."""
         points = points.detach()
         for cached_points, scale, result in self.base_cache:
             if (scale == self.zeta_scale and cached_points.shape == points.shape and cached_points.dtype == points.dtype
