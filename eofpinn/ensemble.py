@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import numpy as np
@@ -138,7 +139,15 @@ def combine(solutions: list[Solution]) -> tuple[Solution, dict[str, np.ndarray],
 
 
 def _refuse_existing(out_dir: Path) -> None:
-    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+    """Refuse an --out that another eofpinn process holds, or that holds anything."""
+    if out_dir.is_dir():
+        runs.refuse_if_locked(out_dir)
+    _refuse_contents(out_dir)
+
+
+def _refuse_contents(out_dir: Path) -> None:
+    """Refuse an --out that holds anything but a lock file."""
+    if out_dir.exists() and (not out_dir.is_dir() or any(p.name != runs.LOCK for p in out_dir.iterdir())):
         raise EofpinnError(f"{out_dir}: exists and is not an empty directory; choose another --out "
                            "(eofpinn ensemble never overwrites)")
 
@@ -164,12 +173,17 @@ def write_ensemble(run_dirs: list[str | Path], out_dir: str | Path) -> tuple[lis
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise EofpinnError(f"{out_dir}: cannot create the directory ({reason(exc)}); choose another --out") from None
-    with replacing(out_dir / SPREAD_FILE) as tmp, open(tmp, "wb") as handle:
-        np.savez(handle, x=solution.x, y=solution.y, **deviation)
-    written = [out_dir / SPREAD_FILE, write_text(out_dir / ENSEMBLE_FILE, json.dumps(report, indent=2) + "\n"),
-               plot_spread(solution, deviation, spread, n, out_dir / SPREAD_PLOT)]
-    written += io.write_run(solution, out_dir)  # summary.json, written last, marks the run complete
-    written += plots.plot_run(solution, out_dir)
+    lock = runs.acquire_lock(out_dir)  # held while writing, like a solve's: no other run mixes in
+    try:
+        _refuse_contents(out_dir)  # another process may have written there while the members were read
+        with replacing(out_dir / SPREAD_FILE) as tmp, open(tmp, "wb") as handle:
+            np.savez(handle, x=solution.x, y=solution.y, **deviation)
+        written = [out_dir / SPREAD_FILE, write_text(out_dir / ENSEMBLE_FILE, json.dumps(report, indent=2) + "\n"),
+                   plot_spread(solution, deviation, spread, n, out_dir / SPREAD_PLOT)]
+        written += io.write_run(solution, out_dir)  # summary.json, written last, marks the run complete
+        written += plots.plot_run(solution, out_dir)
+    finally:
+        os.close(lock)
     return written, report
 
 

@@ -263,7 +263,7 @@ def _in_use(run_dir: Path, pid: str) -> EofpinnError:
                         "wait for it to finish or choose another --out")
 
 
-def _refuse_if_locked(run_dir: Path) -> None:
+def refuse_if_locked(run_dir: Path) -> None:
     """Refuse a directory another solve holds, without creating anything in it."""
     try:
         fd = os.open(run_dir / LOCK, os.O_RDONLY)
@@ -319,7 +319,7 @@ def claim_new(run_dir: Path, force: bool) -> int:
     """Create (or, with `force`, reuse) `run_dir` for a new run and lock it; returns the lock."""
     if run_dir.exists() and not run_dir.is_dir():
         raise EofpinnError(f"{run_dir}: --out names a file, not a directory; choose a directory path")
-    _refuse_if_locked(run_dir)
+    refuse_if_locked(run_dir)
     if not force and _has_results(run_dir):
         raise _not_empty(run_dir)
     try:

@@ -437,6 +437,32 @@ def test_a_locked_directory_is_refused_with_the_holders_pid_and_left_unchanged(t
     assert _solve(STRAIGHT, "--solver", "exact", "--out", out, *EXACT_GRID, "--force") == 0
 
 
+def test_an_ensemble_into_a_locked_directory_is_refused_and_takes_it_once_released(seeds, tmp_path, capsys):
+    """`eofpinn ensemble --out DIR` respects the lock of another eofpinn process (a solve, or
+    another ensemble, writing there) and holds it while it writes; the lock file a finished
+    process leaves behind does not count as contents."""
+    out = tmp_path / "mean"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(out)], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline() == "locked\n"
+        before = _state(out)
+        capsys.readouterr()
+        assert main(["ensemble", *map(str, seeds), "--out", str(out)]) == 2
+        assert _one_line(capsys) == (f"eofpinn: error: {out}: in use by another eofpinn process (PID {holder.pid}); "
+                                     "wait for it to finish or choose another --out")
+        assert _state(out) == before
+    finally:
+        holder.kill()
+        holder.wait()
+    assert main(["ensemble", *map(str, seeds), "--out", str(out)]) == 0
+    assert (out / "summary.json").is_file() and (out / "ensemble.json").is_file()
+    assert main(["ensemble", *map(str, seeds), "--out", str(out)]) == 2  # now it holds a result
+    assert _one_line(capsys).endswith("exists and is not an empty directory; choose another --out "
+                                      "(eofpinn ensemble never overwrites)")
+
+
 # ---------------------------------------------------------------------------- SIGINT / SIGTERM
 def test_stop_signals_ask_a_polled_solver_first_and_interrupt_the_others():
     with runs.StopSignals(polled=True) as signals:
