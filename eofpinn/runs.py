@@ -264,7 +264,8 @@ def _in_use(run_dir: Path, pid: str) -> EofpinnError:
 
 
 def refuse_if_locked(run_dir: Path) -> None:
-    """Refuse a directory another solve holds, without creating anything in it."""
+    """Refuse a directory another eofpinn process (a solve, an ensemble) holds, without creating
+    anything in it."""
     try:
         fd = os.open(run_dir / LOCK, os.O_RDONLY)
     except OSError:

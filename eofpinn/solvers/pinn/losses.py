@@ -2,8 +2,9 @@
 
 PDE terms (physics.residuals, on the interior points): poisson, np_plus, np_minus, stokes_x,
 stokes_y, continuity — with flow "stream" (formulation.py) continuity holds exactly and its place
-is taken by vorticity, ∇²Ψ + ω = 0 (so are section_continuity and spread_volume left out). Boundary groups (physics.md §3), each present only when the case has it
-and the formulation does not already satisfy it exactly:
+is taken by vorticity, ∇²Ψ + ω = 0 (section_continuity and spread_volume are left out too).
+Boundary groups (physics.md §3), each present only when the case has it and the formulation does
+not already satisfy it exactly:
 
     wall_psi        ψ = ζ̂_wall(x)                               (soft walls; ζ segments only)
     wall_charge     −∂ψ/∂n = σ̂_wall(x), n into the fluid        (charge segments, physics.md §7)
