@@ -3,6 +3,7 @@ problem check, and SIGINT/SIGTERM — each refusal one line, exit 2, nothing del
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import dataclasses
 import datetime
@@ -418,22 +419,33 @@ sys.stdin.read()
 """
 
 
-def test_a_locked_directory_is_refused_with_the_holders_pid_and_left_unchanged(tmp_path, capsys):
-    out = tmp_path / "run"
-    out.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(out)], stdin=subprocess.PIPE,
+@contextlib.contextmanager
+def _locked_by_another_process(folder: Path):
+    """A child process holding `folder`'s run lock for the `with` block; yields its PID."""
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(folder)], stdin=subprocess.PIPE,
                               stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline() == "locked\n"
-        before = _state(out)
-        for extra in ([], ["--force"]):
-            assert _solve(STRAIGHT, "--solver", "exact", "--out", out, *EXACT_GRID, *extra) == 2
-            assert _one_line(capsys) == (f"eofpinn: error: {out}: in use by another eofpinn process (PID {holder.pid}); "
-                                         "wait for it to finish or choose another --out")
-        assert _state(out) == before
+        yield holder.pid
     finally:
         holder.kill()  # the kernel releases a dead process's lock
         holder.wait()
+
+
+def _in_use(folder: Path, pid: int) -> str:
+    return (f"eofpinn: error: {folder}: in use by another eofpinn process (PID {pid}); "
+            "wait for it to finish or choose another --out")
+
+
+def test_a_locked_directory_is_refused_with_the_holders_pid_and_left_unchanged(tmp_path, capsys):
+    out = tmp_path / "run"
+    out.mkdir()
+    with _locked_by_another_process(out) as pid:
+        before = _state(out)
+        for extra in ([], ["--force"]):
+            assert _solve(STRAIGHT, "--solver", "exact", "--out", out, *EXACT_GRID, *extra) == 2
+            assert _one_line(capsys) == _in_use(out, pid)
+        assert _state(out) == before
     assert _solve(STRAIGHT, "--solver", "exact", "--out", out, *EXACT_GRID, "--force") == 0
 
 
@@ -443,19 +455,12 @@ def test_an_ensemble_into_a_locked_directory_is_refused_and_takes_it_once_releas
     process leaves behind does not count as contents."""
     out = tmp_path / "mean"
     out.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", HOLD_LOCK, str(out)], stdin=subprocess.PIPE,
-                              stdout=subprocess.PIPE, text=True)
-    try:
-        assert holder.stdout.readline() == "locked\n"
+    with _locked_by_another_process(out) as pid:
         before = _state(out)
         capsys.readouterr()
         assert main(["ensemble", *map(str, seeds), "--out", str(out)]) == 2
-        assert _one_line(capsys) == (f"eofpinn: error: {out}: in use by another eofpinn process (PID {holder.pid}); "
-                                     "wait for it to finish or choose another --out")
+        assert _one_line(capsys) == _in_use(out, pid)
         assert _state(out) == before
-    finally:
-        holder.kill()
-        holder.wait()
     assert main(["ensemble", *map(str, seeds), "--out", str(out)]) == 0
     assert (out / "summary.json").is_file() and (out / "ensemble.json").is_file()
     assert main(["ensemble", *map(str, seeds), "--out", str(out)]) == 2  # now it holds a result
