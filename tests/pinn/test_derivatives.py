@@ -3,6 +3,7 @@ equals autograd of the composed fields."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -325,7 +326,7 @@ def test_stream_function_flow_is_divergence_free_no_slip_and_carries_one_volume_
     for y_wall in (0.0, 1.0):
         on_wall = model.values(torch.stack((x, torch.full_like(x, y_wall)), dim=1))
         assert float(on_wall["u"].abs().max()) < 1e-14 and float(on_wall["v"].abs().max()) < 1e-14
-    nodes, weights = (torch.as_tensor(a, dtype=torch.float64) for a in __import__("numpy").polynomial.legendre.leggauss(200))
+    nodes, weights = (torch.as_tensor(a, dtype=torch.float64) for a in np.polynomial.legendre.leggauss(200))
     y = 0.5 * (nodes + 1.0)
     fluxes = torch.stack([torch.sum(0.5 * weights * model.values(torch.stack((torch.full_like(y, float(xi)), y), dim=1))["u"])
                           for xi in x])

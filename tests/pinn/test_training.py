@@ -67,6 +67,11 @@ def test_resume_continues_the_same_loss_curve(tmp_path, quick_problem, small_set
     run_in_directory(case, tmp_path / "split", settings, resume=tmp_path / "split", progress=False)
     straight, split = _history(tmp_path / "straight"), _history(tmp_path / "split")
     assert [r["step"] for r in split] == list(range(31))
+    _assert_same_curves(straight, split)
+
+
+def _assert_same_curves(straight: list[dict], split: list[dict]) -> None:
+    """A run resumed from its checkpoint logged what the uninterrupted run logged, to the last digit."""
     for a, b in zip(straight, split):
         for key in a:
             if key.startswith(("loss", "weight_", "err_", "grad_alignment", "cos_")):
@@ -85,10 +90,8 @@ def test_stream_function_run_resumes_on_the_same_loss_curve_with_its_volume_flux
     run_in_directory(case, tmp_path / "split", settings, resume=tmp_path / "split", progress=False)
     straight, split = _history(tmp_path / "straight"), _history(tmp_path / "split")
     assert "loss_vorticity" in straight[0] and "loss_continuity" not in straight[0]
-    for a, b in zip(straight, split):
-        for key in a:
-            if key.startswith(("loss", "weight_", "err_")):
-                assert a[key] == pytest.approx(b[key], rel=1e-12, abs=1e-300), (a["step"], key)
+    assert [r["step"] for r in split] == list(range(21))
+    _assert_same_curves(straight, split)
     flux = [float(torch.load(tmp_path / run / "checkpoint.pt", weights_only=False)["model"]["scaled_flux"])
             for run in ("straight", "split")]
     model = trainer_module.Trainer(ChannelTask(case, settings), settings).model
