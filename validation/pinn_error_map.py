@@ -136,13 +136,15 @@ def velocity_precision(trainer, fd: dict, pinn: dict, points: torch.Tensor, weig
 
 def centre_residuals(trainer, xs: np.ndarray) -> dict[str, list[float]]:
     """The PINN's PDE residuals (physics/residuals.py, on the networks' jets) at y = 1/2 and `xs`
-    (a stream-function flow has no continuity residual: ∇²Ψ + ω instead)."""
+    (a stream-function flow has no continuity residual: ∇²Ψ + ω instead; ion stream functions
+    replace the Nernst–Planck residuals by the x-components of N± − curl χ±)."""
     problem, model = trainer.task.problem, trainer.model
     points = torch.tensor(np.stack((xs, np.full_like(xs, 0.5)), 1), dtype=trainer.dtype)
     with torch.no_grad():
         residuals = pde_residuals(problem, model(points), model.field)
     return {name: residuals[name].double().cpu().tolist()
-            for name in ("stokes_x", "np_plus", "np_minus", "continuity", "vorticity") if name in residuals}
+            for name in ("stokes_x", "np_plus", "np_minus", "flux_plus_x", "flux_minus_x", "continuity", "vorticity")
+            if name in residuals}
 
 
 def ion_fluxes(trainer, xs: np.ndarray) -> dict[str, list[float]]:

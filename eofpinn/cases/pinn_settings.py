@@ -40,6 +40,7 @@ CONCENTRATION_FORMS = ("slotboom", "log", "direct")
 PRESSURE_FORMS = ("excess", "core", "total")
 FLOW_BASES = ("none", "electroosmotic")
 FLOW_FORMS = ("velocity", "stream")
+ION_FLUX_FORMS = ("divergence", "stream")
 GAUGES = ("penalty", "exact")
 WALL_FLUXES = ("penalty", "exact")
 ION_RESIDUALS = ("absolute", "ionic_strength")
@@ -183,6 +184,12 @@ class FormulationSettings:
     ω and P ("stream": u = ∂Ψ/∂y, v = −∂Ψ/∂x, so ∇·u = 0 and the volume flux through every
     cross-section are exact; the residual ∇²Ψ + ω joins the loss and the momentum equations take
     ∇²u = −∂ω/∂y, ∇²v = ∂ω/∂x; hard walls only, no inertia).
+    `ion_flux`: the Nernst–Planck equations enter the loss as the divergence of each ion's flux
+    ("divergence"), or in flux form ("stream": each c± block carries a second output, an ion
+    stream function χ± = Q± y + d N_χ± with Q± a trainable flux, and the loss asks the flux of
+    the fields to equal its curl, N± = (∂χ±/∂y, −∂χ±/∂x): two first-order residuals per ion whose
+    curl-free part is the one a flux through a section feels; no-flux walls only, with
+    ion_residuals = "absolute").
     """
 
     hard_walls: bool = True
@@ -197,6 +204,7 @@ class FormulationSettings:
     flow_scale: str | float = "none"
     field_scale: float = 10.0
     flow: str = "velocity"
+    ion_flux: str = "divergence"
 
     def __post_init__(self) -> None:
         check_fields(self, "formulation.", {
@@ -210,6 +218,7 @@ class FormulationSettings:
             "psi_base": (one_of(PSI_BASES), choices_text(PSI_BASES)),
             "flow_base": (one_of(FLOW_BASES), choices_text(FLOW_BASES)),
             "flow": (one_of(FLOW_FORMS), choices_text(FLOW_FORMS)),
+            "ion_flux": (one_of(ION_FLUX_FORMS), choices_text(ION_FLUX_FORMS)),
             "concentrations": (one_of(CONCENTRATION_FORMS), choices_text(CONCENTRATION_FORMS)),
             "pressure": (one_of(PRESSURE_FORMS), choices_text(PRESSURE_FORMS)),
             "pressure_scale": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),
@@ -223,6 +232,9 @@ class FormulationSettings:
                  self.wall_flux),
         _require(self.flow == "velocity" or self.hard_walls, "formulation.flow",
                  '"velocity", or "stream" with hard_walls = true (no slip is built into the stream function)', self.flow)
+        _require(self.ion_flux == "divergence" or self.ion_residuals == "absolute", "formulation.ion_flux",
+                 '"divergence" with ion_residuals = "ionic_strength" (that option rescales the divergence residuals)',
+                 self.ion_flux)
 
 
 @dataclass(frozen=True)
@@ -627,10 +639,13 @@ def resolve(given: Mapping[str, Any], problem: Any = None) -> PINNSettings:
 
 def check_problem(settings: PINNSettings, problem: Any) -> None:
     """Refuse settings the case's physics rules out (a SettingError): the stream-function flow
-    with inertia."""
+    with inertia, ion stream functions with Boltzmann walls."""
     if settings.formulation.flow == "stream" and problem.inertia:
         raise SettingError("formulation.flow", 'must be "velocity" with [model] inertia = true (the stream function '
                            "form carries no mixed derivative, which (u·∇)u needs); got 'stream'")
+    if settings.formulation.ion_flux == "stream" and problem.ion_wall != "no_flux":
+        raise SettingError("formulation.ion_flux", 'must be "divergence" with [model] ion_wall = "boltzmann" (an ion '
+                           "stream function is constant along a wall only where no ion crosses it); got 'stream'")
 
 
 def merge_keys(given: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

@@ -374,3 +374,85 @@ def test_stream_function_flow_is_refused_with_soft_walls_and_with_inertia():
         build_model(problem, replace(PINNSettings(), {"formulation.flow": "stream"}), torch.Generator().manual_seed(0))
     with pytest.raises(CaseError, match=r"^--set: \[pinn.formulation.flow\] must be \"velocity\" with \[model\] inertia"):
         with_settings(case_from_problem(problem), {"formulation.flow": "stream"})
+
+
+@pytest.mark.parametrize("ends", ("periodic", "reservoir"))
+@pytest.mark.parametrize("flow", ("velocity", "stream"))
+def test_ion_stream_functions_are_zero_and_q_on_the_walls_and_their_residual_is_the_flux_less_the_curl(ends, flow):
+    """formulation.ion_flux = "stream" on patterned no-flux walls with random weights: χ± is 0 on
+    the bottom wall and Q± on the top (so the flux of curl χ± through every section is Q±, and
+    none crosses a wall); the jets of χ± are the derivatives of its evaluated values; the flux
+    residual is N± − curl χ± of the evaluated fields (central differences), and its divergence is
+    minus the Nernst–Planck residual of the same fields (∇·curl χ = 0); np_± and section_np_±
+    give way to flux_±, the ion-flux spreads stay."""
+    from eofpinn.solvers.pinn.collocation import sample_collocation
+    from eofpinn.solvers.pinn.losses import loss_terms, pde_residuals
+
+    problem = _patterned("no_flux", ends)
+    common = {"formulation.flow": flow, "network.width": 12, "network.depth": 2, "network.output_gain": 1.0,
+              "points.n_interior": 80, "points.n_boundary": 20, "points.balance_sections": 4,
+              "points.section_terms": "both"}
+    model = build_model(problem, replace(PINNSettings(), {**common, "formulation.ion_flux": "stream"}),
+                        torch.Generator().manual_seed(0)).double()
+    start = model.ion_fluxes.detach()
+    assert torch.equal(start, torch.tensor([problem.delta_plus, -problem.delta_minus], dtype=torch.float64))
+    with torch.no_grad():
+        model.ion_fluxes.copy_(torch.tensor([0.37, -0.21], dtype=torch.float64))
+    points = _points(40, 1.5, seed=3)
+    fields = {name: jet.detach() for name, jet in model(points).items()}
+    x = torch.linspace(0.0, 1.5, 7, dtype=torch.float64)
+    for name, flux in (("chi_plus", 0.37), ("chi_minus", -0.21)):
+        for row, axis in ((1, 0), (2, 1)):
+            assert torch.allclose(_central(model, points, name, axis), fields[name][row], atol=1e-8), (name, row)
+        for y_wall, value in ((0.0, 0.0), (1.0, flux)):
+            on_wall = model.values(torch.stack((x, torch.full_like(x, y_wall)), dim=1))[name]
+            assert float((on_wall - value).abs().max()) < 1e-14, (name, y_wall)
+    residuals = pde_residuals(problem, fields)
+    assert "np_plus" not in residuals and "np_minus" not in residuals
+
+    def flux_residual(at: torch.Tensor, name: str, sign: float, delta: float) -> tuple[torch.Tensor, torch.Tensor]:
+        f = model.values(at)
+        c = f[name]
+        n_x = -delta * (_central(model, at, name, 0) + sign * c * (_central(model, at, "psi", 0) - problem.field_hat))
+        n_y = -delta * (_central(model, at, name, 1) + sign * c * _central(model, at, "psi", 1))
+        n_x, n_y = n_x + problem.peclet * f["u"] * c, n_y + problem.peclet * f["v"] * c
+        chi = f"chi_{name[2:]}"
+        return n_x - _central(model, at, chi, 1), n_y + _central(model, at, chi, 0)
+
+    for name, sign, delta in (("c_plus", 1.0, problem.delta_plus), ("c_minus", -1.0, problem.delta_minus)):
+        r_x, r_y = flux_residual(points, name, sign, delta)
+        assert float(r_x.abs().max()) > 1e-2
+        assert torch.allclose(residuals[f"flux_{name[2:]}_x"], r_x, atol=1e-7)
+        assert torch.allclose(residuals[f"flux_{name[2:]}_y"], r_y, atol=1e-7)
+        # −∇·(N − curl χ) is the divergence-form residual of the same fields.
+        h = 1e-4
+        step_x, step_y = torch.tensor([h, 0.0], dtype=torch.float64), torch.tensor([0.0, h], dtype=torch.float64)
+        divergence = ((flux_residual(points + step_x, name, sign, delta)[0]
+                       - flux_residual(points - step_x, name, sign, delta)[0])
+                      + (flux_residual(points + step_y, name, sign, delta)[1]
+                         - flux_residual(points - step_y, name, sign, delta)[1])) / (2.0 * h)
+        np_residual = pde_residuals(problem, {k: v for k, v in fields.items() if not k.startswith("chi")})[f"np_{name[2:]}"]
+        assert float(np_residual.abs().max()) > 1e-1
+        assert torch.allclose(-divergence, np_residual, atol=1e-4 * float(np_residual.abs().max()))
+    sample = sample_collocation(problem, replace(PINNSettings(), common).points, torch.Generator().manual_seed(0))
+    names = set(loss_terms(problem, model, sample))
+    assert {"flux_plus", "flux_minus", "spread_plus", "spread_minus", "wall_ions"} <= names
+    assert not names & {"np_plus", "np_minus", "section_np_plus", "section_np_minus"}
+    assert "section_continuity" in names or flow == "stream"
+
+
+def test_ion_stream_functions_are_refused_with_boltzmann_walls_and_with_ionic_strength_residuals():
+    from eofpinn.cases import case_from_problem, with_settings
+    from eofpinn.errors import CaseError
+
+    with pytest.raises(SettingError, match=r'^\[pinn.formulation.ion_flux\] must be "divergence" with ion_residuals = '
+                                           r'"ionic_strength" \(that option rescales the divergence residuals\); '
+                                           r"got 'stream'$"):
+        FormulationSettings(ion_flux="stream", ion_residuals="ionic_strength")
+    problem = _patterned("boltzmann", "reservoir")
+    message = (r'must be "divergence" with \[model\] ion_wall = "boltzmann" \(an ion stream function is constant '
+               r"along a wall only where no ion crosses it\); got 'stream'$")
+    with pytest.raises(SettingError, match=r"^\[pinn.formulation.ion_flux\] " + message):
+        build_model(problem, replace(PINNSettings(), {"formulation.ion_flux": "stream"}), torch.Generator().manual_seed(0))
+    with pytest.raises(CaseError, match=r"^--set: \[pinn.formulation.ion_flux\] " + message):
+        with_settings(case_from_problem(problem), {"formulation.ion_flux": "stream"})

@@ -78,24 +78,28 @@ def _assert_same_curves(straight: list[dict], split: list[dict]) -> None:
                 assert a[key] == pytest.approx(b[key], rel=1e-12, abs=1e-300), (a["step"], key)
 
 
-def test_stream_function_run_resumes_on_the_same_loss_curve_with_its_volume_flux(tmp_path, quick_problem,
-                                                                                 small_settings):
-    """formulation.flow = "stream": the trainable volume flux Q is in the checkpoint, so a split
-    run continues the straight run's loss curve to the last digit, and Q moved from its start."""
-    settings = replace(small_settings, {"steps": 20, "records.checkpoint_every": 10, "formulation.flow": "stream",
+@pytest.mark.parametrize("key, parameter, new_term, old_term", (("flow", "scaled_flux", "vorticity", "continuity"),
+                                                                  ("ion_flux", "ion_fluxes", "flux_plus", "np_plus")))
+def test_stream_function_run_resumes_on_the_same_loss_curve_with_its_fluxes(tmp_path, quick_problem, small_settings,
+                                                                            key, parameter, new_term, old_term):
+    """formulation.flow = "stream" (ion_flux = "stream"): the trainable volume flux Q (ion fluxes
+    Q±) is in the checkpoint, so a split run continues the straight run's loss curve to the last
+    digit, and Q (Q±) moved from its start."""
+    settings = replace(small_settings, {"steps": 20, "records.checkpoint_every": 10, f"formulation.{key}": "stream",
                                         "network.output_gain": 1.0})
     case = case_from_problem(quick_problem, pinn=settings)
     run_in_directory(case, tmp_path / "straight", settings, progress=False)
     run_in_directory(case, tmp_path / "split", replace(settings, {"steps": 10}), progress=False)
     run_in_directory(case, tmp_path / "split", settings, resume=tmp_path / "split", progress=False)
     straight, split = _history(tmp_path / "straight"), _history(tmp_path / "split")
-    assert "loss_vorticity" in straight[0] and "loss_continuity" not in straight[0]
+    assert f"loss_{new_term}" in straight[0] and f"loss_{old_term}" not in straight[0]
     assert [r["step"] for r in split] == list(range(21))
     _assert_same_curves(straight, split)
-    flux = [float(torch.load(tmp_path / run / "checkpoint.pt", weights_only=False)["model"]["scaled_flux"])
+    flux = [torch.load(tmp_path / run / "checkpoint.pt", weights_only=False)["model"][parameter]
             for run in ("straight", "split")]
     model = trainer_module.Trainer(ChannelTask(case, settings), settings).model
-    assert flux[0] == flux[1] and abs(flux[0] - float(model.scaled_flux.detach())) > 1e-6
+    assert torch.equal(flux[0], flux[1])
+    assert float((flux[0] - getattr(model, parameter).detach()).abs().min()) > 1e-6
 
 
 def test_nan_stops_with_solver_error_and_keeps_last_good_checkpoint(tmp_path, quick_problem, small_settings,
@@ -250,6 +254,11 @@ def test_warm_start_takes_the_networks_of_another_run(tmp_path, quick_problem, s
                                           r"same flow form"):
         run_in_directory(case, tmp_path / "fourth", stream, init=tmp_path / "first")
     assert not (tmp_path / "fourth" / "summary.json").exists()
+    ion_stream = replace(settings, {"formulation.ion_flux": "stream"})
+    with pytest.raises(SolverError, match=r"cannot start from .*first/checkpoint.pt: its c± blocks carry other "
+                                          r"outputs \(formulation.ion_flux 'divergence', this run 'stream'\); use a run "
+                                          r"with the same ion flux form"):
+        run_in_directory(case, tmp_path / "fifth", ion_stream, init=tmp_path / "first")
 
 
 def test_lbfgs_descends_from_the_default_start(quick_problem, small_settings):

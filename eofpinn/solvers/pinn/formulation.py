@@ -46,6 +46,18 @@ stream function Ψ, so ∇·u = 0 and the volume flux through every cross-sectio
     whole Laplacian (−ω_y, ω_x), the yy rows 0. The jets of Ψ and ω are returned as "stream" and
     "vorticity" (ω's second-derivative rows are not formed).
 
+With ion_flux "stream" each c± block carries a second output N_χ±, and each ion's flux has a
+stream function of its own (an ion's steady flux is divergence-free, as the volume flux is):
+
+    χ± = Q± y + d N_χ±,   N± ≟ (∂χ±/∂y, −∂χ±/∂x)   (Q± the ion's flux through every section, a
+                                                    trainable scalar; χ± is 0 on the bottom wall
+                                                    and Q± on the top, so no ion crosses a wall)
+    The loss asks the flux of the fields, N± = −δ± (∇c± + ẑ± c± ∇φ) + Pe u c±, to equal that curl:
+    two first-order residuals per ion (losses.pde_residuals) in place of the Nernst–Planck
+    divergence, which a curl satisfies identically. What a section's flux feels is the x-residual
+    itself, not its integral over the channel up to that section. The jet of χ± is returned as
+    "chi_plus" / "chi_minus"; Q± starts at the bulk conduction flux δ± ẑ± Ê.
+
 U (flow_scale) is 1 by default; "auto" makes it the case's velocity scale max(|Ê| max|ζ̂|, |Δp̂|/(8ℓ)):
 the flow a weak drive makes is small (Ê = 0.04 gives |u| ~ 0.02), and an optimiser whose steps have
 a fixed size in parameter space (Adam, SOAP) moves small outputs by large relative amounts. On the
@@ -112,6 +124,8 @@ class Formulation:
     exact_wall_flux: bool = False  # no-flux walls exact: the c± blocks see the warped height (networks.py)
     ion_residuals: str = "absolute"  # the NP residuals in the loss as they are, or over (c₊ + c₋)/2 (losses.pde_terms)
     stream: bool = False  # flow "stream": the flow block carries Ψ, ω, P (module docstring)
+    ion_stream: bool = False  # ion_flux "stream": the c± blocks carry N± and N_χ± (module docstring)
+    bulk_ion_fluxes: tuple[float, float] = (0.0, 0.0)  # δ± ẑ± Ê: where the ion fluxes Q± start
     quadrature_nodes: int = 64  # Gauss–Legendre nodes of the stream function's base Λ = ∫₀^y (B_ζ − L) dy′
     # The stream base of the last few point sets (stream_base_jets): it depends on the points alone.
     base_cache: list = field(default_factory=list, repr=False, compare=False)
@@ -147,6 +161,10 @@ class Formulation:
             exact_wall_flux=settings.wall_flux == "exact" and problem.ion_wall == "no_flux",
             ion_residuals=settings.ion_residuals,
             stream=settings.flow == "stream",
+            ion_stream=settings.ion_flux == "stream",
+            bulk_ion_fluxes=(0.0, 0.0) if problem.paper_model else tuple(
+                float(d * z * problem.field_hat) for d, z in zip((problem.delta_plus, problem.delta_minus),
+                                                                  problem.valences)),
         )
 
     @property
@@ -288,10 +306,11 @@ class Formulation:
         return jets.exponential(exponent)
 
     def fields(self, raw: dict[str, Tensor], points: Tensor, field_hat: Tensor | float | None = None,
-               volume_flux: Tensor | float = 0.0) -> dict[str, Tensor]:
-        """Physical jets (5, N) keyed by FIELDS (and, flow "stream", "stream" and "vorticity")
-        from the blocks' raw jets (5, N, K); `field_hat` the Ê of the flow base (None: the
-        formulation's); `volume_flux` Q of flow "stream"."""
+               volume_flux: Tensor | float = 0.0, ion_fluxes: Tensor | None = None) -> dict[str, Tensor]:
+        """Physical jets (5, N) keyed by FIELDS (and, flow "stream", "stream" and "vorticity";
+        ion_flux "stream", "chi_plus" and "chi_minus") from the blocks' raw jets (5, N, K);
+        `field_hat` the Ê of the flow base (None: the formulation's); `volume_flux` Q of flow
+        "stream"; `ion_fluxes` (Q₊, Q₋) of ion_flux "stream"."""
         x, y = points[:, 0], points[:, 1]
         distance = jets.wall_distance_jet(y)
         psi = raw["psi"][..., 0]
@@ -300,6 +319,10 @@ class Formulation:
         out = {"psi": psi}
         for name, sign in ION_SIGNS.items():
             out[name] = self._concentration(raw[name][..., 0], sign, psi, distance, points)
+        if self.ion_stream:
+            height = jets.jet_of_y(y, torch.ones_like(y), torch.zeros_like(y))
+            for k, name in enumerate(ION_SIGNS):
+                out[f"chi_{name[2:]}"] = ion_fluxes[k] * height + jets.product(distance, raw[name][..., 1])
         flow = raw["flow"]
         if self.stream:
             out.update(self.stream_flow(flow, points, distance, field_hat, volume_flux))
@@ -400,7 +423,8 @@ class PINNModel(nn.Module):
     is in the state dict (checkpoints, resume, warm start) and seen by every optimiser. `field`
     is the Ê every map and residual uses: field_scale · θ, or the applied field of a closed circuit.
     With flow "stream" the volume flux Q = U · θ_Q is a trainable scalar too (`scaled_flux`,
-    started at `Formulation.initial_volume_flux`).
+    started at `Formulation.initial_volume_flux`), and with ion_flux "stream" the ion fluxes
+    (Q₊, Q₋) (`ion_fluxes`, started at `Formulation.bulk_ion_fluxes`).
     """
 
     def __init__(self, networks: FieldNetworks, formulation: Formulation, derivatives: str = "taylor",
@@ -420,6 +444,10 @@ class PINNModel(nn.Module):
             self.scaled_flux = nn.Parameter(torch.tensor(start, dtype=torch.float64))
         else:
             self.register_parameter("scaled_flux", None)
+        if formulation.ion_stream:
+            self.ion_fluxes = nn.Parameter(torch.tensor(formulation.bulk_ion_fluxes, dtype=torch.float64))
+        else:
+            self.register_parameter("ion_fluxes", None)
 
     @property
     def field(self) -> Tensor | float:
@@ -436,12 +464,12 @@ class PINNModel(nn.Module):
     def forward(self, points: Tensor) -> dict[str, Tensor]:
         """Jets (5, N) of ψ, c±, u, v and the excess pressure P (gauges not applied)."""
         return self.formulation.fields(self.networks.raw_jets(points, self.derivatives), points, self.field,
-                                       self.volume_flux)
+                                       self.volume_flux, self.ion_fluxes)
 
     def _raw_values(self, points: Tensor) -> dict[str, Tensor]:
         raw = {name: torch.cat((out.unsqueeze(0), out.new_zeros((4,) + out.shape)))
                for name, out in self.networks.raw_values(points).items()}
-        return self.formulation.fields(raw, points, self.field, self.volume_flux)
+        return self.formulation.fields(raw, points, self.field, self.volume_flux, self.ion_fluxes)
 
     def _jet_values(self, points: Tensor) -> dict[str, Tensor]:
         """The full jets, detached (flow "stream": u and v are derivatives of Ψ)."""
@@ -475,9 +503,10 @@ def build_model(problem: Problem, settings: PINNSettings, generator: torch.Gener
     check_problem(settings, problem)
     formulation = Formulation.build(problem, settings.formulation)
     warped = tuple(ION_SIGNS) if formulation.exact_wall_flux else ()
+    outputs = {name: 2 for name in ION_SIGNS} if formulation.ion_stream else {}  # N± and N_χ±
     # nn.init draws from the global RNG: fork it, so that the run's generator alone decides the
     # initial weights and the caller's random state is left as it was.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(torch.randint(0, 2**62, (), generator=generator)))
-        networks = FieldNetworks(embedding, net.width, net.depth, net.output_gain, warped)
+        networks = FieldNetworks(embedding, net.width, net.depth, net.output_gain, warped, outputs)
     return PINNModel(networks, formulation, settings.derivatives, problem.open_circuit)

@@ -2,7 +2,9 @@
 
 PDE terms (physics.residuals, on the interior points): poisson, np_plus, np_minus, stokes_x,
 stokes_y, continuity — with flow "stream" (formulation.py) continuity holds exactly and its place
-is taken by vorticity, ∇²Ψ + ω = 0 (section_continuity and spread_volume are left out too).
+is taken by vorticity, ∇²Ψ + ω = 0 (section_continuity and spread_volume are left out too); with
+ion_flux "stream" np_plus and np_minus give way to flux_plus and flux_minus, the mean square of
+N± − (∂χ±/∂y, −∂χ±/∂x), both components (section_np_plus/minus are left out too).
 Boundary groups (physics.md §3), each present only when the case has it and the formulation does
 not already satisfy it exactly:
 
@@ -65,9 +67,16 @@ def _region(jets: Jets, where: slice) -> Jets:
     return {name: jet[:, where] for name, jet in jets.items()}
 
 
+# ion_flux "stream": the residual components and the loss term each belongs to.
+ION_FLUX_COMPONENTS = {"flux_plus_x": "flux_plus", "flux_plus_y": "flux_plus",
+                       "flux_minus_x": "flux_minus", "flux_minus_y": "flux_minus"}
+
+
 def pde_residuals(problem: Problem, interior: Jets, field_hat: Tensor | float | None = None) -> dict[str, Tensor]:
     """The six PDE residuals at every interior point (physics.residuals on the jets); `field_hat`
-    the Ê they use (None: the problem's)."""
+    the Ê they use (None: the problem's). With ion stream functions (jets "chi_plus", "chi_minus")
+    the Nernst–Planck residuals are the flux residuals N± − curl χ±, by component
+    (ION_FLUX_COMPONENTS)."""
     bundles = {name: as_derivatives(interior[name]) for name in FIELDS}
     out = residuals(problem, bundles["psi"], bundles["c_plus"], bundles["c_minus"], bundles["u"], bundles["v"],
                     bundles["P"], field_hat)
@@ -75,6 +84,14 @@ def pde_residuals(problem: Problem, interior: Jets, field_hat: Tensor | float | 
         del out["continuity"]
         stream = interior["stream"]
         out["vorticity"] = stream[3] + stream[4] + interior["vorticity"][0]
+    if "chi_plus" in interior:  # ion_flux "stream": ∇·N± = 0 is ∇·curl χ± = 0, exact; N± = curl χ± asked
+        field = problem.field_hat if field_hat is None else field_hat
+        along, across = ion_fluxes_x(problem, interior, field), ion_fluxes_y(problem, interior)
+        for name in ION_SIGNS:
+            del out[f"np_{name[2:]}"]
+            chi = interior[f"chi_{name[2:]}"]
+            out[f"flux_{name[2:]}_x"] = sum(along[name].values()) - chi[2]
+            out[f"flux_{name[2:]}_y"] = across[name] + chi[1]
     return out
 
 
@@ -86,7 +103,11 @@ def pde_terms(problem: Problem, interior: Jets, field_hat: Tensor | float | None
     if ion_residuals == "ionic_strength":
         salt = 0.5 * (interior["c_plus"][0] + interior["c_minus"][0])
         res.update({name: res[name] / salt for name in ("np_plus", "np_minus")})
-    return {name: _mean_square(r) for name, r in res.items()}
+    terms = {name: _mean_square(r) for name, r in res.items() if name not in ION_FLUX_COMPONENTS}
+    for name, term in ION_FLUX_COMPONENTS.items():
+        if name in res:
+            terms[term] = terms.get(term, 0.0) + _mean_square(res[name])
+    return terms
 
 
 def through_sections(weights: Tensor, density: Tensor, n_sections: int) -> Tensor:
@@ -174,7 +195,7 @@ def residual_density(problem: Problem, model: PINNModel, points: Tensor, weights
     # Taylor-mode jets need no autograd; nested-autograd jets do (then the result is detached).
     with torch.set_grad_enabled(model.derivatives == "autograd"):
         res = pde_residuals(problem, model(points), model.field)
-    return sum(weights.get(name, 1.0) * r.detach().square() for name, r in res.items())
+    return sum(weights.get(ION_FLUX_COMPONENTS.get(name, name), 1.0) * r.detach().square() for name, r in res.items())
 
 
 def _valences(problem: Problem) -> dict[str, float]:

@@ -203,15 +203,18 @@ def mlp_jets(layers: list[tuple[Tensor, Tensor]], jet: Tensor) -> Tensor:
 
 class FieldNetworks(nn.Module):
     """The S = 4 blocks on one shared embedding; `raw_jets` gives each block's output jets. The
-    blocks named in `warped_blocks` see the embedding at the warped height (`warp_height`)."""
+    blocks named in `warped_blocks` see the embedding at the warped height (`warp_height`);
+    `outputs` overrides BLOCK_OUTPUTS for the blocks it names (the c± blocks of ion stream
+    functions carry two)."""
 
     def __init__(self, embedding: Embedding, width: int, depth: int, output_gain: float = 1.0,
-                 warped_blocks: tuple[str, ...] = ()):
+                 warped_blocks: tuple[str, ...] = (), outputs: dict[str, int] | None = None):
         super().__init__()
         self.embedding = embedding
         self.warped_blocks = tuple(warped_blocks)
         self.blocks = nn.ModuleDict(
-            {name: MLP(embedding.n_features, width, depth, n_out, output_gain) for name, n_out in BLOCK_OUTPUTS.items()}
+            {name: MLP(embedding.n_features, width, depth, n_out, output_gain)
+             for name, n_out in {**BLOCK_OUTPUTS, **(outputs or {})}.items()}
         )
 
     def _block_inputs(self, embed, points: Tensor) -> dict[str, Tensor]:

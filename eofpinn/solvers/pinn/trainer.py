@@ -60,8 +60,8 @@ from eofpinn.solvers.pinn.optimizers import learning_rate, make_optimizer, optim
 DTYPES = {"float32": torch.float32, "float64": torch.float64}
 MEAN_KEY = "mean"
 # Parameters outside the networks that a model may or may not have (an open circuit's trainable
-# field, the volume flux of flow "stream"; formulation.PINNModel): a warm start carries them over only between runs that have them.
-OPTIONAL_PARAMETERS = ("scaled_field", "scaled_flux")
+# field, the volume flux of flow "stream", the ion fluxes of ion_flux "stream"; formulation.PINNModel): a warm start carries them over only between runs that have them.
+OPTIONAL_PARAMETERS = ("scaled_field", "scaled_flux", "ion_fluxes")
 # Settings that change the shape of the state; a resumed run must keep them.
 STRUCTURAL_SETTINGS = ("network", "formulation", "dtype", "optimizer.name", "balancing.name",
                        "points.n_interior", "points.n_boundary", "polish.name", "polish.dtype", "polish.blocks")
@@ -451,12 +451,14 @@ class Trainer:
         circuit's Ê when both runs have one), e.g. of an easier case; optimiser, weights, points
         and history start afresh."""
         source = state.get("source", "checkpoint")
-        if "settings" in state:  # the flow block's outputs mean (u, v, P) or (Ψ, ω, P): never mixed
-            theirs = _setting(with_default_keys(state["settings"]), "formulation.flow")
-            mine = self.settings.formulation.flow
-            if theirs != mine:
-                raise SolverError(f"cannot start from {source}: its flow block carries another flow "
-                                  f"(formulation.flow {theirs!r}, this run {mine!r}); use a run with the same flow form")
+        if "settings" in state:  # what the blocks' outputs mean: (u, v, P) or (Ψ, ω, P); N± with or without N_χ±
+            for key, what in (("flow", "its flow block carries another flow"),
+                              ("ion_flux", "its c± blocks carry other outputs")):
+                theirs = _setting(with_default_keys(state["settings"]), f"formulation.{key}")
+                mine = getattr(self.settings.formulation, key)
+                if theirs != mine:
+                    raise SolverError(f"cannot start from {source}: {what} (formulation.{key} {theirs!r}, this run "
+                                      f"{mine!r}); use a run with the same {key.replace('_', ' ')} form")
         saved, own = dict(state["model"]), self.model.state_dict()
         for name in OPTIONAL_PARAMETERS:  # taken where both runs have it, else this run's own
             if name not in own:
