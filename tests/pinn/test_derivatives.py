@@ -337,10 +337,12 @@ def test_stream_function_flow_is_divergence_free_no_slip_and_carries_one_volume_
     assert {"section_np_plus", "spread_plus", "stokes_x", "stokes_y"} <= set(terms)
 
 
-def test_stream_function_bases_are_the_exact_straight_channel_flow():
+@pytest.mark.parametrize("ion_flux", ("divergence", "stream"))
+def test_stream_function_bases_are_the_exact_straight_channel_flow(ion_flux):
     """In a straight channel (ε = 0.04, ζ̂ = −2, Ê = 1, Δp̂ = 0.7) the stream-function bases alone
-    (every block's output layer zero, Q at its starting value) are the exact u of physics.md §4
-    and leave every PDE residual at the level of the Gouy–Chapman base (the same as flow "velocity")."""
+    (every block's output layer zero, Q and Q± at their starting values) are the exact u of
+    physics.md §4 and leave every PDE residual at the level of the Gouy–Chapman base (the same as
+    flow "velocity"): the ion stream functions' base χ_B± with the start Q± is the exact ion flux."""
     from eofpinn.physics.exact import exact_derivatives
     from eofpinn.solvers.pinn.losses import pde_residuals
 
@@ -348,7 +350,8 @@ def test_stream_function_bases_are_the_exact_straight_channel_flow():
     points = _points(200, 2.0, seed=5)
     exact = exact_derivatives(problem, points[:, 0].numpy(), points[:, 1].numpy())
     for flow in ("velocity", "stream"):
-        settings = replace(PINNSettings(), {"formulation.flow": flow, "network.width": 12, "network.depth": 2})
+        settings = replace(PINNSettings(), {"formulation.flow": flow, "formulation.ion_flux": ion_flux,
+                                            "network.width": 12, "network.depth": 2})
         model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
         for block in model.networks.blocks.values():
             torch.nn.init.zeros_(block.layers[-1].weight)
@@ -358,6 +361,9 @@ def test_stream_function_bases_are_the_exact_straight_channel_flow():
         assert float((fields["u"][0] - torch.as_tensor(exact["u"].f)).abs().max()) < 1e-9, flow
         assert max(float(r.abs().max()) for r in residuals.values()) < 1e-7, flow
         assert ("vorticity" in residuals) == (flow == "stream")
+        assert ("flux_plus_x" in residuals) == (ion_flux == "stream")
+        if ion_flux == "stream":
+            assert float(fields["chi_plus"][2].abs().max()) > 1.0  # the base carries the double layers' flux
 
 
 def test_stream_function_flow_is_refused_with_soft_walls_and_with_inertia():
@@ -394,8 +400,6 @@ def test_ion_stream_functions_are_zero_and_q_on_the_walls_and_their_residual_is_
               "points.section_terms": "both"}
     model = build_model(problem, replace(PINNSettings(), {**common, "formulation.ion_flux": "stream"}),
                         torch.Generator().manual_seed(0)).double()
-    start = model.ion_fluxes.detach()
-    assert torch.equal(start, torch.tensor([problem.delta_plus, -problem.delta_minus], dtype=torch.float64))
     with torch.no_grad():
         model.ion_fluxes.copy_(torch.tensor([0.37, -0.21], dtype=torch.float64))
     points = _points(40, 1.5, seed=3)

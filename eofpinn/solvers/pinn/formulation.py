@@ -49,14 +49,22 @@ stream function Ψ, so ∇·u = 0 and the volume flux through every cross-sectio
 With ion_flux "stream" each c± block carries a second output N_χ±, and each ion's flux has a
 stream function of its own (an ion's steady flux is divergence-free, as the volume flux is):
 
-    χ± = Q± y + d N_χ±,   N± ≟ (∂χ±/∂y, −∂χ±/∂x)   (Q± the ion's flux through every section, a
-                                                    trainable scalar; χ± is 0 on the bottom wall
-                                                    and Q± on the top, so no ion crosses a wall)
+    χ± = χ_B± + Q± y + d N_χ±,   N± ≟ (∂χ±/∂y, −∂χ±/∂x)   (Q± the ion's flux through every
+                                                    section, a trainable scalar; χ± is 0 on the
+                                                    bottom wall and Q± on the top, so no ion
+                                                    crosses a wall)
+         χ_B± = Λ±(x, y) − y Λ±(x, 1), Λ± = ∫₀^y N_B±·e_x dy′ (Gauss–Legendre in y): the stream
+         function of the base state's x-flux N_B±·e_x = δ± ẑ± Ê c_B± + Pe u_B c_B± (c_B± =
+         e^{∓B_ζ}, the Boltzmann ions of the ψ base, whose diffusion and migration along x
+         cancel), its x-varying flux moved into the linear shape y that Q± carries (hard walls;
+         else χ_B± = 0; paper model: the ions carry neither field nor flow, χ_B± = 0). In a
+         straight channel it is the exact ion stream function when Q± is the flux.
     The loss asks the flux of the fields, N± = −δ± (∇c± + ẑ± c± ∇φ) + Pe u c±, to equal that curl:
     two first-order residuals per ion (losses.pde_residuals) in place of the Nernst–Planck
     divergence, which a curl satisfies identically. What a section's flux feels is the x-residual
     itself, not its integral over the channel up to that section. The jet of χ± is returned as
-    "chi_plus" / "chi_minus"; Q± starts at the bulk conduction flux δ± ẑ± Ê.
+    "chi_plus" / "chi_minus" (rows f, x, y; the residuals need no more); Q± starts at the base
+    flux Λ±(x, 1) averaged along the channel.
 
 U (flow_scale) is 1 by default; "auto" makes it the case's velocity scale max(|Ê| max|ζ̂|, |Δp̂|/(8ℓ)):
 the flow a weak drive makes is small (Ê = 0.04 gives |u| ~ 0.02), and an optimiser whose steps have
@@ -125,7 +133,8 @@ class Formulation:
     ion_residuals: str = "absolute"  # the NP residuals in the loss as they are, or over (c₊ + c₋)/2 (losses.pde_terms)
     stream: bool = False  # flow "stream": the flow block carries Ψ, ω, P (module docstring)
     ion_stream: bool = False  # ion_flux "stream": the c± blocks carry N± and N_χ± (module docstring)
-    bulk_ion_fluxes: tuple[float, float] = (0.0, 0.0)  # δ± ẑ± Ê: where the ion fluxes Q± start
+    diffusivities: tuple[float, float] = (1.0, 1.0)  # δ± (the base ion fluxes of ion_flux "stream")
+    peclet: float = 1.0
     quadrature_nodes: int = 64  # Gauss–Legendre nodes of the stream function's base Λ = ∫₀^y (B_ζ − L) dy′
     # The stream base of the last few point sets (stream_base_jets): it depends on the points alone.
     base_cache: list = field(default_factory=list, repr=False, compare=False)
@@ -162,9 +171,8 @@ class Formulation:
             ion_residuals=settings.ion_residuals,
             stream=settings.flow == "stream",
             ion_stream=settings.ion_flux == "stream",
-            bulk_ion_fluxes=(0.0, 0.0) if problem.paper_model else tuple(
-                float(d * z * problem.field_hat) for d, z in zip((problem.delta_plus, problem.delta_minus),
-                                                                  problem.valences)),
+            diffusivities=(problem.delta_plus, problem.delta_minus),
+            peclet=problem.peclet,
         )
 
     @property
@@ -229,14 +237,19 @@ class Formulation:
         by autograd; rows xx, yy of ω_B are not formed). Parameter-free, so kept for the last few
         point sets (a training batch is the same points step after step): recomputed, it would be
         nearly half the cost of a step."""
-        points = points.detach()
-        for cached_points, scale, result in self.base_cache:
-            if (scale == self.zeta_scale and cached_points.shape == points.shape and cached_points.dtype == points.dtype
+        return self._cached("flow", points, self._stream_base_jets)
+
+    def _cached(self, kind: str, points: Tensor, compute):
+        """compute(points), kept in `base_cache` for the last few point sets (keyed by `kind`, the
+        points and the continuation's ζ̂ scale)."""
+        points, key = points.detach(), (kind, self.zeta_scale)
+        for cached_points, cached_key, result in self.base_cache:
+            if (cached_key == key and cached_points.shape == points.shape and cached_points.dtype == points.dtype
                     and cached_points.device == points.device and torch.equal(cached_points, points)):
                 return result
-        result = self._stream_base_jets(points)
-        self.base_cache.insert(0, (points.clone(), self.zeta_scale, result))
-        del self.base_cache[4:]
+        result = compute(points)
+        self.base_cache.insert(0, (points.clone(), key, result))
+        del self.base_cache[8:]
         return result
 
     def _stream_base_jets(self, points: Tensor) -> tuple[Tensor, Tensor]:
@@ -276,6 +289,58 @@ class Formulation:
         u = torch.stack((stream[2], zero, stream[4], -vorticity[2], zero))
         v = torch.stack((-stream[1], -stream[3], zero, vorticity[1], zero))
         return {"u": u, "v": v, "stream": stream, "vorticity": vorticity}
+
+    def _base_ion_flux_x(self, points: Tensor, index: int) -> tuple[Tensor, Tensor]:
+        """Jets of N_B±·e_x = δ± ẑ± Ê c_B± + Pe u_B c_B± (module docstring), split into the part per
+        unit Ê and the part of the imposed pressure drop (Ê may be a trainable parameter)."""
+        z, delta = self.valences[index], self.diffusivities[index]
+        ions = jets.exponential(-z * self.psi_wall_jet(points))
+        per_field = delta * z * ions
+        fixed = torch.zeros_like(ions)
+        if self.flow_base != "none":
+            y = points[:, 1]
+            per_field = per_field + self.peclet * jets.product(self._layers(points), ions)
+            scale = self.pressure_drop / (2.0 * self.length_ratio)
+            poiseuille = jets.jet_of_y(scale * y * (1.0 - y), scale * (1.0 - 2.0 * y), torch.full_like(y, -2.0 * scale))
+            fixed = self.peclet * jets.product(poiseuille, ions)
+        return per_field, fixed
+
+    def ion_stream_base_jets(self, points: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """Per ion, the jets (rows f, x, y) of χ_B± per unit Ê and of its pressure-drop part
+        (module docstring). Parameter-free: kept for the last few point sets, as the flow's."""
+        return self._cached("ions", points, lambda p: [self._ion_stream_base_jets(p, index) for index in range(2)])
+
+    def _base_ion_integrals(self, points: Tensor, heights: Tensor, index: int) -> list[Tensor]:
+        """Rows f and x of Λ±(x, h) = ∫₀^h N_B±·e_x dy′ at the points' x and `heights`, per part
+        (per unit Ê, pressure drop)."""
+        x = points[:, 0]
+        nodes, weights = _gauss_legendre(self.quadrature_nodes, points)
+        n = nodes.numel()
+        inner = torch.stack((x.repeat_interleave(n), (heights[:, None] * nodes[None, :]).reshape(-1)), dim=1)
+        return [heights * (part[:2].reshape(2, x.numel(), n) @ weights) for part in self._base_ion_flux_x(inner, index)]
+
+    def _ion_stream_base_jets(self, points: Tensor, index: int) -> tuple[Tensor, Tensor]:
+        y = points[:, 1]
+        local = self._base_ion_integrals(points, y, index)
+        whole = self._base_ion_integrals(points, torch.ones_like(y), index)
+        here = self._base_ion_flux_x(points, index)
+        parts = [torch.stack((a[0] - y * b[0], a[1] - y * b[1], flux[0] - b[0])) for a, b, flux in zip(local, whole, here)]
+        return parts[0], parts[1]
+
+    def initial_ion_fluxes(self) -> tuple[float, float]:
+        """Q± to start from: the base x-flux through a section, Λ±(x, 1), averaged along the
+        channel (without hard walls: the bulk conduction flux δ± ẑ± Ê); 0 in the paper model."""
+        if self.paper_model:
+            return 0.0, 0.0
+        if self.walls is None:
+            return tuple(float(d * z * self.field_hat) for d, z in zip(self.diffusivities, self.valences))
+        x = torch.linspace(0.0, self.length_ratio, 129, dtype=torch.float64)
+        sections = torch.stack((x, torch.zeros_like(x)), dim=1)
+        fluxes = []
+        for index in range(2):
+            per_field, fixed = self._base_ion_integrals(sections, torch.ones_like(x), index)
+            fluxes.append(float((self.field_hat * per_field[0] + fixed[0]).mean()))
+        return fluxes[0], fluxes[1]
 
     def initial_volume_flux(self) -> float:
         """Q to start from: the base layers' flux averaged along the channel, times Ê, plus the
@@ -321,8 +386,14 @@ class Formulation:
             out[name] = self._concentration(raw[name][..., 0], sign, psi, distance, points)
         if self.ion_stream:
             height = jets.jet_of_y(y, torch.ones_like(y), torch.zeros_like(y))
+            bases = self.ion_stream_base_jets(points) if self.walls is not None and not self.paper_model else None
             for k, name in enumerate(ION_SIGNS):
-                out[f"chi_{name[2:]}"] = ion_fluxes[k] * height + jets.product(distance, raw[name][..., 1])
+                chi = ion_fluxes[k] * height + jets.product(distance, raw[name][..., 1])
+                if bases is not None:
+                    per_field, fixed = bases[k]
+                    base = (self.field_hat if field_hat is None else field_hat) * per_field + fixed
+                    chi = chi + torch.cat((base, torch.zeros_like(base[:2])))
+                out[f"chi_{name[2:]}"] = chi
         flow = raw["flow"]
         if self.stream:
             out.update(self.stream_flow(flow, points, distance, field_hat, volume_flux))
@@ -445,7 +516,7 @@ class PINNModel(nn.Module):
         else:
             self.register_parameter("scaled_flux", None)
         if formulation.ion_stream:
-            self.ion_fluxes = nn.Parameter(torch.tensor(formulation.bulk_ion_fluxes, dtype=torch.float64))
+            self.ion_fluxes = nn.Parameter(torch.tensor(formulation.initial_ion_fluxes(), dtype=torch.float64))
         else:
             self.register_parameter("ion_fluxes", None)
 
