@@ -375,7 +375,8 @@ class Formulation:
         """Physical jets (5, N) keyed by FIELDS (and, flow "stream", "stream" and "vorticity";
         ion_flux "stream", "chi_plus" and "chi_minus") from the blocks' raw jets (5, N, K);
         `field_hat` the Ê of the flow base (None: the formulation's); `volume_flux` Q of flow
-        "stream"; `ion_fluxes` (Q₊, Q₋) of ion_flux "stream"."""
+        "stream"; `ion_fluxes` (Q₊, Q₋) of ion_flux "stream" (None: χ± not formed, as evaluation
+        needs no χ± and its base costs a y-quadrature at every point)."""
         x, y = points[:, 0], points[:, 1]
         distance = jets.wall_distance_jet(y)
         psi = raw["psi"][..., 0]
@@ -384,7 +385,7 @@ class Formulation:
         out = {"psi": psi}
         for name, sign in ION_SIGNS.items():
             out[name] = self._concentration(raw[name][..., 0], sign, psi, distance, points)
-        if self.ion_stream:
+        if self.ion_stream and ion_fluxes is not None:
             height = jets.jet_of_y(y, torch.ones_like(y), torch.zeros_like(y))
             bases = self.ion_stream_base_jets(points) if self.walls is not None and not self.paper_model else None
             for k, name in enumerate(ION_SIGNS):
@@ -540,12 +541,14 @@ class PINNModel(nn.Module):
     def _raw_values(self, points: Tensor) -> dict[str, Tensor]:
         raw = {name: torch.cat((out.unsqueeze(0), out.new_zeros((4,) + out.shape)))
                for name, out in self.networks.raw_values(points).items()}
-        return self.formulation.fields(raw, points, self.field, self.volume_flux, self.ion_fluxes)
+        return self.formulation.fields(raw, points, self.field, self.volume_flux)  # no χ±: not a field
 
     def _jet_values(self, points: Tensor) -> dict[str, Tensor]:
-        """The full jets, detached (flow "stream": u and v are derivatives of Ψ)."""
+        """The full jets, detached (flow "stream": u and v are derivatives of Ψ); no χ±."""
         with torch.enable_grad() if self.derivatives == "autograd" else torch.no_grad():
-            return {name: jet.detach() for name, jet in self.forward(points).items()}
+            fields = self.formulation.fields(self.networks.raw_jets(points, self.derivatives), points, self.field,
+                                             self.volume_flux)
+            return {name: jet.detach() for name, jet in fields.items()}
 
     @torch.no_grad()
     def values(self, points: Tensor) -> dict[str, Tensor]:
