@@ -290,42 +290,51 @@ class Formulation:
         v = torch.stack((-stream[1], -stream[3], zero, vorticity[1], zero))
         return {"u": u, "v": v, "stream": stream, "vorticity": vorticity}
 
-    def _base_ion_flux_x(self, points: Tensor, index: int) -> tuple[Tensor, Tensor]:
-        """Jets of N_B±·e_x = δ± ẑ± Ê c_B± + Pe u_B c_B± (module docstring), split into the part per
-        unit Ê and the part of the imposed pressure drop (Ê may be a trainable parameter)."""
-        z, delta = self.valences[index], self.diffusivities[index]
-        ions = jets.exponential(-z * self.psi_wall_jet(points))
-        per_field = delta * z * ions
-        fixed = torch.zeros_like(ions)
+    def _base_ion_fluxes_x(self, points: Tensor) -> list[tuple[Tensor, Tensor]]:
+        """Per ion, jets of N_B±·e_x = δ± ẑ± Ê c_B± + Pe u_B c_B± (module docstring), split into the
+        part per unit Ê and the part of the imposed pressure drop (Ê may be a trainable
+        parameter); one evaluation of the ψ base serves both ions."""
+        psi = self.psi_wall_jet(points)
+        layers = None
         if self.flow_base != "none":
             y = points[:, 1]
-            per_field = per_field + self.peclet * jets.product(self._layers(points), ions)
+            layers = psi - jets.wall_blend_jet(y, *self.wall_values(points))
             scale = self.pressure_drop / (2.0 * self.length_ratio)
             poiseuille = jets.jet_of_y(scale * y * (1.0 - y), scale * (1.0 - 2.0 * y), torch.full_like(y, -2.0 * scale))
-            fixed = self.peclet * jets.product(poiseuille, ions)
-        return per_field, fixed
+        out = []
+        for z, delta in zip(self.valences, self.diffusivities):
+            ions = jets.exponential(-z * psi)
+            if layers is None:
+                out.append((delta * z * ions, torch.zeros_like(ions)))
+            else:
+                out.append((delta * z * ions + self.peclet * jets.product(layers, ions),
+                            self.peclet * jets.product(poiseuille, ions)))
+        return out
 
     def ion_stream_base_jets(self, points: Tensor) -> list[tuple[Tensor, Tensor]]:
         """Per ion, the jets (rows f, x, y) of χ_B± per unit Ê and of its pressure-drop part
         (module docstring). Parameter-free: kept for the last few point sets, as the flow's."""
-        return self._cached("ions", points, lambda p: [self._ion_stream_base_jets(p, index) for index in range(2)])
+        return self._cached("ions", points, self._ion_stream_base_jets)
 
-    def _base_ion_integrals(self, points: Tensor, heights: Tensor, index: int) -> list[Tensor]:
-        """Rows f and x of Λ±(x, h) = ∫₀^h N_B±·e_x dy′ at the points' x and `heights`, per part
-        (per unit Ê, pressure drop)."""
+    def _base_ion_integrals(self, points: Tensor, heights: Tensor) -> list[list[Tensor]]:
+        """Per ion and part (per unit Ê, pressure drop), rows f and x of Λ±(x, h) = ∫₀^h N_B±·e_x dy′
+        at the points' x and `heights`."""
         x = points[:, 0]
         nodes, weights = _gauss_legendre(self.quadrature_nodes, points)
         n = nodes.numel()
         inner = torch.stack((x.repeat_interleave(n), (heights[:, None] * nodes[None, :]).reshape(-1)), dim=1)
-        return [heights * (part[:2].reshape(2, x.numel(), n) @ weights) for part in self._base_ion_flux_x(inner, index)]
+        return [[heights * (part[:2].reshape(2, x.numel(), n) @ weights) for part in ion]
+                for ion in self._base_ion_fluxes_x(inner)]
 
-    def _ion_stream_base_jets(self, points: Tensor, index: int) -> tuple[Tensor, Tensor]:
+    def _ion_stream_base_jets(self, points: Tensor) -> list[tuple[Tensor, Tensor]]:
         y = points[:, 1]
-        local = self._base_ion_integrals(points, y, index)
-        whole = self._base_ion_integrals(points, torch.ones_like(y), index)
-        here = self._base_ion_flux_x(points, index)
-        parts = [torch.stack((a[0] - y * b[0], a[1] - y * b[1], flux[0] - b[0])) for a, b, flux in zip(local, whole, here)]
-        return parts[0], parts[1]
+        local, whole = self._base_ion_integrals(points, y), self._base_ion_integrals(points, torch.ones_like(y))
+        out = []
+        for ion_local, ion_whole, ion_here in zip(local, whole, self._base_ion_fluxes_x(points)):
+            parts = [torch.stack((a[0] - y * b[0], a[1] - y * b[1], flux[0] - b[0]))
+                     for a, b, flux in zip(ion_local, ion_whole, ion_here)]
+            out.append((parts[0], parts[1]))
+        return out
 
     def initial_ion_fluxes(self) -> tuple[float, float]:
         """Q± to start from: the base x-flux through a section, Λ±(x, 1), averaged along the
@@ -336,11 +345,9 @@ class Formulation:
             return tuple(float(d * z * self.field_hat) for d, z in zip(self.diffusivities, self.valences))
         x = torch.linspace(0.0, self.length_ratio, 129, dtype=torch.float64)
         sections = torch.stack((x, torch.zeros_like(x)), dim=1)
-        fluxes = []
-        for index in range(2):
-            per_field, fixed = self._base_ion_integrals(sections, torch.ones_like(x), index)
-            fluxes.append(float((self.field_hat * per_field[0] + fixed[0]).mean()))
-        return fluxes[0], fluxes[1]
+        through = self._base_ion_integrals(sections, torch.ones_like(x))
+        plus, minus = (float((self.field_hat * per_field[0] + fixed[0]).mean()) for per_field, fixed in through)
+        return plus, minus
 
     def initial_volume_flux(self) -> float:
         """Q to start from: the base layers' flux averaged along the channel, times Ê, plus the
