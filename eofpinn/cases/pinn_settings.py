@@ -186,10 +186,11 @@ class FormulationSettings:
     ∇²u = −∂ω/∂y, ∇²v = ∂ω/∂x; hard walls only, no inertia).
     `ion_flux`: the Nernst–Planck equations enter the loss as the divergence of each ion's flux
     ("divergence"), or in flux form ("stream": each c± block carries a second output, an ion
-    stream function χ± = Q± y + d N_χ± with Q± a trainable flux, and the loss asks the flux of
-    the fields to equal its curl, N± = (∂χ±/∂y, −∂χ±/∂x): two first-order residuals per ion whose
-    curl-free part is the one a flux through a section feels; no-flux walls only, with
-    ion_residuals = "absolute").
+    stream function χ± = χ_B± + Q± y + d N_χ± with χ_B± that of the base state and Q± a
+    trainable flux, and the loss asks the flux of the fields to equal its curl,
+    N± = (∂χ±/∂y, −∂χ±/∂x): two first-order residuals per ion, and the flux through a section
+    differs from Q± by the x-residual integrated across that section only; no-flux walls only,
+    with ion_residuals = "absolute").
     """
 
     hard_walls: bool = True

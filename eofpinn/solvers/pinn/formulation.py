@@ -503,7 +503,7 @@ class PINNModel(nn.Module):
     is the Ê every map and residual uses: field_scale · θ, or the applied field of a closed circuit.
     With flow "stream" the volume flux Q = U · θ_Q is a trainable scalar too (`scaled_flux`,
     started at `Formulation.initial_volume_flux`), and with ion_flux "stream" the ion fluxes
-    (Q₊, Q₋) (`ion_fluxes`, started at `Formulation.bulk_ion_fluxes`).
+    (Q₊, Q₋) (`ion_fluxes`, started at `Formulation.initial_ion_fluxes`).
     """
 
     def __init__(self, networks: FieldNetworks, formulation: Formulation, derivatives: str = "taylor",
