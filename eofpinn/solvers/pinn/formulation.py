@@ -211,16 +211,19 @@ class Formulation:
         Ê is `field_hat` (an open circuit's trainable field), else the formulation's."""
         if self.flow_base == "none":
             return None
-        y = points[:, 1]
-        layers = self.psi_wall_jet(points) - jets.wall_blend_jet(y, *self.wall_values(points))
-        scale = self.pressure_drop / (2.0 * self.length_ratio)
-        poiseuille = jets.jet_of_y(scale * y * (1.0 - y), scale * (1.0 - 2.0 * y), torch.full_like(y, -2.0 * scale))
         field = self.field_hat if field_hat is None else field_hat
-        return field * layers + poiseuille
+        return field * self._layers(points) + self._poiseuille_jet(points[:, 1])
 
-    def _layers(self, points: Tensor) -> Tensor:
-        """Jet of B_ζ − L: the double layers of the ψ base less the wall blend (zero on both walls)."""
-        return self.psi_wall_jet(points) - jets.wall_blend_jet(points[:, 1], *self.wall_values(points))
+    def _poiseuille_jet(self, y: Tensor) -> Tensor:
+        """Jet of Δp̂ y(1 − y)/(2ℓ), the Poiseuille flow of the imposed pressure drop."""
+        scale = self.pressure_drop / (2.0 * self.length_ratio)
+        return jets.jet_of_y(scale * y * (1.0 - y), scale * (1.0 - 2.0 * y), torch.full_like(y, -2.0 * scale))
+
+    def _layers(self, points: Tensor, psi_base: Tensor | None = None) -> Tensor:
+        """Jet of B_ζ − L: the double layers of the ψ base less the wall blend (zero on both walls);
+        `psi_base` the jet of B_ζ at the points when the caller has it already."""
+        psi_base = self.psi_wall_jet(points) if psi_base is None else psi_base
+        return psi_base - jets.wall_blend_jet(points[:, 1], *self.wall_values(points))
 
     def layer_flux(self, x: Tensor) -> Tensor:
         """x-jet of Λ(x, 1) = ∫₀¹ (B_ζ − L) dy: the volume flux of the base's layers per unit Ê."""
@@ -297,10 +300,7 @@ class Formulation:
         psi = self.psi_wall_jet(points)
         layers = None
         if self.flow_base != "none":
-            y = points[:, 1]
-            layers = psi - jets.wall_blend_jet(y, *self.wall_values(points))
-            scale = self.pressure_drop / (2.0 * self.length_ratio)
-            poiseuille = jets.jet_of_y(scale * y * (1.0 - y), scale * (1.0 - 2.0 * y), torch.full_like(y, -2.0 * scale))
+            layers, poiseuille = self._layers(points, psi), self._poiseuille_jet(points[:, 1])
         out = []
         for z, delta in zip(self.valences, self.diffusivities):
             ions = jets.exponential(-z * psi)
