@@ -17,7 +17,13 @@ at the checkpoint's parameters on the FD nodes and prints
 5. the PINN's flux of each ion through cross-sections at those x (Gauss–Legendre in y, exact
    derivatives of the networks; ungauged — a periodic channel's content gauge scales c± by a
    constant, which leaves the spread alone), and the ions that leave through the walls over the
-   middle fifth, which no-flux walls forbid (a source that could make the flux jump there).
+   middle fifth, which no-flux walls forbid (a source that could make the flux jump there);
+6. the spread of each ion's flux over every x node of the FD grid (periodic: less the node that
+   repeats x = 0), as `eofpinn validate` defines it — (max − min) / max(mean |Q±|, mean ∫|N±·e_x| dy)
+   — but from the networks' own jets (exact derivatives, Gauss–Legendre in y), beside the spread
+   `validate` reports from the run's sampled output fields (when RUN_DIR holds them). If the two
+   agree, the spread is the networks', not the quadrature's; the x of the largest departure from
+   the mean flux says where it sits.
 
     python validation/pinn_error_map.py RUN_DIR FD_RUN_DIR [--case CASE]
         (--case when RUN_DIR has no case.toml, e.g. a validation/pinn_targets.py run)
@@ -34,7 +40,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: validation.*, eofpinn
 
+from eofpinn import io  # noqa: E402
 from eofpinn.solution import trapezoid_weights  # noqa: E402
+from eofpinn.validation.compare import balances  # noqa: E402
 from eofpinn.solvers.pinn.collocation import sections_at  # noqa: E402
 from eofpinn.physics.exact import osmotic_pressure  # noqa: E402
 from eofpinn.solvers.pinn.losses import ion_fluxes_x, ion_fluxes_y, pde_residuals, through_sections  # noqa: E402
@@ -105,7 +113,54 @@ def main(argv: list[str] | None = None) -> dict:
     out["wall_outflow"] = wall_outflow(trainer, 0.4 * problem.length_ratio, 0.6 * problem.length_ratio)
     print("ions out through the walls over 0.4ℓ-0.6ℓ (pinn; no-flux walls: 0): "
           + ", ".join(f"{k} {v:+.1e}" for k, v in out["wall_outflow"].items()))
+    stations = x[:-1] if problem.ends == "periodic" else x
+    out["station_spreads"] = station_flux_spreads(trainer, stations)
+    sampled = validate_spreads(Path(args.run))
+    for name, found in out["station_spreads"].items():
+        by_validate = f"; validate on the run's output fields {sampled[name]:.3e}" if sampled else ""
+        print(f"flux spread of {name} over {stations.size} stations from the jets {found['spread']:.3e} "
+              f"(mean {found['mean']:.5f}, largest departure {found['largest_departure']:+.2e} of the scale at "
+              f"x = {found['x_of_largest']:.3f}){by_validate}")
+    out["validate_spreads"] = sampled
     return out
+
+
+def station_flux_spreads(trainer, stations: np.ndarray, chunk: int = 40) -> dict[str, dict[str, float]]:
+    """Each ion's flux Q±(x) = ∫ N±·e_x dy through the sections at `stations`, from the networks'
+    jets, reduced as `eofpinn validate` reduces its sampled fluxes (compare.py `balances`): spread =
+    (max − min) / scale, scale = max(mean |Q±|, mean ∫|N±·e_x| dy). Also the mean flux and where
+    Q± departs most from it (as a fraction of the scale)."""
+    problem, model = trainer.task.problem, trainer.model
+    totals: dict[str, list[np.ndarray]] = {}
+    for start in range(0, stations.size, chunk):
+        xs = stations[start:start + chunk]
+        points, w = sections_at(problem, trainer.settings.points, xs)
+        w = w.to(trainer.dtype)
+        with torch.no_grad():
+            jets = model(points.to(trainer.dtype))
+        for name, parts in ion_fluxes_x(problem, jets, model.field).items():
+            density = sum(parts.values())
+            totals.setdefault(name, []).append(np.stack([
+                through_sections(w, density, xs.size).double().cpu().numpy(),
+                through_sections(w, density.abs(), xs.size).double().cpu().numpy()]))
+    out = {}
+    for name, pieces in totals.items():
+        flux, magnitude = np.concatenate(pieces, axis=1)
+        scale = max(np.mean(np.abs(flux)), np.mean(magnitude), 1e-300)
+        departure = (flux - flux.mean()) / scale
+        worst = int(np.argmax(np.abs(departure)))
+        out[name] = {"spread": float(np.ptp(flux) / scale), "mean": float(flux.mean()),
+                     "largest_departure": float(departure[worst]), "x_of_largest": float(stations[worst])}
+    return out
+
+
+def validate_spreads(run_dir: Path) -> dict[str, float] | None:
+    """The ion-flux spreads `eofpinn validate` reports for the run's own output fields (None
+    when the run directory has no fields, e.g. a run stopped before it wrote them)."""
+    if not (run_dir / "fields.npz").exists():
+        return None
+    found = balances(io.read_run(run_dir))
+    return {name: found[f"ion_flux_spread_{name}"] for name in ("c_plus", "c_minus")}
 
 
 def v_by_continuity(u_x: np.ndarray, y: np.ndarray) -> np.ndarray:
