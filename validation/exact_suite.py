@@ -125,4 +125,4 @@ def _plot(rows: list[dict], path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    pinn_study.run_script(main)

@@ -161,4 +161,4 @@ def _plot(curves: dict, variants: list[str], path: Path) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    pinn_study.run_script(main)

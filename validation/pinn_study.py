@@ -1,7 +1,10 @@
 """Shared by the PINN studies: one resumable PINN run against a reference, and FD references.
 
 A study run lives in its own directory (eofpinn.pinn_runs: checkpoints, history, plots) and is
-skipped when its summary.json exists, so an interrupted study picks up where it stopped.
+skipped when its summary.json exists, so an interrupted study picks up where it stopped — but
+only when that run was trained with the settings asked for now: a finished run of other
+settings (e.g. a study rerun with another --steps into the same --out) is refused, never
+reported under the new settings.
 Errors are the run's own per-field relative L2 errors at its last step (the trainer's
 evaluator: the network evaluated on the reference's grid — FD on the case's default grid, or
 the exact straight-channel solution — no interpolation of the reference).
@@ -11,14 +14,26 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 from eofpinn import io
 from eofpinn.cases import Case, with_settings
-from eofpinn.errors import SolverError
+from eofpinn.cases.pinn_settings import as_table, with_default_keys
+from eofpinn.errors import EofpinnError, SolverError
 from eofpinn.solution import Solution
+
+
+def run_script(main: Callable[[], Any]) -> None:
+    """Run a study's main(); an error eofpinn reports to a user (a case, a setting, a run
+    directory it refuses) is one line on stderr and its exit code, not a traceback."""
+    try:
+        main()
+    except EofpinnError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
 
 
 def fd_reference(case: Case, out_dir: Path) -> Solution:
@@ -42,6 +57,30 @@ def reference_for(case: Case, out_dir: Path) -> Solution:
     return fd_reference(case, out_dir)
 
 
+def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    flat = {}
+    for key, value in table.items():
+        if isinstance(value, dict):
+            flat.update(_flat(value, f"{prefix}{key}."))
+        else:
+            flat[prefix + key] = list(value) if isinstance(value, tuple) else value
+    return flat
+
+
+def refuse_other_settings(run_dir: Path, recorded: dict[str, Any] | None, wanted: dict[str, Any]) -> None:
+    """Raise an EofpinnError naming `run_dir` and the differing keys when the settings a finished
+    run recorded (its summary.json) are not `wanted` (`threads` aside: it changes the kernels, not
+    the run asked for)."""
+    before = _flat(with_default_keys(recorded or {}))
+    now = _flat(json.loads(json.dumps(wanted)))
+    changed = sorted(k for k in set(before) | set(now) if k != "threads" and before.get(k) != now.get(k))
+    if changed:
+        shown = ", ".join(f"{k} {before.get(k)!r} there, {now.get(k)!r} now" for k in changed[:3])
+        more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
+        raise EofpinnError(f"{run_dir}: a finished run of other settings ({shown}{more}); "
+                           "use another --out or remove that run")
+
+
 def run_pinn(case: Case, changes: dict[str, Any], reference: Solution, out_dir: Path) -> dict[str, Any]:
     """Train the PINN of `case` with its [pinn] settings changed by `changes` (dotted keys) in
     `out_dir` (skipped when finished there), and measure it against `reference`.
@@ -53,6 +92,8 @@ def run_pinn(case: Case, changes: dict[str, Any], reference: Solution, out_dir: 
     case = with_settings(case, changes, source="study")
     summary = out_dir / "summary.json"
     status = "skipped"
+    if summary.is_file():
+        refuse_other_settings(out_dir, json.loads(summary.read_text())["info"].get("settings"), as_table(case.pinn))
     start = time.perf_counter()
     if not summary.is_file():
         from eofpinn.pinn_runs import run_in_directory

@@ -148,4 +148,4 @@ def main(argv: list[str] | None = None) -> list[dict]:
 
 
 if __name__ == "__main__":
-    main()
+    pinn_study.run_script(main)
