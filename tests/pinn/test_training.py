@@ -399,3 +399,20 @@ def test_an_lbfgs_step_that_ends_on_a_non_finite_loss_is_undone(quick_problem, s
     trainer.finish()
     assert trainer.restarts == 2 and math.isfinite(trainer.history[-1]["loss"])
     assert all(torch.equal(a, b) for a, b in zip(previous, trainer.params))
+
+
+def test_the_psi_base_without_the_flow_base_is_warned_about():
+    """The combination measured to stall (method.md, "The recipe ablation at 1500 steps") says so
+    when a run is set up; the recipe and the paper's layout (no bases) do not."""
+    import warnings
+
+    from eofpinn.solvers.pinn.channel import PSI_BASE_ALONE
+
+    case = case_from_problem(straight_problem(0.1, 1.0, 1.0), name="warned")
+    for psi_base, flow_base, warned in (("gouy_chapman", "none", True), ("gouy_chapman", "electroosmotic", False),
+                                        ("linear", "none", False)):
+        settings = replace(case.pinn, {"formulation.psi_base": psi_base, "formulation.flow_base": flow_base})
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ChannelTask(case, settings)
+        assert [str(w.message) for w in caught] == ([PSI_BASE_ALONE] if warned else [])

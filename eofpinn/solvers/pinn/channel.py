@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+import warnings
 from collections.abc import Callable, Sequence
 
 import torch
@@ -26,11 +27,20 @@ from eofpinn.solvers.pinn.losses import loss_terms, residual_density
 from eofpinn.solvers.pinn.trainer import Observer, ProgressBar, Trainer, torch_threads
 
 
+PSI_BASE_ALONE = ('[pinn.formulation] psi_base = "gouy_chapman" with flow_base = "none" starts ψ and c± at their '
+                  'double layers and u at zero, which training was measured not to recover from (u off by 0.84-1.2 '
+                  'after 1500 steps on two straight channels; docs/method.md, "The recipe ablation at 1500 steps"); '
+                  'use flow_base = "electroosmotic" (the default) or psi_base = "linear"')
+
+
 class ChannelTask:
     """The steady PNP–Stokes channel of a case, for the trainer."""
 
     def __init__(self, case: Case, settings: PINNSettings, reference: Solution | None = None):
         self.case, self.problem, self.settings, self.reference = case, case.problem, settings, reference
+        form = settings.formulation
+        if form.hard_walls and form.psi_base == "gouy_chapman" and form.flow_base == "none":
+            warnings.warn(PSI_BASE_ALONE, stacklevel=2)
 
     def build_model(self, generator: torch.Generator) -> nn.Module:
         return build_model(self.problem, self.settings, generator)
