@@ -41,6 +41,7 @@ PRESSURE_FORMS = ("excess", "core", "total")
 FLOW_BASES = ("none", "electroosmotic")
 FLOW_FORMS = ("velocity", "stream")
 ION_FLUX_FORMS = ("divergence", "stream")
+BODY_FORCES = ("fields", "ion_flux")
 GAUGES = ("penalty", "exact")
 WALL_FLUXES = ("penalty", "exact")
 ION_RESIDUALS = ("absolute", "ionic_strength")
@@ -191,6 +192,12 @@ class FormulationSettings:
     N± = (∂χ±/∂y, −∂χ±/∂x): two first-order residuals per ion, and the flux through a section
     differs from Q± by the x-residual integrated across that section only; no-flux walls only,
     with ion_residuals = "absolute").
+    `body_force`: where the Stokes equations take the electric body force from: "fields" (default)
+    from the gradients of c± and φ, each ion's (∇c± + ẑ± c±∇φ)/ẑ±, a difference of terms of order
+    1/ε inside a double layer; "ion_flux" (ion_flux = "stream" only) from the ion stream functions,
+    (Pe u c± − curl χ±)/(δ± ẑ±), the same quantity where the flux residuals vanish, but built from the
+    fluxes themselves, which are of the order of the drive. The flux residuals then carry the
+    disagreement of c± and φ with the fluxes, and the flow sees it only through them.
     """
 
     hard_walls: bool = True
@@ -206,6 +213,7 @@ class FormulationSettings:
     field_scale: float = 10.0
     flow: str = "velocity"
     ion_flux: str = "divergence"
+    body_force: str = "fields"
 
     def __post_init__(self) -> None:
         check_fields(self, "formulation.", {
@@ -220,6 +228,7 @@ class FormulationSettings:
             "flow_base": (one_of(FLOW_BASES), choices_text(FLOW_BASES)),
             "flow": (one_of(FLOW_FORMS), choices_text(FLOW_FORMS)),
             "ion_flux": (one_of(ION_FLUX_FORMS), choices_text(ION_FLUX_FORMS)),
+            "body_force": (one_of(BODY_FORCES), choices_text(BODY_FORCES)),
             "concentrations": (one_of(CONCENTRATION_FORMS), choices_text(CONCENTRATION_FORMS)),
             "pressure": (one_of(PRESSURE_FORMS), choices_text(PRESSURE_FORMS)),
             "pressure_scale": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),
@@ -236,6 +245,9 @@ class FormulationSettings:
         _require(self.ion_flux == "divergence" or self.ion_residuals == "absolute", "formulation.ion_flux",
                  '"divergence" with ion_residuals = "ionic_strength" (that option rescales the divergence residuals)',
                  self.ion_flux)
+        _require(self.body_force == "fields" or self.ion_flux == "stream", "formulation.body_force",
+                 '"fields", or "ion_flux" with ion_flux = "stream" (the force is taken from the ion stream functions)',
+                 self.body_force)
 
 
 @dataclass(frozen=True)
@@ -647,6 +659,9 @@ def check_problem(settings: PINNSettings, problem: Any) -> None:
     if settings.formulation.ion_flux == "stream" and problem.ion_wall != "no_flux":
         raise SettingError("formulation.ion_flux", 'must be "divergence" with [model] ion_wall = "boltzmann" (an ion '
                            "stream function is constant along a wall only where no ion crosses it); got 'stream'")
+    if settings.formulation.body_force == "ion_flux" and problem.paper_model:
+        raise SettingError("formulation.body_force", 'must be "fields" with [model] equations = "paper" (that model\'s '
+                           "body force is Ê(c₊ − c₋) alone, not a flux); got 'ion_flux'")
 
 
 def merge_keys(given: Mapping[str, Any], changes: Mapping[str, Any]) -> dict[str, Any]:

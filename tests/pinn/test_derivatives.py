@@ -455,6 +455,39 @@ def test_ion_stream_functions_are_zero_and_q_on_the_walls_and_their_residual_is_
     assert "section_continuity" in names or flow == "stream"
 
 
+def test_body_force_from_the_ion_fluxes_is_the_stokes_force_with_curl_chi_for_the_fluxes():
+    """formulation.body_force = "ion_flux" on patterned no-flux walls, random weights: the Stokes
+    residuals are ∇²u − ∇P − (1/(2ε²)) Σ± ((Pe u c± − curl χ±)/δ±) (each ion's ∇c± ± c±∇φ taken
+    from its stream function), written out here from the jets; they differ from the "fields" form
+    (by the flux residuals over 2ε² δ±), and every other residual is the same."""
+    from eofpinn.solvers.pinn.losses import pde_residuals
+
+    problem = _patterned("no_flux", "periodic")
+    settings = replace(PINNSettings(), {"network.width": 12, "network.depth": 2, "network.output_gain": 1.0,
+                                        "formulation.ion_flux": "stream", "formulation.body_force": "ion_flux"})
+    model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
+    assert model.formulation.flux_force
+    jets = {name: jet.detach() for name, jet in model(_points(40, 1.5, seed=3)).items()}
+    fields = pde_residuals(problem, jets)
+    flux = pde_residuals(problem, jets, flux_force=True)
+    u, v, pressure = jets["u"], jets["v"], jets["P"]
+    force_x = force_y = 0.0
+    for name, delta in (("c_plus", problem.delta_plus), ("c_minus", problem.delta_minus)):
+        c, chi = jets[name][0], jets[f"chi_{name[2:]}"]
+        force_x = force_x + (problem.peclet * u[0] * c - chi[2]) / delta
+        force_y = force_y + (problem.peclet * v[0] * c + chi[1]) / delta
+    scale = 1.0 / (2.0 * problem.debye_ratio**2)
+    assert torch.allclose(flux["stokes_x"], u[3] + u[4] - pressure[1] - scale * force_x, rtol=1e-12, atol=1e-9)
+    assert torch.allclose(flux["stokes_y"], v[3] + v[4] - pressure[2] - scale * force_y, rtol=1e-12, atol=1e-9)
+    assert float((flux["stokes_x"] - fields["stokes_x"]).abs().max()) > 1e-1 * float(fields["stokes_x"].abs().max())
+    for name in set(fields) - {"stokes_x", "stokes_y"}:
+        assert torch.equal(flux[name], fields[name]), name
+    with pytest.raises(SettingError, match=r'^\[pinn.formulation.body_force\] must be "fields", or "ion_flux" with '
+                                           r'ion_flux = "stream" \(the force is taken from the ion stream functions\); '
+                                           r"got 'ion_flux'$"):
+        FormulationSettings(body_force="ion_flux")
+
+
 def test_ion_stream_functions_are_refused_with_boltzmann_walls_and_with_ionic_strength_residuals():
     from eofpinn.cases import case_from_problem, with_settings
     from eofpinn.errors import CaseError

@@ -133,6 +133,7 @@ class Formulation:
     ion_residuals: str = "absolute"  # the NP residuals in the loss as they are, or over (c₊ + c₋)/2 (losses.pde_terms)
     stream: bool = False  # flow "stream": the flow block carries Ψ, ω, P (module docstring)
     ion_stream: bool = False  # ion_flux "stream": the c± blocks carry N± and N_χ± (module docstring)
+    flux_force: bool = False  # body_force "ion_flux": Stokes takes its body force from χ± (losses.pde_residuals)
     diffusivities: tuple[float, float] = (1.0, 1.0)  # δ± (the base ion fluxes of ion_flux "stream")
     peclet: float = 1.0
     quadrature_nodes: int = 64  # Gauss–Legendre nodes of the stream function's base Λ = ∫₀^y (B_ζ − L) dy′
@@ -171,6 +172,7 @@ class Formulation:
             ion_residuals=settings.ion_residuals,
             stream=settings.flow == "stream",
             ion_stream=settings.ion_flux == "stream",
+            flux_force=settings.body_force == "ion_flux",
             diffusivities=(problem.delta_plus, problem.delta_minus),
             peclet=problem.peclet,
         )

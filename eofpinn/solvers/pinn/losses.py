@@ -72,11 +72,14 @@ ION_FLUX_COMPONENTS = {"flux_plus_x": "flux_plus", "flux_plus_y": "flux_plus",
                        "flux_minus_x": "flux_minus", "flux_minus_y": "flux_minus"}
 
 
-def pde_residuals(problem: Problem, interior: Jets, field_hat: Tensor | float | None = None) -> dict[str, Tensor]:
+def pde_residuals(problem: Problem, interior: Jets, field_hat: Tensor | float | None = None,
+                  flux_force: bool = False) -> dict[str, Tensor]:
     """The six PDE residuals at every interior point (physics.residuals on the jets); `field_hat`
     the Ê they use (None: the problem's). With ion stream functions (jets "chi_plus", "chi_minus")
     the Nernst–Planck residuals are the flux residuals N± − curl χ±, by component
-    (ION_FLUX_COMPONENTS)."""
+    (ION_FLUX_COMPONENTS); with `flux_force` (body_force "ion_flux") the Stokes residuals take each
+    ion's (∇c± + ẑ± c±∇φ) as (Pe u c± − curl χ±)/δ±, which differs from it by the flux residual
+    over δ±: Stokes-x/y minus (1/((ẑ₊ − ẑ₋)ε²)) Σ± (flux residual)/(δ± |ẑ±|)."""
     bundles = {name: as_derivatives(interior[name]) for name in FIELDS}
     out = residuals(problem, bundles["psi"], bundles["c_plus"], bundles["c_minus"], bundles["u"], bundles["v"],
                     bundles["P"], field_hat)
@@ -92,14 +95,19 @@ def pde_residuals(problem: Problem, interior: Jets, field_hat: Tensor | float | 
             chi = interior[f"chi_{name[2:]}"]
             out[f"flux_{name[2:]}_x"] = sum(along[name].values()) - chi[2]
             out[f"flux_{name[2:]}_y"] = across[name] + chi[1]
+            if flux_force:
+                scale = 1.0 / ((problem.valence_plus - problem.valence_minus) * problem.debye_ratio**2)
+                weight = scale / (_diffusivities(problem)[name] * abs(_valences(problem)[name]))
+                out["stokes_x"] = out["stokes_x"] - weight * out[f"flux_{name[2:]}_x"]
+                out["stokes_y"] = out["stokes_y"] - weight * out[f"flux_{name[2:]}_y"]
     return out
 
 
 def pde_terms(problem: Problem, interior: Jets, field_hat: Tensor | float | None = None,
-              ion_residuals: str = "absolute") -> dict[str, Tensor]:
+              ion_residuals: str = "absolute", flux_force: bool = False) -> dict[str, Tensor]:
     """The mean square of each PDE residual over the interior points; with `ion_residuals`
     "ionic_strength" the Nernst–Planck residuals are divided by the local (c₊ + c₋)/2 first."""
-    res = pde_residuals(problem, interior, field_hat)
+    res = pde_residuals(problem, interior, field_hat, flux_force)
     if ion_residuals == "ionic_strength":
         salt = 0.5 * (interior["c_plus"][0] + interior["c_minus"][0])
         res.update({name: res[name] / salt for name in ("np_plus", "np_minus")})
@@ -151,10 +159,11 @@ def zero_current_term(problem: Problem, sections: Jets, weights: Tensor, n_secti
     return torch.mean(section_currents(problem, sections, weights, n_sections, field_hat) ** 2)
 
 
-def x_averaged_balance_term(problem: Problem, rows: Jets, n_rows: int, field_hat: Tensor | float | None) -> Tensor:
+def x_averaged_balance_term(problem: Problem, rows: Jets, n_rows: int, field_hat: Tensor | float | None,
+                            flux_force: bool = False) -> Tensor:
     """The mean over the rows of (the row's mean Stokes-x residual)²: the x-averaged momentum
     balance, which alone fixes the x-mean velocity profile of a periodic channel."""
-    stokes_x = pde_residuals(problem, rows, field_hat)["stokes_x"]
+    stokes_x = pde_residuals(problem, rows, field_hat, flux_force)["stokes_x"]
     return torch.mean(stokes_x.reshape(n_rows, -1).mean(dim=1) ** 2)
 
 
@@ -194,7 +203,7 @@ def residual_density(problem: Problem, model: PINNModel, points: Tensor, weights
     (adaptive sampling draws where it is large)."""
     # Taylor-mode jets need no autograd; nested-autograd jets do (then the result is detached).
     with torch.set_grad_enabled(model.derivatives == "autograd"):
-        res = pde_residuals(problem, model(points), model.field)
+        res = pde_residuals(problem, model(points), model.field, model.formulation.flux_force)
     return sum(weights.get(ION_FLUX_COMPONENTS.get(name, name), 1.0) * r.detach().square() for name, r in res.items())
 
 
@@ -275,7 +284,7 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
         outlet = _region(jets, slices["outlet"]) if problem.ends == "periodic" else None
         jets = apply_gauges(jets, content, outlet, model.formulation.valences)
     interior = _region(jets, slices["interior"])
-    terms = pde_terms(problem, interior, model.field, model.formulation.ion_residuals)
+    terms = pde_terms(problem, interior, model.field, model.formulation.ion_residuals, model.formulation.flux_force)
     walls = {name: torch.cat((jets[name][:, slices["bottom"]], jets[name][:, slices["top"]]), dim=1) for name in jets}
     scale = model.formulation.zeta_scale  # continuation: wall and reservoir targets follow the scaled ζ̂
     charges = wall_charges(problem, points.bottom[:, 0], points.top[:, 0]) if problem.has_charge() else None
@@ -294,7 +303,7 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
         terms.update(ion_content_terms(_region(interior, slice(0, points.n_uniform)), _valences(problem)))
     if points.rows is not None:
         terms["stokes_x_mean"] = x_averaged_balance_term(problem, _region(jets, slices["rows"]), points.n_rows,
-                                                         model.field)
+                                                         model.field, model.formulation.flux_force)
     if points.columns is not None:
         columns = _region(jets, slices["columns"])
         if points.section_terms in ("divergence", "both"):
