@@ -196,7 +196,7 @@ def centre_residuals(trainer, xs: np.ndarray) -> dict[str, list[float]]:
     problem, model = trainer.task.problem, trainer.model
     points = torch.tensor(np.stack((xs, np.full_like(xs, 0.5)), 1), dtype=trainer.dtype)
     with torch.no_grad():
-        residuals = pde_residuals(problem, model(points), model.field)
+        residuals = pde_residuals(problem, model(points), model.field, model.formulation.flux_force)
     return {name: residuals[name].double().cpu().tolist()
             for name in ("stokes_x", "np_plus", "np_minus", "flux_plus_x", "flux_minus_x", "continuity", "vorticity")
             if name in residuals}

@@ -75,7 +75,7 @@ def residual_grid(trainer: Trainer) -> tuple[np.ndarray, np.ndarray, dict[str, n
         jets = model(points)
         gauge = {key: (model(p) if p is not None else None) for key, p in model.gauge_points.items()}
         jets = apply_gauges(jets, gauge.get("content"), gauge.get("outlet"), model.formulation.valences)
-        residuals = pde_residuals(problem, jets, model.field)
+        residuals = pde_residuals(problem, jets, model.field, model.formulation.flux_force)
     return x, y, {name: r.cpu().numpy().reshape(GRID, GRID) for name, r in residuals.items()}
 
 
