@@ -130,12 +130,20 @@ def main(argv: list[str] | None = None) -> list[dict]:
     if not args.no_results_page:
         body = (f"Leave-one-out ablation of the PINN recipe: {args.steps} steps per run (+ polish: the last fifth), "
                 f"{args.seeds} seed(s), mean relative L2 over (φ, c₊, c₋, u) against the exact solution "
-                "(straight cells) or FD (patterned_zeta); median v error: v's relative L2, the field the 2D cases miss; train s: the training time each run recorded when it ran (finished runs are skipped, so their load is that of their own invocation). Figure: validation/out/pinn_recipe/pinn_recipe.png "
-                "(error against training time).\n\n" + table)
+                "(straight cells) or FD (patterned_zeta); median v error: v's relative L2, the field the 2D cases miss; train s: the training time each run recorded when it ran (finished runs are skipped, so their load is that of their own invocation). Figure: "
+                f"{_shown(out / 'pinn_recipe.png')} (error against training time).\n\n" + table)
         if failures:
             body += "\n\nDiverged runs (inf above):\n\n" + "\n".join(f"- {f}" for f in failures)
         write_section("pinn_recipe", "python validation/pinn_recipe.py " + " ".join(argv or sys.argv[1:]), body)
     return rows
+
+
+def _shown(path: Path) -> str:
+    """`path` relative to the repository where it lies inside it (the RESULTS page names it so)."""
+    try:
+        return str(path.resolve().relative_to(REPO))
+    except ValueError:
+        return str(path)
 
 
 def _plot(curves: dict, variants: list[str], path: Path) -> None:
