@@ -35,6 +35,24 @@ def test_relative_errors_of_a_known_perturbation():
         (errors["c_plus"]["relative_l2"] + 0.01) / 4, rel=1e-12)
 
 
+def test_velocity_vector_error_weighs_v_by_the_flow_it_is_part_of():
+    """The `velocity` row: ‖|u − u_ref|‖ / ‖|u_ref|‖ with u off by 1 % and a uniform spurious v of
+    2 % of u's peak, written out with the trapezoid weights; max error from the pointwise |Δu|."""
+    ref = exact()
+    fields = {k: v.copy() for k, v in ref.fields.items()}
+    peak = np.max(np.abs(ref["u"]))
+    fields["u"] *= 1.01
+    fields["v"] = fields["v"] + 0.02 * peak
+    errors = field_errors(Solution(ref.case, ref.x, ref.y, fields, "perturbed"), ref)
+    weights = np.outer(*(0.5 * (np.r_[0.0, np.diff(t)] + np.r_[np.diff(t), 0.0]) for t in (ref.x, ref.y)))
+    speed = np.sqrt(np.sum(weights * ref["u"] ** 2))
+    expected = np.sqrt(np.sum(weights * ((0.01 * ref["u"]) ** 2 + (0.02 * peak) ** 2))) / speed
+    assert errors["velocity"]["relative_l2"] == pytest.approx(expected, rel=1e-12)
+    assert errors["velocity"]["max_error"] == pytest.approx(np.hypot(0.01, 0.02), rel=1e-12)
+    assert errors["u"]["relative_l2"] == pytest.approx(0.01, rel=1e-12)
+    assert field_errors(ref, ref)["velocity"]["relative_l2"] == 0.0
+
+
 def test_excess_pressure_error_sees_what_the_osmotic_pressure_hides():
     """P = p − Π is judged on its own: a pressure drop half as large is a 50 % error of P but a
     percent-level error of p, whose norm the double layers' osmotic pressure makes (ζ̂ = 1.5,
