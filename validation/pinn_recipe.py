@@ -7,15 +7,16 @@ points redrawn every 100 steps, and on channels whose walls change along x the 2
 points" variant turns ONE of those levers
 back (leave-one-out); "0.1 layout" turns them all back (the formulation of eofpinn 0.1: linear
 wall blend, no flow base, penalty gauges, output gain 0.1, fixed points); each "+ …" variant adds
-one lever the recipe leaves off (corner points, RAD, continuation, a float64 L-BFGS polish over
+one lever the recipe leaves off (corner points, RAD, continuation, an L-BFGS polish in the run's float32 over
 the last fifth of the steps, the flow scale U, exact no-flux walls, Nernst–Planck residuals over
 the local ionic strength, half the balance sections about the pattern edges). Variants that change nothing on a straight
 channel (pattern features, corner points, the 2D recipe and its sections) run on the patterned case only. Every run gets the same number of steps (--steps) on
 --cases: the hardest straight cell (ε = 0.02, ζ̂ = 4), a benign one (ε = 0.1, ζ̂ = 1: no
 regression allowed) and cases/patterned_zeta.toml against FD, for --seeds seeds. Prints the final
 errors (and v's, the field the 2D cases miss) and training times (median over seeds), plots error against training time (from each run's
-history.csv), writes pinn_recipe.json and the section `pinn_recipe` of validation/RESULTS.md.
-Runs are resumable.
+history.csv), writes pinn_recipe.json and the section `pinn_recipe` of validation/RESULTS.md
+(`pinn_recipe_N_steps` for another --steps N, so that a short ablation does not replace the
+default one). Runs are resumable.
 
     python validation/pinn_recipe.py [--steps 1500] [--seeds 2] [--variants "recipe,no bases"] [--cases patterned_zeta]
 """
@@ -39,6 +40,7 @@ from validation import pinn_study  # noqa: E402
 from validation.results_page import markdown_table, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
+DEFAULT_STEPS = 1500
 LEGACY_LAYOUT = {"formulation.psi_base": "linear", "formulation.flow_base": "none", "formulation.gauges": "penalty",
                  "network.output_gain": 0.1, "network.pattern_features": False, "points.resample_every": 0}
 VARIANTS = {
@@ -85,7 +87,7 @@ def history(run_dir: Path) -> tuple[list[float], list[float]]:
 
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=1500, help="steps per run")
+    parser.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="steps per run")
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--cases", default="", help="comma-separated case names (default: all three)")
@@ -134,7 +136,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 f"{_shown(out / 'pinn_recipe.png')} (error against training time).\n\n" + table)
         if failures:
             body += "\n\nDiverged runs (inf above):\n\n" + "\n".join(f"- {f}" for f in failures)
-        write_section("pinn_recipe", "python validation/pinn_recipe.py " + " ".join(argv or sys.argv[1:]), body)
+        section = "pinn_recipe" if args.steps == DEFAULT_STEPS else f"pinn_recipe_{args.steps}_steps"
+        write_section(section, "python validation/pinn_recipe.py " + " ".join(argv or sys.argv[1:]), body)
     return rows
 
 
