@@ -156,18 +156,23 @@ def _plot(curves: dict, variants: list[str], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     case_names = list(dict.fromkeys(key[0] for key in curves))
-    fig, axes = plt.subplots(1, max(len(case_names), 1), figsize=(5 * max(len(case_names), 1), 4), squeeze=False)
+    fig, axes = plt.subplots(1, max(len(case_names), 1), figsize=(5 * max(len(case_names), 1), 5.2), squeeze=False)
+    styles = ("-", "--", ":")  # ten colours, then the next line style: each variant its own look
+    labels = {}
     for ax, case_name in zip(axes[0], case_names):
         for i, variant in enumerate(variants):
             for (c, v, seed), (t, e) in curves.items():
                 if c == case_name and v == variant:
-                    ax.semilogy(t, e, color=f"C{i}", lw=1.5 if seed == 0 else 0.7,
-                                label=variant if seed == 0 else None)
+                    line, = ax.semilogy(t, e, color=f"C{i % 10}", ls=styles[(i // 10) % len(styles)],
+                                        lw=1.5 if seed == 0 else 0.7)
+                    if seed == 0:
+                        labels.setdefault(variant, line)
         ax.set_title(case_name)
         ax.set_xlabel("training time [s]")
-        ax.set_ylabel("mean relative L2")
+        ax.set_ylabel("mean relative L2 (logged iterates)")
         ax.grid(alpha=0.3, which="both")
-        ax.legend(fontsize=7)
+    fig.legend(list(labels.values()), list(labels), loc="lower center", ncol=6, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.14, 1, 1))
     save_figure(fig, path, dpi=110)
 
 
