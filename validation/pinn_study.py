@@ -21,8 +21,9 @@ from typing import Any, Callable
 
 from eofpinn import io
 from eofpinn.cases import Case, with_settings
-from eofpinn.cases.pinn_settings import as_table, with_default_keys
+from eofpinn.cases.pinn_settings import as_table
 from eofpinn.errors import EofpinnError, SolverError
+from eofpinn.runs import recorded_settings
 from eofpinn.solution import Solution
 
 
@@ -57,23 +58,14 @@ def reference_for(case: Case, out_dir: Path) -> Solution:
     return fd_reference(case, out_dir)
 
 
-def _flat(table: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    flat = {}
-    for key, value in table.items():
-        if isinstance(value, dict):
-            flat.update(_flat(value, f"{prefix}{key}."))
-        else:
-            flat[prefix + key] = list(value) if isinstance(value, tuple) else value
-    return flat
-
-
 def refuse_other_settings(run_dir: Path, recorded: dict[str, Any] | None, wanted: dict[str, Any]) -> None:
     """Raise an EofpinnError naming `run_dir` and the differing keys when the settings a finished
     run recorded (its summary.json) are not `wanted` (`threads` aside: it changes the kernels, not
     the run asked for)."""
-    before = _flat(with_default_keys(recorded or {}))
-    now = _flat(json.loads(json.dumps(wanted)))
-    changed = sorted(k for k in set(before) | set(now) if k != "threads" and before.get(k) != now.get(k))
+    # runs.recorded_settings: dotted keys, a key added since the run at its default (as a resume sees it).
+    before = recorded_settings({"solver": "pinn", "settings": recorded or {}})
+    now = recorded_settings({"solver": "pinn", "settings": wanted})
+    changed = sorted(k for k in before.keys() | now.keys() if k != "threads" and before.get(k) != now.get(k))
     if changed:
         shown = ", ".join(f"{k} {before.get(k)!r} there, {now.get(k)!r} now" for k in changed[:3])
         more = f" and {len(changed) - 3} more" if len(changed) > 3 else ""
