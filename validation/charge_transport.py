@@ -62,7 +62,7 @@ from eofpinn.physics.thin_layer import (  # noqa: E402
 )
 from eofpinn.validation.charge_transport import exact_response, fd_response, reciprocity_error  # noqa: E402
 from eofpinn.validation.compare import field_errors  # noqa: E402
-from validation.results_page import RESULTS_PATH, markdown_table, write_section  # noqa: E402
+from validation.results_page import RESULTS_PATH, markdown_table, shown_path, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 KCL = Electrolyte(1.0, 1, 1.96e-9, 2.03e-9, 78.5, 298.15, 0.89e-3, 997.0)
@@ -222,7 +222,7 @@ def streaming_study(progress, out: Path) -> tuple[list[dict], str]:
         "conduction adds to κ (Du = |σ|/(F c H) ≳ 0.1), and the overlapping layers of the dilute end carry "
         "less than the plug flow of HS.\n\n"
         + markdown_table(rows, columns, formats)
-        + f"\n\nFigure: `{_shown(out)}/streaming.png`. {PINN_NOTE}"
+        + f"\n\nFigure: `{shown_path(out)}/streaming.png`. {PINN_NOTE}"
     )
     return rows, body
 
@@ -419,7 +419,7 @@ def conductance_study(progress, out: Path) -> tuple[dict, str]:
         "lies above the thin-layer estimate: the electroosmotic flow of the counter-ion layer carries current "
         "too, which the estimate leaves out.\n\n"
         + markdown_table(rows, list(rows[0]), {k: ".4g" for k in rows[0]})
-        + f"\n\nFigure (log–log): `{_shown(out)}/conductance.png`. {PINN_NOTE}"
+        + f"\n\nFigure (log–log): `{shown_path(out)}/conductance.png`. {PINN_NOTE}"
     )
     return {str(h): {k: (v.tolist() if isinstance(v, np.ndarray) else v) for k, v in cv.items()}
             for h, cv in curves.items()}, body
@@ -439,13 +439,6 @@ def _plot_conductance(concentrations, curves, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
-
-
-def _shown(path: Path) -> str:
-    try:
-        return str(path.resolve().relative_to(REPO))
-    except ValueError:
-        return str(path)
 
 
 STUDIES = ("charge_walls", "streaming", "onsager", "conductance", "open_circuit_pinn")

@@ -51,7 +51,7 @@ from eofpinn.verification.fd_convergence import (  # noqa: E402
     patterned_study,
     refinement_grids,
 )
-from validation.results_page import RESULTS_PATH, machine_description, markdown_table, write_section  # noqa: E402
+from validation.results_page import RESULTS_PATH, machine_description, markdown_table, shown_path, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 _CLUSTERING_NOTE = (
@@ -63,7 +63,6 @@ MMS_TITLES = {
     "periodic_noflux_inertia": "periodic ends, no-flux walls (ion and pressure gauges), Δp̂ = 0.4, inertia Re = 1",
     "reservoir_boltzmann": "reservoir ends, Boltzmann walls",
 }
-
 
 
 def mms_table(configuration: dict, cells: list[int]) -> str:
@@ -206,15 +205,9 @@ def _section(mms: dict, patterned: dict, case, wall_s: float, out: Path) -> str:
         "",
         f"Solve times: MMS {sum(sum(c['time_s']) for c in mms['configurations'].values()):.1f} s, patterned "
         f"{', '.join(f'{t:.1f}' for t in patterned['time_s'])} s; study wall time {wall_s:.0f} s. Figures: "
-        f"`{_shown(out)}/fd_convergence_mms.png`, `fd_convergence_patterned.png`.",
+        f"`{shown_path(out)}/fd_convergence_mms.png`, `fd_convergence_patterned.png`.",
     ]
     return "\n".join(lines)
-
-
-def _shown(path: Path) -> str:
-    """`path` relative to the repository when it lies inside it."""
-    path = path.resolve()
-    return str(path.relative_to(REPO)) if path.is_relative_to(REPO) else str(path)
 
 
 def _orders(fields: dict, names, region: str) -> str:

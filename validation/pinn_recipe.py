@@ -37,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: 
 from eofpinn.cases import case_from_problem, load_case, straight_problem  # noqa: E402
 from eofpinn.plots import save_figure  # noqa: E402
 from validation import pinn_study  # noqa: E402
-from validation.results_page import markdown_table, write_section  # noqa: E402
+from validation.results_page import markdown_table, shown_path, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_STEPS = 1500
@@ -133,20 +133,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
         body = (f"Leave-one-out ablation of the PINN recipe: {args.steps} steps per run (+ polish: the last fifth), "
                 f"{args.seeds} seed(s), mean relative L2 over (φ, c₊, c₋, u) against the exact solution "
                 "(straight cells) or FD (patterned_zeta); median v error: v's relative L2, the field the 2D cases miss; train s: the training time each run recorded when it ran (finished runs are skipped, so their load is that of their own invocation). Figure: "
-                f"{_shown(out / 'pinn_recipe.png')} (error against training time).\n\n" + table)
+                f"{shown_path(out / 'pinn_recipe.png')} (error against training time).\n\n" + table)
         if failures:
             body += "\n\nDiverged runs (inf above):\n\n" + "\n".join(f"- {f}" for f in failures)
         section = "pinn_recipe" if args.steps == DEFAULT_STEPS else f"pinn_recipe_{args.steps}_steps"
         write_section(section, "python validation/pinn_recipe.py " + " ".join(argv or sys.argv[1:]), body)
     return rows
-
-
-def _shown(path: Path) -> str:
-    """`path` relative to the repository where it lies inside it (the RESULTS page names it so)."""
-    try:
-        return str(path.resolve().relative_to(REPO))
-    except ValueError:
-        return str(path)
 
 
 def _plot(curves: dict, variants: list[str], path: Path) -> None:

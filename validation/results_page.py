@@ -22,6 +22,12 @@ HEADER = (
 )
 
 
+def shown_path(path: Path) -> str:
+    """`path` as a results section names it: relative to the repository when it lies inside it."""
+    path, repository = path.resolve(), Path(__file__).resolve().parents[1]
+    return str(path.relative_to(repository)) if path.is_relative_to(repository) else str(path)
+
+
 def machine_description() -> str:
     """CPU/GPU description for a results section."""
     try:
