@@ -42,7 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: 
 
 from eofpinn import io  # noqa: E402
 from eofpinn.solution import trapezoid_weights  # noqa: E402
-from eofpinn.validation.compare import balances  # noqa: E402
+from eofpinn.validation.compare import balances, ion_flux_scale  # noqa: E402
 from eofpinn.solvers.pinn.collocation import sections_at  # noqa: E402
 from eofpinn.physics.exact import osmotic_pressure  # noqa: E402
 from eofpinn.solvers.pinn.losses import ion_fluxes_x, ion_fluxes_y, pde_residuals, through_sections  # noqa: E402
@@ -127,8 +127,8 @@ def main(argv: list[str] | None = None) -> dict:
 
 def station_flux_spreads(trainer, stations: np.ndarray, chunk: int = 40) -> dict[str, dict[str, float]]:
     """Each ion's flux Q±(x) = ∫ N±·e_x dy through the sections at `stations`, from the networks'
-    jets, reduced as `eofpinn validate` reduces its sampled fluxes (compare.py `balances`): spread =
-    (max − min) / scale, scale = max(mean |Q±|, mean ∫|N±·e_x| dy). Also the mean flux and where
+    jets, reduced as `eofpinn validate` reduces its sampled fluxes: spread = (max − min) / scale,
+    scale = max(mean |Q±|, mean ∫|N±·e_x| dy) (compare.ion_flux_scale, which `balances` uses). Also the mean flux and where
     Q± departs most from it (as a fraction of the scale)."""
     problem, model = trainer.task.problem, trainer.model
     totals: dict[str, list[np.ndarray]] = {}
@@ -146,7 +146,7 @@ def station_flux_spreads(trainer, stations: np.ndarray, chunk: int = 40) -> dict
     out = {}
     for name, pieces in totals.items():
         flux, magnitude = np.concatenate(pieces, axis=1)
-        scale = max(np.mean(np.abs(flux)), np.mean(magnitude), 1e-300)
+        scale = ion_flux_scale(flux, magnitude)
         departure = (flux - flux.mean()) / scale
         worst = int(np.argmax(np.abs(departure)))
         out[name] = {"spread": float(np.ptp(flux) / scale), "mean": float(flux.mean()),

@@ -266,6 +266,12 @@ def _bernoulli(s: np.ndarray) -> np.ndarray:
     return np.where(small, 1.0 - 0.5 * s + s * s / 12.0, safe / np.expm1(safe))
 
 
+def ion_flux_scale(per_station: np.ndarray, magnitude: np.ndarray) -> float:
+    """What an ion-flux spread is relative to (module docstring): max(mean |Q±|, mean ∫|N±·e_x| dy)
+    over the stations, Q± the flux through each and `magnitude` the integral of its absolute value."""
+    return max(float(np.mean(np.abs(per_station))), float(np.mean(magnitude)), 1e-300)
+
+
 def balances(solution: Solution) -> dict[str, float]:
     """Ion-flux, charge and volume-flux balances (see the module docstring)."""
     p = solution.case.problem
@@ -276,7 +282,7 @@ def balances(solution: Solution) -> dict[str, float]:
     for name, sign, delta in (("c_plus", 1.0, p.delta_plus), ("c_minus", -1.0, p.delta_minus)):
         flux_x = station_ion_fluxes(solution, name, sign, delta)
         per_station = flux_x @ wy
-        scale = max(np.mean(np.abs(per_station)), np.mean(np.abs(flux_x) @ wy), 1e-300)
+        scale = ion_flux_scale(per_station, np.abs(flux_x) @ wy)
         out[f"ion_flux_spread_{name}"] = float(np.ptp(per_station) / scale)
         out[f"ion_flux_mean_{name}"] = float(np.mean(per_station))
     rho = 0.5 * (f["c_plus"] - f["c_minus"])
