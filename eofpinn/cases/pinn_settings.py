@@ -390,7 +390,7 @@ class ContinuationSettings:
 
 
 POLISH_DTYPES = ("same", "float64")
-POLISH_BLOCKS = ("all", "flow")
+POLISH_BLOCKS = ("all", "flow", "ions")
 
 
 @dataclass(frozen=True)
@@ -402,7 +402,10 @@ class PolishSettings:
     phase starts). `learning_rate` absent: the optimiser's default (1 for L-BFGS). `blocks` =
     "flow" moves only the flow block (u, v, P): ψ and c± stay where the main phase left them, so
     the phase solves the Stokes equations with those ions — a linear problem in the flow's outputs
-    (validation/flow_from_ions.py measures how far the fields of that flow lie from FD's)."""
+    (validation/flow_from_ions.py measures how far the fields of that flow lie from FD's).
+    `blocks` = "ions" is the converse: the ψ and c± blocks (and an open circuit's field, and the
+    ion fluxes Q± of ion_flux "stream") move with the flow frozen, so the phase solves Poisson and
+    Nernst–Planck in the frozen flow."""
 
     steps: int = 0
     dtype: str = "same"

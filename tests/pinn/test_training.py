@@ -371,6 +371,31 @@ def test_a_flow_polish_moves_the_flow_block_alone(quick_problem, small_settings)
     assert last["poisson"] == pytest.approx(first["poisson"], rel=1e-12)  # (NP moves: it advects with u)
 
 
+def test_an_ion_polish_moves_psi_and_the_ions_alone(quick_problem, small_settings):
+    """[pinn.polish] blocks = "ions": over the phase the flow block stays as the main phase left it
+    (continuity, which sees the flow alone, does not move), while ψ and c± move and lower Poisson
+    and Nernst–Planck."""
+    settings = replace(small_settings, {"steps": 36, "polish.steps": 20, "polish.dtype": "float64",
+                                        "polish.blocks": "ions"})
+    trainer = trainer_module.Trainer(ChannelTask(case_from_problem(quick_problem, pinn=settings), settings), settings)
+    for _ in range(16):
+        trainer.train_step()
+    blocks = trainer.model.networks.blocks
+    before = {name: [p.detach().clone() for p in block.parameters()] for name, block in blocks.items()}
+    first = dict(zip(trainer.term_names, trainer.train_step().tolist()))
+    assert trainer.polishing and trainer.dtype == torch.float64
+    for _ in range(19):
+        last = dict(zip(trainer.term_names, trainer.train_step().tolist()))
+    for name, block in blocks.items():
+        same = all(torch.equal(a.double(), b) for a, b in zip(before[name], block.parameters()))
+        assert same == (name == "flow"), name
+    ion_terms = [k for k in trainer.term_names if k == "poisson" or k.startswith("np_")]
+    assert len(ion_terms) == 3, trainer.term_names
+    # Measured ÷ 18 (Poisson ÷ 8.8, NP ÷ 5.5 and ÷ 33; seed 0, float32 main phase): a margin of 9×.
+    assert sum(last[k] for k in ion_terms) < 0.5 * sum(first[k] for k in ion_terms)
+    assert last["continuity"] == pytest.approx(first["continuity"], rel=1e-12)  # continuity sees the flow alone
+
+
 def test_an_lbfgs_step_that_ends_on_a_non_finite_loss_is_undone(quick_problem, small_settings):
     """A line search that lands where the loss is NaN: the next step finds it, puts the parameters
     back where that step started, restarts L-BFGS and goes on with finite losses."""

@@ -212,13 +212,24 @@ class Trainer:
             self.evaluate = self.task.evaluator(self.device, self.dtype)
         self.phase = "polish"
         self.before_closure_step = None  # another parameter list (and dtype) from here on
-        if polish.blocks == "flow":  # ψ, c± (and an open circuit's field) frozen: the flow alone moves
-            flow = {id(p) for p in self.model.networks.blocks["flow"].parameters()}
+        if polish.blocks != "all":  # one part moves, the rest stays where the main phase left it
+            moving = {id(p) for p in self._polished_parameters(polish.blocks)}
             for p in self.params:
-                p.requires_grad_(id(p) in flow)
-            self.params = [p for p in self.params if id(p) in flow]
+                p.requires_grad_(id(p) in moving)
+            self.params = [p for p in self.params if id(p) in moving]
         self.optimizer = make_optimizer(polish.optimizer(), self.params)
         self.closure_based = optimizer_entry(polish.name).needs_closure
+
+    def _polished_parameters(self, blocks: str) -> list[Tensor]:
+        """What a [pinn.polish] `blocks` phase moves: "flow" the flow block (u, v, P; with flow
+        "stream" not the volume flux Q); "ions" the ψ and c± blocks, an open circuit's field and,
+        with ion_flux "stream", the ion fluxes Q±."""
+        networks = self.model.networks.blocks
+        if blocks == "flow":
+            return list(networks["flow"].parameters())
+        scalars = [p for p in (getattr(self.model, "scaled_field", None), getattr(self.model, "ion_fluxes", None))
+                   if p is not None]
+        return [p for name in ("psi", "c_plus", "c_minus") for p in networks[name].parameters()] + scalars
 
     def train_step(self, diagnose: bool = False) -> Tensor:
         """One optimiser step at self.step; returns the unweighted loss terms at θ_step.
