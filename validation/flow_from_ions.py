@@ -7,7 +7,13 @@ values at the FD cell centres and solves the FD flow block (Stokes-x, Stokes-y, 
 and the pressure gauge) again for (u, v, P) with everything else fixed — one linear solve with
 the exact Jacobian block. The flow that comes out is the flow the PINN's ψ, c± imply; its error
 against FD's flow is the part of the PINN's flow error inherited from ψ, c±, whatever the flow
-network does. Swapping in only ψ, or only c±, says which of them carries it.
+network does. Swapping in only ψ, or only c±, says which of them carries it. Two more swaps
+split them the way the body force does: with the Slotboom factors g± = c± e^{ẑ± ψ}, the force
+of each ion is e^{−ẑ± ψ} ∇g± (plus its applied-field part), so its curl, which drives v, is
+−ẑ± e^{−ẑ± ψ} ∇ψ × ∇g±. "g±" keeps FD's ψ and takes the PINN's g± (c± = g±_PINN e^{−ẑ± ψ_FD});
+"psi, g± FD" takes the PINN's ψ with FD's g± (c± = g±_FD e^{−ẑ± ψ_PINN}). Last, for each ion,
+the relative L2 difference of the PINN's g± and of ∂g±/∂x from FD's, over the FD cells (each
+weighted by its area; ∂/∂x by central differences along the cell centres).
 
 Prints, for each swap, the relative L2 error (trapezoid weights of the FD nodes, as `eofpinn
 validate`) of u, v and P against FD, beside the PINN's own flow errors, and the relative L2
@@ -41,6 +47,34 @@ from validation.pinn_generalization import trained  # noqa: E402
 ION_BLOCKS = ("psi", "c_plus", "c_minus")
 FLOW_BLOCKS = ("u", "v", "P")
 SWAPS = {"psi, c±": ION_BLOCKS, "psi": ("psi",), "c±": ("c_plus", "c_minus")}
+SLOTBOOM_SWAPS = ("g±", "psi, g± FD")  # see the module docstring
+
+
+def slotboom_factor(fields: dict, name: str, valence: float) -> np.ndarray:
+    """g± = c± e^{ẑ± ψ} (name "c_plus" or "c_minus")."""
+    return fields[name] * np.exp(valence * fields["psi"])
+
+
+def slotboom_errors(fd: dict, pinn: dict, x: np.ndarray, y: np.ndarray, valences: tuple[float, float]) -> dict:
+    """Per ion, the relative L2 difference of the PINN's g± and of ∂g±/∂x from FD's on cells
+    centred at (x, y) (arrays indexed [x, y]), each cell weighted by its area."""
+    area = np.gradient(x)[:, None] * np.gradient(y)[None, :]
+    norm = lambda a: np.sqrt(np.sum(area * a ** 2))  # noqa: E731
+    out = {}
+    for name, z in zip(("c_plus", "c_minus"), valences):
+        g_fd, g_pinn = slotboom_factor(fd, name, z), slotboom_factor(pinn, name, z)
+        gx_fd, gx_pinn = np.gradient(g_fd, x, axis=0), np.gradient(g_pinn, x, axis=0)
+        out[name] = {"g": float(norm(g_pinn - g_fd) / norm(g_fd)), "g_x": float(norm(gx_pinn - gx_fd) / norm(gx_fd))}
+    return out
+
+
+def slotboom_swap(label: str, fd: dict, pinn: dict, valences: tuple[float, float]) -> dict:
+    """ψ and c± of a Slotboom swap: "g±" FD's ψ with the PINN's g±; "psi, g± FD" the reverse."""
+    psi_from, g_from = (fd, pinn) if label == "g±" else (pinn, fd)
+    out = {"psi": psi_from["psi"]}
+    for name, z in zip(("c_plus", "c_minus"), valences):
+        out[name] = slotboom_factor(g_from, name, z) * np.exp(-z * psi_from["psi"])
+    return out
 
 
 def flow_indices(layout) -> np.ndarray:
@@ -110,11 +144,15 @@ def main(argv: list[str] | None = None) -> dict:
           + " ".join(f"{n:>9s}" for n in ("u", "v", "P")))
     print(f"{'(PINN flow)':12s} " + " " * 30 + "   " + " ".join(f"{out['pinn'][n]:9.2e}" for n in FLOW_BLOCKS))
     unknowns = layout.unpack(system.z)
-    for label, blocks in SWAPS.items():
+    for label in (*SWAPS, *SLOTBOOM_SWAPS):
         z = system.z.copy()
         swapped = layout.unpack(z)
-        for name in blocks:
-            swapped[name][...] = centres[name]
+        if label in SWAPS:
+            values = {name: centres[name] for name in SWAPS[label]}
+        else:
+            values = slotboom_swap(label, {n: unknowns[n].copy() for n in ION_BLOCKS}, centres, problem.valences)
+        for name, value in values.items():
+            swapped[name][...] = value
         differences = [np.sqrt(np.sum((swapped[n] - unknowns[n]) ** 2) / np.sum(unknowns[n] ** 2)) for n in ION_BLOCKS]
         solved = flow_given(system, z)
         fields = excess(problem, node_fields(problem, layout, system.boundary, layout.unpack(solved)))
@@ -122,6 +160,10 @@ def main(argv: list[str] | None = None) -> dict:
         out[label] = {"differences": dict(zip(ION_BLOCKS, map(float, differences))), "errors": errors}
         print(f"{label:12s} " + " ".join(f"{d:9.2e}" for d in differences) + "   "
               + " ".join(f"{errors[n]:9.2e}" for n in FLOW_BLOCKS))
+    fd_ions = {n: unknowns[n] for n in ION_BLOCKS}
+    out["slotboom"] = slotboom_errors(fd_ions, centres, grid.x_unknown, grid.y_centres, problem.valences)
+    for name, errors in out["slotboom"].items():
+        print(f"g of {name}: relative L2 off FD {errors['g']:.2e}, of its x-derivative {errors['g_x']:.2e}")
     return out
 
 

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from eofpinn.cases import Problem, ZetaSegment
 from eofpinn.cases.model import FDSettings
 from eofpinn.solvers.fd.grid import StaggeredGrid
 from eofpinn.solvers.fd.solver import solve_system
-from validation.flow_from_ions import flow_given, flow_indices
+from validation.flow_from_ions import flow_given, flow_indices, slotboom_errors, slotboom_swap
 
 
 def _patterned_system():
@@ -36,3 +37,42 @@ def test_flow_given_the_fd_ions_is_the_fd_flow_and_linear_in_the_ions():
         moved.append(layout.unpack(flow_given(system, z))["v"] - layout.unpack(system.z)["v"])
     assert np.abs(moved[0]).max() > 1e-6 * np.abs(layout.unpack(system.z)["v"]).max()
     np.testing.assert_allclose(moved[1], 2.0 * moved[0], rtol=0, atol=1e-9 * np.abs(moved[1]).max())
+
+
+def test_slotboom_swaps_exchange_psi_and_the_slotboom_factors():
+    """"g±" keeps FD's ψ and the PINN's g± = c± e^{ẑ±ψ}; "psi, g± FD" the converse: with a PINN
+    whose ψ is shifted by a constant and whose c± follow it (same g±), "g±" gives FD's fields back
+    and "psi, g± FD" gives the PINN's."""
+    rng = np.random.default_rng(0)
+    psi = rng.normal(size=(4, 5))
+    fd = {"psi": psi, "c_plus": np.exp(-psi) * 1.1, "c_minus": np.exp(psi) * 0.9}
+    valences = (1.0, -1.0)
+    shift = 0.3
+    pinn = {"psi": psi + shift, "c_plus": fd["c_plus"] * np.exp(-shift), "c_minus": fd["c_minus"] * np.exp(shift)}
+    for label, expected in (("g±", fd), ("psi, g± FD", pinn)):
+        swapped = slotboom_swap(label, fd, pinn, valences)
+        for name in ("psi", "c_plus", "c_minus"):
+            np.testing.assert_allclose(swapped[name], expected[name], rtol=1e-14, err_msg=f"{label}: {name}")
+    # A 2:1 salt: ẑ₋ = −2 enters the exponent of c₋.
+    pinn = {"psi": psi + shift, "c_plus": fd["c_plus"] * np.exp(-shift), "c_minus": fd["c_minus"] * np.exp(2.0 * shift)}
+    swapped = slotboom_swap("g±", fd, pinn, (1.0, -2.0))
+    np.testing.assert_allclose(swapped["c_minus"], fd["c_minus"], rtol=1e-14)
+
+
+def test_slotboom_errors_measure_g_and_its_x_derivative():
+    """A PINN g₊ = FD's g₊ + a·x (ψ unchanged): g's relative difference is ‖a x‖/‖g‖, and that of
+    ∂g/∂x is a/‖∂g/∂x‖ in the area-weighted norm; c₋ identical gives zeros."""
+    x, y = np.linspace(0.0, 2.0, 41), np.linspace(0.0, 1.0, 11)
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    psi = np.sin(X) * np.cos(Y)
+    g = 1.0 + 0.1 * X ** 2
+    fd = {"psi": psi, "c_plus": g * np.exp(-psi), "c_minus": np.exp(psi)}
+    pinn = dict(fd, c_plus=(g + 1e-3 * X) * np.exp(-psi))
+    errors = slotboom_errors(fd, pinn, x, y, (1.0, -1.0))
+    area = np.gradient(x)[:, None] * np.gradient(y)[None, :]
+    norm = lambda a: np.sqrt(np.sum(area * a ** 2))  # noqa: E731
+    assert errors["c_plus"]["g"] == pytest.approx(norm(1e-3 * X) / norm(g), rel=1e-12)
+    # Central differences are exact on a linear difference; ∂g/∂x = 0.2x (one-sided at the ends).
+    assert errors["c_plus"]["g_x"] == pytest.approx(1e-3 * norm(np.ones_like(X)) / norm(np.gradient(g, x, axis=0)),
+                                                    rel=1e-12)
+    assert errors["c_minus"] == {"g": 0.0, "g_x": 0.0}
