@@ -11,7 +11,9 @@ network does. Swapping in only ψ, or only c±, says which of them carries it. T
 split them the way the body force does: with the Slotboom factors g± = c± e^{ẑ± ψ}, the force
 of each ion is e^{−ẑ± ψ} ∇g± (plus its applied-field part), so its curl, which drives v, is
 −ẑ± e^{−ẑ± ψ} ∇ψ × ∇g±. "g±" keeps FD's ψ and takes the PINN's g± (c± = g±_PINN e^{−ẑ± ψ_FD});
-"psi, g± FD" takes the PINN's ψ with FD's g± (c± = g±_FD e^{−ẑ± ψ_PINN}). Last, for each ion,
+"psi, g± FD" takes the PINN's ψ with FD's g± (c± = g±_FD e^{−ẑ± ψ_PINN}). "g± FD at y=½" is FD's
+ψ with FD's own g± made uniform across the channel (their value at mid-height at each x): what
+the flow would miss if g± did not vary across the double layers. Last, for each ion,
 the relative L2 difference of the PINN's g± and of ∂g±/∂x from FD's, over the FD cells (each
 weighted by its area; ∂/∂x by central differences along the cell centres).
 
@@ -47,7 +49,7 @@ from validation.pinn_generalization import trained  # noqa: E402
 ION_BLOCKS = ("psi", "c_plus", "c_minus")
 FLOW_BLOCKS = ("u", "v", "P")
 SWAPS = {"psi, c±": ION_BLOCKS, "psi": ("psi",), "c±": ("c_plus", "c_minus")}
-SLOTBOOM_SWAPS = ("g±", "psi, g± FD")  # see the module docstring
+SLOTBOOM_SWAPS = ("g±", "psi, g± FD", "g± FD at y=½")  # see the module docstring
 
 
 def slotboom_factor(fields: dict, name: str, valence: float) -> np.ndarray:
@@ -68,12 +70,16 @@ def slotboom_errors(fd: dict, pinn: dict, x: np.ndarray, y: np.ndarray, valences
     return out
 
 
-def slotboom_swap(label: str, fd: dict, pinn: dict, valences: tuple[float, float]) -> dict:
-    """ψ and c± of a Slotboom swap: "g±" FD's ψ with the PINN's g±; "psi, g± FD" the reverse."""
-    psi_from, g_from = (fd, pinn) if label == "g±" else (pinn, fd)
+def slotboom_swap(label: str, fd: dict, pinn: dict, valences: tuple[float, float], mid_row: int = 0) -> dict:
+    """ψ and c± of a Slotboom swap (arrays indexed [x, y]): "g±" FD's ψ with the PINN's g±;
+    "psi, g± FD" the reverse; "g± FD at y=½" FD's ψ with FD's g± of row `mid_row` at every y."""
+    psi_from, g_from = (pinn, fd) if label == "psi, g± FD" else (fd, pinn if label == "g±" else fd)
     out = {"psi": psi_from["psi"]}
     for name, z in zip(("c_plus", "c_minus"), valences):
-        out[name] = slotboom_factor(g_from, name, z) * np.exp(-z * psi_from["psi"])
+        g = slotboom_factor(g_from, name, z)
+        if label == "g± FD at y=½":
+            g = np.repeat(g[:, mid_row:mid_row + 1], g.shape[1], axis=1)
+        out[name] = g * np.exp(-z * psi_from["psi"])
     return out
 
 
@@ -150,7 +156,9 @@ def main(argv: list[str] | None = None) -> dict:
         if label in SWAPS:
             values = {name: centres[name] for name in SWAPS[label]}
         else:
-            values = slotboom_swap(label, {n: unknowns[n].copy() for n in ION_BLOCKS}, centres, problem.valences)
+            mid_row = int(np.argmin(np.abs(grid.y_centres - 0.5)))
+            values = slotboom_swap(label, {n: unknowns[n].copy() for n in ION_BLOCKS}, centres, problem.valences,
+                                   mid_row)
         for name, value in values.items():
             swapped[name][...] = value
         differences = [np.sqrt(np.sum((swapped[n] - unknowns[n]) ** 2) / np.sum(unknowns[n] ** 2)) for n in ION_BLOCKS]

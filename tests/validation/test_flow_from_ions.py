@@ -53,6 +53,11 @@ def test_slotboom_swaps_exchange_psi_and_the_slotboom_factors():
         swapped = slotboom_swap(label, fd, pinn, valences)
         for name in ("psi", "c_plus", "c_minus"):
             np.testing.assert_allclose(swapped[name], expected[name], rtol=1e-14, err_msg=f"{label}: {name}")
+    # "g± FD at y=½": FD's ψ, and FD's g± of the chosen row repeated across y.
+    uniform = slotboom_swap("g± FD at y=½", fd, pinn, valences, mid_row=2)
+    np.testing.assert_allclose(uniform["psi"], fd["psi"], rtol=0)
+    g_row = fd["c_plus"][:, 2] * np.exp(fd["psi"][:, 2])
+    np.testing.assert_allclose(uniform["c_plus"], g_row[:, None] * np.exp(-fd["psi"]), rtol=1e-14)
     # A 2:1 salt: ẑ₋ = −2 enters the exponent of c₋.
     pinn = {"psi": psi + shift, "c_plus": fd["c_plus"] * np.exp(-shift), "c_minus": fd["c_minus"] * np.exp(2.0 * shift)}
     swapped = slotboom_swap("g±", fd, pinn, (1.0, -2.0))
