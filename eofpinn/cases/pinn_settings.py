@@ -198,6 +198,9 @@ class FormulationSettings:
     (Pe u c± − curl χ±)/(δ± ẑ±), the same quantity where the flux residuals vanish, but built from the
     fluxes themselves, which are of the order of the drive. The flux residuals then carry the
     disagreement of c± and φ with the fluxes, and the flow sees it only through them.
+    `ion_scale` s multiplies the c± blocks' output N± in the exponent of "slotboom" and "log"
+    ions (c± = exp(s d N± ∓ ψ) with hard walls), as flow_scale does for the flow: with s = 0.05
+    a departure of log g± by 0.05 is an output of 1 (not with "direct" concentrations).
     """
 
     hard_walls: bool = True
@@ -214,9 +217,11 @@ class FormulationSettings:
     flow: str = "velocity"
     ion_flux: str = "divergence"
     body_force: str = "fields"
+    ion_scale: float = 1.0
 
     def __post_init__(self) -> None:
         check_fields(self, "formulation.", {
+            "ion_scale": (in_range(0.0, 1e3, open_low=True), "a number in (0, 1000]"),
             "flow_scale": (lambda v: v in ("none", "auto") or in_range(0.0, 1e6, open_low=True)(v),
                            "\"none\", \"auto\" or a number in (0, 1e6]"),
             "field_scale": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),
@@ -245,6 +250,9 @@ class FormulationSettings:
         _require(self.ion_flux == "divergence" or self.ion_residuals == "absolute", "formulation.ion_flux",
                  '"divergence" with ion_residuals = "ionic_strength" (that option rescales the divergence residuals)',
                  self.ion_flux)
+        _require(self.ion_scale == 1.0 or self.concentrations != "direct", "formulation.ion_scale",
+                 '1 with concentrations = "direct" (it scales the exponent of "slotboom" and "log" ions)',
+                 self.ion_scale)
         _require(self.body_force == "fields" or self.ion_flux == "stream", "formulation.body_force",
                  '"fields", or "ion_flux" with ion_flux = "stream" (the force is taken from the ion stream functions)',
                  self.body_force)

@@ -77,6 +77,7 @@ class ExactNetworks(torch.nn.Module):
                     r = r + sign * form.psi_wall_jet(points)
                 if form.hard_ions:
                     r = jets.product(r, inv_d)
+                r = r / form.ion_scale
             raw[name] = r
         u, v = exact["u"], exact["v"]
         base = form.flow_base_jet(points) if form.walls is not None else None

@@ -488,6 +488,14 @@ def test_body_force_from_the_ion_fluxes_is_the_stokes_force_with_curl_chi_for_th
         FormulationSettings(body_force="ion_flux")
 
 
+def test_an_ion_scale_is_refused_with_direct_concentrations_and_out_of_range():
+    with pytest.raises(SettingError, match=r'^\[pinn.formulation.ion_scale\] must be 1 with concentrations = "direct" '
+                                           r'\(it scales the exponent of "slotboom" and "log" ions\); got 0\.05$'):
+        FormulationSettings(concentrations="direct", ion_scale=0.05)
+    with pytest.raises(SettingError, match=r"^\[pinn.formulation.ion_scale\] must be a number in \(0, 1000\]; got 0$"):
+        FormulationSettings(ion_scale=0)
+
+
 def test_ion_stream_functions_are_refused_with_boltzmann_walls_and_with_ionic_strength_residuals():
     from eofpinn.cases import case_from_problem, with_settings
     from eofpinn.errors import CaseError

@@ -41,6 +41,8 @@ FORMULATIONS = [
           flow_base="electroosmotic", flow_scale="auto") for p in ("excess", "total")]  # U ≠ 1 on most PROBLEMS
 FORMULATIONS += [dict(hard_walls=h, concentrations=c, pressure="core", pressure_scale=1.0, psi_base="gouy_chapman",
                       flow_base="electroosmotic") for h in (True, False) for c in ("slotboom", "log")]
+FORMULATIONS += [dict(hard_walls=h, concentrations=c, psi_base="gouy_chapman", flow_base="electroosmotic",
+                      ion_scale=0.05) for h in (True, False) for c in ("slotboom", "log")]  # s N± in the exponent
 
 
 def _points(n: int = 400) -> torch.Tensor:

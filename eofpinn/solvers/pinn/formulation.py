@@ -134,6 +134,7 @@ class Formulation:
     stream: bool = False  # flow "stream": the flow block carries Ψ, ω, P (module docstring)
     ion_stream: bool = False  # ion_flux "stream": the c± blocks carry N± and N_χ± (module docstring)
     flux_force: bool = False  # body_force "ion_flux": Stokes takes its body force from χ± (losses.pde_residuals)
+    ion_scale: float = 1.0  # s: the exponent of "slotboom"/"log" ions takes s N± (ion_scale)
     diffusivities: tuple[float, float] = (1.0, 1.0)  # δ± (the base ion fluxes of ion_flux "stream")
     peclet: float = 1.0
     quadrature_nodes: int = 64  # Gauss–Legendre nodes of the stream function's base Λ = ∫₀^y (B_ζ − L) dy′
@@ -173,6 +174,7 @@ class Formulation:
             stream=settings.flow == "stream",
             ion_stream=settings.ion_flux == "stream",
             flux_force=settings.body_force == "ion_flux",
+            ion_scale=settings.ion_scale,
             diffusivities=(problem.delta_plus, problem.delta_minus),
             peclet=problem.peclet,
         )
@@ -372,6 +374,7 @@ class Formulation:
 
             wall = jets.wall_blend_jet(points[:, 1], *self.wall_values(points, boltzmann))
             return wall + jets.product(distance, raw)
+        raw = self.ion_scale * raw
         exponent = jets.product(distance, raw) if self.hard_ions else raw
         if self.concentrations == "slotboom":
             exponent = exponent - sign * psi
