@@ -73,7 +73,8 @@ def slotboom_errors(fd: dict, pinn: dict, x: np.ndarray, y: np.ndarray, valences
 def slotboom_swap(label: str, fd: dict, pinn: dict, valences: tuple[float, float], mid_row: int = 0) -> dict:
     """ψ and c± of a Slotboom swap (arrays indexed [x, y]): "g±" FD's ψ with the PINN's g±;
     "psi, g± FD" the reverse; "g± FD at y=½" FD's ψ with FD's g± of row `mid_row` at every y."""
-    psi_from, g_from = (pinn, fd) if label == "psi, g± FD" else (fd, pinn if label == "g±" else fd)
+    psi_from = pinn if label == "psi, g± FD" else fd
+    g_from = pinn if label == "g±" else fd
     out = {"psi": psi_from["psi"]}
     for name, z in zip(("c_plus", "c_minus"), valences):
         g = slotboom_factor(g_from, name, z)
@@ -150,15 +151,15 @@ def main(argv: list[str] | None = None) -> dict:
           + " ".join(f"{n:>9s}" for n in ("u", "v", "P")))
     print(f"{'(PINN flow)':12s} " + " " * 30 + "   " + " ".join(f"{out['pinn'][n]:9.2e}" for n in FLOW_BLOCKS))
     unknowns = layout.unpack(system.z)
+    fd_ions = {n: unknowns[n] for n in ION_BLOCKS}  # views of system.z: the swaps below write into copies
+    mid_row = int(np.argmin(np.abs(grid.y_centres - 0.5)))
     for label in (*SWAPS, *SLOTBOOM_SWAPS):
         z = system.z.copy()
         swapped = layout.unpack(z)
         if label in SWAPS:
             values = {name: centres[name] for name in SWAPS[label]}
         else:
-            mid_row = int(np.argmin(np.abs(grid.y_centres - 0.5)))
-            values = slotboom_swap(label, {n: unknowns[n].copy() for n in ION_BLOCKS}, centres, problem.valences,
-                                   mid_row)
+            values = slotboom_swap(label, fd_ions, centres, problem.valences, mid_row)
         for name, value in values.items():
             swapped[name][...] = value
         differences = [np.sqrt(np.sum((swapped[n] - unknowns[n]) ** 2) / np.sum(unknowns[n] ** 2)) for n in ION_BLOCKS]
@@ -168,7 +169,6 @@ def main(argv: list[str] | None = None) -> dict:
         out[label] = {"differences": dict(zip(ION_BLOCKS, map(float, differences))), "errors": errors}
         print(f"{label:12s} " + " ".join(f"{d:9.2e}" for d in differences) + "   "
               + " ".join(f"{errors[n]:9.2e}" for n in FLOW_BLOCKS))
-    fd_ions = {n: unknowns[n] for n in ION_BLOCKS}
     out["slotboom"] = slotboom_errors(fd_ions, centres, grid.x_unknown, grid.y_centres, problem.valences)
     for name, errors in out["slotboom"].items():
         print(f"g of {name}: relative L2 off FD {errors['g']:.2e}, of its x-derivative {errors['g_x']:.2e}")
