@@ -44,6 +44,7 @@ ION_FLUX_FORMS = ("divergence", "stream")
 BODY_FORCES = ("fields", "ion_flux")
 GAUGES = ("penalty", "exact")
 WALL_FLUXES = ("penalty", "exact")
+NORMAL_VELOCITIES = ("distance", "squared")
 ION_RESIDUALS = ("absolute", "ionic_strength")
 SECTION_TERMS = ("divergence", "spread", "both")
 SECTION_PLACEMENTS = ("stratified", "transitions")
@@ -198,6 +199,9 @@ class FormulationSettings:
     (Pe u c± − curl χ±)/(δ± ẑ±), the same quantity where the flux residuals vanish, but built from the
     fluxes themselves, which are of the order of the drive. The flux residuals then carry the
     disagreement of c± and φ with the fluxes, and the flow sees it only through them.
+    `normal_velocity` (hard walls, flow "velocity"): v = U d N_v ("distance"), which vanishes on
+    the walls, or v = U d² N_v ("squared"), whose ∂v/∂y vanishes there too, as continuity asks of
+    any no-slip wall (u = 0 along it, so ∂v/∂y = −∂u/∂x = 0): near a wall v grows as y², not y.
     `ion_scale` s multiplies the c± blocks' output N± in the exponent of "slotboom" and "log"
     ions (c± = exp(s d N± ∓ ψ) with hard walls), as flow_scale does for the flow: with s = 0.05
     a departure of log g± by 0.05 is an output of 1 (not with "direct" concentrations).
@@ -218,9 +222,11 @@ class FormulationSettings:
     ion_flux: str = "divergence"
     body_force: str = "fields"
     ion_scale: float = 1.0
+    normal_velocity: str = "distance"
 
     def __post_init__(self) -> None:
         check_fields(self, "formulation.", {
+            "normal_velocity": (one_of(NORMAL_VELOCITIES), choices_text(NORMAL_VELOCITIES)),
             "ion_scale": (in_range(0.0, 1e3, open_low=True), "a number in (0, 1000]"),
             "flow_scale": (lambda v: v in ("none", "auto") or in_range(0.0, 1e6, open_low=True)(v),
                            "\"none\", \"auto\" or a number in (0, 1e6]"),
@@ -245,6 +251,9 @@ class FormulationSettings:
                  "formulation.wall_flux", '"penalty", or "exact" with concentrations = "slotboom" and hard_walls = true '
                  '(a zero ∂g±/∂y on the walls is a zero ion flux only for Slotboom ions at no-slip walls)',
                  self.wall_flux),
+        _require(self.normal_velocity == "distance" or (self.hard_walls and self.flow == "velocity"),
+                 "formulation.normal_velocity", '"distance", or "squared" with hard_walls = true and flow = "velocity" '
+                 '(the stream function\'s v already vanishes with its y-derivative on the walls)', self.normal_velocity)
         _require(self.flow == "velocity" or self.hard_walls, "formulation.flow",
                  '"velocity", or "stream" with hard_walls = true (no slip is built into the stream function)', self.flow)
         _require(self.ion_flux == "divergence" or self.ion_residuals == "absolute", "formulation.ion_flux",

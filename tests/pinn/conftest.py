@@ -85,6 +85,8 @@ class ExactNetworks(torch.nn.Module):
             u = u - base
         if form.hard_velocity:
             u, v = jets.product(u, inv_d), jets.product(v, inv_d)
+            if form.squared_v:
+                v = jets.product(v, inv_d)
         pressure = exact["P"] - form.pressure_drop_jet(points[:, 0])
         if form.pressure == "core" and not form.paper_model:
             pressure = pressure + form.salt_osmotic_jet(exact["c_plus"], exact["c_minus"])

@@ -511,3 +511,41 @@ def test_ion_stream_functions_are_refused_with_boltzmann_walls_and_with_ionic_st
         build_model(problem, replace(PINNSettings(), {"formulation.ion_flux": "stream"}), torch.Generator().manual_seed(0))
     with pytest.raises(CaseError, match=r"^--set: \[pinn.formulation.ion_flux\] " + message):
         with_settings(case_from_problem(problem), {"formulation.ion_flux": "stream"})
+
+
+@pytest.mark.parametrize("normal_velocity", ("distance", "squared"))
+def test_squared_normal_velocity_has_no_y_slope_on_the_walls_and_jets_equal_to_autograd(normal_velocity):
+    """formulation.normal_velocity = "squared": v = U d² N_v, so on both walls v = 0 and ∂v/∂y = 0
+    (continuity at a no-slip wall) whatever the weights; "distance" (v = U d N_v) leaves a slope
+    there. The jets equal nested autograd of the composed field either way, on a patterned
+    reservoir channel with pattern features."""
+    problem = _patterned("no_flux", "reservoir")
+    settings = replace(PINNSettings(), {"formulation.normal_velocity": normal_velocity, "network.width": 12,
+                                        "network.depth": 2, "network.output_gain": 1.0})
+    model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
+    points = _points(40, 1.5)
+    leaf = points.clone().requires_grad_(True)
+    raw = {name: torch.cat((out.unsqueeze(0), out.new_zeros((4,) + out.shape)))
+           for name, out in model.networks.raw_values(leaf).items()}
+    reference = autograd_jets(model.formulation.fields(raw, leaf)["v"][0].unsqueeze(1), leaf)[..., 0]
+    assert torch.allclose(model(points)["v"], reference, atol=1e-9, rtol=1e-9)
+    x = 1.5 * torch.rand(32, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    slopes = []
+    for y_wall in (0.0, 1.0):
+        v = model(torch.stack((x, torch.full_like(x, y_wall)), dim=1))["v"].detach()
+        assert float(v[0].abs().max()) < 1e-15
+        slopes.append(float(v[2].abs().max()))
+    interior = float(model(points)["v"][0].detach().abs().max())
+    if normal_velocity == "squared":
+        assert max(slopes) < 1e-13 and interior > 1e-3
+    else:
+        assert min(slopes) > 1e-2 * interior and interior > 1e-3
+
+
+def test_squared_normal_velocity_is_refused_with_soft_walls_and_with_a_stream_function():
+    for options in ({"hard_walls": False}, {"flow": "stream"}):
+        with pytest.raises(SettingError, match=r'^\[pinn.formulation.normal_velocity\] must be "distance", or "squared" '
+                                               r'with hard_walls = true and flow = "velocity"'):
+            FormulationSettings(normal_velocity="squared", **options)
+    with pytest.raises(SettingError, match=r'^\[pinn.formulation.normal_velocity\] must be one of'):
+        FormulationSettings(normal_velocity="cubic")

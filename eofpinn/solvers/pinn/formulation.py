@@ -13,6 +13,7 @@ L(x, y) = (1 − y) ζ̂_b(x) + y ζ̂_t(x) their linear blend:
     c± = exp(N_± ∓ ψ)                   (Slotboom: c± = g± e^{∓ψ}, g± = e^{N_±} ≈ 1)
        = exp(N_±)                       (log)             or  N_±            (direct)
     u  = U d N_u + u_B,  v = U d N_v    (hard no slip)    or  U N_u, U N_v  (soft)
+                         v = U d² N_v   (normal_velocity "squared": ∂v/∂y = 0 on the walls too)
          u_B = 0 (flow_base "none"), or (flow_base "electroosmotic") Ê (B_ζ − L) +
          Δp̂ y(1 − y)/(2ℓ): the electroosmotic flow of those layers plus the Poiseuille flow of
          the imposed drop, which vanishes on the walls and is the exact straight-channel u
@@ -134,6 +135,7 @@ class Formulation:
     stream: bool = False  # flow "stream": the flow block carries Ψ, ω, P (module docstring)
     ion_stream: bool = False  # ion_flux "stream": the c± blocks carry N± and N_χ± (module docstring)
     flux_force: bool = False  # body_force "ion_flux": Stokes takes its body force from χ± (losses.pde_residuals)
+    squared_v: bool = False  # normal_velocity "squared": v = U d² N_v
     ion_scale: float = 1.0  # s: the exponent of "slotboom"/"log" ions takes s N± (ion_scale)
     diffusivities: tuple[float, float] = (1.0, 1.0)  # δ± (the base ion fluxes of ion_flux "stream")
     peclet: float = 1.0
@@ -152,6 +154,7 @@ class Formulation:
             walls=walls,
             charge_walls=charge_walls,
             hard_velocity=settings.hard_walls,
+            squared_v=settings.normal_velocity == "squared",
             # Hard Boltzmann ions impose exp(∓ζ̂): a symmetric salt only (z₊:z₋ walls stay soft).
             hard_ions=(walls is not None and not charge_walls and problem.ion_wall == "boltzmann"
                        and problem.valences == (1.0, -1.0)),
@@ -414,6 +417,8 @@ class Formulation:
             out["u"], out["v"] = self.velocity_scale * flow[..., 0], self.velocity_scale * flow[..., 1]
             if self.hard_velocity:
                 out["u"], out["v"] = jets.product(distance, out["u"]), jets.product(distance, out["v"])
+                if self.squared_v:
+                    out["v"] = jets.product(distance, out["v"])
             base = self.flow_base_jet(points, field_hat) if self.walls is not None else None
             if base is not None:
                 out["u"] = out["u"] + base
