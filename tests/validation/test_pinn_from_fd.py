@@ -1,0 +1,76 @@
+"""validation/pinn_from_fd.py: what the fit matches, from FD's fields and from the networks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from eofpinn.cases import Problem, ZetaSegment
+from eofpinn.cases.model import PINNSettings
+from eofpinn.cases.pinn_settings import replace
+from eofpinn.physics.exact import osmotic_pressure
+from eofpinn.solvers.pinn.formulation import build_model
+from eofpinn.solvers.pinn.evaluation import grid_points, predict
+from validation.pinn_from_fd import fit_targets, model_targets
+
+
+def test_fit_targets_are_the_slotboom_exponents_and_the_excess_pressure():
+    """Boltzmann ions c± = e^{∓ψ} have N± = ln c± ± ψ = 0; P = p − Π."""
+    problem = Problem(debye_ratio=0.1, length_ratio=2.0, field_hat=1.0, zeta_bottom=(ZetaSegment(0.0, 2.0, -1.0),),
+                      zeta_top=(ZetaSegment(0.0, 2.0, -1.0),), ends="reservoir")
+    rng = np.random.default_rng(0)
+    psi = rng.normal(size=(5, 7))
+    fields = {"psi": psi, "c_plus": np.exp(-psi) * 1.02, "c_minus": np.exp(psi), "u": rng.normal(size=psi.shape),
+              "v": rng.normal(size=psi.shape), "p": rng.normal(size=psi.shape)}
+    targets = fit_targets(problem, fields)
+    np.testing.assert_allclose(targets["N_plus"], np.log(1.02), rtol=0, atol=1e-14)
+    np.testing.assert_allclose(targets["N_minus"], 0.0, rtol=0, atol=1e-14)
+    np.testing.assert_allclose(targets["P"], fields["p"] - osmotic_pressure(problem, fields["c_plus"], fields["c_minus"]))
+
+
+def test_model_targets_equal_the_fit_targets_of_the_models_own_fields():
+    """The networks' side of the fit (with gradients) is the FD side applied to what the model
+    predicts: the same ψ, N±, u, v, and P up to the outlet gauge's constant."""
+    wall = (ZetaSegment(0.0, 1.0, -2.0), ZetaSegment(1.0, 2.0, -0.4))
+    problem = Problem(debye_ratio=0.1, length_ratio=2.0, field_hat=1.0, zeta_bottom=wall, zeta_top=wall,
+                      ends="reservoir", zeta_transition=0.05)
+    settings = replace(PINNSettings(), {"network.width": 12, "network.depth": 2, "network.output_gain": 1.0})
+    model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
+    x, y = np.linspace(0.0, 2.0, 9), np.linspace(0.0, 1.0, 11)
+    points = torch.as_tensor(grid_points(x, y))
+    outlet = torch.as_tensor(np.stack((np.full_like(y, 2.0), y), axis=1))
+    got = {k: v.detach().numpy() for k, v in model_targets(model, problem, points, outlet).items()}
+    predicted = {k: v.numpy() for k, v in predict(model, problem, points).items()}
+    expected = fit_targets(problem, predicted)
+    for name in ("psi", "N_plus", "N_minus", "u", "v"):
+        np.testing.assert_allclose(got[name], expected[name], rtol=1e-12, atol=1e-12, err_msg=name)
+    assert np.ptp(got["P"] - expected["P"]) < 1e-10 and np.abs(expected["N_plus"]).max() > 1e-2
+    assert abs(np.mean(got["P"][-len(y):])) < 1e-12  # the outlet gauge of the fit: mean P = 0 at x = ℓ
+
+
+def test_the_fit_moves_the_fitted_field_toward_fd_and_writes_a_run_that_reloads(tmp_path):
+    """End to end on a short zeta step (cases/zeta_step.toml cut to 300 nm, FD 17 × 18): fitting ψ
+    alone lowers its error against FD (from the double-layer base the networks start at), leaves
+    the other blocks where they were, and writes a run directory that loads as a trained run."""
+    from eofpinn import api, io
+    from eofpinn.cases import load_case
+    from validation.pinn_from_fd import main
+    from validation.pinn_generalization import trained
+
+    text = (Path(__file__).resolve().parents[2] / "cases" / "zeta_step.toml").read_text()
+    text = (text.replace('length = "1 um"', 'length = "300 nm"').replace('"0.5 um"', '"0.15 um"')
+            .replace('"1 um", "-10 mV"', '"0.3 um", "-10 mV"').replace("edge_stretch = 2.5", "edge_stretch = 2.5\nnx = 17\nny = 18"))
+    (tmp_path / "small_step.toml").write_text(text)
+    io.write_run(api.solve(load_case(tmp_path / "small_step.toml"), "fd"), tmp_path / "fd")
+    common = [str(tmp_path / "fd" / "case.toml"), str(tmp_path / "fd"), "--fields", "psi", "--set", "network.width=8",
+              "--set", "network.depth=2", "--lbfgs", "0"]
+    start = main(common + ["--out", str(tmp_path / "start"), "--steps", "0"])["fit"]
+    fitted = main(common + ["--out", str(tmp_path / "fit"), "--steps", "200", "--lbfgs", "100"])["fit"]
+    assert fitted["psi"] < 0.5 * start["psi"] and start["psi"] > 1e-3
+    for name in ("N_plus", "N_minus", "u", "v", "P"):
+        assert fitted[name] == pytest.approx(start[name], rel=0.05), name
+    run = trained(tmp_path / "fit")
+    assert run.model.networks.blocks["psi"].layers[0].out_features == 8
