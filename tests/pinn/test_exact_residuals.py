@@ -305,3 +305,27 @@ def test_recorded_settings_rebuild_exactly():
                                         "formulation.pressure": "core", "steps": 77})
     assert recorded_settings(as_table(settings)) == settings
     assert recorded_settings(as_table(PINNSettings())) == PINNSettings()
+
+
+def test_recorded_residuals_are_what_each_term_is_the_mean_square_of(small_settings):
+    """Inside recording_residuals() a point-by-point term hands back its residuals: Σ mean(r²) over
+    them is the term, the PDE terms carry one residual per interior point, and the flux spreads
+    (variances over sections, not mean squares) are left out. Outside, nothing is recorded."""
+    from eofpinn.solvers.pinn.formulation import build_model
+    from eofpinn.solvers.pinn.losses import recording_residuals, term_residuals
+
+    problem = PROBLEMS["full_reservoir_boltzmann"]
+    settings = replace(small_settings, {"points.balance_sections": 4, "points.section_terms": "spread"})
+    model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
+    points = sample_collocation(problem, settings.points, torch.Generator().manual_seed(0))
+    with recording_residuals() as record:
+        terms = loss_terms(problem, model, points)
+    found = term_residuals(terms, record)
+    assert {"poisson", "np_plus", "np_minus", "stokes_x", "stokes_y", "continuity", "end_psi"} <= set(found)
+    assert not {t for t in found if t.startswith("spread_")} and "spread_volume" in terms
+    for name, residuals in found.items():
+        assert float(sum(torch.mean(r * r) for r in residuals)) == pytest.approx(float(terms[name]), rel=1e-12), name
+    assert all(r.numel() == len(points.interior) for r in found["poisson"]) and float(terms["poisson"]) > 0
+    n = len(record)
+    loss_terms(problem, model, points)
+    assert len(record) == n  # the closed record no longer grows

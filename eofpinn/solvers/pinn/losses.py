@@ -42,9 +42,17 @@ enters the PDE residuals, the flow base and the zero-current term, which fixes i
 Periodicity itself is exact (input embedding) and so is the jump Δp̂ of P (formulation.py).
 In the paper model the ions carry neither the applied field nor advection, so the wall flux is
 δ±(∂c±/∂y ± c± ∂ψ/∂y) and P = p at the ends.
+
+Most terms are mean squares of point-by-point residuals. A Gauss–Newton or Levenberg–Marquardt
+step needs those residuals themselves, not their mean squares: inside `recording_residuals()`
+each such term remembers them, and `term_residuals` hands them back by term name (the flux
+spreads, sections, gauges and content terms are not point-by-point mean squares and are left out).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import torch
 from torch import Tensor
@@ -59,8 +67,33 @@ from eofpinn.solvers.pinn.formulation import FIELDS, ION_SIGNS, PINNModel, apply
 Jets = dict[str, Tensor]
 
 
+_RECORD: list[tuple[Tensor, tuple[Tensor, ...]]] | None = None  # set inside recording_residuals()
+
+
 def _mean_square(*values: Tensor) -> Tensor:
-    return sum(torch.mean(v * v) for v in values)
+    out = sum(torch.mean(v * v) for v in values)
+    if _RECORD is not None:
+        _RECORD.append((out, values))
+    return out
+
+
+@contextmanager
+def recording_residuals() -> Iterator[list]:
+    """Within the block every mean-square term records (its value, the residuals it averages);
+    pass the yielded record to `term_residuals`. Not thread-safe: one recording at a time."""
+    global _RECORD
+    previous, _RECORD = _RECORD, []
+    try:
+        yield _RECORD
+    finally:
+        _RECORD = previous
+
+
+def term_residuals(terms: dict[str, Tensor], record: list) -> dict[str, tuple[Tensor, ...]]:
+    """For each term of `terms` that is a recorded mean square, the residual tensors whose mean
+    squares it sums (term = Σ mean(r²)); terms built otherwise are absent."""
+    by_value = {id(out): values for out, values in record}
+    return {name: by_value[id(term)] for name, term in terms.items() if id(term) in by_value}
 
 
 def _region(jets: Jets, where: slice) -> Jets:
