@@ -1,0 +1,56 @@
+"""Levenberg–Marquardt for a small least-squares problem min ‖r(θ)‖², dense J.
+
+The step solves (JᵀJ + μ D) δ = −Jᵀr with D the diagonal of JᵀJ (Marquardt's scaling); a step
+that lowers ‖r‖² is taken and μ shrinks by the gain ratio ρ (actual over predicted decrease) as
+μ ← μ max(1/3, 1 − (2ρ − 1)³); a step that does not is retried with μ four times larger (Nielsen's
+update). JᵀJ has the size of θ squared, so this is for networks of a few thousand parameters.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+import torch
+
+
+def levenberg_marquardt(residual: Callable[[torch.Tensor], torch.Tensor],
+                        jacobian: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor, iterations: int,
+                        budget: float | None = None, damping: float = 1e-3, log: Callable[[str], None] | None = None,
+                        log_every: int = 10, monitor: Callable[[torch.Tensor], str] | None = None) -> torch.Tensor:
+    """θ after `iterations` LM iterations (or `budget` seconds) from `theta`; `jacobian(θ)` is
+    ∂r/∂θ, (rows of r) × (θ's size). Returns the last accepted θ. Every `log_every` iterations
+    `log` gets a line (with `monitor(θ)` appended, e.g. errors against a reference)."""
+    start = time.perf_counter()
+    with torch.no_grad():
+        r = residual(theta)
+    loss, mu = float(r @ r), damping
+    for it in range(iterations):
+        J = jacobian(theta)
+        with torch.no_grad():
+            g, A = J.T @ r, J.T @ J
+            diag = torch.diagonal(A) + 1e-12 * torch.diagonal(A).max()
+            for _ in range(30):
+                factor, info = torch.linalg.cholesky_ex(A + mu * torch.diag(diag))
+                if info:
+                    mu *= 4.0
+                    continue
+                step = -torch.cholesky_solve(g[:, None], factor)[:, 0]
+                trial = residual(theta + step)
+                new = float(trial @ trial)
+                if math.isfinite(new) and new < loss:
+                    predicted = float(-2.0 * (g @ step) - step @ (A @ step))
+                    rho = (loss - new) / max(predicted, 1e-300)
+                    theta, r, loss = theta + step, trial, new
+                    mu *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
+                    break
+                mu *= 4.0
+        elapsed = time.perf_counter() - start
+        over = budget is not None and elapsed > budget
+        if log is not None and (it % log_every == 0 or it == iterations - 1 or over):
+            extra = f"  {monitor(theta)}" if monitor is not None else ""
+            log(f"lm {it:5d} loss {loss:.3e}  mu {mu:.1e}  {elapsed:6.0f} s{extra}" + (" (budget reached)" if over else ""))
+        if over:
+            break
+    return theta
