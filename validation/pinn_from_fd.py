@@ -21,7 +21,7 @@ the budget even when they are shown the answer. This script tells them apart on 
    terms of a trained run beside them.
 
     python validation/pinn_from_fd.py CASE FD_RUN --out DIR [--fields v] [--first adam|recipe|lm]
-        [--steps N] [--lbfgs N] [--set KEY=VALUE] [--compare RUN]
+        [--steps N] [--budget S] [--lbfgs N] [--set KEY=VALUE] [--compare RUN]
 """
 
 from __future__ import annotations
@@ -46,9 +46,9 @@ from eofpinn.solution import trapezoid_weights  # noqa: E402
 from eofpinn.solvers.pinn.channel import ChannelTask  # noqa: E402
 from eofpinn.solvers.pinn.evaluation import Evaluator, grid_points  # noqa: E402
 from eofpinn.solvers.pinn.formulation import apply_gauges  # noqa: E402
-from validation.levenberg_marquardt import levenberg_marquardt  # noqa: E402
 from eofpinn.solvers.pinn.optimizers import learning_rate, make_optimizer  # noqa: E402
 from eofpinn.solvers.pinn.trainer import Trainer  # noqa: E402
+from validation.levenberg_marquardt import levenberg_marquardt  # noqa: E402
 from validation.pinn_generalization import fresh_points, loss_terms_at, trained  # noqa: E402
 
 FITTED = ("psi", "N_plus", "N_minus", "u", "v", "P")
