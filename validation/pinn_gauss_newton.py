@@ -211,6 +211,7 @@ def main(argv: list[str] | None = None) -> dict:
 
     with torch.no_grad():
         before = float(residual(theta).square().sum())
+    print(f"weighted loss before LM {before:.3e}", flush=True)
     theta = levenberg_marquardt(residual, residual.jacobian, theta, args.lm, args.budget,
                                 log=lambda text: print(text, flush=True), log_every=5, monitor=monitor)
     residual.load(theta)
