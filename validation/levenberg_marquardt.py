@@ -4,13 +4,15 @@ The step solves (JᵀJ + μ D) δ = −Jᵀr with D the diagonal of JᵀJ (Marqu
 that lowers ‖r‖² is taken and μ shrinks by the gain ratio ρ (actual over predicted decrease) as
 μ ← μ max(1/3, 1 − (2ρ − 1)³); a step that does not is retried with μ four times larger (Nielsen's
 update). JᵀJ has the size of θ squared, so this is for networks of a few thousand parameters.
+With `blocks` (slices of θ) JᵀJ is kept block-diagonal: each block's own Gauss–Newton matrix,
+the couplings between blocks dropped.
 """
 
 from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import torch
 
@@ -18,7 +20,8 @@ import torch
 def levenberg_marquardt(residual: Callable[[torch.Tensor], torch.Tensor],
                         jacobian: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor, iterations: int,
                         budget: float | None = None, damping: float = 1e-3, log: Callable[[str], None] | None = None,
-                        log_every: int = 10, monitor: Callable[[torch.Tensor], str] | None = None) -> torch.Tensor:
+                        log_every: int = 10, monitor: Callable[[torch.Tensor], str] | None = None,
+                        blocks: Sequence[slice] | None = None) -> torch.Tensor:
     """θ after `iterations` LM iterations (or `budget` seconds) from `theta`; `jacobian(θ)` is
     ∂r/∂θ, (rows of r) × (θ's size). Returns the last accepted θ. Every `log_every` iterations
     `log` gets a line (with `monitor(θ)` appended, e.g. errors against a reference)."""
@@ -29,7 +32,13 @@ def levenberg_marquardt(residual: Callable[[torch.Tensor], torch.Tensor],
     for it in range(iterations):
         J = jacobian(theta)
         with torch.no_grad():
-            g, A = J.T @ r, J.T @ J
+            g = J.T @ r
+            if blocks is None:
+                A = J.T @ J
+            else:
+                A = torch.zeros(J.shape[1], J.shape[1], dtype=J.dtype)
+                for block in blocks:
+                    A[block, block] = J[:, block].T @ J[:, block]
             diag = torch.diagonal(A) + 1e-12 * torch.diagonal(A).max()
             for _ in range(30):
                 factor, info = torch.linalg.cholesky_ex(A + mu * torch.diag(diag))

@@ -18,7 +18,7 @@ the one-row terms by reverse mode. The result is checked against a forward-mode 
 before the first step.
 
     python validation/pinn_gauss_newton.py CASE --reference FD_RUN [--soap N] [--lm N] [--budget S]
-        [--set KEY=VALUE] [--seed S] [--threads T]
+        [--block-diagonal] [--set KEY=VALUE] [--seed S] [--threads T]
 """
 
 from __future__ import annotations
@@ -60,6 +60,15 @@ class WeightedResiduals:
             self.inputs = self.model.networks._block_inputs(self.model.networks.embedding.taylor, self.batch)
         self.layout = [(name, n, p.shape) for name, block in blocks.items() for n, p in block.named_parameters()]
         self.single_rows: list[int] = []
+
+    def block_slices(self) -> list[slice]:
+        """Where each block's parameters sit in the flat θ."""
+        out, start = [], 0
+        for block in self.model.networks.blocks.values():
+            size = sum(p.numel() for p in block.parameters())
+            out.append(slice(start, start + size))
+            start += size
+        return out
 
     def flat(self) -> torch.Tensor:
         return torch.cat([p.detach().reshape(-1) for p in self.model.networks.blocks.parameters()])
@@ -172,6 +181,8 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--budget", type=float, default=600.0, help="seconds of Levenberg-Marquardt at most")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a [pinn] setting by its dotted key (repeatable); small networks: J^T J is formed")
+    parser.add_argument("--block-diagonal", action="store_true",
+                        help="keep J^T J block-diagonal over the four networks (their couplings dropped)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
@@ -213,7 +224,8 @@ def main(argv: list[str] | None = None) -> dict:
         before = float(residual(theta).square().sum())
     print(f"weighted loss before LM {before:.3e}", flush=True)
     theta = levenberg_marquardt(residual, residual.jacobian, theta, args.lm, args.budget,
-                                log=lambda text: print(text, flush=True), log_every=5, monitor=monitor)
+                                log=lambda text: print(text, flush=True), log_every=5, monitor=monitor,
+                                blocks=residual.block_slices() if args.block_diagonal else None)
     residual.load(theta)
     with torch.no_grad():
         after = float(residual(theta).square().sum())

@@ -56,20 +56,6 @@ def test_model_targets_equal_the_fit_targets_of_the_models_own_fields():
     np.testing.assert_allclose(gauged - got["P"], -np.mean(got["P"][-len(y):]), rtol=0, atol=1e-12)
 
 
-def test_levenberg_marquardt_solves_rosenbrock_from_the_classical_start():
-    """r = (10(θ₁ − θ₀²), 1 − θ₀): the minimum θ = (1, 1) with ‖r‖ = 0, from (−1.2, 1)."""
-    from validation.levenberg_marquardt import levenberg_marquardt
-
-    def residual(t):
-        return torch.stack((10.0 * (t[1] - t[0] ** 2), 1.0 - t[0]))
-
-    def jacobian(t):
-        return torch.tensor([[-20.0 * float(t[0]), 10.0], [-1.0, 0.0]], dtype=t.dtype)
-
-    got = levenberg_marquardt(residual, jacobian, torch.tensor([-1.2, 1.0], dtype=torch.float64), 100)
-    np.testing.assert_allclose(got.numpy(), [1.0, 1.0], rtol=0, atol=1e-10)
-
-
 def test_levenberg_marquardt_fits_v_and_moves_only_the_flow_block(tmp_path, small_step_fd):
     """--first lm on v alone (300 nm zeta step, 8 × 2 networks): 80 iterations bring v from its
     start (the fluid at rest: relative error 1) under 5e-2 (1.3–2.1e-2 over seeds 0–3), and ψ, N±,
