@@ -18,7 +18,7 @@ the one-row terms by reverse mode. The result is checked against a forward-mode 
 before the first step.
 
     python validation/pinn_gauss_newton.py CASE --reference FD_RUN [--soap N] [--lm N] [--budget S]
-        [--block-diagonal] [--set KEY=VALUE] [--seed S] [--threads T]
+        [--init RUN] [--blocks flow] [--block-diagonal] [--set KEY=VALUE] [--seed S] [--threads T]
 """
 
 from __future__ import annotations
@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: 
 from eofpinn.cases import load_case, parse_value  # noqa: E402
 from eofpinn.cases.pinn_settings import replace  # noqa: E402
 from eofpinn.io import read_run  # noqa: E402
+from eofpinn.pinn_runs import load_checkpoint  # noqa: E402
 from eofpinn.solvers.pinn.channel import ChannelTask  # noqa: E402
 from eofpinn.solvers.pinn.losses import recording_residuals, term_residuals  # noqa: E402
 from eofpinn.solvers.pinn.networks import mlp_jets  # noqa: E402
@@ -47,9 +48,11 @@ from validation.levenberg_marquardt import levenberg_marquardt  # noqa: E402
 class WeightedResiduals:
     """r(θ) and J(θ) of a trainer's weighted loss at its current points and weights (float64)."""
 
-    def __init__(self, trainer: Trainer):
+    def __init__(self, trainer: Trainer, moving: tuple[str, ...] | None = None):
+        """`moving`: the blocks whose weights are θ (None: all); the others stay as they are."""
         self.trainer, self.model = trainer, trainer.model
         blocks = self.model.networks.blocks
+        self.moving = tuple(blocks) if moving is None else tuple(moving)
         trainable = {id(p) for p in self.model.parameters() if p.requires_grad}
         if trainable != {id(p) for p in blocks.parameters()}:
             raise SystemExit("pinn_gauss_newton: only the blocks' weights may be trainable (no adapters, no "
@@ -58,24 +61,29 @@ class WeightedResiduals:
         self.batch, _ = trainer.points.stacked()
         with torch.no_grad():
             self.inputs = self.model.networks._block_inputs(self.model.networks.embedding.taylor, self.batch)
-        self.layout = [(name, n, p.shape) for name, block in blocks.items() for n, p in block.named_parameters()]
+        self.layout = [(name, n, p.shape) for name in self.moving for n, p in blocks[name].named_parameters()]
+        with torch.no_grad():
+            self.frozen = {name: self._jets_of(dict(block.named_parameters()), name)
+                           for name, block in blocks.items() if name not in self.moving}
         self.single_rows: list[int] = []
 
     def block_slices(self) -> list[slice]:
         """Where each block's parameters sit in the flat θ."""
         out, start = [], 0
-        for block in self.model.networks.blocks.values():
+        for block in (self.model.networks.blocks[name] for name in self.moving):
             size = sum(p.numel() for p in block.parameters())
             out.append(slice(start, start + size))
             start += size
         return out
 
     def flat(self) -> torch.Tensor:
-        return torch.cat([p.detach().reshape(-1) for p in self.model.networks.blocks.parameters()])
+        return torch.cat([p.detach().reshape(-1) for name in self.moving
+                          for p in self.model.networks.blocks[name].parameters()])
 
     def load(self, flat: torch.Tensor) -> None:
         with torch.no_grad():
-            for p, value in zip(self.model.networks.blocks.parameters(), self._split(flat)):
+            moving = [p for name in self.moving for p in self.model.networks.blocks[name].parameters()]
+            for p, value in zip(moving, self._split(flat)):
                 p.copy_(value)
 
     def _split(self, flat: torch.Tensor) -> list[torch.Tensor]:
@@ -91,13 +99,16 @@ class WeightedResiduals:
             out.setdefault(name, {})[n] = value
         return out
 
+    def _jets_of(self, params: dict[str, torch.Tensor], name: str) -> torch.Tensor:
+        layers = list(params.values())
+        return mlp_jets([(layers[2 * i], layers[2 * i + 1]) for i in range(len(layers) // 2)], self.inputs[name])
+
     def raw_jets(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
-        out = {}
+        """Each block's output jets (rows, N, K): the moving ones from θ, the frozen ones as they are."""
+        out = dict(self.frozen)
         for name, params in self._block_params(flat).items():
-            layers = list(params.values())
-            out[name] = mlp_jets([(layers[2 * i], layers[2 * i + 1]) for i in range(len(layers) // 2)],
-                                 self.inputs[name])
-        return out  # (rows, N, K) per block
+            out[name] = self._jets_of(params, name)
+        return out
 
     def of_jets(self, raw: dict[str, torch.Tensor]) -> torch.Tensor:
         """The weighted residual vector from the blocks' output jets."""
@@ -131,7 +142,8 @@ class WeightedResiduals:
         n_points = self.batch.shape[0]
         index = torch.arange(1, n_points + 1, dtype=flat.dtype)
         sensitivities, located = [], []
-        for name, jet in raw.items():
+        for name in self.moving:
+            jet = raw[name]
             for row in range(jet.shape[0]):
                 for k in range(jet.shape[2]):
                     for weight, out in ((torch.ones_like(index), sensitivities), (index, located)):
@@ -181,6 +193,10 @@ def main(argv: list[str] | None = None) -> dict:
     parser.add_argument("--budget", type=float, default=600.0, help="seconds of Levenberg-Marquardt at most")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="a [pinn] setting by its dotted key (repeatable); small networks: J^T J is formed")
+    parser.add_argument("--init", default=None, help="a run directory whose networks start this one (e.g. a "
+                        "pinn_from_fd.py fit); with --soap 0 the loss weights are the balancer's estimate there")
+    parser.add_argument("--blocks", default=None, help="the blocks that move, comma-separated (e.g. flow: the "
+                        "Stokes equations with the ions as they are); default all")
     parser.add_argument("--block-diagonal", action="store_true",
                         help="keep J^T J block-diagonal over the four networks (their couplings dropped)")
     parser.add_argument("--seed", type=int, default=0)
@@ -191,6 +207,13 @@ def main(argv: list[str] | None = None) -> dict:
     settings = replace(case.pinn, {**changes, "seed": args.seed, "threads": args.threads})
     torch.set_num_threads(args.threads)
     trainer = Trainer(ChannelTask(case, settings, read_run(args.reference)), settings)
+    if args.init:
+        trainer.warm_start(load_checkpoint(Path(args.init)))
+    if args.soap == 0:  # no steps: the weights from the balancer's updates at the start state alone
+        terms = trainer._terms(trainer.points)
+        grads = trainer.term_gradients(terms)
+        for step in range(50):
+            _, trainer.balance = trainer.balancer.update(trainer.balance, step, terms.detach(), grads)
     start = time.perf_counter()
     for step in range(args.soap):
         trainer.train_step()
@@ -205,7 +228,7 @@ def main(argv: list[str] | None = None) -> dict:
     trainer.model.to(dtype=torch.float64)
     trainer._use_points(type(trainer.points).from_state_dict(trainer.points.state_dict(), trainer.device, torch.float64))
     trainer.evaluate = trainer.task.evaluator(trainer.device, torch.float64)
-    residual = WeightedResiduals(trainer)
+    residual = WeightedResiduals(trainer, tuple(args.blocks.split(",")) if args.blocks else None)
     theta = residual.flat()
     probe = torch.randn(theta.shape, dtype=theta.dtype, generator=torch.Generator().manual_seed(0))
     exact = jvp(residual, (theta,), (probe,))[1]
