@@ -45,7 +45,7 @@ from eofpinn.pinn_runs import save_checkpoint  # noqa: E402
 from eofpinn.solution import trapezoid_weights  # noqa: E402
 from eofpinn.solvers.pinn.channel import ChannelTask  # noqa: E402
 from eofpinn.solvers.pinn.evaluation import Evaluator, grid_points  # noqa: E402
-from eofpinn.solvers.pinn.formulation import apply_gauges  # noqa: E402
+from eofpinn.solvers.pinn.formulation import apply_gauges, values_as_jets  # noqa: E402
 from eofpinn.solvers.pinn.optimizers import learning_rate, make_optimizer  # noqa: E402
 from eofpinn.solvers.pinn.trainer import Trainer  # noqa: E402
 from validation.levenberg_marquardt import levenberg_marquardt  # noqa: E402
@@ -120,8 +120,8 @@ def lm_fit(model, problem, points: torch.Tensor, targets: dict, norms: dict, wei
         return {name: torch.func.functional_call(block, params[name], (inputs[name],)) for name, block in blocks.items()}
 
     def residual_of(outputs: dict[str, torch.Tensor], group: tuple[str, ...]) -> torch.Tensor:
-        raw = {name: torch.cat((out.unsqueeze(0), out.new_zeros((4,) + out.shape))) for name, out in outputs.items()}
-        values = {k: v[0] for k, v in model.formulation.fields(raw, points, model.field, model.volume_flux).items()}
+        jets = model.formulation.fields(values_as_jets(outputs), points, model.field, model.volume_flux)
+        values = {k: v[0] for k, v in jets.items()}
         got = value_targets(values, problem)
         return torch.cat([torch.sqrt(weights / norms[k]) * (got[k] - targets[k]) for k in group])
 

@@ -30,7 +30,7 @@ import time
 from pathlib import Path
 
 import torch
-from torch.func import functional_call, jacrev, jvp, vmap
+from torch.func import jacrev, jvp, vmap
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: `validation.*`, eofpinn
 
@@ -100,8 +100,7 @@ class WeightedResiduals:
         return out
 
     def _jets_of(self, params: dict[str, torch.Tensor], name: str) -> torch.Tensor:
-        layers = list(params.values())
-        return mlp_jets([(layers[2 * i], layers[2 * i + 1]) for i in range(len(layers) // 2)], self.inputs[name])
+        return _block_jets(params, self.inputs[name])
 
     def raw_jets(self, flat: torch.Tensor) -> dict[str, torch.Tensor]:
         """Each block's output jets (rows, N, K): the moving ones from θ, the frozen ones as they are."""
@@ -160,7 +159,7 @@ class WeightedResiduals:
         point = point.clamp(0, n_points - 1)
         columns, channel = [], 0
         for name, params in self._block_params(flat).items():
-            g = vmap(jacrev(_block_jets), in_dims=(None, 1))(params, self.inputs[name])  # per point: (N, rows, K, ·)
+            g = vmap(jacrev(_point_jets), in_dims=(None, 1))(params, self.inputs[name])  # per point: (N, rows, K, ·)
             g = torch.cat([v.reshape(v.shape[0], v.shape[1] * v.shape[2], -1) for v in g.values()], dim=2)
             width = raw[name].shape[0] * raw[name].shape[2]
             block_d = d[:, channel:channel + width]
@@ -177,11 +176,16 @@ class WeightedResiduals:
         return J
 
 
-def _block_jets(params: dict[str, torch.Tensor], feature_jet: torch.Tensor) -> torch.Tensor:
-    """One point's output jet (rows, K) of a block with `params` (its layers' weights and biases in
-    order), from the point's feature jet (rows, F)."""
+def _block_jets(params: dict[str, torch.Tensor], feature_jets: torch.Tensor) -> torch.Tensor:
+    """Output jets (rows, N, K) of a block with `params` (its layers' weights and biases in order)
+    from the feature jets (rows, N, F)."""
     layers = list(params.values())
-    return mlp_jets([(layers[2 * i], layers[2 * i + 1]) for i in range(len(layers) // 2)], feature_jet[:, None, :])[:, 0, :]
+    return mlp_jets([(layers[2 * i], layers[2 * i + 1]) for i in range(len(layers) // 2)], feature_jets)
+
+
+def _point_jets(params: dict[str, torch.Tensor], feature_jet: torch.Tensor) -> torch.Tensor:
+    """`_block_jets` at one point: feature jet (rows, F) to output jet (rows, K)."""
+    return _block_jets(params, feature_jet[:, None, :])[:, 0, :]
 
 
 def main(argv: list[str] | None = None) -> dict:

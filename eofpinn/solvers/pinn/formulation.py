@@ -104,7 +104,7 @@ from eofpinn.solvers.pinn.networks import Embedding, FieldNetworks
 FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "P")
 ION_SIGNS = {"c_plus": 1.0, "c_minus": -1.0}
 __all__ = ["FIELDS", "ION_SIGNS", "CONCENTRATION_FORMS", "PSI_BASES", "PRESSURE_FORMS", "Formulation", "PINNModel",
-           "build_model"]
+           "build_model", "values_as_jets"]
 
 
 @dataclass(frozen=True)
@@ -449,6 +449,12 @@ class Formulation:
         return torch.stack((self.pressure_drop - drop * x, zero - drop, zero, zero, zero))
 
 
+def values_as_jets(outputs: dict[str, Tensor]) -> dict[str, Tensor]:
+    """Block outputs (N, K) as jets (5, N, K) whose derivative rows are zero: what the maps of
+    `Formulation.fields` take when only the fields' values are wanted."""
+    return {name: torch.cat((out.unsqueeze(0), out.new_zeros((4,) + out.shape))) for name, out in outputs.items()}
+
+
 def _poiseuille_shape(y: Tensor) -> Tensor:
     """Jet of s(y) = 3y² − 2y³: the stream function of a unit-flux Poiseuille flow (s = s' = 0 at
     y = 0, s = 1 and s' = 0 at y = 1)."""
@@ -556,8 +562,7 @@ class PINNModel(nn.Module):
                                        self.volume_flux, self.ion_fluxes)
 
     def _raw_values(self, points: Tensor) -> dict[str, Tensor]:
-        raw = {name: torch.cat((out.unsqueeze(0), out.new_zeros((4,) + out.shape)))
-               for name, out in self.networks.raw_values(points).items()}
+        raw = values_as_jets(self.networks.raw_values(points))
         return self.formulation.fields(raw, points, self.field, self.volume_flux)  # no χ±: not a field
 
     def _jet_values(self, points: Tensor) -> dict[str, Tensor]:
