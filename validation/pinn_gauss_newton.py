@@ -18,13 +18,14 @@ the one-row terms by reverse mode. The result is checked against a forward-mode 
 before the first step.
 
     python validation/pinn_gauss_newton.py CASE --reference FD_RUN [--soap N] [--lm N] [--budget S]
-        [--init RUN] [--blocks flow] [--block-diagonal] [--set KEY=VALUE] [--seed S] [--threads T]
+        [--init RUN] [--blocks flow] [--terms T1,T2,...] [--block-diagonal] [--out DIR] [--set KEY=VALUE] [--seed S] [--threads T]
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -37,7 +38,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: 
 from eofpinn.cases import load_case, parse_value  # noqa: E402
 from eofpinn.cases.pinn_settings import replace  # noqa: E402
 from eofpinn.io import read_run  # noqa: E402
-from eofpinn.pinn_runs import load_checkpoint  # noqa: E402
+from eofpinn.pinn_runs import load_checkpoint, save_checkpoint  # noqa: E402
 from eofpinn.solvers.pinn.channel import ChannelTask  # noqa: E402
 from eofpinn.solvers.pinn.losses import recording_residuals, term_residuals  # noqa: E402
 from eofpinn.solvers.pinn.networks import mlp_jets  # noqa: E402
@@ -48,9 +49,16 @@ from validation.levenberg_marquardt import levenberg_marquardt  # noqa: E402
 class WeightedResiduals:
     """r(θ) and J(θ) of a trainer's weighted loss at its current points and weights (float64)."""
 
-    def __init__(self, trainer: Trainer, moving: tuple[str, ...] | None = None):
-        """`moving`: the blocks whose weights are θ (None: all); the others stay as they are."""
+    def __init__(self, trainer: Trainer, moving: tuple[str, ...] | None = None,
+                 terms: tuple[str, ...] | None = None):
+        """`moving`: the blocks whose weights are θ (None: all); the others stay as they are.
+        `terms`: the loss terms whose residuals make the vector (None: all of the trainer's)."""
         self.trainer, self.model = trainer, trainer.model
+        self.terms = tuple(trainer.term_names) if terms is None else tuple(terms)
+        unknown = sorted(set(self.terms) - set(trainer.term_names))
+        if unknown:
+            raise SystemExit(f"pinn_gauss_newton: --terms: no term {', '.join(unknown)} in this case (its terms: "
+                             f"{', '.join(trainer.term_names)})")
         blocks = self.model.networks.blocks
         self.moving = tuple(blocks) if moving is None else tuple(moving)
         trainable = {id(p) for p in self.model.parameters() if p.requires_grad}
@@ -124,7 +132,7 @@ class WeightedResiduals:
             terms = self.trainer.task.loss_terms(Given(), self.trainer.points)
         found = term_residuals(terms, record)
         parts, self.single_rows = [], []
-        for name in self.trainer.term_names:
+        for name in self.terms:
             scale = math.sqrt(self.weights[name])
             if name in found:
                 parts += [scale * r.reshape(-1) / math.sqrt(r.numel()) for r in found[name]]
@@ -201,11 +209,18 @@ def main(argv: list[str] | None = None) -> dict:
                         "pinn_from_fd.py fit); with --soap 0 the loss weights are the balancer's estimate there")
     parser.add_argument("--blocks", default=None, help="the blocks that move, comma-separated (e.g. flow: the "
                         "Stokes equations with the ions as they are); default all")
+    parser.add_argument("--terms", default=None, help="the loss terms in the residual vector, comma-separated "
+                        "(e.g. the flow's equations alone, as validation/flow_from_ions.py solves them); default all")
     parser.add_argument("--block-diagonal", action="store_true",
                         help="keep J^T J block-diagonal over the four networks (their couplings dropped)")
+    parser.add_argument("--out", default=None, help="a new run directory for the networks LM leaves (a checkpoint "
+                        "and the case, as pinn_from_fd.py writes; e.g. for flow_from_ions.py); refused if it exists")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args(argv)
+    out = Path(args.out) if args.out else None
+    if out is not None and out.exists():
+        raise SystemExit(f"pinn_gauss_newton: {out} exists; choose a new --out")
     case = load_case(args.case)
     changes = {key: parse_value(value) for key, value in (item.split("=", 1) for item in args.set)}
     settings = replace(case.pinn, {**changes, "seed": args.seed, "threads": args.threads})
@@ -232,7 +247,8 @@ def main(argv: list[str] | None = None) -> dict:
     trainer.model.to(dtype=torch.float64)
     trainer._use_points(type(trainer.points).from_state_dict(trainer.points.state_dict(), trainer.device, torch.float64))
     trainer.evaluate = trainer.task.evaluator(trainer.device, torch.float64)
-    residual = WeightedResiduals(trainer, tuple(args.blocks.split(",")) if args.blocks else None)
+    residual = WeightedResiduals(trainer, tuple(args.blocks.split(",")) if args.blocks else None,
+                                 tuple(args.terms.split(",")) if args.terms else None)
     theta = residual.flat()
     probe = torch.randn(theta.shape, dtype=theta.dtype, generator=torch.Generator().manual_seed(0))
     exact = jvp(residual, (theta,), (probe,))[1]
@@ -257,7 +273,14 @@ def main(argv: list[str] | None = None) -> dict:
     with torch.no_grad():
         after = float(residual(theta).square().sum())
     print(f"final: {errors()}")
-    return {"jacobian_mismatch": mismatch, "loss_before": before, "loss_after": after}
+    if out is not None:
+        trainer.model.to(dtype=torch.float32)
+        trainer.dtype = torch.float32
+        out.mkdir(parents=True)
+        shutil.copyfile(Path(args.reference) / "case.toml", out / "case.toml")
+        save_checkpoint(trainer.state(), out / "checkpoint.pt")
+    return {"jacobian_mismatch": mismatch, "loss_before": before, "loss_after": after, "rows": exact.numel(),
+            "model": trainer.model}
 
 
 if __name__ == "__main__":

@@ -417,12 +417,13 @@ class PolishSettings:
     [pinn.optimizer]) with the loss weights frozen at their last values and the points fixed,
     in float64 when `dtype` = "float64" (the model, points and weights are converted when the
     phase starts). `learning_rate` absent: the optimiser's default (1 for L-BFGS). `blocks` =
-    "flow" moves only the flow block (u, v, P): ψ and c± stay where the main phase left them, so
-    the phase solves the Stokes equations with those ions — a linear problem in the flow's outputs
-    (validation/flow_from_ions.py measures how far the fields of that flow lie from FD's).
-    `blocks` = "ions" is the converse: the ψ and c± blocks (and an open circuit's field, and the
-    ion fluxes Q± of ion_flux "stream") move with the flow frozen, so the phase solves Poisson and
-    Nernst–Planck in the frozen flow."""
+    "flow" moves only the flow block (u, v, P) and minimises only the flow's own terms (Stokes,
+    continuity, the flow's boundary and balance terms; losses.FLOW_TERMS): ψ and c± stay where the
+    main phase left them, so the phase solves the Stokes equations with those ions — a linear
+    problem in the flow's outputs (validation/flow_from_ions.py measures how far the fields of that
+    flow lie from FD's). `blocks` = "ions" is the converse: the ψ and c± blocks (and an open
+    circuit's field, and the ion fluxes Q± of ion_flux "stream") move with the flow frozen and
+    minimise every other term, so the phase solves Poisson and Nernst–Planck in the frozen flow."""
 
     steps: int = 0
     dtype: str = "same"

@@ -329,3 +329,33 @@ def test_recorded_residuals_are_what_each_term_is_the_mean_square_of(small_setti
     n = len(record)
     loss_terms(problem, model, points)
     assert len(record) == n  # the closed record no longer grows
+
+
+def test_the_flow_and_the_ions_each_own_a_share_of_the_terms(small_settings):
+    """losses.own_terms splits a case's terms in two, with nothing left over: the flow's own
+    (each of which moves with the flow block) and the ions' (Poisson and the reservoir ends' ψ
+    and c± targets among them, which do not see the flow at all); any other part is refused."""
+    from eofpinn.solvers.pinn.formulation import build_model
+    from eofpinn.solvers.pinn.losses import own_terms
+
+    problem = PROBLEMS["full_reservoir_boltzmann"]
+    settings = replace(small_settings, {"points.balance_sections": 4, "points.section_terms": "both",
+                                        "points.balance_rows": 3})
+    model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
+    points = sample_collocation(problem, settings.points, torch.Generator().manual_seed(0))
+    terms = loss_terms(problem, model, points)
+    names = list(terms)
+    flow, ions = own_terms("flow", names), own_terms("ions", names)
+    assert set(flow) | set(ions) == set(names) and not set(flow) & set(ions) and own_terms("all", names) == names
+    assert set(flow) == {"stokes_x", "stokes_y", "continuity", "end_velocity", "end_pressure", "stokes_x_mean",
+                         "section_continuity", "spread_volume"}
+    block = list(model.networks.blocks["flow"].parameters())
+    for name in names:
+        grads = torch.autograd.grad(terms[name], block, retain_graph=True, allow_unused=True)
+        moves = any(g is not None and float(g.abs().max()) > 0 for g in grads)
+        if name in flow or name in ("np_plus", "np_minus", "section_np_plus", "section_np_minus"):
+            assert moves, name
+        if name in ("poisson", "end_psi", "end_ions"):
+            assert not moves, name
+    with pytest.raises(ValueError, match=r"^own_terms: part must be all, flow or ions; got 'psi'$"):
+        own_terms("psi", names)

@@ -42,3 +42,32 @@ def test_with_the_flow_block_alone_the_ions_stay_and_the_jacobian_is_still_exact
     assert got["jacobian_mismatch"] < 1e-10
     assert got["loss_after"] < got["loss_before"]
     assert len(seen) >= 2 and all(torch.equal(w, seen[0]) for w in seen)
+
+
+def test_terms_pick_the_rows_of_the_residual_vector(small_step_fd, tmp_path):
+    """--terms stokes_x,stokes_y,continuity with --blocks flow: the vector is those three
+    residuals at the 150 interior points (450 rows), J is still exact and LM lowers that loss; a
+    term the case lacks is refused with one line that names it and the case's terms. --out writes
+    the networks LM left as a run directory that loads back weight for weight, and is not
+    overwritten."""
+    import pytest
+    import torch
+
+    from validation.pinn_gauss_newton import main
+    from validation.pinn_generalization import trained
+
+    fd = small_step_fd
+    common = [str(fd / "case.toml"), "--reference", str(fd), "--soap", "20", "--lm", "3", "--blocks", "flow",
+              "--set", "network.width=6", "--set", "network.depth=2", "--set", "points.n_interior=150",
+              "--set", "points.n_boundary=30"]
+    got = main(common + ["--terms", "stokes_x,stokes_y,continuity", "--out", str(tmp_path / "lm")])
+    assert got["rows"] == 450
+    saved, loaded = got["model"].state_dict(), trained(tmp_path / "lm").model.state_dict()
+    assert saved.keys() == loaded.keys() and all(torch.equal(saved[k], loaded[k]) for k in saved)
+    with pytest.raises(SystemExit, match=r"^pinn_gauss_newton: .*lm exists; choose a new --out$"):
+        main(common + ["--out", str(tmp_path / "lm")])
+    assert got["jacobian_mismatch"] < 1e-10
+    assert got["loss_after"] < got["loss_before"]
+    with pytest.raises(SystemExit, match=r"^pinn_gauss_newton: --terms: no term vorticity in this case \(its terms: "
+                                         r"poisson, np_plus, np_minus, stokes_x"):
+        main(common + ["--terms", "stokes_x,vorticity"])

@@ -23,7 +23,7 @@ from eofpinn.solution import Solution
 from eofpinn.solvers.pinn.collocation import Collocation, adapted, interior_split, sample_collocation
 from eofpinn.solvers.pinn.evaluation import Evaluator, eval_grid, solution_on_grid
 from eofpinn.solvers.pinn.formulation import build_model
-from eofpinn.solvers.pinn.losses import loss_terms, residual_density
+from eofpinn.solvers.pinn.losses import loss_terms, own_terms, residual_density
 from eofpinn.solvers.pinn.trainer import Observer, ProgressBar, Trainer, torch_threads
 
 
@@ -64,6 +64,11 @@ class ChannelTask:
 
     def loss_terms(self, model: nn.Module, points: Collocation) -> dict[str, torch.Tensor]:
         return loss_terms(self.problem, model, points)
+
+    def own_terms(self, part: str, names: list[str]) -> list[str]:
+        """The loss terms that are `part`'s own equations ("flow" or "ions"; losses.own_terms): what
+        a polishing phase that moves that part alone minimises."""
+        return own_terms(part, names)
 
     def adapt(self, model: nn.Module, points: Collocation, generator: torch.Generator,
               weights: dict[str, float]) -> Collocation:

@@ -96,6 +96,28 @@ def term_residuals(terms: dict[str, Tensor], record: list) -> dict[str, tuple[Te
     return {name: by_value[id(term)] for name, term in terms.items() if id(term) in by_value}
 
 
+# The flow's own equations: the terms that, with ψ and c± given, fix u, v and P (Stokes,
+# continuity or the stream function's vorticity, the flow's boundary conditions and gauge, and
+# the balances of the volume flux). Every other term is an equation of the ions (Poisson,
+# Nernst–Planck, the ions' boundary conditions, their flux balances, the zero current), although
+# some of them (the advection Pe u·∇c±) also read the flow.
+FLOW_TERMS = frozenset({"stokes_x", "stokes_y", "continuity", "vorticity", "wall_velocity", "end_velocity",
+                        "end_pressure", "pressure_gauge", "stokes_x_mean", "section_continuity", "spread_volume"})
+
+
+def own_terms(part: str, names: list[str]) -> list[str]:
+    """The terms of `names` that are the equations of `part`: "all" every one, "flow" the flow's
+    (FLOW_TERMS), "ions" the rest. A phase that moves one part and freezes the other solves that
+    part's own equations, as a block Gauss–Seidel sweep does: a frozen part's equations would
+    pull the moving one towards whatever makes the frozen part's residuals small (measured in
+    docs/method.md, "Each part its own equations")."""
+    if part == "all":
+        return list(names)
+    if part not in ("flow", "ions"):
+        raise ValueError(f"own_terms: part must be all, flow or ions; got {part!r}")
+    return [name for name in names if (name in FLOW_TERMS) == (part == "flow")]
+
+
 def _region(jets: Jets, where: slice) -> Jets:
     return {name: jet[:, where] for name, jet in jets.items()}
 

@@ -212,6 +212,11 @@ class Trainer:
             self.evaluate = self.task.evaluator(self.device, self.dtype)
         self.phase = "polish"
         self.before_closure_step = None  # another parameter list (and dtype) from here on
+        # A phase that moves one part minimises that part's own equations (the task's own_terms),
+        # weighted as the main phase left them.
+        own = set(self.term_names if polish.blocks == "all" else self.task.own_terms(polish.blocks, self.term_names))
+        self.polish_mask = torch.tensor([float(name in own) for name in self.term_names], dtype=self.dtype,
+                                        device=self.device)
         if polish.blocks != "all":  # one part moves, the rest stays where the main phase left it
             moving = {id(p) for p in self._polished_parameters(polish.blocks)}
             for p in self.params:
@@ -256,8 +261,8 @@ class Trainer:
         # search needs the gradient of one objective, so it gets Σ λ_i ∇L_i unrouted).
         routed = self.routing is not None and not self.closure_based
         grads = self.term_gradients(terms) if (wanted or diagnose or routed) else None
-        if self.polishing:  # the weights stay as the main phase left them
-            weights = self.weights
+        if self.polishing:  # the weights stay as the main phase left them (the moving part's terms)
+            weights = self.weights * self.polish_mask
         else:
             weights, self.balance = self.balancer.update(self.balance, self.step, terms.detach(),
                                                          grads if wanted else None)
