@@ -18,7 +18,8 @@ the one-row terms by reverse mode. The result is checked against a forward-mode 
 before the first step.
 
     python validation/pinn_gauss_newton.py CASE --reference FD_RUN [--soap N] [--lm N] [--budget S]
-        [--init RUN] [--blocks flow] [--terms T1,T2,...] [--block-diagonal] [--out DIR] [--set KEY=VALUE] [--seed S] [--threads T]
+        [--init RUN] [--blocks flow] [--terms flow|ions|T1,T2,...] [--block-diagonal] [--out DIR]
+        [--set KEY=VALUE] [--seed S] [--threads T]
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from eofpinn.cases.pinn_settings import replace  # noqa: E402
 from eofpinn.io import read_run  # noqa: E402
 from eofpinn.pinn_runs import load_checkpoint, save_checkpoint  # noqa: E402
 from eofpinn.solvers.pinn.channel import ChannelTask  # noqa: E402
-from eofpinn.solvers.pinn.losses import recording_residuals, term_residuals  # noqa: E402
+from eofpinn.solvers.pinn.losses import own_terms, recording_residuals, term_residuals  # noqa: E402
 from eofpinn.solvers.pinn.networks import mlp_jets  # noqa: E402
 from eofpinn.solvers.pinn.trainer import Trainer  # noqa: E402
 from validation.levenberg_marquardt import levenberg_marquardt  # noqa: E402
@@ -209,8 +210,9 @@ def main(argv: list[str] | None = None) -> dict:
                         "pinn_from_fd.py fit); with --soap 0 the loss weights are the balancer's estimate there")
     parser.add_argument("--blocks", default=None, help="the blocks that move, comma-separated (e.g. flow: the "
                         "Stokes equations with the ions as they are); default all")
-    parser.add_argument("--terms", default=None, help="the loss terms in the residual vector, comma-separated "
-                        "(e.g. the flow's equations alone, as validation/flow_from_ions.py solves them); default all")
+    parser.add_argument("--terms", default=None, help="the loss terms in the residual vector, comma-separated, or "
+                        "flow / ions: that part's own terms (losses.own_terms; flow: the Stokes problem that "
+                        "validation/flow_from_ions.py solves with FD); default all")
     parser.add_argument("--block-diagonal", action="store_true",
                         help="keep J^T J block-diagonal over the four networks (their couplings dropped)")
     parser.add_argument("--out", default=None, help="a new run directory for the networks LM leaves (a checkpoint "
@@ -247,8 +249,11 @@ def main(argv: list[str] | None = None) -> dict:
     trainer.model.to(dtype=torch.float64)
     trainer._use_points(type(trainer.points).from_state_dict(trainer.points.state_dict(), trainer.device, torch.float64))
     trainer.evaluate = trainer.task.evaluator(trainer.device, torch.float64)
-    residual = WeightedResiduals(trainer, tuple(args.blocks.split(",")) if args.blocks else None,
-                                 tuple(args.terms.split(",")) if args.terms else None)
+    if args.terms in ("flow", "ions"):
+        terms = tuple(own_terms(args.terms, trainer.term_names))
+    else:
+        terms = tuple(args.terms.split(",")) if args.terms else None
+    residual = WeightedResiduals(trainer, tuple(args.blocks.split(",")) if args.blocks else None, terms)
     theta = residual.flat()
     probe = torch.randn(theta.shape, dtype=theta.dtype, generator=torch.Generator().manual_seed(0))
     exact = jvp(residual, (theta,), (probe,))[1]

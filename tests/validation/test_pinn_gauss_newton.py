@@ -46,8 +46,8 @@ def test_with_the_flow_block_alone_the_ions_stay_and_the_jacobian_is_still_exact
 
 def test_terms_pick_the_rows_of_the_residual_vector(small_step_fd, tmp_path):
     """--terms stokes_x,stokes_y,continuity with --blocks flow: the vector is those three
-    residuals at the 150 interior points (450 rows), J is still exact and LM lowers that loss; a
-    term the case lacks is refused with one line that names it and the case's terms. --out writes
+    residuals at the 150 interior points (450 rows), J is still exact and LM lowers that loss;
+    "flow" adds the flow's boundary and spread terms, row for row; a term the case lacks is refused with one line that names it and the case's terms. --out writes
     the networks LM left as a run directory that loads back weight for weight, and is not
     overwritten."""
     import pytest
@@ -68,6 +68,9 @@ def test_terms_pick_the_rows_of_the_residual_vector(small_step_fd, tmp_path):
         main(common + ["--out", str(tmp_path / "lm")])
     assert got["jacobian_mismatch"] < 1e-10
     assert got["loss_after"] < got["loss_before"]
+    # "flow": the flow's own terms, i.e. also ∂u/∂x and v at both ends' 30 points each (120 rows),
+    # P at each end (60) and the volume-flux spread (1).
+    assert main(common + ["--terms", "flow"])["rows"] == got["rows"] + 120 + 60 + 1
     with pytest.raises(SystemExit, match=r"^pinn_gauss_newton: --terms: no term vorticity in this case \(its terms: "
                                          r"poisson, np_plus, np_minus, stokes_x"):
         main(common + ["--terms", "stokes_x,vorticity"])
