@@ -9,6 +9,8 @@ weights, points, history) and advances it. A task provides:
     before_step(model, step)                  what changes with the step (e.g. continuation)
     adapt(model, points, generator, weights)  adaptive resampling (only with [pinn.points] adaptive_*)
     loss_terms(model, points) -> {name: L_i}  every term from one network pass
+    own_terms(part, names) -> [name]          the terms a one-part polish minimises (only with
+                                              [pinn.polish] blocks = "flow" or "ions")
     evaluator(device, dtype) -> f | None      f(model) -> {field: error, ..., "mean": ...}
     solution(model, device, dtype, info)      the result (a Solution for the channel)
 
