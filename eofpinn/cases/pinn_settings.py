@@ -202,6 +202,10 @@ class FormulationSettings:
     `normal_velocity` (hard walls, flow "velocity"): v = U d N_v ("distance"), which vanishes on
     the walls, or v = U d² N_v ("squared"), whose ∂v/∂y vanishes there too, as continuity asks of
     any no-slip wall (u = 0 along it, so ∂v/∂y = −∂u/∂x = 0): near a wall v grows as y², not y.
+    `normal_velocity_scale` s multiplies v alone (v = s U d N_v; flow "velocity" only): v of a
+    channel whose walls change along x is of order 1 % of u, and with s = 0.1 the flow block's v
+    output is ten times larger for the same v, so the optimiser's noise in that output moves v ten
+    times less (docs/method.md "The 2D recipe, revised").
     `ion_scale` s multiplies the c± blocks' output N± in the exponent of "slotboom" and "log"
     ions (c± = exp(s d N± ∓ ψ) with hard walls), as flow_scale does for the flow: with s = 0.05
     a departure of log g± by 0.05 is an output of 1 (not with "direct" concentrations).
@@ -223,11 +227,13 @@ class FormulationSettings:
     body_force: str = "fields"
     ion_scale: float = 1.0
     normal_velocity: str = "distance"
+    normal_velocity_scale: float = 1.0
 
     def __post_init__(self) -> None:
         check_fields(self, "formulation.", {
             "normal_velocity": (one_of(NORMAL_VELOCITIES), choices_text(NORMAL_VELOCITIES)),
             "ion_scale": (in_range(0.0, 1e3, open_low=True), "a number in (0, 1000]"),
+            "normal_velocity_scale": (in_range(0.0, 1e3, open_low=True), "a number in (0, 1000]"),
             "flow_scale": (lambda v: v in ("none", "auto") or in_range(0.0, 1e6, open_low=True)(v),
                            "\"none\", \"auto\" or a number in (0, 1e6]"),
             "field_scale": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),
@@ -254,6 +260,8 @@ class FormulationSettings:
         _require(self.normal_velocity == "distance" or (self.hard_walls and self.flow == "velocity"),
                  "formulation.normal_velocity", '"distance", or "squared" with hard_walls = true and flow = "velocity" '
                  '(the stream function\'s v already vanishes with its y-derivative on the walls)', self.normal_velocity)
+        _require(self.normal_velocity_scale == 1.0 or self.flow == "velocity", "formulation.normal_velocity_scale",
+                 '1 with flow = "stream" (the stream function gives u and v together)', self.normal_velocity_scale)
         _require(self.flow == "velocity" or self.hard_walls, "formulation.flow",
                  '"velocity", or "stream" with hard_walls = true (no slip is built into the stream function)', self.flow)
         _require(self.ion_flux == "divergence" or self.ion_residuals == "absolute", "formulation.ion_flux",
@@ -636,22 +644,29 @@ def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
 # patches: anything but physics.md §4's straight channel). Measured on both 2D cases, two seeds
 # each, against FD (docs/method.md "The 2D recipe"): the flux spreads over 8 sections cut u's
 # error 1.6–2.2× on both; GN weights clipped to 1000× the smallest build zeta_step's induced pressure
-# (u 4.7e-2 → 8.6e-3) and leave patterned_zeta within the scatter between its seeds.
+# (u 4.7e-2 → 8.6e-3) and leave patterned_zeta within the scatter between its seeds. Revised
+# 2026-12-05 (docs/method.md "The 2D recipe, revised"): the ion-flux spread terms weighted 10×
+# above the clip and v scaled by 0.1 bring zeta_step's P 4–5×, u 1.7–2.3× and v 1.4–1.6× closer
+# to FD on both seeds and keep patterned_zeta within its targets.
 WALL_PATTERN_RECIPE = {
     "points.balance_sections": 8,
     "points.section_terms": "spread",
     "balancing.max_ratio": 1000,
+    "balancing.ion_spread_factor": 10,
+    "formulation.normal_velocity_scale": 0.1,
 }
 
 
 def recipe_changes(settings: PINNSettings, problem: Any) -> dict[str, Any]:
     """The dotted keys that `settings.recipe` adds for `problem` (a cases.model.Problem):
     WALL_PATTERN_RECIPE when its walls change along x, nothing for a straight channel or with
-    recipe "none". Balancer options only go with the balancer they belong to (gn)."""
+    recipe "none". Balancer options only go with the balancer they belong to (gn), the scale of v
+    only with a flow block that carries v (flow "velocity")."""
     if settings.recipe == "none" or problem.is_straight_channel:
         return {}
     return {key: value for key, value in WALL_PATTERN_RECIPE.items()
-            if not key.startswith("balancing.") or settings.balancing.name == "gn"}
+            if (not key.startswith("balancing.") or settings.balancing.name == "gn")
+            and (key != "formulation.normal_velocity_scale" or settings.formulation.flow == "velocity")}
 
 
 def recipe_additions(settings: PINNSettings, given: Mapping[str, Any], problem: Any) -> dict[str, Any]:

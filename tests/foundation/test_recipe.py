@@ -25,7 +25,9 @@ def _without_pinn(name: str, tmp_path: Path) -> Path:
 def _recipe_values(settings: PINNSettings) -> dict:
     return {"points.balance_sections": settings.points.balance_sections,
             "points.section_terms": settings.points.section_terms,
-            "balancing.max_ratio": settings.balancing.options.get("max_ratio")}
+            "balancing.max_ratio": settings.balancing.options.get("max_ratio"),
+            "balancing.ion_spread_factor": settings.balancing.options.get("ion_spread_factor"),
+            "formulation.normal_velocity_scale": settings.formulation.normal_velocity_scale}
 
 
 @pytest.mark.parametrize("name", ["patterned_zeta", "zeta_step"])
@@ -33,7 +35,8 @@ def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, tmp_path):
     case = load_case(_without_pinn(name, tmp_path))
     assert case.pinn.recipe == "auto"
     assert _recipe_values(case.pinn) == {"points.balance_sections": 8, "points.section_terms": "spread",
-                                         "balancing.max_ratio": 1000}
+                                         "balancing.max_ratio": 1000, "balancing.ion_spread_factor": 10,
+                                         "formulation.normal_velocity_scale": 0.1}
     assert _recipe_values(case.pinn) == WALL_PATTERN_RECIPE
 
 
@@ -45,14 +48,22 @@ def test_a_given_key_wins_and_none_adds_nothing(tmp_path):
     path = _without_pinn("patterned_zeta", tmp_path)
     given = load_case(path, {"pinn.points.balance_sections": 16}).pinn
     assert (given.points.balance_sections, given.points.section_terms) == (16, "spread")
-    assert given.balancing.options == {"max_ratio": 1000}
+    assert given.balancing.options == {"max_ratio": 1000, "ion_spread_factor": 10}
     assert load_case(path, {"pinn.recipe": "none"}).pinn == PINNSettings(recipe="none")
 
 
 def test_balancer_options_only_go_with_their_balancer(tmp_path):
     settings = load_case(_without_pinn("zeta_step", tmp_path), {"pinn.balancing.name": "lra"}).pinn
     assert settings.balancing.name == "lra" and "max_ratio" not in settings.balancing.options
+    assert "ion_spread_factor" not in settings.balancing.options
     assert settings.points.balance_sections == 8
+
+
+def test_the_scale_of_v_only_goes_with_a_flow_block_that_carries_v(tmp_path):
+    """A stream-function flow (which refuses normal_velocity_scale ≠ 1) gets the rest of the recipe."""
+    settings = load_case(_without_pinn("zeta_step", tmp_path), {"pinn.formulation.flow": "stream"}).pinn
+    assert settings.formulation.normal_velocity_scale == 1.0
+    assert settings.balancing.options == {"max_ratio": 1000, "ion_spread_factor": 10}
 
 
 def test_settings_follow_changes_of_the_recipe_and_of_the_walls(tmp_path):
@@ -84,7 +95,8 @@ def test_info_says_what_the_recipe_adds(tmp_path, capsys):
     assert main(["info", str(_without_pinn("zeta_step", tmp_path))]) == 0
     line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("PINN recipe")]
     assert line and line[0].split(None, 2)[2] == (
-        'auto: adds points.balance_sections = 8, points.section_terms = "spread", balancing.max_ratio = 1000 '
+        'auto: adds points.balance_sections = 8, points.section_terms = "spread", balancing.max_ratio = 1000, '
+        'balancing.ion_spread_factor = 10, formulation.normal_velocity_scale = 0.1 '
         '(walls that change along x; docs/case-files.md "[pinn]")')
     assert main(["info", "straight_channel"]) == 0
     assert re.search(r"^PINN recipe +auto: adds nothing \(a straight channel\)$", capsys.readouterr().out, re.M)

@@ -95,7 +95,7 @@ class ExactNetworks(torch.nn.Module):
                 2 * self.problem.debye_ratio**2)
         scale = form.velocity_scale
         pressure_scale = form.pressure_scale * (scale if form.pressure in ("excess", "core") else 1.0)
-        raw["flow"] = torch.stack((u / scale, v / scale, pressure / pressure_scale), dim=-1)
+        raw["flow"] = torch.stack((u / scale, v / (scale * form.v_scale), pressure / pressure_scale), dim=-1)
         return {k: (val.unsqueeze(-1) if val.dim() == 2 else val) for k, val in raw.items()}
 
 

@@ -110,6 +110,26 @@ def test_gn_max_ratio_clips_the_estimates_to_a_multiple_of_the_smallest() -> Non
         make_balancer(BalancingSettings(name="gn", options={"max_ratio": 0.5}))
 
 
+def test_gn_ion_spread_factor_multiplies_the_ion_spread_terms_after_the_clip() -> None:
+    """The same norms with the terms named (a, spread_plus, spread_minus), max_ratio 5 and
+    ion_spread_factor 10: spread_plus's estimate is clipped to 5 × 0.440 and then multiplied by 10,
+    spread_minus's multiplied by 10, a's left alone; the factor stays out of terms of other names."""
+    norms = [12.0, 1.0, 2.0 * math.sqrt(2.0)]
+    estimate = _gn_estimate(norms)
+    gn = GradNorm(GradNorm.Options(init_from_first=True, max_ratio=5.0, ion_spread_factor=10.0))
+    state = gn.init(("a", "spread_plus", "spread_minus"), dtype=torch.float64)
+    assert state["factors"].tolist() == [1.0, 10.0, 10.0]
+    state = _updated(gn, state, _toy_gradients(2.0, -1.0))
+    assert state["weights"].tolist() == pytest.approx([estimate[0], 50.0 * estimate[0], 10.0 * estimate[2]],
+                                                      rel=1e-12, abs=1e-12)
+    gn, state = _gn(init_from_first=True, max_ratio=5.0, ion_spread_factor=10.0)  # terms a, b, c: no ion spreads
+    state = _updated(gn, state, _toy_gradients(2.0, -1.0))
+    assert state["weights"].tolist() == pytest.approx([estimate[0], 5.0 * estimate[0], estimate[2]], rel=1e-12,
+                                                      abs=1e-12)
+    with pytest.raises(SettingError, match=r"\[pinn.balancing.ion_spread_factor\] must be a number in \(0, 1e6\]; got 0"):
+        make_balancer(BalancingSettings(name="gn", options={"ion_spread_factor": 0}))
+
+
 def test_lra_weights_equal_closed_form() -> None:
     lra = LearningRateAnnealing(LearningRateAnnealing.Options(reference=0))
     state = lra.init(NAMES, dtype=torch.float64)

@@ -549,3 +549,24 @@ def test_squared_normal_velocity_is_refused_with_soft_walls_and_with_a_stream_fu
             FormulationSettings(normal_velocity="squared", **options)
     with pytest.raises(SettingError, match=r'^\[pinn.formulation.normal_velocity\] must be one of'):
         FormulationSettings(normal_velocity="cubic")
+
+
+def test_normal_velocity_scale_multiplies_v_and_its_jets_alone():
+    """formulation.normal_velocity_scale = s: the same weights give s × v, value and every
+    derivative, and the same u, P and ions; refused with a stream function and out of range."""
+    problem = _patterned("no_flux", "reservoir")
+    fields = {}
+    for scale in (1.0, 0.1):
+        settings = replace(PINNSettings(), {"formulation.normal_velocity_scale": scale, "network.width": 12,
+                                            "network.depth": 2, "network.output_gain": 1.0})
+        model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
+        fields[scale] = {k: v.detach() for k, v in model(_points(40, 1.5)).items()}
+    assert float(fields[1.0]["v"].abs().max()) > 1e-3
+    assert torch.allclose(fields[0.1]["v"], 0.1 * fields[1.0]["v"], rtol=1e-13, atol=0.0)
+    for name in ("psi", "c_plus", "c_minus", "u", "P"):
+        assert torch.equal(fields[0.1][name], fields[1.0][name]), name
+    with pytest.raises(SettingError, match=r'^\[pinn.formulation.normal_velocity_scale\] must be 1 with flow = "stream" '
+                                           r"\(the stream function gives u and v together\); got 0.1$"):
+        FormulationSettings(normal_velocity_scale=0.1, flow="stream")
+    with pytest.raises(SettingError, match=r"^\[pinn.formulation.normal_velocity_scale\] must be a number in \(0, 1000\]"):
+        FormulationSettings(normal_velocity_scale=0.0)

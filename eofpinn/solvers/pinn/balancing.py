@@ -47,6 +47,7 @@ from eofpinn.cases.pinn_settings import (
     in_range,
     option_values,
 )
+from eofpinn.solvers.pinn.losses import ION_SPREAD_TERMS
 
 State = dict[str, Any]
 EVERY = (in_range(1, 100_000_000, integer=True), "an integer ≥ 1 (steps between weight updates)")
@@ -102,7 +103,12 @@ class GradNorm(Balancer):
     they are folded in: a term that is nearly satisfied has a tiny gradient and would get a weight
     10⁵–10⁶ times that of the term with the largest residual (cases/zeta_step.toml: end_velocity
     7e5 at a loss of 3e-10, Stokes-x 0.2 at 4e-2; docs/method.md "The excess pressure that the PINN
-    does not build"). 0: no clipping (the paper's rule)."""
+    does not build"). 0: no clipping (the paper's rule).
+
+    `ion_spread_factor` f multiplies the estimates of the ion-flux spread terms (spread_plus,
+    spread_minus, losses.flux_spread_terms) after the clipping: those terms hold each ion's flux
+    equal through every section, a condition spread over the whole channel whose gradient is small,
+    so the clip holds them at its ceiling (docs/method.md "The 2D recipe, revised"). 1: as balanced."""
 
     name = "gn"
     label = "GN"
@@ -113,11 +119,20 @@ class GradNorm(Balancer):
         momentum: float = 0.9
         init_from_first: bool = False
         max_ratio: float = 0.0
+        ion_spread_factor: float = 1.0
 
         def __post_init__(self) -> None:
             check_fields(self, "balancing.", {"every": EVERY, "momentum": MOMENTUM, "init_from_first": FLAG,
                                               "max_ratio": (lambda v: v == 0 or in_range(1.0, 1e12)(v),
-                                                            "0 (no clipping) or a number in [1, 1e12]")})
+                                                            "0 (no clipping) or a number in [1, 1e12]"),
+                                              "ion_spread_factor": (in_range(0.0, 1e6, open_low=True),
+                                                                    "a number in (0, 1e6]")})
+
+    def init(self, term_names: Sequence[str], device: torch.device | str | None = None,
+             dtype: torch.dtype = torch.float32) -> State:
+        state = super().init(term_names, device, dtype)
+        factors = [self.options.ion_spread_factor if name in ION_SPREAD_TERMS else 1.0 for name in term_names]
+        return {**state, "factors": torch.tensor(factors, device=device, dtype=dtype)}
 
     def needs_gradients(self, state: State, step: int) -> bool:
         return step % self.options.every == 0
@@ -137,6 +152,8 @@ class GradNorm(Balancer):
         estimate = torch.where(alive, mean / torch.where(alive, norms, torch.ones_like(norms)), weights)
         if self.options.max_ratio > 0 and bool(alive.any()):
             estimate = torch.clamp(estimate, max=self.options.max_ratio * estimate[alive].min())
+        if "factors" in state:  # (checkpoints of before ion_spread_factor have none: factor 1)
+            estimate = estimate * state["factors"].to(estimate)
         return _folded(state, estimate, self.options.momentum, self.options.init_from_first)
 
 

@@ -12,8 +12,9 @@ L(x, y) = (1 − y) ζ̂_b(x) + y ζ̂_t(x) their linear blend:
          the departure (for ε ≤ 0.05 it is the exact straight-channel ψ to 1e-8)
     c± = exp(N_± ∓ ψ)                   (Slotboom: c± = g± e^{∓ψ}, g± = e^{N_±} ≈ 1)
        = exp(N_±)                       (log)             or  N_±            (direct)
-    u  = U d N_u + u_B,  v = U d N_v    (hard no slip)    or  U N_u, U N_v  (soft)
-                         v = U d² N_v   (normal_velocity "squared": ∂v/∂y = 0 on the walls too)
+    u  = U d N_u + u_B,  v = s_v U d N_v  (hard no slip)  or  U N_u, s_v U N_v  (soft)
+                         v = s_v U d² N_v (normal_velocity "squared": ∂v/∂y = 0 on the walls too)
+         s_v (normal_velocity_scale, default 1) scales v alone: it is ~1 % of u where walls change
          u_B = 0 (flow_base "none"), or (flow_base "electroosmotic") Ê (B_ζ − L) +
          Δp̂ y(1 − y)/(2ℓ): the electroosmotic flow of those layers plus the Poiseuille flow of
          the imposed drop, which vanishes on the walls and is the exact straight-channel u
@@ -136,6 +137,7 @@ class Formulation:
     ion_stream: bool = False  # ion_flux "stream": the c± blocks carry N± and N_χ± (module docstring)
     flux_force: bool = False  # body_force "ion_flux": Stokes takes its body force from χ± (losses.pde_residuals)
     squared_v: bool = False  # normal_velocity "squared": v = U d² N_v
+    v_scale: float = 1.0  # normal_velocity_scale s: v = s U d N_v
     ion_scale: float = 1.0  # s: the exponent of "slotboom"/"log" ions takes s N± (ion_scale)
     diffusivities: tuple[float, float] = (1.0, 1.0)  # δ± (the base ion fluxes of ion_flux "stream")
     peclet: float = 1.0
@@ -155,6 +157,7 @@ class Formulation:
             charge_walls=charge_walls,
             hard_velocity=settings.hard_walls,
             squared_v=settings.normal_velocity == "squared",
+            v_scale=settings.normal_velocity_scale,
             # Hard Boltzmann ions impose exp(∓ζ̂): a symmetric salt only (z₊:z₋ walls stay soft).
             hard_ions=(walls is not None and not charge_walls and problem.ion_wall == "boltzmann"
                        and problem.valences == (1.0, -1.0)),
@@ -414,7 +417,8 @@ class Formulation:
         if self.stream:
             out.update(self.stream_flow(flow, points, distance, field_hat, volume_flux))
         else:
-            out["u"], out["v"] = self.velocity_scale * flow[..., 0], self.velocity_scale * flow[..., 1]
+            out["u"] = self.velocity_scale * flow[..., 0]
+            out["v"] = (self.v_scale * self.velocity_scale) * flow[..., 1]
             if self.hard_velocity:
                 out["u"], out["v"] = jets.product(distance, out["u"]), jets.product(distance, out["v"])
                 if self.squared_v:

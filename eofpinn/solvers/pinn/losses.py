@@ -223,6 +223,7 @@ def x_averaged_balance_term(problem: Problem, rows: Jets, n_rows: int, field_hat
 
 
 FLUX_BALANCES = ("continuity", "np_plus", "np_minus")
+ION_SPREAD_TERMS = ("spread_plus", "spread_minus")  # flux_spread_terms' ion terms (balancing's ion_spread_factor)
 
 
 def flux_balance_terms(problem: Problem, columns: Jets, weights: Tensor, n_columns: int,
