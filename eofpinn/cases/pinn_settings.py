@@ -646,7 +646,7 @@ def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
 # error 1.6–2.2× on both; GN weights clipped to 1000× the smallest build zeta_step's induced pressure
 # (u 4.7e-2 → 8.6e-3) and leave patterned_zeta within the scatter between its seeds. Revised
 # 2026-12-05 (docs/method.md "The 2D recipe, revised"): the ion-flux spread terms weighted 10×
-# above the clip and v scaled by 0.1 bring zeta_step's P 4–5×, u 1.7–2.3× and v 1.4–1.6× closer
+# above the clip and v scaled by 0.1 bring zeta_step's P 3.9–5.2×, u 1.6–2.3× and v 1.4–1.6× closer
 # to FD on both seeds and keep patterned_zeta within its targets.
 WALL_PATTERN_RECIPE = {
     "points.balance_sections": 8,
