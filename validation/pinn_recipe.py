@@ -62,11 +62,14 @@ VARIANTS = {
     # The 2D recipe ([pinn] recipe = "auto": walls that change along x), one lever back at a time.
     "no section terms": {"points.balance_sections": 0},
     "no GN cap": {"balancing.max_ratio": 0},
+    "no ion-spread factor": {"balancing.ion_spread_factor": 1},
+    "no v scale": {"formulation.normal_velocity_scale": 1},
     "+ sections at edges": {"points.section_placement": "transitions"},
 }
 # Variants that change nothing on a straight channel (no wall pattern, no 2D recipe): run on
 # the patterned case only.
-PATTERN_ONLY = ("no pattern features", "+ corner points", "no section terms", "no GN cap", "+ sections at edges")
+PATTERN_ONLY = ("no pattern features", "+ corner points", "no section terms", "no GN cap", "no ion-spread factor",
+                "no v scale", "+ sections at edges")
 
 
 def cases() -> dict:
