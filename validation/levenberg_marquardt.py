@@ -5,7 +5,8 @@ that lowers ‖r‖² is taken and μ shrinks by the gain ratio ρ (actual over 
 μ ← μ max(1/3, 1 − (2ρ − 1)³); a step that does not is retried with μ four times larger (Nielsen's
 update). JᵀJ has the size of θ squared, so this is for networks of a few thousand parameters.
 With `blocks` (slices of θ) JᵀJ is kept block-diagonal: each block's own Gauss–Newton matrix,
-the couplings between blocks dropped.
+the couplings between blocks dropped. J is formed once per θ: an iteration that takes no step
+(30 rejected trials) keeps it, and a caller that has J at the start already passes it in.
 """
 
 from __future__ import annotations
@@ -21,16 +22,20 @@ def levenberg_marquardt(residual: Callable[[torch.Tensor], torch.Tensor],
                         jacobian: Callable[[torch.Tensor], torch.Tensor], theta: torch.Tensor, iterations: int,
                         budget: float | None = None, damping: float = 1e-3, log: Callable[[str], None] | None = None,
                         log_every: int = 10, monitor: Callable[[torch.Tensor], str] | None = None,
-                        blocks: Sequence[slice] | None = None) -> torch.Tensor:
+                        blocks: Sequence[slice] | None = None, first_jacobian: torch.Tensor | None = None
+                        ) -> torch.Tensor:
     """θ after `iterations` LM iterations (or `budget` seconds) from `theta`; `jacobian(θ)` is
-    ∂r/∂θ, (rows of r) × (θ's size). Returns the last accepted θ. Every `log_every` iterations
-    `log` gets a line (with `monitor(θ)` appended, e.g. errors against a reference)."""
+    ∂r/∂θ, (rows of r) × (θ's size), and `first_jacobian` its value at `theta` if the caller has it.
+    Returns the last accepted θ. Every `log_every` iterations `log` gets a line (with `monitor(θ)`
+    appended, e.g. errors against a reference)."""
     start = time.perf_counter()
     with torch.no_grad():
         r = residual(theta)
     loss, mu = float(r @ r), damping
+    J = first_jacobian
     for it in range(iterations):
-        J = jacobian(theta)
+        if J is None:  # θ moved (or the first iteration without first_jacobian)
+            J = jacobian(theta)
         with torch.no_grad():
             g = J.T @ r
             if blocks is None:
@@ -51,7 +56,7 @@ def levenberg_marquardt(residual: Callable[[torch.Tensor], torch.Tensor],
                 if math.isfinite(new) and new < loss:
                     predicted = float(-2.0 * (g @ step) - step @ (A @ step))
                     rho = (loss - new) / max(predicted, 1e-300)
-                    theta, r, loss = theta + step, trial, new
+                    theta, r, loss, J = theta + step, trial, new, None
                     mu *= max(1.0 / 3.0, 1.0 - (2.0 * rho - 1.0) ** 3)
                     break
                 mu *= 4.0

@@ -269,22 +269,13 @@ def main(argv: list[str] | None = None) -> dict:
         residual.load(flat)
         return errors()
 
-    theta_start = theta
-
-    def jacobian(flat: torch.Tensor) -> torch.Tensor:
-        """J at θ; at the start point (LM's first iteration) the one formed for the check above."""
-        nonlocal start_jacobian
-        if start_jacobian is not None and torch.equal(flat, theta_start):
-            J, start_jacobian = start_jacobian, None
-            return J
-        return residual.jacobian(flat)
-
     with torch.no_grad():
         before = float(residual(theta).square().sum())
     print(f"weighted loss before LM {before:.3e}", flush=True)
-    theta = levenberg_marquardt(residual, jacobian, theta, args.lm, args.budget,
+    theta = levenberg_marquardt(residual, residual.jacobian, theta, args.lm, args.budget,
                                 log=lambda text: print(text, flush=True), log_every=5, monitor=monitor,
-                                blocks=residual.block_slices() if args.block_diagonal else None)
+                                blocks=residual.block_slices() if args.block_diagonal else None,
+                                first_jacobian=start_jacobian)  # formed for the J·v check above
     residual.load(theta)
     with torch.no_grad():
         after = float(residual(theta).square().sum())

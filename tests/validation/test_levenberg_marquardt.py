@@ -40,3 +40,34 @@ def test_block_diagonal_gauss_newton_is_exact_when_the_blocks_do_not_couple():
     full = levenberg_marquardt(_rosenbrock, _rosenbrock_jacobian, start, 20)
     split = levenberg_marquardt(_rosenbrock, _rosenbrock_jacobian, start, 20, blocks=[slice(0, 1), slice(1, 2)])
     assert np.linalg.norm(full.numpy() - 1.0) < 1e-8 < np.linalg.norm(split.numpy() - 1.0)
+
+
+def test_the_jacobian_is_formed_once_per_point_and_not_at_all_when_given():
+    """J is formed at the start and after each accepted step only: an iteration whose 30 trials
+    are all rejected (here: a residual that no step can lower, r = (1, θ₀ − θ₀)) keeps its J, and a
+    `first_jacobian` replaces the first call. The Rosenbrock iterates are the same either way."""
+    calls = []
+
+    def counted(t):
+        calls.append(t.clone())
+        return _rosenbrock_jacobian(t)
+
+    start = torch.tensor([-1.2, 1.0], dtype=torch.float64)
+    plain = levenberg_marquardt(_rosenbrock, counted, start, 20)
+    formed = len(calls)
+    assert all(not torch.equal(a, b) for a, b in zip(calls, calls[1:]))  # never twice at one θ
+    calls.clear()
+    given = levenberg_marquardt(_rosenbrock, counted, start, 20, first_jacobian=_rosenbrock_jacobian(start))
+    assert len(calls) == formed - 1 and not torch.equal(calls[0], start)
+    assert torch.equal(given, plain)
+    calls.clear()
+
+    def flat(t):
+        return torch.stack((torch.ones_like(t[0]), t[0] - t[0]))
+
+    def flat_jacobian(t):  # zero: JᵀJ + μD is singular at every μ, so no trial step is ever taken
+        calls.append(t)
+        return torch.zeros(2, 1, dtype=t.dtype)
+
+    stuck = levenberg_marquardt(flat, flat_jacobian, torch.tensor([0.5], dtype=torch.float64), 3)
+    assert len(calls) == 1 and float(stuck[0]) == 0.5

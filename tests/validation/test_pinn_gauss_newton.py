@@ -47,9 +47,9 @@ def test_with_the_flow_block_alone_the_ions_stay_and_the_jacobian_is_still_exact
 def test_terms_pick_the_rows_of_the_residual_vector(small_step_fd, tmp_path):
     """--terms stokes_x,stokes_y,continuity with --blocks flow: the vector is those three
     residuals at the 150 interior points (450 rows), J is still exact and LM lowers that loss;
-    "flow" adds the flow's boundary and spread terms, row for row; a term the case lacks is refused with one line that names it and the case's terms. --out writes
-    the networks LM left as a run directory that loads back weight for weight, and is not
-    overwritten."""
+    "flow" adds the flow's boundary and spread terms, row for row; a term the case lacks is refused
+    with one line that names it and the case's terms. --out writes the networks LM left as a run
+    directory that loads back weight for weight, and is not overwritten."""
     import pytest
     import torch
 
