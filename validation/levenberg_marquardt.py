@@ -68,3 +68,12 @@ def levenberg_marquardt(residual: Callable[[torch.Tensor], torch.Tensor],
         if over:
             break
     return theta
+
+
+def require_block_weights_only(model, who: str) -> None:
+    """Stop (SystemExit) unless the blocks' weights are the model's only trainable parameters:
+    the Jacobians here are taken with respect to those (per-loss adapters live in the blocks and
+    count among them) and nothing else: no trainable field or fluxes."""
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    if trainable != {id(p) for p in model.networks.blocks.parameters()}:
+        raise SystemExit(f"{who}: only the blocks' weights may be trainable (no trainable field or fluxes)")

@@ -48,7 +48,7 @@ from eofpinn.solvers.pinn.evaluation import Evaluator, grid_points  # noqa: E402
 from eofpinn.solvers.pinn.formulation import apply_gauges, values_as_jets  # noqa: E402
 from eofpinn.solvers.pinn.optimizers import learning_rate, make_optimizer  # noqa: E402
 from eofpinn.solvers.pinn.trainer import Trainer  # noqa: E402
-from validation.levenberg_marquardt import levenberg_marquardt  # noqa: E402
+from validation.levenberg_marquardt import levenberg_marquardt, require_block_weights_only  # noqa: E402
 from validation.pinn_generalization import fresh_points, loss_terms_at, trained  # noqa: E402
 
 FITTED = ("psi", "N_plus", "N_minus", "u", "v", "P")
@@ -108,10 +108,8 @@ def lm_fit(model, problem, points: torch.Tensor, targets: dict, norms: dict, wei
                          "couples the nodes (fit without P, or use --first adam)")
     if model.formulation.stream:
         raise SystemExit("pinn_from_fd: --first lm fits block values; with flow \"stream\" u and v are derivatives")
+    require_block_weights_only(model, "pinn_from_fd: --first lm")
     blocks = model.networks.blocks
-    trainable = {id(p) for p in model.parameters() if p.requires_grad}
-    if trainable != {id(p) for p in blocks.parameters()}:
-        raise SystemExit("pinn_from_fd: --first lm moves the blocks' weights only (no adapters or trainable scalars)")
     with torch.no_grad():
         inputs = model.networks._block_inputs(model.networks.embedding, points)
     theta = {name: {n: p.detach().clone() for n, p in block.named_parameters()} for name, block in blocks.items()}

@@ -44,7 +44,7 @@ from eofpinn.solvers.pinn.channel import ChannelTask  # noqa: E402
 from eofpinn.solvers.pinn.losses import own_terms, recording_residuals, term_residuals  # noqa: E402
 from eofpinn.solvers.pinn.networks import mlp_jets  # noqa: E402
 from eofpinn.solvers.pinn.trainer import Trainer  # noqa: E402
-from validation.levenberg_marquardt import levenberg_marquardt  # noqa: E402
+from validation.levenberg_marquardt import levenberg_marquardt, require_block_weights_only  # noqa: E402
 
 
 class WeightedResiduals:
@@ -62,10 +62,7 @@ class WeightedResiduals:
                              f"{', '.join(trainer.term_names)})")
         blocks = self.model.networks.blocks
         self.moving = tuple(blocks) if moving is None else tuple(moving)
-        trainable = {id(p) for p in self.model.parameters() if p.requires_grad}
-        if trainable != {id(p) for p in blocks.parameters()}:
-            raise SystemExit("pinn_gauss_newton: only the blocks' weights may be trainable (no adapters, no "
-                             "trainable field or fluxes)")
+        require_block_weights_only(self.model, "pinn_gauss_newton")
         self.weights = dict(zip(trainer.term_names, trainer.weights.double().tolist()))
         self.batch, _ = trainer.points.stacked()
         with torch.no_grad():

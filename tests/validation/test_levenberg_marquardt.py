@@ -71,3 +71,27 @@ def test_the_jacobian_is_formed_once_per_point_and_not_at_all_when_given():
 
     stuck = levenberg_marquardt(flat, flat_jacobian, torch.tensor([0.5], dtype=torch.float64), 3)
     assert len(calls) == 1 and float(stuck[0]) == 0.5
+
+
+def test_only_block_weights_may_be_trainable():
+    """The LM Jacobians are taken with respect to the blocks' weights: a model with another
+    trainable parameter (here an open circuit's field) is refused with one line naming the caller."""
+    import dataclasses
+
+    import pytest
+
+    from eofpinn.cases import Problem, ZetaSegment
+    from eofpinn.cases.model import PINNSettings
+    from eofpinn.cases.pinn_settings import replace
+    from eofpinn.solvers.pinn.formulation import build_model
+    from validation.levenberg_marquardt import require_block_weights_only
+
+    wall = (ZetaSegment(0.0, 2.0, -1.0),)
+    problem = Problem(debye_ratio=0.1, length_ratio=2.0, field_hat=1.0, zeta_bottom=wall, zeta_top=wall,
+                      ends="reservoir")
+    settings = replace(PINNSettings(), {"network.width": 8, "network.depth": 2})
+    require_block_weights_only(build_model(problem, settings, torch.Generator().manual_seed(0)), "test")
+    model = build_model(dataclasses.replace(problem, open_circuit=True), settings, torch.Generator().manual_seed(0))
+    with pytest.raises(SystemExit, match=r"^pinn_gauss_newton: only the blocks' weights may be trainable \(no "
+                                         r"trainable field or fluxes\)$"):
+        require_block_weights_only(model, "pinn_gauss_newton")
