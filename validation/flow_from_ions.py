@@ -57,16 +57,22 @@ def slotboom_factor(fields: dict, name: str, valence: float) -> np.ndarray:
     return fields[name] * np.exp(valence * fields["psi"])
 
 
-def slotboom_errors(fd: dict, pinn: dict, x: np.ndarray, y: np.ndarray, valences: tuple[float, float]) -> dict:
+def slotboom_errors(fd: dict, pinn: dict, x: np.ndarray, y: np.ndarray, valences: tuple[float, float],
+                    layer: float = 0.0) -> dict:
     """Per ion, the relative L2 difference of the PINN's g± and of ∂g±/∂x from FD's on cells
-    centred at (x, y) (arrays indexed [x, y]), each cell weighted by its area."""
+    centred at (x, y) (arrays indexed [x, y]), each cell weighted by its area; with `layer` > 0
+    also "g_x_layers", the part of the latter from the cells within `layer` of a wall (its
+    square and that of the rest add up to the square of "g_x")."""
     area = np.gradient(x)[:, None] * np.gradient(y)[None, :]
     norm = lambda a: np.sqrt(np.sum(area * a ** 2))  # noqa: E731
+    near = (np.minimum(y, 1.0 - y) < layer)[None, :]
     out = {}
     for name, z in zip(("c_plus", "c_minus"), valences):
         g_fd, g_pinn = slotboom_factor(fd, name, z), slotboom_factor(pinn, name, z)
         gx_fd, gx_pinn = np.gradient(g_fd, x, axis=0), np.gradient(g_pinn, x, axis=0)
         out[name] = {"g": float(norm(g_pinn - g_fd) / norm(g_fd)), "g_x": float(norm(gx_pinn - gx_fd) / norm(gx_fd))}
+        if layer > 0.0:
+            out[name]["g_x_layers"] = float(norm(np.where(near, gx_pinn - gx_fd, 0.0)) / norm(gx_fd))
     return out
 
 
@@ -169,9 +175,11 @@ def main(argv: list[str] | None = None) -> dict:
         out[label] = {"differences": dict(zip(ION_BLOCKS, map(float, differences))), "errors": errors}
         print(f"{label:12s} " + " ".join(f"{d:9.2e}" for d in differences) + "   "
               + " ".join(f"{errors[n]:9.2e}" for n in FLOW_BLOCKS))
-    out["slotboom"] = slotboom_errors(fd_ions, centres, grid.x_unknown, grid.y_centres, problem.valences)
+    layer = 2.0 * problem.debye_ratio
+    out["slotboom"] = slotboom_errors(fd_ions, centres, grid.x_unknown, grid.y_centres, problem.valences, layer)
     for name, errors in out["slotboom"].items():
-        print(f"g of {name}: relative L2 off FD {errors['g']:.2e}, of its x-derivative {errors['g_x']:.2e}")
+        print(f"g of {name}: relative L2 off FD {errors['g']:.2e}, of its x-derivative {errors['g_x']:.2e} "
+              f"({errors['g_x_layers']:.2e} of it within 2ε of a wall)")
     return out
 
 

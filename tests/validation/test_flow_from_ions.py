@@ -81,3 +81,8 @@ def test_slotboom_errors_measure_g_and_its_x_derivative():
     assert errors["c_plus"]["g_x"] == pytest.approx(1e-3 * norm(np.ones_like(X)) / norm(np.gradient(g, x, axis=0)),
                                                     rel=1e-12)
     assert errors["c_minus"] == {"g": 0.0, "g_x": 0.0}
+    # The part within 0.25 of a wall: the rows y = 0, 0.1, 0.2 and 0.8, 0.9, 1.0 of 11 (the error is uniform).
+    layered = slotboom_errors(fd, pinn, x, y, (1.0, -1.0), layer=0.25)["c_plus"]
+    near = (np.minimum(Y, 1.0 - Y) < 0.25)
+    assert layered["g_x_layers"] == pytest.approx(1e-3 * norm(near * 1.0) / norm(np.gradient(g, x, axis=0)), rel=1e-12)
+    assert 0.3 < (layered["g_x_layers"] / layered["g_x"]) ** 2 < 0.7
