@@ -3,7 +3,9 @@
 The recipe is the [pinn] default of eofpinn (eofpinn/cases/pinn_settings.py): the double-layer
 bases of ψ and u, exact gauges, an exact-base start (output gain 0), pattern features and
 points redrawn every 100 steps, and on channels whose walls change along x the 2D recipe
-(cross-section flux-spread terms, GN weights capped at 1000× the smallest). Each "no …"/"fixed
+(cross-section flux-spread terms, GN weights capped at 1000× the smallest, the ion-flux spreads
+weighted 10× above the cap, v scaled by 0.1, double-layer-wide input features for the c± and flow
+blocks). Each "no …"/"fixed
 points" variant turns ONE of those levers
 back (leave-one-out); "0.1 layout" turns them all back (the formulation of eofpinn 0.1: linear
 wall blend, no flow base, penalty gauges, output gain 0.1, fixed points); each "+ …" variant adds
@@ -64,12 +66,13 @@ VARIANTS = {
     "no GN cap": {"balancing.max_ratio": 0},
     "no ion-spread factor": {"balancing.ion_spread_factor": 1},
     "no v scale": {"formulation.normal_velocity_scale": 1},
+    "no layer features": {"network.wall_features": False, "network.pattern_layer_features": False},
     "+ sections at edges": {"points.section_placement": "transitions"},
 }
 # Variants that change nothing on a straight channel (no wall pattern, no 2D recipe): run on
 # the patterned case only.
 PATTERN_ONLY = ("no pattern features", "+ corner points", "no section terms", "no GN cap", "no ion-spread factor",
-                "no v scale", "+ sections at edges")
+                "no v scale", "no layer features", "+ sections at edges")
 
 
 def cases() -> dict:

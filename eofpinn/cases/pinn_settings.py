@@ -114,6 +114,11 @@ class NetworkSettings:
     `pattern_features` adds, for each patterned wall (with a transition width > 0), its ζ̂
     continued into the channel with edges widening with the distance from it, scaled to [−1, 1]
     (the shape of the fields near the corners where ζ̂ changes);
+    `pattern_layer_features` adds the same continuation once more with edges as wide as a double
+    layer at the wall (ε + d, or w + d where the transition w is wider than ε): the x-scale over
+    which the double layers and their ions change at an edge;
+    `psi_layer_features` false keeps those two kinds of double-layer features (wall and
+    layer-wide pattern) from the ψ block: it sees the plain inputs only;
     `adapters` = "per_loss" adds one rank-`adapter_rank` adapter per loss term to every
     hidden-to-hidden weight of every block, W_eff = W + Σ_k B_k A_k (B_k = 0 at the start), and
     `adapter_routing` "routed" trains adapter k with ∇L_k alone, "unrouted" with the weighted
@@ -127,6 +132,8 @@ class NetworkSettings:
     fourier_scale: float = 1.0
     wall_features: bool = False
     pattern_features: bool = True
+    pattern_layer_features: bool = False
+    psi_layer_features: bool = True
     adapters: str = "none"
     adapter_rank: int = 4
     adapter_routing: str = "routed"
@@ -134,6 +141,8 @@ class NetworkSettings:
     def __post_init__(self) -> None:
         check_fields(self, "network.", {
             "pattern_features": FLAG,
+            "pattern_layer_features": FLAG,
+            "psi_layer_features": FLAG,
             "width": (in_range(1, 4096, integer=True), "an integer in [1, 4096]"),
             "depth": (in_range(1, 64, integer=True), "an integer in [1, 64]"),
             "output_gain": (in_range(0.0, 10.0), "a number in [0, 10] (0: every block starts at exactly 0)"),
@@ -647,13 +656,19 @@ def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
 # (u 4.7e-2 → 8.6e-3) and leave patterned_zeta within the scatter between its seeds. Revised
 # 2026-12-05 (docs/method.md "The 2D recipe, revised"): the ion-flux spread terms weighted 10×
 # above the clip and v scaled by 0.1 bring zeta_step's P 3.9–5.2×, u 1.6–2.3× and v 1.4–1.6× closer
-# to FD on both seeds and keep patterned_zeta within its targets.
+# to FD on both seeds and keep patterned_zeta within its targets. Revised again (docs/method.md
+# "Inputs as wide as a double layer"): wall-layer and layer-wide pattern inputs for the c± and flow
+# blocks halve the error of ∂g±/∂x on zeta_step, and bring u, v, P and the flux spreads closer to FD
+# on both of its seeds and patterned_zeta's ion-flux spreads under 1e-2.
 WALL_PATTERN_RECIPE = {
     "points.balance_sections": 8,
     "points.section_terms": "spread",
     "balancing.max_ratio": 1000,
     "balancing.ion_spread_factor": 10,
     "formulation.normal_velocity_scale": 0.1,
+    "network.wall_features": True,
+    "network.pattern_layer_features": True,
+    "network.psi_layer_features": False,
 }
 
 

@@ -111,21 +111,24 @@ class WallProfile:
             d2 = d2 - jump * t * slope / w**2
         return value, d1, d2
 
-    def spread_jets(self, x, d, d_y: float, spread: float = 1.0, xp: Any = np) -> tuple:
+    def spread_jets(self, x, d, d_y: float, spread: float = 1.0, xp: Any = np, base_width: float | None = None) -> tuple:
         """ζ̂ continued to distance d (a linear function of y with slope d_y) with the edge width
         w + spread·d, and its derivatives (value, ∂x, ∂y, ∂xx, ∂yy); at d = 0 it is `jets`.
-        Needs a uniform wall or a width > 0. d ≤ 1 (a distance across the channel, whose height
-        is the unit): periodic images are summed for widths up to w + spread."""
+        `base_width` replaces w (the edge width at the wall; the continuation then no longer
+        meets the wall's own ζ̂ at d = 0 unless it equals w). Needs a uniform wall or a width > 0.
+        d ≤ 1 (a distance across the channel, whose height is the unit): periodic images are
+        summed for widths up to that at d = 1."""
         if self.uniform:
             zero = x * 0.0 + d * 0.0
             return zero + self.segments[0].zeta_hat, zero, zero, zero, zero
         if self.width == 0.0:
             raise ValueError("a sharp pattern (transition width 0) has no smooth continuation")
+        base = self.width if base_width is None else base_width
         # All edges at once, along a last axis (a periodic wall has ~100 edge images: one small
         # array operation per edge cost 0.3 s a training step on patterned_zeta).
         x = x + d * 0.0
-        width = (self.width + spread * (d + x * 0.0))[..., None]
-        terms = self._edges(self.width + spread)
+        width = (base + spread * (d + x * 0.0))[..., None]
+        terms = self._edges(base + spread)
         edge = xp.asarray([e for e, _ in terms], dtype=x.dtype)
         c = xp.asarray([jump for _, jump in terms], dtype=x.dtype)
         if xp is not np:

@@ -27,7 +27,10 @@ def _recipe_values(settings: PINNSettings) -> dict:
             "points.section_terms": settings.points.section_terms,
             "balancing.max_ratio": settings.balancing.options.get("max_ratio"),
             "balancing.ion_spread_factor": settings.balancing.options.get("ion_spread_factor"),
-            "formulation.normal_velocity_scale": settings.formulation.normal_velocity_scale}
+            "formulation.normal_velocity_scale": settings.formulation.normal_velocity_scale,
+            "network.wall_features": settings.network.wall_features,
+            "network.pattern_layer_features": settings.network.pattern_layer_features,
+            "network.psi_layer_features": settings.network.psi_layer_features}
 
 
 @pytest.mark.parametrize("name", ["patterned_zeta", "zeta_step"])
@@ -36,7 +39,9 @@ def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, tmp_path):
     assert case.pinn.recipe == "auto"
     assert _recipe_values(case.pinn) == {"points.balance_sections": 8, "points.section_terms": "spread",
                                          "balancing.max_ratio": 1000, "balancing.ion_spread_factor": 10,
-                                         "formulation.normal_velocity_scale": 0.1}
+                                         "formulation.normal_velocity_scale": 0.1, "network.wall_features": True,
+                                         "network.pattern_layer_features": True,
+                                         "network.psi_layer_features": False}
     assert _recipe_values(case.pinn) == WALL_PATTERN_RECIPE
 
 
@@ -96,7 +101,8 @@ def test_info_says_what_the_recipe_adds(tmp_path, capsys):
     line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("PINN recipe")]
     assert line and line[0].split(None, 2)[2] == (
         'auto: adds points.balance_sections = 8, points.section_terms = "spread", balancing.max_ratio = 1000, '
-        'balancing.ion_spread_factor = 10, formulation.normal_velocity_scale = 0.1 '
+        'balancing.ion_spread_factor = 10, formulation.normal_velocity_scale = 0.1, network.wall_features = true, '
+        'network.pattern_layer_features = true, network.psi_layer_features = false '
         '(walls that change along x; docs/case-files.md "[pinn]")')
     assert main(["info", "straight_channel"]) == 0
     assert re.search(r"^PINN recipe +auto: adds nothing \(a straight channel\)$", capsys.readouterr().out, re.M)

@@ -161,6 +161,48 @@ def test_model_with_patterned_periodic_walls_is_exactly_periodic():
         assert torch.allclose(left[name], right[name], rtol=0, atol=1e-11), name
 
 
+def _assert_jets_match_autograd(model, points: torch.Tensor) -> dict:
+    """The model's field jets at points equal nested autograd of its field values; returns the jets."""
+    fields = model(points)
+    leaf = points.clone().requires_grad_(True)
+    raw = {name: torch.cat((out.unsqueeze(0), out.new_zeros((4,) + out.shape)))
+           for name, out in model.networks.raw_values(leaf).items()}
+    values = model.formulation.fields(raw, leaf)
+    for name in FIELDS:
+        reference = autograd_jets(values[name][0].unsqueeze(1), leaf)[..., 0]
+        assert torch.allclose(fields[name], reference, atol=1e-9, rtol=1e-9), name
+    return fields
+
+
+def test_layer_wide_pattern_features_and_a_plain_psi_block():
+    """pattern_layer_features adds each patterned wall's ζ̂(x) once more, its edges max(w, ε) wide at
+    the wall (ε + d into the channel); psi_layer_features = false keeps those features and the wall
+    features e^{−y/ε} from the ψ block only. Jets still match autograd of the fields."""
+    problem = _patterned("no_flux", "reservoir")  # w = 0.15 < ε = 0.2
+    settings = replace(PINNSettings(), {"network.width": 12, "network.depth": 2, "network.wall_features": True,
+                                        "network.pattern_layer_features": True,
+                                        "network.psi_layer_features": False})
+    model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
+    embedding = model.networks.embedding
+    # (x, y), two wall features, two pattern features, two layer-wide ones; ψ sees the first four plain.
+    assert embedding.n_features == 8 and model.networks.plain_index.tolist() == [0, 1, 4, 5]
+    assert [block.layers[0].weight.shape[1] for block in model.networks.blocks.values()] == [4, 8, 8, 8]
+    x = torch.linspace(0.0, 1.5, 31, dtype=torch.float64)
+    at_wall = embedding(torch.stack((x, torch.zeros_like(x)), dim=1))
+    bottom = problem.wall_profile("bottom")
+    # The bottom wall's one edge, ζ̂ 1.3 → −0.8 at x = 0.6, scaled to [−1, 1]: width w, and ε = 0.2.
+    assert torch.allclose(at_wall[:, 4], -torch.tanh((x - 0.6) / bottom.width), atol=1e-12)
+    assert torch.allclose(at_wall[:, 6], -torch.tanh((x - 0.6) / 0.2), atol=1e-12)
+    with torch.no_grad():
+        for layer in (block.layers[-1] for block in model.networks.blocks.values()):
+            layer.weight.normal_(generator=torch.Generator().manual_seed(2))
+    points = _points(40, 1.5)
+    fields = _assert_jets_match_autograd(model, points)
+    inputs = model.networks._block_inputs(embedding, points)
+    assert torch.equal(inputs["psi"], embedding(points)[:, [0, 1, 4, 5]])
+    assert torch.equal(inputs["c_plus"], embedding(points))
+
+
 def test_jet_algebra_product_and_exp():
     points = _points(30).requires_grad_(True)
     x, y = points[:, 0], points[:, 1]
@@ -200,14 +242,7 @@ def test_formulation_jets_match_autograd_of_fields(hard_walls, psi_base, flow_ba
         "network.pattern_features": True})
     model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
     points = _points(40, 1.5)
-    fields = model(points)
-    leaf = points.clone().requires_grad_(True)
-    raw = {name: torch.cat((out.unsqueeze(0), out.new_zeros((4,) + out.shape)))
-           for name, out in model.networks.raw_values(leaf).items()}
-    values = model.formulation.fields(raw, leaf)
-    for name in FIELDS:
-        reference = autograd_jets(values[name][0].unsqueeze(1), leaf)[..., 0]
-        assert torch.allclose(fields[name], reference, atol=1e-9, rtol=1e-9), name
+    fields = _assert_jets_match_autograd(model, points)
     assert all(bool(torch.isfinite(f).all()) for f in fields.values())
 
 

@@ -596,8 +596,11 @@ def build_model(problem: Problem, settings: PINNSettings, generator: torch.Gener
     wall_width = problem.debye_ratio if net.wall_features else 0.0
     patterns = ()
     if net.pattern_features:
-        patterns = tuple((profile, wall) for wall in ("bottom", "top")
-                         if not (profile := problem.wall_profile(wall)).uniform and profile.smooth)
+        patterned = [(profile, wall) for wall in ("bottom", "top")
+                     if not (profile := problem.wall_profile(wall)).uniform and profile.smooth]
+        patterns = tuple((profile, wall, None) for profile, wall in patterned)
+        if net.pattern_layer_features:
+            patterns += tuple((profile, wall, max(profile.width, problem.debye_ratio)) for profile, wall in patterned)
     embedding = Embedding(problem.length_ratio, problem.ends == "periodic", net.fourier_features,
                           net.fourier_scale, wall_width, generator, patterns)
     check_problem(settings, problem)
@@ -608,5 +611,6 @@ def build_model(problem: Problem, settings: PINNSettings, generator: torch.Gener
     # initial weights and the caller's random state is left as it was.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(torch.randint(0, 2**62, (), generator=generator)))
-        networks = FieldNetworks(embedding, net.width, net.depth, net.output_gain, warped, outputs)
+        plain = () if net.psi_layer_features else ("psi",)
+        networks = FieldNetworks(embedding, net.width, net.depth, net.output_gain, warped, outputs, plain)
     return PINNModel(networks, formulation, settings.derivatives, problem.open_circuit)

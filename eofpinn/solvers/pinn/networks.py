@@ -45,8 +45,9 @@ class Embedding(nn.Module):
     ):
         super().__init__()
         # Pattern features: each patterned wall's ζ̂ continued into the channel (WallProfile.spread_jets,
-        # edges widening with the distance from that wall), scaled to [−1, 1].
-        self.pattern_walls = tuple(pattern_walls)
+        # edges widening with the distance from that wall), scaled to [−1, 1]; an entry (profile,
+        # wall, base) gives its edges the width `base` at the wall (None: the wall's transition).
+        self.pattern_walls = tuple(p if len(p) == 3 else (*p, None) for p in pattern_walls)
         two_pi_over_l = 2.0 * math.pi / length_ratio
         rows: list[tuple[float, float, float, int]] = []  # (a, b, c, kind)
         if periodic:
@@ -76,15 +77,23 @@ class Embedding(nn.Module):
     def n_features(self) -> int:
         return int(self.kinds.numel()) + len(self.pattern_walls)
 
+    def plain_features(self) -> list[int]:
+        """Indices of the features that are not double-layer shaped: all but the wall-layer
+        features e^{−y/ε}, e^{−(1−y)/ε} and the pattern features with a base width of their own."""
+        layer = set(int(i) for i in torch.nonzero(self.kinds == EXPONENTIAL).flatten())
+        start = int(self.kinds.numel())
+        layer |= {start + k for k, (_, _, base) in enumerate(self.pattern_walls) if base is not None}
+        return [i for i in range(self.n_features) if i not in layer]
+
     def _pattern_jets(self, points: Tensor) -> list[Tensor]:
         """Jets (5, N) of the pattern features (wall, distance, slope of the distance)."""
         x, y = points[:, 0], points[:, 1]
         out = []
-        for profile, wall in self.pattern_walls:
+        for profile, wall, base in self.pattern_walls:
             distance, slope = (y, 1.0) if wall == "bottom" else (1.0 - y, -1.0)
             values = [s.zeta_hat for s in profile.segments]
             middle, half = 0.5 * (max(values) + min(values)), 0.5 * (max(values) - min(values))
-            jet = torch.stack(profile.spread_jets(x, distance, slope, xp=torch))
+            jet = torch.stack(profile.spread_jets(x, distance, slope, xp=torch, base_width=base))
             jet[0] = jet[0] - middle
             out.append(jet / half)
         return out
@@ -208,22 +217,29 @@ class FieldNetworks(nn.Module):
     functions carry two)."""
 
     def __init__(self, embedding: Embedding, width: int, depth: int, output_gain: float = 1.0,
-                 warped_blocks: tuple[str, ...] = (), outputs: dict[str, int] | None = None):
+                 warped_blocks: tuple[str, ...] = (), outputs: dict[str, int] | None = None,
+                 plain_blocks: tuple[str, ...] = ()):
         super().__init__()
         self.embedding = embedding
         self.warped_blocks = tuple(warped_blocks)
+        # Blocks that see only the embedding's plain features (Embedding.plain_features).
+        self.plain_blocks = tuple(plain_blocks)
+        self.register_buffer("plain_index", torch.tensor(embedding.plain_features(), dtype=torch.long),
+                             persistent=False)
+        n_plain = int(self.plain_index.numel())
         self.blocks = nn.ModuleDict(
-            {name: MLP(embedding.n_features, width, depth, n_out, output_gain)
+            {name: MLP(n_plain if name in self.plain_blocks else embedding.n_features, width, depth, n_out, output_gain)
              for name, n_out in {**BLOCK_OUTPUTS, **(outputs or {})}.items()}
         )
 
     def _block_inputs(self, embed, points: Tensor) -> dict[str, Tensor]:
         """Each block's input, `embed(points, warped=…)`: computed once plain and (when some block
-        is warped) once warped."""
+        is warped) once warped; the plain blocks take the plain features of it."""
         features = {False: embed(points)}
         if self.warped_blocks:
             features[True] = embed(points, warped=True)
-        return {name: features[name in self.warped_blocks] for name in self.blocks}
+        return {name: features[name in self.warped_blocks].index_select(-1, self.plain_index)
+                if name in self.plain_blocks else features[name in self.warped_blocks] for name in self.blocks}
 
     def raw_values(self, points: Tensor) -> dict[str, Tensor]:
         """Block outputs (N, K) at points (N, 2), no derivatives."""
