@@ -9,7 +9,12 @@ and its Taylor-mode jet (derivatives.py) one short function:
 - reservoir ends: (2x/ℓ − 1, 2y − 1), the affine map to [−1, 1]²;
 - periodic ends: (cos 2πx/ℓ, sin 2πx/ℓ, 2y − 1), which makes every output exactly ℓ-periodic;
 - optional Fourier features sin/cos(2π(k x/ℓ + b (2y − 1))) (k an integer harmonic when periodic);
-- optional wall-layer features e^{−y/ε}, e^{−(1−y)/ε}: the shape of a thin double layer.
+- optional wall-layer features e^{−y/ε}, e^{−(1−y)/ε}: the shape of a thin double layer;
+- pattern features: each patterned wall's ζ̂(x) continued into the channel, its edges widening
+  with the distance from the wall (from the transition width, and optionally once more from a
+  double layer's width: formulation.build_model).
+Blocks named `plain_blocks` see only the features that are not double-layer shaped
+(`Embedding.plain_features`): the 2D recipe keeps ψ's inputs plain.
 A block may see the channel through the warped height w(y) = (1 − cos πy)/2 instead of y (every
 feature evaluated at (x, w(y)); `Embedding.taylor(points, warped=True)` applies the chain rule):
 w is monotone from 0 to 1 with w'(0) = w'(1) = 0, so every output of such a block has a zero
