@@ -658,7 +658,7 @@ def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
 # above the clip and v scaled by 0.1 bring zeta_step's P 3.9–5.2×, u 1.6–2.3× and v 1.4–1.6× closer
 # to FD on both seeds and keep patterned_zeta within its targets. Revised again (docs/method.md
 # "Inputs as wide as a double layer"): wall-layer and layer-wide pattern inputs for the c± and flow
-# blocks halve the error of ∂g±/∂x on zeta_step, and bring u, v, P and the flux spreads closer to FD
+# blocks roughly halve the error of ∂g±/∂x on zeta_step, and bring u, v, P and the flux spreads closer to FD
 # on both of its seeds and patterned_zeta's ion-flux spreads under 1e-2.
 WALL_PATTERN_RECIPE = {
     "points.balance_sections": 8,
