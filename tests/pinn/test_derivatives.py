@@ -42,8 +42,8 @@ def test_warped_blocks_have_taylor_jets_equal_to_autograd_and_no_y_slope_on_the_
     problem = Problem(debye_ratio=0.1, length_ratio=2.0, field_hat=1.0, zeta_bottom=wall, zeta_top=wall,
                       ends="reservoir", zeta_transition=0.02)
     g = torch.Generator().manual_seed(1)
-    embedding = Embedding(2.0, False, 3, 1.5, 0.1, g, ((problem.wall_profile("bottom"), "bottom"),
-                                                       (problem.wall_profile("top"), "top")))
+    embedding = Embedding(2.0, False, 3, 1.5, 0.1, g, ((problem.wall_profile("bottom"), "bottom", None),
+                                                       (problem.wall_profile("top"), "top", None)))
     torch.manual_seed(0)
     networks = FieldNetworks(embedding, width=20, depth=3, warped_blocks=("c_plus", "c_minus")).double()
     torch.manual_seed(0)

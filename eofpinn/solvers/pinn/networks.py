@@ -50,9 +50,9 @@ class Embedding(nn.Module):
     ):
         super().__init__()
         # Pattern features: each patterned wall's ζ̂ continued into the channel (WallProfile.spread_jets,
-        # edges widening with the distance from that wall), scaled to [−1, 1]; an entry (profile,
-        # wall, base) gives its edges the width `base` at the wall (None: the wall's transition).
-        self.pattern_walls = tuple(p if len(p) == 3 else (*p, None) for p in pattern_walls)
+        # edges widening with the distance from that wall), scaled to [−1, 1]; each entry is
+        # (profile, wall, base): `base` the edges' width at the wall (None: the wall's transition).
+        self.pattern_walls = tuple(pattern_walls)
         two_pi_over_l = 2.0 * math.pi / length_ratio
         rows: list[tuple[float, float, float, int]] = []  # (a, b, c, kind)
         if periodic:
