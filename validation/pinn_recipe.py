@@ -5,14 +5,15 @@ bases of ψ and u, exact gauges, an exact-base start (output gain 0), pattern fe
 points redrawn every 100 steps, and on channels whose walls change along x the 2D recipe
 (cross-section flux-spread terms, GN weights capped at 1000× the smallest, the ion-flux spreads
 weighted 10× above the cap, v scaled by 0.1, double-layer-wide input features for the c± and flow
-blocks). Each "no …"/"fixed
-points" variant turns ONE of those levers
-back (leave-one-out); "0.1 layout" turns them all back (the formulation of eofpinn 0.1: linear
-wall blend, no flow base, penalty gauges, output gain 0.1, fixed points); each "+ …" variant adds
-one lever the recipe leaves off (corner points, RAD, continuation, an L-BFGS polish in the run's float32 over
-the last fifth of the steps, the flow scale U, exact no-flux walls, Nernst–Planck residuals over
-the local ionic strength, half the balance sections about the pattern edges). Variants that change nothing on a straight
-channel (pattern features, corner points, the 2D recipe and its sections) run on the patterned case only. Every run gets the same number of steps (--steps) on
+blocks, 250 collocation points about the corners where a wall's ζ̂ changes on top of the 1000
+others). Each "no …"/"fixed points" variant turns ONE of those levers back (leave-one-out);
+"0.1 layout" turns them all back (the formulation of eofpinn 0.1: linear wall blend, no flow
+base, penalty gauges, output gain 0.1, fixed points); each "+ …" variant adds one lever the
+recipe leaves off (RAD, continuation, an L-BFGS polish in the run's float32 over the last fifth
+of the steps, the flow scale U, exact no-flux walls, Nernst–Planck residuals over the local
+ionic strength, half the balance sections about the pattern edges). Variants that change
+nothing on a straight channel (pattern features, the 2D recipe and its sections) run on the
+patterned case only. Every run gets the same number of steps (--steps) on
 --cases: the hardest straight cell (ε = 0.02, ζ̂ = 4), a benign one (ε = 0.1, ζ̂ = 1: no
 regression allowed) and cases/patterned_zeta.toml against FD, for --seeds seeds. Prints the final
 errors (and v's, the field the 2D cases miss) and training times (median over seeds), plots error against training time (from each run's
@@ -53,7 +54,6 @@ VARIANTS = {
     "random start": {"network.output_gain": 0.1},
     "no pattern features": {"network.pattern_features": False},
     "fixed points": {"points.resample_every": 0},
-    "+ corner points": {"points.edge_fraction": 0.2},
     "+ RAD": {"points.adaptive_fraction": 0.2, "points.adaptive_every": 200},
     "+ continuation": {"continuation.steps": 500},
     "+ polish": {"polish.steps": "fifth"},
@@ -67,12 +67,13 @@ VARIANTS = {
     "no ion-spread factor": {"balancing.ion_spread_factor": 1},
     "no v scale": {"formulation.normal_velocity_scale": 1},
     "no layer features": {"network.wall_features": False, "network.pattern_layer_features": False},
+    "no corner points": {"points.n_interior": 1000, "points.wall_fraction": 0.5, "points.edge_fraction": 0.0},
     "+ sections at edges": {"points.section_placement": "transitions"},
 }
 # Variants that change nothing on a straight channel (no wall pattern, no 2D recipe): run on
 # the patterned case only.
-PATTERN_ONLY = ("no pattern features", "+ corner points", "no section terms", "no GN cap", "no ion-spread factor",
-                "no v scale", "no layer features", "+ sections at edges")
+PATTERN_ONLY = ("no pattern features", "no section terms", "no GN cap", "no ion-spread factor",
+                "no v scale", "no layer features", "no corner points", "+ sections at edges")
 
 
 def cases() -> dict:

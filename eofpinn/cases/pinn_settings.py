@@ -659,7 +659,10 @@ def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
 # to FD on both seeds and keep patterned_zeta within its targets. Revised again (docs/method.md
 # "Inputs as wide as a double layer"): wall-layer and layer-wide pattern inputs for the c± and flow
 # blocks roughly halve the error of ∂g±/∂x on zeta_step, and bring u, v, P and the flux spreads closer to FD
-# on both of its seeds and patterned_zeta's ion-flux spreads under 1e-2.
+# on both of its seeds and patterned_zeta's ion-flux spreads under 1e-2. Revised a third time
+# (docs/method.md "Points at the corners"): 250 points about the corners where a wall's ζ̂ changes,
+# on top of the 500 uniform and 500 wall-band points, bring ψ and c± 3–7× and v 1.4–2× closer to FD on
+# both seeds of zeta_step, and every field and flux spread of patterned_zeta 1.5–4×.
 WALL_PATTERN_RECIPE = {
     "points.balance_sections": 8,
     "points.section_terms": "spread",
@@ -669,6 +672,9 @@ WALL_PATTERN_RECIPE = {
     "network.wall_features": True,
     "network.pattern_layer_features": True,
     "network.psi_layer_features": False,
+    "points.n_interior": 1250,
+    "points.wall_fraction": 0.4,
+    "points.edge_fraction": 0.2,
 }
 
 

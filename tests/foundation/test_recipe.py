@@ -30,7 +30,10 @@ def _recipe_values(settings: PINNSettings) -> dict:
             "formulation.normal_velocity_scale": settings.formulation.normal_velocity_scale,
             "network.wall_features": settings.network.wall_features,
             "network.pattern_layer_features": settings.network.pattern_layer_features,
-            "network.psi_layer_features": settings.network.psi_layer_features}
+            "network.psi_layer_features": settings.network.psi_layer_features,
+            "points.n_interior": settings.points.n_interior,
+            "points.wall_fraction": settings.points.wall_fraction,
+            "points.edge_fraction": settings.points.edge_fraction}
 
 
 @pytest.mark.parametrize("name", ["patterned_zeta", "zeta_step"])
@@ -41,7 +44,9 @@ def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, tmp_path):
                                          "balancing.max_ratio": 1000, "balancing.ion_spread_factor": 10,
                                          "formulation.normal_velocity_scale": 0.1, "network.wall_features": True,
                                          "network.pattern_layer_features": True,
-                                         "network.psi_layer_features": False}
+                                         "network.psi_layer_features": False,
+                                         "points.n_interior": 1250, "points.wall_fraction": 0.4,
+                                         "points.edge_fraction": 0.2}
     assert _recipe_values(case.pinn) == WALL_PATTERN_RECIPE
 
 
@@ -102,8 +107,8 @@ def test_info_says_what_the_recipe_adds(tmp_path, capsys):
     assert line and line[0].split(None, 2)[2] == (
         'auto: adds points.balance_sections = 8, points.section_terms = "spread", balancing.max_ratio = 1000, '
         'balancing.ion_spread_factor = 10, formulation.normal_velocity_scale = 0.1, network.wall_features = true, '
-        'network.pattern_layer_features = true, network.psi_layer_features = false '
-        '(walls that change along x; docs/case-files.md "[pinn]")')
+        'network.pattern_layer_features = true, network.psi_layer_features = false, points.n_interior = 1250, '
+        'points.wall_fraction = 0.4, points.edge_fraction = 0.2 (walls that change along x; docs/case-files.md "[pinn]")')
     assert main(["info", "straight_channel"]) == 0
     assert re.search(r"^PINN recipe +auto: adds nothing \(a straight channel\)$", capsys.readouterr().out, re.M)
 

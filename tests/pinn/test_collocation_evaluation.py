@@ -148,6 +148,26 @@ def test_edge_points_gather_at_the_pattern_corners():
     assert 0.012 < float(edge[:, 1].median()) < 0.022
 
 
+def test_the_2d_recipe_adds_corner_points_to_the_same_uniform_and_band_points():
+    """The recipe's 1250 interior points are the 500 uniform and 500 wall-band points that 1000
+    points at wall_fraction 1/2 draw, followed by 250 about the corners (x = 5 on both walls)."""
+    from eofpinn.cases import load_case
+
+    case = load_case("zeta_step")
+    problem, recipe = case.problem, case.pinn.points
+    before = dataclasses.replace(recipe, n_interior=1000, wall_fraction=0.5, edge_fraction=0.0)
+    new = sample_collocation(problem, recipe, torch.Generator().manual_seed(3))
+    old = sample_collocation(problem, before, torch.Generator().manual_seed(3))
+    assert new.interior.shape == (1250, 2) and new.n_uniform == old.n_uniform == 500
+    assert torch.equal(new.interior[:1000], old.interior)
+    corners = new.interior[1000:]
+    # x Gaussian about the step with spread 2 max(w, ε) = 2ε (ε = 0.0962): 95.4 % within 2 spreads.
+    assert 0.92 < float(((corners[:, 0] - 5.0).abs() < 4.0 * problem.debye_ratio).double().mean()) < 0.99
+    wall_distance = torch.minimum(corners[:, 1], 1.0 - corners[:, 1])
+    assert float((corners[:, 1] < 0.5).double().mean()) == pytest.approx(0.5, abs=0.1)  # both walls' corners
+    assert 0.5 * 0.674 * 0.8 * problem.debye_ratio < float(wall_distance.median()) < 0.5 * 0.674 * 1.2 * problem.debye_ratio
+
+
 def test_transition_points_span_the_height_about_the_change_of_wall_condition():
     wall = (ZetaSegment(0.0, 5.0, -2.0), ZetaSegment(5.0, 10.0, -0.4))
     problem = Problem(debye_ratio=0.1, length_ratio=10.0, field_hat=1.0, zeta_bottom=wall, zeta_top=wall,
