@@ -661,8 +661,9 @@ def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
 # blocks roughly halve the error of ∂g±/∂x on zeta_step, and bring u, v, P and the flux spreads closer to FD
 # on both of its seeds and patterned_zeta's ion-flux spreads under 1e-2. Revised a third time
 # (docs/method.md "Points at the corners"): 250 points about the corners where a wall's ζ̂ changes,
-# on top of the 500 uniform and 500 wall-band points, bring ψ and c± 3–7× and v 1.4–2× closer to FD on
-# both seeds of zeta_step, and every field and flux spread of patterned_zeta 1.5–4×.
+# on top of the 500 uniform and 500 wall-band points, bring ψ and c± 6–8× and v 1.4–1.5× closer to FD
+# on both seeds of zeta_step (u, P and the volume-flux spread do not gain), and every field and flux
+# spread of patterned_zeta 1.2–4.7× (all but P on one seed).
 WALL_PATTERN_RECIPE = {
     "points.balance_sections": 8,
     "points.section_terms": "spread",
