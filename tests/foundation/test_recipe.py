@@ -62,6 +62,20 @@ def test_a_given_key_wins_and_none_adds_nothing(tmp_path):
     assert load_case(path, {"pinn.recipe": "none"}).pinn == PINNSettings(recipe="none")
 
 
+def test_a_wall_share_that_leaves_no_room_for_the_corner_points_is_one_line(tmp_path, capsys):
+    """wall_fraction = 0.8 was valid alone; with the recipe's edge_fraction = 0.2 the shares reach 1."""
+    from eofpinn.cli import main
+
+    path = _without_pinn("zeta_step", tmp_path)
+    path.write_text(path.read_text(encoding="utf-8") + "\n[pinn.points]\nwall_fraction = 0.8\n", encoding="utf-8")
+    assert main(["info", str(path)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith(f"eofpinn: error: {path}: [pinn.points.wall_fraction] + edge_fraction")
+    assert err[0].endswith('got 0.8 + 0.2 + 0 + 0 = 1 (where the walls change along x, [pinn] recipe = "auto" adds '
+                           'edge_fraction = 0.2 unless the case gives it)')
+    assert load_case(path, {"pinn.points.edge_fraction": 0.1}).pinn.points.edge_fraction == 0.1
+
+
 def test_balancer_options_only_go_with_their_balancer(tmp_path):
     settings = load_case(_without_pinn("zeta_step", tmp_path), {"pinn.balancing.name": "lra"}).pinn
     assert settings.balancing.name == "lra" and "max_ratio" not in settings.balancing.options
