@@ -354,14 +354,15 @@ class PointSettings:
             "section_placement": (one_of(SECTION_PLACEMENTS), choices_text(SECTION_PLACEMENTS)),
         })
         parts = (self.wall_fraction, self.edge_fraction, self.transition_fraction, self.adaptive_fraction)
-        if sum(parts) > 0.9 + 1e-12:
+        total = sum(parts)
+        if total > 0.9 + 1e-12:
             # Named by its first share, the one a case most often gives; the recipe may add edge_fraction.
             raise SettingError("points.wall_fraction",
                                "+ edge_fraction + transition_fraction + adaptive_fraction must be at most 0.9 (a tenth "
                                "of the points stays uniform: area means such as the ion-content gauge use them); got "
-                               + " + ".join(f"{v:g}" for v in parts) + f" = {sum(parts):g} (where the walls "
-                               "change along x, [pinn] recipe = \"auto\" adds edge_fraction = 0.2 unless the case "
-                               "gives it)")
+                               + " + ".join(f"{v:g}" for v in parts) + f" = {total:g} (where the walls "
+                               "change along x, [pinn] recipe = \"auto\" adds edge_fraction = "
+                               f"{WALL_PATTERN_RECIPE['points.edge_fraction']:g} unless the case gives it)")
 
 
 @dataclass(frozen=True)
