@@ -5,7 +5,7 @@ bases of ψ and u, exact gauges, an exact-base start (output gain 0), pattern fe
 points redrawn every 100 steps, and on channels whose walls change along x the 2D recipe
 (cross-section flux-spread terms, GN weights capped at 1000× the smallest, the ion-flux spreads
 weighted 10× above the cap, v scaled by 0.1, double-layer-wide input features for the c± and flow
-blocks, 250 collocation points about the corners where a wall's ζ̂ changes on top of the 1000
+blocks, 100 collocation points about the corners where a wall's ζ̂ changes on top of the 1000
 others). Each "no …"/"fixed points" variant turns ONE of those levers back (leave-one-out);
 "0.1 layout" turns them all back (the formulation of eofpinn 0.1: linear wall blend, no flow
 base, penalty gauges, output gain 0.1, fixed points); each "+ …" variant adds one lever the

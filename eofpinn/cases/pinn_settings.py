@@ -665,10 +665,11 @@ def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
 # "Inputs as wide as a double layer"): wall-layer and layer-wide pattern inputs for the c± and flow
 # blocks roughly halve the error of ∂g±/∂x on zeta_step, and bring u, v, P and the flux spreads closer to FD
 # on both of its seeds and patterned_zeta's ion-flux spreads under 1e-2. Revised a third time
-# (docs/method.md "Points at the corners"): 250 points about the corners where a wall's ζ̂ changes,
-# on top of the 500 uniform and 500 wall-band points, bring ψ and c± 6–8× and v 1.4–1.5× closer to FD
-# on both seeds of zeta_step (u, P and the volume-flux spread do not gain), and every field and flux
-# spread of patterned_zeta 1.2–4.7× (all but P on one seed).
+# (docs/method.md "Points at the corners"): 100 points about the corners where a wall's ζ̂ changes,
+# on top of the 500 uniform and 500 wall-band points; of 100, 200, 250 and 500 such points (four
+# seeds of 100 and 250), 100 brought zeta_step's flow closest to FD (four-seed medians u 2.0e-3, v 2.2e-2,
+# volume-flux spread 8.0e-3 against 3.3e-3, 3.3e-2, 1.3e-2 with 250) with ψ and c± about 4× closer than
+# without corner points, and kept every patterned_zeta target met.
 WALL_PATTERN_RECIPE = {
     "points.balance_sections": 8,
     "points.section_terms": "spread",
@@ -678,9 +679,9 @@ WALL_PATTERN_RECIPE = {
     "network.wall_features": True,
     "network.pattern_layer_features": True,
     "network.psi_layer_features": False,
-    "points.n_interior": 1250,
-    "points.wall_fraction": 0.4,
-    "points.edge_fraction": 0.2,
+    "points.n_interior": 1100,  # 500 uniform, round(1100 · 0.4545) = 500 wall-band, round(1100 · 0.0909) = 100 corner
+    "points.wall_fraction": 0.4545,
+    "points.edge_fraction": 0.0909,
 }
 
 

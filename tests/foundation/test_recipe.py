@@ -45,8 +45,8 @@ def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, tmp_path):
                                          "formulation.normal_velocity_scale": 0.1, "network.wall_features": True,
                                          "network.pattern_layer_features": True,
                                          "network.psi_layer_features": False,
-                                         "points.n_interior": 1250, "points.wall_fraction": 0.4,
-                                         "points.edge_fraction": 0.2}
+                                         "points.n_interior": 1100, "points.wall_fraction": 0.4545,
+                                         "points.edge_fraction": 0.0909}
     assert _recipe_values(case.pinn) == WALL_PATTERN_RECIPE
 
 
@@ -63,17 +63,17 @@ def test_a_given_key_wins_and_none_adds_nothing(tmp_path):
 
 
 def test_a_wall_share_that_leaves_no_room_for_the_corner_points_is_one_line(tmp_path, capsys):
-    """wall_fraction = 0.8 was valid alone; with the recipe's edge_fraction = 0.2 the shares reach 1."""
+    """wall_fraction = 0.85 is valid alone; with the recipe's edge_fraction = 0.0909 the shares pass 0.9."""
     from eofpinn.cli import main
 
     path = _without_pinn("zeta_step", tmp_path)
-    path.write_text(path.read_text(encoding="utf-8") + "\n[pinn.points]\nwall_fraction = 0.8\n", encoding="utf-8")
+    path.write_text(path.read_text(encoding="utf-8") + "\n[pinn.points]\nwall_fraction = 0.85\n", encoding="utf-8")
     assert main(["info", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"eofpinn: error: {path}: [pinn.points.wall_fraction] + edge_fraction")
-    assert err[0].endswith('got 0.8 + 0.2 + 0 + 0 = 1 (where the walls change along x, [pinn] recipe = "auto" adds '
-                           'edge_fraction = 0.2 unless the case gives it)')
-    assert load_case(path, {"pinn.points.edge_fraction": 0.1}).pinn.points.edge_fraction == 0.1
+    assert err[0].endswith('got 0.85 + 0.0909 + 0 + 0 = 0.9409 (where the walls change along x, [pinn] recipe = "auto" '
+                           'adds edge_fraction = 0.0909 unless the case gives it)')
+    assert load_case(path, {"pinn.points.edge_fraction": 0.05}).pinn.points.edge_fraction == 0.05
 
 
 def test_balancer_options_only_go_with_their_balancer(tmp_path):
@@ -121,8 +121,8 @@ def test_info_says_what_the_recipe_adds(tmp_path, capsys):
     assert line and line[0].split(None, 2)[2] == (
         'auto: adds points.balance_sections = 8, points.section_terms = "spread", balancing.max_ratio = 1000, '
         'balancing.ion_spread_factor = 10, formulation.normal_velocity_scale = 0.1, network.wall_features = true, '
-        'network.pattern_layer_features = true, network.psi_layer_features = false, points.n_interior = 1250, '
-        'points.wall_fraction = 0.4, points.edge_fraction = 0.2 (walls that change along x; docs/case-files.md "[pinn]")')
+        'network.pattern_layer_features = true, network.psi_layer_features = false, points.n_interior = 1100, '
+        'points.wall_fraction = 0.4545, points.edge_fraction = 0.0909 (walls that change along x; docs/case-files.md "[pinn]")')
     assert main(["info", "straight_channel"]) == 0
     assert re.search(r"^PINN recipe +auto: adds nothing \(a straight channel\)$", capsys.readouterr().out, re.M)
 

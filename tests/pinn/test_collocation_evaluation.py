@@ -149,8 +149,8 @@ def test_edge_points_gather_at_the_pattern_corners():
 
 
 def test_the_2d_recipe_adds_corner_points_to_the_same_uniform_and_band_points():
-    """The recipe's 1250 interior points are the 500 uniform and 500 wall-band points that 1000
-    points at wall_fraction 1/2 draw, followed by 250 about the corners (x = 5 on both walls)."""
+    """The recipe's 1100 interior points are the 500 uniform and 500 wall-band points that 1000
+    points at wall_fraction 1/2 draw, followed by 100 about the corners (x = 5 on both walls)."""
     from eofpinn.cases import load_case
 
     case = load_case("zeta_step")
@@ -158,7 +158,7 @@ def test_the_2d_recipe_adds_corner_points_to_the_same_uniform_and_band_points():
     before = dataclasses.replace(recipe, n_interior=1000, wall_fraction=0.5, edge_fraction=0.0)
     new = sample_collocation(problem, recipe, torch.Generator().manual_seed(3))
     old = sample_collocation(problem, before, torch.Generator().manual_seed(3))
-    assert new.interior.shape == (1250, 2) and new.n_uniform == old.n_uniform == 500
+    assert new.interior.shape == (1100, 2) and new.n_uniform == old.n_uniform == 500
     assert torch.equal(new.interior[:1000], old.interior)
     corners = new.interior[1000:]
     # x Gaussian about the step with spread 2 max(w, ε) = 2ε (ε = 0.0962): 95.4 % within 2 spreads.
