@@ -60,7 +60,7 @@ def _info(args: argparse.Namespace) -> int:
 
 
 def _recipe_line(case) -> str:
-    """What [pinn] recipe adds to this case: 'auto: adds points.balance_sections = 8, …'."""
+    """What [pinn] recipe adds to this case: 'auto: adds points.balance_sections = 16, …'."""
     from eofpinn.cases.pinn_settings import recipe_additions
 
     if case.pinn.recipe == "none":

@@ -669,9 +669,12 @@ def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
 # on top of the 500 uniform and 500 wall-band points; of 100, 200, 250 and 500 such points (four
 # seeds of 100 and 250), 100 brought zeta_step's flow closest to FD (four-seed medians u 2.0e-3, v 2.2e-2,
 # volume-flux spread 8.0e-3 against 3.3e-3, 3.3e-2, 1.3e-2 with 250) with ψ and c± about 4× closer than
-# without corner points, and kept every patterned_zeta target met.
+# without corner points, and kept every patterned_zeta target met. With those, 16 flux-balance
+# sections instead of 8 (docs/method.md "Sixteen sections") brought zeta_step's v, P and ion-flux
+# spreads closer to FD on both seeds measured (v 1.9 / 2.1e-2 → 1.5 / 1.7e-2, larger ion-flux
+# spread 1.7 / 3.6e-2 → 1.2 / 1.0e-2) for about a tenth more time per step.
 WALL_PATTERN_RECIPE = {
-    "points.balance_sections": 8,
+    "points.balance_sections": 16,
     "points.section_terms": "spread",
     "balancing.max_ratio": 1000,
     "balancing.ion_spread_factor": 10,

@@ -40,7 +40,7 @@ def _recipe_values(settings: PINNSettings) -> dict:
 def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, tmp_path):
     case = load_case(_without_pinn(name, tmp_path))
     assert case.pinn.recipe == "auto"
-    assert _recipe_values(case.pinn) == {"points.balance_sections": 8, "points.section_terms": "spread",
+    assert _recipe_values(case.pinn) == {"points.balance_sections": 16, "points.section_terms": "spread",
                                          "balancing.max_ratio": 1000, "balancing.ion_spread_factor": 10,
                                          "formulation.normal_velocity_scale": 0.1, "network.wall_features": True,
                                          "network.pattern_layer_features": True,
@@ -80,7 +80,7 @@ def test_balancer_options_only_go_with_their_balancer(tmp_path):
     settings = load_case(_without_pinn("zeta_step", tmp_path), {"pinn.balancing.name": "lra"}).pinn
     assert settings.balancing.name == "lra" and "max_ratio" not in settings.balancing.options
     assert "ion_spread_factor" not in settings.balancing.options
-    assert settings.points.balance_sections == 8
+    assert settings.points.balance_sections == 16
 
 
 def test_the_scale_of_v_only_goes_with_a_flow_block_that_carries_v(tmp_path):
@@ -119,7 +119,7 @@ def test_info_says_what_the_recipe_adds(tmp_path, capsys):
     assert main(["info", str(_without_pinn("zeta_step", tmp_path))]) == 0
     line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("PINN recipe")]
     assert line and line[0].split(None, 2)[2] == (
-        'auto: adds points.balance_sections = 8, points.section_terms = "spread", balancing.max_ratio = 1000, '
+        'auto: adds points.balance_sections = 16, points.section_terms = "spread", balancing.max_ratio = 1000, '
         'balancing.ion_spread_factor = 10, formulation.normal_velocity_scale = 0.1, network.wall_features = true, '
         'network.pattern_layer_features = true, network.psi_layer_features = false, points.n_interior = 1100, '
         'points.wall_fraction = 0.4545, points.edge_fraction = 0.0909 (walls that change along x; docs/case-files.md "[pinn]")')
