@@ -14,6 +14,8 @@ at the checkpoint's parameters on the FD nodes and prints
 4. how precise the velocity is in absolute terms: the rms over the channel of FD's u and v and
    of the PINN's errors in them (v's norm is small beside u's, so its relative error asks more),
    and v rebuilt from the PINN's own u by continuity, v_c(y) = −∫₀^y ∂u/∂x dy', against FD's v;
+   where both walls are alike (FD's v odd about y = 1/2), the PINN's u and v errors split into
+   their parts even and odd about the centre line (v's even part: a flow across it);
 5. the PINN's flux of each ion through cross-sections at those x (Gauss–Legendre in y, exact
    derivatives of the networks; ungauged — a periodic channel's content gauge scales c± by a
    constant, which leaves the spread alone), and the ions that leave through the walls over the
@@ -88,6 +90,11 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"velocity rms over the channel: FD u {velocity['rms_u']:.2e}, v {velocity['rms_v']:.2e}; PINN error "
           f"u {velocity['rms_error_u']:.2e}, v {velocity['rms_error_v']:.2e}; v by continuity from the PINN's u "
           f"against FD's v: relative L2 {velocity['v_by_continuity_error']:.2e}")
+    if mirror_symmetric(fd["v"], y):
+        out["mirror"] = {name: mirror_split(pinn[name] - fd[name], fd[name], weights) for name in ("u", "v")}
+        print("walls alike (FD's v odd about y = 1/2): the PINN's error split about the centre line, relative L2 "
+              + "; ".join(f"{name} even {part['even']:.2e}, odd {part['odd']:.2e}" for name, part in out["mirror"].items())
+              + " (v's even part is a flow across the centre line, which the symmetry forbids)")
     flow = {"fd": np.trapezoid(fd["u"], y, axis=1), "pinn": np.trapezoid(pinn["u"], y, axis=1)}
     scale = np.abs(flow["fd"]).max()
     out["flow_rate_spread"] = {k: float((q.max() - q.min()) / scale) for k, q in flow.items()}
@@ -161,6 +168,25 @@ def validate_spreads(run_dir: Path) -> dict[str, float] | None:
         return None
     found = balances(io.read_run(run_dir))
     return {name: found[f"ion_flux_spread_{name}"] for name in ("c_plus", "c_minus")}
+
+
+def mirror_symmetric(v: np.ndarray, y: np.ndarray, tol: float = 1e-8) -> bool:
+    """Whether the grid's y nodes mirror about y = 1/2 and `v` (axis 1 is y) is odd about it to
+    `tol` of its norm: FD's v of a channel whose two walls are alike."""
+    if not np.allclose(y, 1.0 - y[::-1], rtol=0.0, atol=1e-12):
+        return False
+    return bool(np.linalg.norm(v + v[:, ::-1]) <= tol * np.linalg.norm(v))
+
+
+def mirror_split(error: np.ndarray, reference: np.ndarray, weights: np.ndarray) -> dict[str, float]:
+    """The parts of `error` even and odd about y = 1/2 (on a grid whose y nodes mirror, weights
+    mirror too), each as a relative L2 against `reference`; the two parts are orthogonal, so their
+    squares add up to the square of the whole error's."""
+    even = 0.5 * (error + error[:, ::-1])
+    odd = 0.5 * (error - error[:, ::-1])
+    norm = np.sqrt((weights * reference**2).sum())
+    return {"even": float(np.sqrt((weights * even**2).sum()) / norm),
+            "odd": float(np.sqrt((weights * odd**2).sum()) / norm)}
 
 
 def v_by_continuity(u_x: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ import torch
 from eofpinn.cases import straight_problem
 from eofpinn.physics.exact import exact_transport
 from eofpinn.solvers.pinn.formulation import Formulation, PINNModel
-from validation.pinn_error_map import centre_residuals, ion_fluxes, v_by_continuity
+from validation.pinn_error_map import centre_residuals, ion_fluxes, mirror_split, mirror_symmetric, v_by_continuity
 
 
 def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_current(small_settings,
@@ -54,3 +54,26 @@ def test_v_by_continuity_rebuilds_a_divergence_free_flow():
     rebuilt = v_by_continuity(u_x, y)
     assert np.abs(rebuilt - v).max() < 2e-6 and np.abs(v).max() > 6e-2
     assert np.abs(rebuilt[:, -1]).max() < 2e-6  # no penetration at the top wall either
+
+
+def test_the_mirror_split_of_an_error_adds_up_and_finds_each_part():
+    """An error of known even and odd parts about y = 1/2, on a mirrored grid clustered at the
+    walls: each part comes back, and their squares add up to the whole error's."""
+    from eofpinn.solution import trapezoid_weights
+
+    x = np.linspace(0.0, 4.0, 41)
+    s = np.linspace(-1.0, 1.0, 61)
+    y = 0.5 + 0.5 * np.sin(0.5 * np.pi * s)  # clustered at both walls, mirrored
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    weights = trapezoid_weights(x, y)
+    odd_field = np.sin(np.pi * X / 4.0) * np.sin(2.0 * np.pi * Y)  # odd about y = 1/2, like v of alike walls
+    even_part = 1e-2 * np.cos(np.pi * X / 4.0) * Y * (1.0 - Y)
+    odd_part = 3e-3 * odd_field
+    split = mirror_split(even_part + odd_part, odd_field, weights)
+    norm = np.sqrt((weights * odd_field**2).sum())
+    assert split["even"] == pytest.approx(np.sqrt((weights * even_part**2).sum()) / norm, rel=1e-12)
+    assert split["odd"] == pytest.approx(3e-3, rel=1e-12)
+    whole = np.sqrt((weights * (even_part + odd_part) ** 2).sum()) / norm
+    assert split["even"] ** 2 + split["odd"] ** 2 == pytest.approx(whole**2, rel=1e-12)
+    assert mirror_symmetric(odd_field, y) and not mirror_symmetric(odd_field + even_part, y)
+    assert not mirror_symmetric(odd_field, y**1.1)
