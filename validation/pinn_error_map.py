@@ -175,7 +175,8 @@ def mirror_symmetric(v: np.ndarray, y: np.ndarray, tol: float = 1e-8) -> bool:
     `tol` of its norm: FD's v of a channel whose two walls are alike."""
     if not np.allclose(y, 1.0 - y[::-1], rtol=0.0, atol=1e-12):
         return False
-    return bool(np.linalg.norm(v + v[:, ::-1]) <= tol * np.linalg.norm(v))
+    norm = np.linalg.norm(v)  # 0 for a straight channel: nothing to split against
+    return bool(norm > 0.0 and np.linalg.norm(v + v[:, ::-1]) <= tol * norm)
 
 
 def mirror_split(error: np.ndarray, reference: np.ndarray, weights: np.ndarray) -> dict[str, float]:

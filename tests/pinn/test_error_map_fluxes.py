@@ -76,4 +76,4 @@ def test_the_mirror_split_of_an_error_adds_up_and_finds_each_part():
     whole = np.sqrt((weights * (even_part + odd_part) ** 2).sum()) / norm
     assert split["even"] ** 2 + split["odd"] ** 2 == pytest.approx(whole**2, rel=1e-12)
     assert mirror_symmetric(odd_field, y) and not mirror_symmetric(odd_field + even_part, y)
-    assert not mirror_symmetric(odd_field, y**1.1)
+    assert not mirror_symmetric(odd_field, y**1.1) and not mirror_symmetric(0.0 * odd_field, y)
