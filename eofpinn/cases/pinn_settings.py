@@ -672,7 +672,8 @@ def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
 # without corner points, and kept every patterned_zeta target met. With those, 16 flux-balance
 # sections instead of 8 (docs/method.md "Sixteen sections") brought zeta_step's v, P and ion-flux
 # spreads closer to FD on both seeds measured (v 1.9 / 2.1e-2 → 1.5 / 1.7e-2, larger ion-flux
-# spread 1.7 / 3.6e-2 → 1.2 / 1.0e-2) for about a tenth more time per step.
+# spread 1.7 / 3.6e-2 → 1.2 / 1.0e-2), a tenth more time per step side by side; alone on one thread
+# the recipe's zeta_step run trains in 730 s (578 s with 250 corner points and 8 sections).
 WALL_PATTERN_RECIPE = {
     "points.balance_sections": 16,
     "points.section_terms": "spread",
