@@ -174,6 +174,13 @@ class Problem:
         return self.uniform_wall("bottom") is not None and self.uniform_wall("top") is not None
 
     @property
+    def mirror_symmetric(self) -> bool:
+        """True when the problem is its own mirror image about the centre line y = 1/2: both walls
+        carry the same conditions (every other input is uniform in y), so ψ, c±, u and P are even
+        about y = 1/2 and v is odd."""
+        return self.zeta_bottom == self.zeta_top
+
+    @property
     def paper_model(self) -> bool:
         return self.equations == "paper"
 

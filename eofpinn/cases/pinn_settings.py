@@ -50,6 +50,7 @@ SECTION_TERMS = ("divergence", "spread", "both")
 SECTION_PLACEMENTS = ("stratified", "transitions")
 ADAPTERS = ("none", "per_loss")
 ADAPTER_ROUTINGS = ("routed", "unrouted")
+SYMMETRIES = ("none", "mirror")
 
 
 class SettingError(ValueError):
@@ -218,6 +219,12 @@ class FormulationSettings:
     `ion_scale` s multiplies the c± blocks' output N± in the exponent of "slotboom" and "log"
     ions (c± = exp(s d N± ∓ ψ) with hard walls), as flow_scale does for the flow: with s = 0.05
     a departure of log g± by 0.05 is an output of 1 (not with "direct" concentrations).
+    `symmetry` "mirror" (two walls alike: [walls] bottom = top) builds the mirror symmetry about the
+    centre line y = 1/2 into the fields: every block sees the channel through the folded height
+    f(y) = y(1 − y), so ψ, c±, u and P are even about y = 1/2, and v = s U d (1 − 2y) N_v is odd;
+    the interior points are reflected into y ≤ 1/2, whose residuals are those of the upper half
+    (flow and ion_flux "stream" not supported; docs/method.md "The mirror symmetry"). "none": the
+    fields are free on the whole height.
     """
 
     hard_walls: bool = True
@@ -237,9 +244,11 @@ class FormulationSettings:
     ion_scale: float = 1.0
     normal_velocity: str = "distance"
     normal_velocity_scale: float = 1.0
+    symmetry: str = "none"
 
     def __post_init__(self) -> None:
         check_fields(self, "formulation.", {
+            "symmetry": (one_of(SYMMETRIES), choices_text(SYMMETRIES)),
             "normal_velocity": (one_of(NORMAL_VELOCITIES), choices_text(NORMAL_VELOCITIES)),
             "ion_scale": (in_range(0.0, 1e3, open_low=True), "a number in (0, 1000]"),
             "normal_velocity_scale": (in_range(0.0, 1e3, open_low=True), "a number in (0, 1000]"),
@@ -279,6 +288,9 @@ class FormulationSettings:
         _require(self.ion_scale == 1.0 or self.concentrations != "direct", "formulation.ion_scale",
                  '1 with concentrations = "direct" (it scales the exponent of "slotboom" and "log" ions)',
                  self.ion_scale)
+        _require(self.symmetry == "none" or (self.flow == "velocity" and self.ion_flux == "divergence"),
+                 "formulation.symmetry", '"none" with flow = "stream" or ion_flux = "stream" (their stream functions '
+                 'are not built odd about the centre line)', self.symmetry)
         _require(self.body_force == "fields" or self.ion_flux == "stream", "formulation.body_force",
                  '"fields", or "ion_flux" with ion_flux = "stream" (the force is taken from the ion stream functions)',
                  self.body_force)
@@ -686,6 +698,7 @@ WALL_PATTERN_RECIPE = {
     "points.n_interior": 1100,  # 500 uniform, round(1100 · 0.4545) = 500 wall-band, round(1100 · 0.0909) = 100 corner
     "points.wall_fraction": 0.4545,
     "points.edge_fraction": 0.0909,
+    "formulation.symmetry": "mirror",  # only where the two walls are alike (recipe_changes)
 }
 
 
@@ -693,12 +706,16 @@ def recipe_changes(settings: PINNSettings, problem: Any) -> dict[str, Any]:
     """The dotted keys that `settings.recipe` adds for `problem` (a cases.model.Problem):
     WALL_PATTERN_RECIPE when its walls change along x, nothing for a straight channel or with
     recipe "none". Balancer options only go with the balancer they belong to (gn), the scale of v
-    only with a flow block that carries v (flow "velocity")."""
+    only with a flow block that carries v (flow "velocity"), the mirror symmetry only where the two
+    walls are alike and the flow and ions have no stream functions."""
     if settings.recipe == "none" or problem.is_straight_channel:
         return {}
+    form = settings.formulation
+    mirror_ok = problem.mirror_symmetric and form.flow == "velocity" and form.ion_flux == "divergence"
     return {key: value for key, value in WALL_PATTERN_RECIPE.items()
             if (not key.startswith("balancing.") or settings.balancing.name == "gn")
-            and (key != "formulation.normal_velocity_scale" or settings.formulation.flow == "velocity")}
+            and (key != "formulation.normal_velocity_scale" or form.flow == "velocity")
+            and (key != "formulation.symmetry" or mirror_ok)}
 
 
 def recipe_additions(settings: PINNSettings, given: Mapping[str, Any], problem: Any) -> dict[str, Any]:
@@ -727,6 +744,9 @@ def check_problem(settings: PINNSettings, problem: Any) -> None:
     if settings.formulation.ion_flux == "stream" and problem.ion_wall != "no_flux":
         raise SettingError("formulation.ion_flux", 'must be "divergence" with [model] ion_wall = "boltzmann" (an ion '
                            "stream function is constant along a wall only where no ion crosses it); got 'stream'")
+    if settings.formulation.symmetry == "mirror" and not problem.mirror_symmetric:
+        raise SettingError("formulation.symmetry", 'must be "none" where the two walls differ (the mirror symmetry '
+                           "about y = 1/2 needs [walls] bottom = top); got 'mirror'")
     if settings.formulation.body_force == "ion_flux" and problem.paper_model:
         raise SettingError("formulation.body_force", 'must be "fields" with [model] equations = "paper" (that model\'s '
                            "body force is Ê(c₊ − c₋) alone, not a flux); got 'ion_flux'")

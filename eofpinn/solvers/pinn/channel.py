@@ -20,7 +20,7 @@ from torch import nn
 from eofpinn.cases import with_field
 from eofpinn.cases.model import Case, PINNSettings
 from eofpinn.solution import Solution
-from eofpinn.solvers.pinn.collocation import Collocation, adapted, interior_split, sample_collocation
+from eofpinn.solvers.pinn.collocation import Collocation, adapted, interior_split, mirrored, sample_collocation
 from eofpinn.solvers.pinn.evaluation import Evaluator, eval_grid, solution_on_grid
 from eofpinn.solvers.pinn.formulation import build_model
 from eofpinn.solvers.pinn.losses import loss_terms, own_terms, residual_density
@@ -45,8 +45,15 @@ class ChannelTask:
     def build_model(self, generator: torch.Generator) -> nn.Module:
         return build_model(self.problem, self.settings, generator)
 
+    @property
+    def mirror(self) -> bool:
+        """Whether the fields are built mirror-symmetric (formulation symmetry "mirror"): the
+        interior points then lie in the lower half (collocation.mirrored)."""
+        return self.settings.formulation.symmetry == "mirror"
+
     def sample(self, generator: torch.Generator) -> Collocation:
-        return sample_collocation(self.problem, self.settings.points, generator)
+        points = sample_collocation(self.problem, self.settings.points, generator)
+        return mirrored(points) if self.mirror else points
 
     def bind(self, model: nn.Module, points: Collocation) -> None:
         """Tell the model the points its exact gauges are taken over (this collocation's
@@ -74,9 +81,10 @@ class ChannelTask:
               weights: dict[str, float]) -> Collocation:
         """The points with their adaptive share redrawn where the weighted PDE residual is large."""
         settings = self.settings.points
-        return adapted(points, interior_split(settings)["adaptive"],
-                       lambda pool: residual_density(self.problem, model, pool, weights), settings, self.problem,
-                       generator)
+        points = adapted(points, interior_split(settings)["adaptive"],
+                         lambda pool: residual_density(self.problem, model, pool, weights), settings, self.problem,
+                         generator)
+        return mirrored(points) if self.mirror else points
 
     def evaluator(self, device: torch.device, dtype: torch.dtype) -> Callable | None:
         """Errors against the reference, or the exact solution of a straight channel; None when

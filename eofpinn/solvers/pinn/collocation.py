@@ -289,6 +289,18 @@ def sample_collocation(problem: Problem, settings: PointSettings, generator: tor
     )
 
 
+def mirrored(points: Collocation) -> Collocation:
+    """`points` with every interior point reflected into the lower half, y → min(y, 1 − y): where
+    the fields are built mirror-symmetric about y = 1/2 (formulation symmetry "mirror") the
+    residuals at (x, 1 − y) are those at (x, y), so the upper half's points would only repeat the
+    lower half's; reflected, the same points sample the lower half twice as densely. Area means
+    over the uniform points (the ion-content gauge) are unchanged by the symmetry. Walls, ends
+    and cross-sections stay as drawn."""
+    y = points.interior[:, 1]
+    interior = torch.stack((points.interior[:, 0], torch.minimum(y, 1.0 - y)), dim=1)
+    return dataclasses.replace(points, interior=interior)
+
+
 def adapted(points: Collocation, n_adaptive: int, density, settings: PointSettings,
             problem: Problem, generator: torch.Generator) -> Collocation:
     """`points` with its last `n_adaptive` interior points redrawn by residual-based adaptive

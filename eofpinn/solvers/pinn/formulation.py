@@ -13,6 +13,8 @@ L(x, y) = (1 − y) ζ̂_b(x) + y ζ̂_t(x) their linear blend:
     c± = exp(N_± ∓ ψ)                   (Slotboom: c± = g± e^{∓ψ}, g± = e^{N_±} ≈ 1)
        = exp(N_±)                       (log)             or  N_±            (direct)
     u  = U d N_u + u_B,  v = s_v U d N_v  (hard no slip)  or  U N_u, s_v U N_v  (soft)
+                         v times (1 − 2y) with symmetry "mirror" (the blocks' outputs are even about
+                         y = 1/2 there, networks.py: v is made odd, ψ, c±, u, P are even)
                          v = s_v U d² N_v (normal_velocity "squared": ∂v/∂y = 0 on the walls too)
          s_v (normal_velocity_scale, default 1) scales v alone: it is ~1 % of u where walls change
          u_B = 0 (flow_base "none"), or (flow_base "electroosmotic") Ê (B_ζ − L) +
@@ -139,6 +141,7 @@ class Formulation:
     squared_v: bool = False  # normal_velocity "squared": v = U d² N_v
     v_scale: float = 1.0  # normal_velocity_scale s: v = s U d N_v
     ion_scale: float = 1.0  # s: the exponent of "slotboom"/"log" ions takes s N± (ion_scale)
+    mirror: bool = False  # symmetry "mirror": the blocks see the folded height, v = … (1 − 2y) N_v is odd
     diffusivities: tuple[float, float] = (1.0, 1.0)  # δ± (the base ion fluxes of ion_flux "stream")
     peclet: float = 1.0
     quadrature_nodes: int = 64  # Gauss–Legendre nodes of the stream function's base Λ = ∫₀^y (B_ζ − L) dy′
@@ -181,6 +184,7 @@ class Formulation:
             ion_stream=settings.ion_flux == "stream",
             flux_force=settings.body_force == "ion_flux",
             ion_scale=settings.ion_scale,
+            mirror=settings.symmetry == "mirror",
             diffusivities=(problem.delta_plus, problem.delta_minus),
             peclet=problem.peclet,
         )
@@ -423,6 +427,9 @@ class Formulation:
                 out["u"], out["v"] = jets.product(distance, out["u"]), jets.product(distance, out["v"])
                 if self.squared_v:
                     out["v"] = jets.product(distance, out["v"])
+            if self.mirror:  # the block's N_v is even about y = 1/2: v is made odd
+                out["v"] = jets.product(jets.jet_of_y(1.0 - 2.0 * y, torch.full_like(y, -2.0), torch.zeros_like(y)),
+                                        out["v"])
             base = self.flow_base_jet(points, field_hat) if self.walls is not None else None
             if base is not None:
                 out["u"] = out["u"] + base
@@ -595,14 +602,16 @@ def build_model(problem: Problem, settings: PINNSettings, generator: torch.Gener
     net = settings.network
     wall_width = problem.debye_ratio if net.wall_features else 0.0
     patterns = ()
+    mirror = settings.formulation.symmetry == "mirror"
     if net.pattern_features:
-        patterned = [(profile, wall) for wall in ("bottom", "top")
+        # Mirrored, the folded height brings the bottom wall's features to the top wall too.
+        patterned = [(profile, wall) for wall in (("bottom",) if mirror else ("bottom", "top"))
                      if not (profile := problem.wall_profile(wall)).uniform and profile.smooth]
         patterns = tuple((profile, wall, None) for profile, wall in patterned)
         if net.pattern_layer_features:
             patterns += tuple((profile, wall, max(profile.width, problem.debye_ratio)) for profile, wall in patterned)
     embedding = Embedding(problem.length_ratio, problem.ends == "periodic", net.fourier_features,
-                          net.fourier_scale, wall_width, generator, patterns)
+                          net.fourier_scale, wall_width, generator, patterns, mirror)
     check_problem(settings, problem)
     formulation = Formulation.build(problem, settings.formulation)
     warped = tuple(ION_SIGNS) if formulation.exact_wall_flux else ()

@@ -19,6 +19,11 @@ A block may see the channel through the warped height w(y) = (1 − cos πy)/2 i
 feature evaluated at (x, w(y)); `Embedding.taylor(points, warped=True)` applies the chain rule):
 w is monotone from 0 to 1 with w'(0) = w'(1) = 0, so every output of such a block has a zero
 y-derivative on both walls, whatever its weights (the exact no-flux walls of formulation.py).
+A mirrored embedding (`mirror`, formulation symmetry "mirror") sees every point at the folded height
+f(y) = y(1 − y) (before any warp): f(1 − y) = f(y), so every block's output is even about the
+centre line y = 1/2, whatever its weights. f ≈ y near the bottom wall and ≈ 1 − y near the top,
+so one wall's features serve both: its y input is 8f − 1 ∈ [−1, 1], its wall-layer feature
+e^{−f/ε} alone, and the pattern features of the bottom wall alone (build_model).
 """
 
 from __future__ import annotations
@@ -47,8 +52,10 @@ class Embedding(nn.Module):
         wall_layer_width: float = 0.0,
         generator: torch.Generator | None = None,
         pattern_walls: tuple = (),
+        mirror: bool = False,
     ):
         super().__init__()
+        self.mirror = mirror
         # Pattern features: each patterned wall's ζ̂ continued into the channel (WallProfile.spread_jets,
         # edges widening with the distance from that wall), scaled to [−1, 1]; each entry is
         # (profile, wall, base): `base` the edges' width at the wall (None: the wall's transition).
@@ -59,7 +66,7 @@ class Embedding(nn.Module):
             rows += [(two_pi_over_l, 0.0, 0.0, COSINE), (two_pi_over_l, 0.0, 0.0, SINE)]
         else:
             rows.append((2.0 / length_ratio, 0.0, -1.0, IDENTITY))
-        rows.append((0.0, 2.0, -1.0, IDENTITY))
+        rows.append((0.0, 8.0, -1.0, IDENTITY) if mirror else (0.0, 2.0, -1.0, IDENTITY))
         for _ in range(fourier_features):
             # Frequencies drawn on the mapped coordinates; in x an integer harmonic when periodic.
             kx = float(torch.randn((), generator=generator, dtype=torch.float64)) * fourier_scale
@@ -71,8 +78,9 @@ class Embedding(nn.Module):
             b, c = 2.0 * math.pi * ky * 2.0, c - 2.0 * math.pi * ky
             rows += [(a, b, c, SINE), (a, b, c, COSINE)]
         if wall_layer_width > 0.0:
-            rows += [(0.0, -1.0 / wall_layer_width, 0.0, EXPONENTIAL),
-                     (0.0, 1.0 / wall_layer_width, -1.0 / wall_layer_width, EXPONENTIAL)]
+            rows.append((0.0, -1.0 / wall_layer_width, 0.0, EXPONENTIAL))
+            if not mirror:  # folded, e^{−f/ε} is the layer of both walls
+                rows.append((0.0, 1.0 / wall_layer_width, -1.0 / wall_layer_width, EXPONENTIAL))
         coefficients = torch.tensor([r[:2] for r in rows], dtype=torch.float64).T  # (2, F)
         self.register_buffer("coefficients", coefficients)
         self.register_buffer("offsets", torch.tensor([r[2] for r in rows], dtype=torch.float64))
@@ -114,7 +122,9 @@ class Embedding(nn.Module):
         return value, d1, d2
 
     def forward(self, points: Tensor, warped: bool = False) -> Tensor:
-        """Features (N, F) of points (N, 2); at (x, w(y)) when `warped`."""
+        """Features (N, F) of points (N, 2); at (x, f(y)) when mirrored, then at (x, w(·)) when `warped`."""
+        if self.mirror:
+            points = fold_height(points)
         if warped:
             points = warp_height(points)
         features = self._sigma(points @ self.coefficients + self.offsets)[0]
@@ -123,14 +133,23 @@ class Embedding(nn.Module):
         return torch.cat((features, torch.stack([jet[0] for jet in self._pattern_jets(points)], dim=1)), dim=1)
 
     def taylor(self, points: Tensor, warped: bool = False) -> Tensor:
-        """Feature jets (5, N, F): value, ∂x, ∂y, ∂xx, ∂yy; of the features at (x, w(y)) when
-        `warped` (∂y = w' ∂w, ∂yy = w'² ∂ww + w'' ∂w)."""
-        if not warped:
-            return self._taylor(points)
-        jets = self._taylor(warp_height(points))
-        y = math.pi * points[:, 1:2]
-        slope, curvature = 0.5 * math.pi * torch.sin(y), 0.5 * math.pi**2 * torch.cos(y)
-        return torch.stack((jets[0], jets[1], slope * jets[2], jets[3], slope * slope * jets[4] + curvature * jets[2]))
+        """Feature jets (5, N, F): value, ∂x, ∂y, ∂xx, ∂yy; of the features at the folded height
+        when mirrored, and at (x, w(·)) when `warped`, by the chain rule through each map h
+        (∂y = h' ∂h, ∂yy = h'² ∂hh + h'' ∂h)."""
+        maps = []  # (slope, curvature) of each height map, in the order applied
+        if self.mirror:
+            y = points[:, 1:2]
+            maps.append((1.0 - 2.0 * y, torch.full_like(y, -2.0)))
+            points = fold_height(points)
+        if warped:
+            y = math.pi * points[:, 1:2]
+            maps.append((0.5 * math.pi * torch.sin(y), 0.5 * math.pi**2 * torch.cos(y)))
+            points = warp_height(points)
+        jets = self._taylor(points)
+        for slope, curvature in reversed(maps):
+            jets = torch.stack((jets[0], jets[1], slope * jets[2], jets[3],
+                                slope * slope * jets[4] + curvature * jets[2]))
+        return jets
 
     def _taylor(self, points: Tensor) -> Tensor:
         value, d1, d2 = self._sigma(points @ self.coefficients + self.offsets)
@@ -139,6 +158,12 @@ class Embedding(nn.Module):
         if not self.pattern_walls:
             return jets
         return torch.cat((jets, torch.stack(self._pattern_jets(points), dim=2)), dim=2)
+
+
+def fold_height(points: Tensor) -> Tensor:
+    """(x, f(y)) with f(y) = y(1 − y): a height even about the centre line y = 1/2."""
+    y = points[:, 1]
+    return torch.stack((points[:, 0], y * (1.0 - y)), dim=1)
 
 
 def warp_height(points: Tensor) -> Tensor:
