@@ -36,7 +36,7 @@ def machine_description() -> str:
         if torch.cuda.is_available():
             return f"GPU {torch.cuda.get_device_name(0)}, torch {torch.__version__}"
         threads = torch.get_num_threads()
-        torch_text = f"torch {torch.__version__}, {threads} threads"
+        torch_text = f"torch {torch.__version__}, {threads} thread{'s' if threads != 1 else ''}"
     except ImportError:  # pragma: no cover
         torch_text = "no torch"
     return f"CPU {platform.processor() or platform.machine()} ({os.cpu_count()} cores), {torch_text}"
