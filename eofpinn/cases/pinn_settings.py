@@ -223,8 +223,10 @@ class FormulationSettings:
     centre line y = 1/2 into the fields: every block sees the channel through the folded height
     f(y) = y(1 − y), so ψ, c±, u and P are even about y = 1/2, and v = s U d (1 − 2y) N_v is odd;
     the interior points are reflected into y ≤ 1/2, whose residuals are those of the upper half
-    (flow and ion_flux "stream" not supported; docs/method.md "The mirror symmetry"). "none": the
-    fields are free on the whole height.
+    (flow and ion_flux "stream" not supported). "none" (default; the 2D recipe does not add it): the
+    fields are free on the whole height. Measured (docs/method.md "The mirror symmetry"): with the
+    2D recipe it brings every field of patterned_zeta 1.5–3× closer to FD, and zeta_step's ψ and c±
+    2×, but zeta_step's v, P and flux spreads further from it.
     """
 
     hard_walls: bool = True
@@ -698,7 +700,6 @@ WALL_PATTERN_RECIPE = {
     "points.n_interior": 1100,  # 500 uniform, round(1100 · 0.4545) = 500 wall-band, round(1100 · 0.0909) = 100 corner
     "points.wall_fraction": 0.4545,
     "points.edge_fraction": 0.0909,
-    "formulation.symmetry": "mirror",  # only where the two walls are alike (recipe_changes)
 }
 
 
@@ -706,16 +707,12 @@ def recipe_changes(settings: PINNSettings, problem: Any) -> dict[str, Any]:
     """The dotted keys that `settings.recipe` adds for `problem` (a cases.model.Problem):
     WALL_PATTERN_RECIPE when its walls change along x, nothing for a straight channel or with
     recipe "none". Balancer options only go with the balancer they belong to (gn), the scale of v
-    only with a flow block that carries v (flow "velocity"), the mirror symmetry only where the two
-    walls are alike and the flow and ions have no stream functions."""
+    only with a flow block that carries v (flow "velocity")."""
     if settings.recipe == "none" or problem.is_straight_channel:
         return {}
-    form = settings.formulation
-    mirror_ok = problem.mirror_symmetric and form.flow == "velocity" and form.ion_flux == "divergence"
     return {key: value for key, value in WALL_PATTERN_RECIPE.items()
             if (not key.startswith("balancing.") or settings.balancing.name == "gn")
-            and (key != "formulation.normal_velocity_scale" or form.flow == "velocity")
-            and (key != "formulation.symmetry" or mirror_ok)}
+            and (key != "formulation.normal_velocity_scale" or settings.formulation.flow == "velocity")}
 
 
 def recipe_additions(settings: PINNSettings, given: Mapping[str, Any], problem: Any) -> dict[str, Any]:

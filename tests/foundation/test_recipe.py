@@ -33,8 +33,7 @@ def _recipe_values(settings: PINNSettings) -> dict:
             "network.psi_layer_features": settings.network.psi_layer_features,
             "points.n_interior": settings.points.n_interior,
             "points.wall_fraction": settings.points.wall_fraction,
-            "points.edge_fraction": settings.points.edge_fraction,
-            "formulation.symmetry": settings.formulation.symmetry}
+            "points.edge_fraction": settings.points.edge_fraction}
 
 
 @pytest.mark.parametrize("name", ["patterned_zeta", "zeta_step"])
@@ -47,8 +46,9 @@ def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, tmp_path):
                                          "network.pattern_layer_features": True,
                                          "network.psi_layer_features": False,
                                          "points.n_interior": 1100, "points.wall_fraction": 0.4545,
-                                         "points.edge_fraction": 0.0909, "formulation.symmetry": "mirror"}
+                                         "points.edge_fraction": 0.0909}
     assert _recipe_values(case.pinn) == WALL_PATTERN_RECIPE
+    assert case.problem.mirror_symmetric and case.pinn.formulation.symmetry == "none"  # measured, not added
 
 
 def _other_top_wall(name: str, tmp_path: Path) -> Path:
@@ -60,14 +60,14 @@ def _other_top_wall(name: str, tmp_path: Path) -> Path:
 
 
 def test_the_mirror_symmetry_only_goes_with_walls_alike(tmp_path, capsys):
-    """zeta_step's walls are alike: the recipe builds the symmetry in; with another top wall it
-    adds everything else, and asking for the symmetry there is one line naming the key."""
+    """zeta_step's walls are alike and take the symmetry; with another top wall asking for it is
+    one line naming the key."""
     from eofpinn.cli import main
 
+    alike = load_case(_without_pinn("zeta_step", tmp_path), {"pinn.formulation.symmetry": "mirror"})
+    assert alike.problem.mirror_symmetric and alike.pinn.formulation.symmetry == "mirror"
     path = _other_top_wall("zeta_step", tmp_path)
-    case = load_case(path)
-    assert not case.problem.mirror_symmetric and load_case(_without_pinn("zeta_step", tmp_path)).problem.mirror_symmetric
-    assert case.pinn.formulation.symmetry == "none" and case.pinn.points.balance_sections == 16
+    assert not load_case(path).problem.mirror_symmetric
     path.write_text(path.read_text(encoding="utf-8") + '\n[pinn.formulation]\nsymmetry = "mirror"\n', encoding="utf-8")
     assert main(["info", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
@@ -77,9 +77,6 @@ def test_the_mirror_symmetry_only_goes_with_walls_alike(tmp_path, capsys):
 
 def test_the_mirror_symmetry_does_not_go_with_stream_functions(tmp_path):
     path = _without_pinn("zeta_step", tmp_path)
-    for key in ("flow", "ion_flux"):
-        settings = load_case(path, {f"pinn.formulation.{key}": "stream"}).pinn
-        assert settings.formulation.symmetry == "none" and settings.points.balance_sections == 16
     with pytest.raises(CaseError) as info:
         load_case(path, {"pinn.formulation.flow": "stream", "pinn.formulation.symmetry": "mirror"})
     assert str(info.value).endswith('[pinn.formulation.symmetry] must be "none" with flow = "stream" or ion_flux = '
@@ -159,8 +156,7 @@ def test_info_says_what_the_recipe_adds(tmp_path, capsys):
         'auto: adds points.balance_sections = 16, points.section_terms = "spread", balancing.max_ratio = 1000, '
         'balancing.ion_spread_factor = 10, formulation.normal_velocity_scale = 0.1, network.wall_features = true, '
         'network.pattern_layer_features = true, network.psi_layer_features = false, points.n_interior = 1100, '
-        'points.wall_fraction = 0.4545, points.edge_fraction = 0.0909, formulation.symmetry = "mirror" (walls that '
-        'change along x; docs/case-files.md "[pinn]")')
+        'points.wall_fraction = 0.4545, points.edge_fraction = 0.0909 (walls that change along x; docs/case-files.md "[pinn]")')
     assert main(["info", "straight_channel"]) == 0
     assert re.search(r"^PINN recipe +auto: adds nothing \(a straight channel\)$", capsys.readouterr().out, re.M)
 

@@ -13,9 +13,13 @@ from eofpinn.solvers.pinn.collocation import sample_collocation
 from eofpinn.solvers.pinn.formulation import build_model
 
 
+MIRROR = {"formulation.symmetry": "mirror"}
+
+
 def _model(case, changes=None):
-    """zeta_step's model with O(1) random output layers (the recipe starts them at zero)."""
-    settings = replace(case.pinn, {"network.width": 16, "network.depth": 2, **(changes or {})})
+    """zeta_step's model (the recipe, mirrored unless `changes` say otherwise) with O(1) random
+    output layers (the recipe starts them at zero)."""
+    settings = replace(case.pinn, {"network.width": 16, "network.depth": 2, **MIRROR, **(changes or {})})
     model = build_model(case.problem, settings, torch.Generator().manual_seed(0)).double()
     with torch.no_grad():
         for block in model.networks.blocks.values():
@@ -29,9 +33,9 @@ def _points(n: int, length: float, seed: int = 0) -> torch.Tensor:
                         torch.rand(n, generator=g, dtype=torch.float64)), dim=1)
 
 
-def test_the_recipe_builds_the_symmetry_into_every_field_of_zeta_step():
+def test_the_symmetry_is_built_into_every_field_of_zeta_step():
     case = load_case("zeta_step")
-    assert case.problem.mirror_symmetric and case.pinn.formulation.symmetry == "mirror"
+    assert case.problem.mirror_symmetric
     model = _model(case)
     # x, the folded height 8f − 1, e^{−f/ε} and the bottom wall's two pattern features (8 unmirrored)
     assert model.networks.embedding.n_features == 5
@@ -70,12 +74,12 @@ def test_mirrored_jets_equal_autograd_with_and_without_the_warped_ion_blocks():
 
 def test_mirrored_interior_points_are_the_drawn_ones_reflected_into_the_lower_half():
     case = load_case("zeta_step")
-    task = ChannelTask(case, case.pinn)
+    task = ChannelTask(case, replace(case.pinn, MIRROR))
     drawn = sample_collocation(case.problem, case.pinn.points, torch.Generator().manual_seed(3))
     mirrored = task.sample(torch.Generator().manual_seed(3))
     assert torch.equal(mirrored.interior[:, 0], drawn.interior[:, 0])
     assert torch.equal(mirrored.interior[:, 1], torch.minimum(drawn.interior[:, 1], 1.0 - drawn.interior[:, 1]))
     assert float(mirrored.interior[:, 1].max()) <= 0.5 and float(drawn.interior[:, 1].max()) > 0.9
     assert torch.equal(mirrored.top, drawn.top) and torch.equal(mirrored.columns, drawn.columns)
-    unmirrored = ChannelTask(case, replace(case.pinn, {"formulation.symmetry": "none"}))
+    unmirrored = ChannelTask(case, case.pinn)
     assert torch.equal(unmirrored.sample(torch.Generator().manual_seed(3)).interior, drawn.interior)
