@@ -225,8 +225,8 @@ class FormulationSettings:
     the interior points are reflected into y ≤ 1/2, whose residuals are those of the upper half
     (flow and ion_flux "stream" not supported). "none" (default; the 2D recipe does not add it): the
     fields are free on the whole height. Measured (docs/method.md "The mirror symmetry"): with the
-    2D recipe it brings every field of patterned_zeta 1.5–3× closer to FD, and zeta_step's ψ and c±
-    2×, but zeta_step's v, P and flux spreads further from it.
+    2D recipe it brings patterned_zeta's ψ, c±, u and v 1.6–2.5× closer to FD, and zeta_step's ψ
+    and c± 1.5–2×, but zeta_step's v, P and flux spreads further from it.
     """
 
     hard_walls: bool = True
