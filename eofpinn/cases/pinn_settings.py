@@ -216,6 +216,13 @@ class FormulationSettings:
     channel whose walls change along x is of order 1 % of u, and with s = 0.1 the flow block's v
     output is ten times larger for the same v, so the optimiser's noise in that output moves v ten
     times less (docs/method.md "The 2D recipe, revised").
+    `normal_velocity_envelope` w > 0 (flow "velocity" only) multiplies v by an envelope along the
+    channel, E(x) = e + (1 − e) Σ_k sech((x − x_k)/w), x_k the places where a wall condition changes
+    (their periodic images with periodic ends), e = 0.05 (`V_ENVELOPE_FLOOR` of formulation.py):
+    the flow that a change of wall condition stirs up decays within about a channel height of it,
+    and far from every change v is a small fraction of its value there, so the envelope spares the
+    flow block from holding v near zero over most of the channel to the precision it needs at the
+    changes. 0 (default), and channels whose walls do not change along x: no envelope.
     `ion_scale` s multiplies the c± blocks' output N± in the exponent of "slotboom" and "log"
     ions (c± = exp(s d N± ∓ ψ) with hard walls), as flow_scale does for the flow: with s = 0.05
     a departure of log g± by 0.05 is an output of 1 (not with "direct" concentrations).
@@ -246,6 +253,7 @@ class FormulationSettings:
     ion_scale: float = 1.0
     normal_velocity: str = "distance"
     normal_velocity_scale: float = 1.0
+    normal_velocity_envelope: float = 0.0
     symmetry: str = "none"
 
     def __post_init__(self) -> None:
@@ -254,6 +262,7 @@ class FormulationSettings:
             "normal_velocity": (one_of(NORMAL_VELOCITIES), choices_text(NORMAL_VELOCITIES)),
             "ion_scale": (in_range(0.0, 1e3, open_low=True), "a number in (0, 1000]"),
             "normal_velocity_scale": (in_range(0.0, 1e3, open_low=True), "a number in (0, 1000]"),
+            "normal_velocity_envelope": (in_range(0.0, 100.0), "a number in [0, 100] (channel heights; 0: no envelope)"),
             "flow_scale": (lambda v: v in ("none", "auto") or in_range(0.0, 1e6, open_low=True)(v),
                            "\"none\", \"auto\" or a number in (0, 1e6]"),
             "field_scale": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),
@@ -282,6 +291,8 @@ class FormulationSettings:
                  '(the stream function\'s v already vanishes with its y-derivative on the walls)', self.normal_velocity)
         _require(self.normal_velocity_scale == 1.0 or self.flow == "velocity", "formulation.normal_velocity_scale",
                  '1 with flow = "stream" (the stream function gives u and v together)', self.normal_velocity_scale)
+        _require(self.normal_velocity_envelope == 0.0 or self.flow == "velocity", "formulation.normal_velocity_envelope",
+                 '0 with flow = "stream" (the stream function gives u and v together)', self.normal_velocity_envelope)
         _require(self.flow == "velocity" or self.hard_walls, "formulation.flow",
                  '"velocity", or "stream" with hard_walls = true (no slip is built into the stream function)', self.flow)
         _require(self.ion_flux == "divergence" or self.ion_residuals == "absolute", "formulation.ion_flux",

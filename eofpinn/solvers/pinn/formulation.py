@@ -100,11 +100,13 @@ from torch import Tensor, nn
 from eofpinn.cases.model import PINNSettings, Problem
 from eofpinn.cases.pinn_settings import (CONCENTRATION_FORMS, PRESSURE_FORMS, PSI_BASES, FormulationSettings,
                                         check_problem)
+from eofpinn.physics.observables import condition_edges
 from eofpinn.physics.walls import WallProfile
 from eofpinn.solvers.pinn import derivatives as jets
 from eofpinn.solvers.pinn.networks import Embedding, FieldNetworks
 
 FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "P")
+V_ENVELOPE_FLOOR = 0.05  # e of the envelope of v (normal_velocity_envelope): its value far from every edge
 ION_SIGNS = {"c_plus": 1.0, "c_minus": -1.0}
 __all__ = ["FIELDS", "ION_SIGNS", "CONCENTRATION_FORMS", "PSI_BASES", "PRESSURE_FORMS", "Formulation", "PINNModel",
            "build_model", "values_as_jets"]
@@ -140,6 +142,8 @@ class Formulation:
     flux_force: bool = False  # body_force "ion_flux": Stokes takes its body force from χ± (losses.pde_residuals)
     squared_v: bool = False  # normal_velocity "squared": v = U d² N_v
     v_scale: float = 1.0  # normal_velocity_scale s: v = s U d N_v
+    v_edges: tuple[float, ...] = ()  # normal_velocity_envelope: x of every change of wall condition (and images)
+    v_envelope_width: float = 0.0  # w of the envelope E(x) that multiplies v; 0: none
     ion_scale: float = 1.0  # s: the exponent of "slotboom"/"log" ions takes s N± (ion_scale)
     mirror: bool = False  # symmetry "mirror": the blocks see the folded height, v = … (1 − 2y) N_v is odd
     diffusivities: tuple[float, float] = (1.0, 1.0)  # δ± (the base ion fluxes of ion_flux "stream")
@@ -161,6 +165,9 @@ class Formulation:
             hard_velocity=settings.hard_walls,
             squared_v=settings.normal_velocity == "squared",
             v_scale=settings.normal_velocity_scale,
+            v_edges=(envelope_edges(problem, settings.normal_velocity_envelope)
+                     if settings.normal_velocity_envelope > 0.0 else ()),
+            v_envelope_width=settings.normal_velocity_envelope,
             # Hard Boltzmann ions impose exp(∓ζ̂): a symmetric salt only (z₊:z₋ walls stay soft).
             hard_ions=(walls is not None and not charge_walls and problem.ion_wall == "boltzmann"
                        and problem.valences == (1.0, -1.0)),
@@ -188,6 +195,19 @@ class Formulation:
             diffusivities=(problem.delta_plus, problem.delta_minus),
             peclet=problem.peclet,
         )
+
+    def v_envelope_jet(self, x: Tensor) -> Tensor:
+        """Jet of E(x) = e + (1 − e) Σ_k sech((x − x_k)/w) (normal_velocity_envelope; e = V_ENVELOPE_FLOOR)."""
+        w = self.v_envelope_width
+        value, d1, d2 = (torch.zeros_like(x) for _ in range(3))
+        for edge in self.v_edges:
+            s = (x - edge) / w
+            sech, tanh = 1.0 / torch.cosh(s), torch.tanh(s)
+            value = value + sech
+            d1 = d1 - sech * tanh / w
+            d2 = d2 + sech * (tanh**2 - sech**2) / w**2
+        share = 1.0 - V_ENVELOPE_FLOOR
+        return jets.jet_of_x(V_ENVELOPE_FLOOR + share * value, share * d1, share * d2)
 
     @property
     def hard_psi(self) -> bool:
@@ -427,6 +447,8 @@ class Formulation:
                 out["u"], out["v"] = jets.product(distance, out["u"]), jets.product(distance, out["v"])
                 if self.squared_v:
                     out["v"] = jets.product(distance, out["v"])
+            if self.v_edges:
+                out["v"] = jets.product(self.v_envelope_jet(x), out["v"])
             if self.mirror:  # the block's N_v is even about y = 1/2: v is made odd
                 out["v"] = jets.product(jets.jet_of_y(1.0 - 2.0 * y, torch.full_like(y, -2.0), torch.zeros_like(y)),
                                         out["v"])
@@ -458,6 +480,19 @@ class Formulation:
         drop = self.pressure_drop / self.length_ratio
         zero = torch.zeros_like(x)
         return torch.stack((self.pressure_drop - drop * x, zero - drop, zero, zero, zero))
+
+
+def envelope_edges(problem: Problem, width: float) -> tuple[float, ...]:
+    """x of every change of wall condition (observables.condition_edges), with periodic ends also
+    their images kℓ for |k| ≤ K, K large enough that an image beyond it adds below e^{−32} to the
+    envelope of v on [0, ℓ] (as WallProfile does for its edges): the envelope is then periodic."""
+    edges = condition_edges(problem)
+    if problem.ends != "periodic" or edges.size == 0:
+        return tuple(float(e) for e in edges)
+    ell = problem.length_ratio
+    images = int(np.ceil(32.0 * width / ell)) + 1
+    shifted = {round(float(e) + k * ell, 12) for e in edges for k in range(-images, images + 1)}
+    return tuple(sorted(shifted))
 
 
 def values_as_jets(outputs: dict[str, Tensor]) -> dict[str, Tensor]:
