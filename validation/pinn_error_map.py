@@ -14,6 +14,8 @@ at the checkpoint's parameters on the FD nodes and prints
 4. how precise the velocity is in absolute terms: the rms over the channel of FD's u and v and
    of the PINN's errors in them (v's norm is small beside u's, so its relative error asks more),
    and v rebuilt from the PINN's own u by continuity, v_c(y) = −∫₀^y ∂u/∂x dy', against FD's v;
+   where the walls change along x, v's error more than a channel height from every change (its rms
+   beside FD's rms v there, and that region's part of v's relative L2);
    where both walls are alike (FD's v odd about y = 1/2), the PINN's u and v errors split into
    their parts even and odd about the centre line (v's even part: a flow across it);
 5. the PINN's flux of each ion through cross-sections at those x (Gauss–Legendre in y, exact
@@ -47,6 +49,7 @@ from eofpinn.solution import trapezoid_weights  # noqa: E402
 from eofpinn.validation.compare import balances, ion_flux_scale  # noqa: E402
 from eofpinn.solvers.pinn.collocation import sections_at  # noqa: E402
 from eofpinn.physics.exact import osmotic_pressure  # noqa: E402
+from eofpinn.physics.observables import condition_edges  # noqa: E402
 from eofpinn.solvers.pinn.losses import ion_fluxes_x, ion_fluxes_y, pde_residuals, through_sections  # noqa: E402
 from eofpinn.solvers.pinn.evaluation import predict  # noqa: E402
 from validation.pinn_generalization import trained  # noqa: E402
@@ -90,6 +93,9 @@ def main(argv: list[str] | None = None) -> dict:
     print(f"velocity rms over the channel: FD u {velocity['rms_u']:.2e}, v {velocity['rms_v']:.2e}; PINN error "
           f"u {velocity['rms_error_u']:.2e}, v {velocity['rms_error_v']:.2e}; v by continuity from the PINN's u "
           f"against FD's v: relative L2 {velocity['v_by_continuity_error']:.2e}")
+    if "far_part_v" in velocity:
+        print(f"v more than a channel height from every change of wall condition: rms error {velocity['far_rms_error_v']:.2e} "
+              f"where FD's rms v is {velocity['far_rms_v']:.2e}; that part of v's relative L2 {velocity['far_part_v']:.2e}")
     if mirror_symmetric(fd["v"], y):
         out["mirror"] = {name: mirror_split(pinn[name] - fd[name], fd[name], weights) for name in ("u", "v")}
         print("walls alike (FD's v odd about y = 1/2): the PINN's error split about the centre line, relative L2 "
@@ -212,8 +218,17 @@ def velocity_precision(trainer, fd: dict, pinn: dict, points: torch.Tensor, weig
         rebuilt = v
     else:
         rebuilt = v_by_continuity(jets["u"][1].double().cpu().numpy().reshape(fd["u"].shape), fd["y"])
-    return {"rms_u": rms(fd["u"]), "rms_v": rms(fd["v"]), "rms_error_u": rms(u - fd["u"]),
-            "rms_error_v": rms(v - fd["v"]), "v_by_continuity_error": rms(rebuilt - fd["v"]) / rms(fd["v"])}
+    out = {"rms_u": rms(fd["u"]), "rms_v": rms(fd["v"]), "rms_error_u": rms(u - fd["u"]),
+           "rms_error_v": rms(v - fd["v"]), "v_by_continuity_error": rms(rebuilt - fd["v"]) / rms(fd["v"])}
+    edges = condition_edges(trainer.task.problem)
+    if edges.size:  # v far from every change of wall condition (more than a channel height)
+        X = np.broadcast_to(fd["x"][:, None], weights.shape)
+        far = np.abs(X[..., None] - edges).min(axis=-1) > 1.0
+        far_rms = lambda f: float(np.sqrt((weights * f**2)[far].sum() / weights[far].sum()))  # noqa: E731
+        out.update({"far_share": float(far.mean()), "far_rms_v": far_rms(fd["v"]),
+                    "far_rms_error_v": far_rms(v - fd["v"]),
+                    "far_part_v": float(np.sqrt((weights * (v - fd["v"]) ** 2)[far].sum() / (weights * fd["v"] ** 2).sum()))})
+    return out
 
 
 def centre_residuals(trainer, xs: np.ndarray) -> dict[str, list[float]]:

@@ -222,7 +222,9 @@ class FormulationSettings:
     the flow that a change of wall condition stirs up decays within about a channel height of it,
     and far from every change v is a small fraction of its value there, so the envelope spares the
     flow block from holding v near zero over most of the channel to the precision it needs at the
-    changes. 0 (default), and channels whose walls do not change along x: no envelope.
+    changes. 0 (default), and channels whose walls do not change along x: no envelope. Measured
+    (docs/method.md "Where v's error lies along the channel"): with w = 0.5 and symmetry "mirror",
+    zeta_step's v 1.5e-2 on two seeds (2.2e-2 and 1.7e-2 without it); without the symmetry worse.
     `ion_scale` s multiplies the c± blocks' output N± in the exponent of "slotboom" and "log"
     ions (c± = exp(s d N± ∓ ψ) with hard walls), as flow_scale does for the flow: with s = 0.05
     a departure of log g± by 0.05 is an output of 1 (not with "direct" concentrations).

@@ -244,6 +244,17 @@ def test_warm_start_takes_the_networks_of_another_run(tmp_path, quick_problem, s
     rows = _history(tmp_path / "second")
     assert rows[0]["err_mean"] == pytest.approx(first.info["final_errors"]["mean"], rel=1e-12)
     assert second.info["steps"] == 3
+    # the loss weights start where the first run left them (a fresh run starts them at 1)
+    last = _history(tmp_path / "first")[-1]
+    trainer = trainer_module.Trainer(ChannelTask(case, settings), settings)
+    assert torch.equal(trainer.balance["weights"], torch.ones_like(trainer.balance["weights"]))
+    trainer.warm_start(load_checkpoint(tmp_path / "first"))
+    taken = [float(last[f"weight_{name}"]) for name in trainer.term_names]
+    assert trainer.balance["weights"].tolist() == pytest.approx(taken, rel=1e-6) and max(taken) > 2.0 * min(taken)
+    other = replace(settings, {"balancing.name": "relobralo"})
+    trainer = trainer_module.Trainer(ChannelTask(case, other), other)
+    trainer.warm_start(load_checkpoint(tmp_path / "first"))
+    assert torch.equal(trainer.balance["weights"], torch.ones_like(trainer.balance["weights"]))
     wider = replace(settings, {"network.width": 24})
     with pytest.raises(SolverError, match=r"cannot start from .*first/checkpoint.pt: its networks differ from this "
                                           r"run's \(.*\); use a run with the same \[pinn.network\] settings"):

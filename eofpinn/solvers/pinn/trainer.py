@@ -466,8 +466,10 @@ class Trainer:
 
     def warm_start(self, state: dict) -> None:
         """Start from another run's network parameters (its checkpoint's `model`, with an open
-        circuit's Ê when both runs have one), e.g. of an easier case; optimiser, weights, points
-        and history start afresh."""
+        circuit's Ê when both runs have one), e.g. of an easier case, and, where both runs use the
+        same balancer, from its loss weights for the loss terms both have (as its last history row
+        holds them; the balancer moves them from there, and a polishing phase that starts at once
+        keeps them); optimiser, points and history start afresh."""
         source = state.get("source", "checkpoint")
         if "settings" in state:  # what the blocks' outputs mean: (u, v, P) or (Ψ, ω, P); N± with or without N_χ±
             for key, what in (("flow", "its flow block carries another flow"),
@@ -489,6 +491,18 @@ class Trainer:
             detail = str(exc).splitlines()[-1].strip() if str(exc) else "shapes differ"
             raise SolverError(f"cannot start from {source}: its networks differ from this run's ({detail}); "
                               "use a run with the same [pinn.network] settings") from None
+        theirs = _setting(with_default_keys(state["settings"]), "balancing.name") if "settings" in state else None
+        if theirs == self.settings.balancing.name:
+            self._take_weights(state.get("history") or [])
+
+    def _take_weights(self, history: list[dict]) -> None:
+        """The loss weights of another run's last history row, for the terms both runs have."""
+        last = history[-1] if history else {}
+        weights = self.balance["weights"].clone()
+        for k, name in enumerate(self.term_names):
+            if f"weight_{name}" in last:
+                weights[k] = float(last[f"weight_{name}"])
+        self.balance = {**self.balance, "weights": weights}
 
     def check_compatible(self, saved: dict, source: str) -> None:
         """Refuse to continue with settings that change the networks, optimiser or points."""
