@@ -50,8 +50,8 @@ def solve(case: Case | str | Path, solver: str = DEFAULT_SOLVER, **options: Any)
              steps, seed, device, optimizer (a registered optimiser) and weighting (a registered
              balancer); reference: a Solution, or a run directory, to measure errors against
              (default: the exact solution of a straight channel); resume: a run directory or
-             checkpoint to continue; init: a run directory or checkpoint whose networks start
-             this run (a warm start); out_dir: where checkpoints, history.csv, snapshots and
+             checkpoint to continue; init: a run directory or checkpoint whose networks (and,
+             with the same balancer, loss weights) start this run (a warm start); out_dir: where checkpoints, history.csv, snapshots and
              plots go (default: the resumed run's directory, else none: the run stays in
              memory); progress: show a progress bar (default True); stop: a threading.Event
              that stops the run at the next step boundary (checkpoint written when out_dir).

@@ -325,7 +325,8 @@ def build_parser() -> argparse.ArgumentParser:
     pinn.add_argument("--seed", type=int)
     pinn.add_argument("--resume", metavar="DIR", help="continue the PINN run checkpointed in DIR, in DIR itself")
     pinn.add_argument("--reference", metavar="DIR", help="run directory of a reference solution (e.g. FD)")
-    pinn.add_argument("--init", metavar="DIR", help="start from the networks of the PINN run in DIR (a warm start, "
+    pinn.add_argument("--init", metavar="DIR", help="start from the networks of the PINN run in DIR, and from its loss "
+                                                   "weights where both runs use the same balancer (a warm start, "
                                                    "e.g. from an easier case; same [pinn.network] settings)")
     solve.set_defaults(run=_solve)
 
