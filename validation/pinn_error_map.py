@@ -225,7 +225,7 @@ def velocity_precision(trainer, fd: dict, pinn: dict, points: torch.Tensor, weig
         X = np.broadcast_to(fd["x"][:, None], weights.shape)
         far = np.abs(X[..., None] - edges).min(axis=-1) > 1.0
         far_rms = lambda f: float(np.sqrt((weights * f**2)[far].sum() / weights[far].sum()))  # noqa: E731
-        out.update({"far_share": float(far.mean()), "far_rms_v": far_rms(fd["v"]),
+        out.update({"far_rms_v": far_rms(fd["v"]),
                     "far_rms_error_v": far_rms(v - fd["v"]),
                     "far_part_v": float(np.sqrt((weights * (v - fd["v"]) ** 2)[far].sum() / (weights * fd["v"] ** 2).sum()))})
     return out

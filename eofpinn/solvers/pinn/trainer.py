@@ -471,10 +471,11 @@ class Trainer:
         holds them; the balancer moves them from there, and a polishing phase that starts at once
         keeps them); optimiser, points and history start afresh."""
         source = state.get("source", "checkpoint")
-        if "settings" in state:  # what the blocks' outputs mean: (u, v, P) or (Ψ, ω, P); N± with or without N_χ±
+        settings = with_default_keys(state["settings"]) if "settings" in state else None
+        if settings is not None:  # what the blocks' outputs mean: (u, v, P) or (Ψ, ω, P); N± with or without N_χ±
             for key, what in (("flow", "its flow block carries another flow"),
                               ("ion_flux", "its c± blocks carry other outputs")):
-                theirs = _setting(with_default_keys(state["settings"]), f"formulation.{key}")
+                theirs = _setting(settings, f"formulation.{key}")
                 mine = getattr(self.settings.formulation, key)
                 if theirs != mine:
                     raise SolverError(f"cannot start from {source}: {what} (formulation.{key} {theirs!r}, this run "
@@ -491,8 +492,7 @@ class Trainer:
             detail = str(exc).splitlines()[-1].strip() if str(exc) else "shapes differ"
             raise SolverError(f"cannot start from {source}: its networks differ from this run's ({detail}); "
                               "use a run with the same [pinn.network] settings") from None
-        theirs = _setting(with_default_keys(state["settings"]), "balancing.name") if "settings" in state else None
-        if theirs == self.settings.balancing.name:
+        if settings is not None and _setting(settings, "balancing.name") == self.settings.balancing.name:
             self._take_weights(state.get("history") or [])
 
     def _take_weights(self, history: list[dict]) -> None:
