@@ -14,8 +14,9 @@ at the checkpoint's parameters on the FD nodes and prints
 4. how precise the velocity is in absolute terms: the rms over the channel of FD's u and v and
    of the PINN's errors in them (v's norm is small beside u's, so its relative error asks more),
    and v rebuilt from the PINN's own u by continuity, v_c(y) = −∫₀^y ∂u/∂x dy', against FD's v;
-   where the walls change along x, v's error more than a channel height from every change (its rms
-   beside FD's rms v there, and that region's part of v's relative L2);
+   where the walls change along x and some of the channel lies more than a channel height from
+   every change (not on patterned_zeta), v's error there: its rms beside FD's rms v there, and
+   that region's part of v's relative L2;
    where both walls are alike (FD's v odd about y = 1/2), the PINN's u and v errors split into
    their parts even and odd about the centre line (v's even part: a flow across it);
 5. the PINN's flux of each ion through cross-sections at those x (Gauss–Legendre in y, exact
@@ -221,9 +222,9 @@ def velocity_precision(trainer, fd: dict, pinn: dict, points: torch.Tensor, weig
     out = {"rms_u": rms(fd["u"]), "rms_v": rms(fd["v"]), "rms_error_u": rms(u - fd["u"]),
            "rms_error_v": rms(v - fd["v"]), "v_by_continuity_error": rms(rebuilt - fd["v"]) / rms(fd["v"])}
     edges = condition_edges(trainer.task.problem)
-    if edges.size:  # v far from every change of wall condition (more than a channel height)
-        X = np.broadcast_to(fd["x"][:, None], weights.shape)
-        far = np.abs(X[..., None] - edges).min(axis=-1) > 1.0
+    X = np.broadcast_to(fd["x"][:, None], weights.shape)
+    far = np.abs(X[..., None] - edges).min(axis=-1) > 1.0 if edges.size else np.zeros(weights.shape, bool)
+    if far.any():  # v far from every change of wall condition (more than a channel height; none on patterned_zeta)
         far_rms = lambda f: float(np.sqrt((weights * f**2)[far].sum() / weights[far].sum()))  # noqa: E731
         out.update({"far_rms_v": far_rms(fd["v"]),
                     "far_rms_error_v": far_rms(v - fd["v"]),
