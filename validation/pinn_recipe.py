@@ -1,19 +1,21 @@
 """Study "pinn_recipe": an ablation of the PINN recipe, lever by lever (issue 15 item 8).
 
-The recipe is the [pinn] default of eofpinn (eofpinn/cases/pinn_settings.py): the double-layer
-bases of ψ and u, exact gauges, an exact-base start (output gain 0), pattern features and
-points redrawn every 100 steps, and on channels whose walls change along x the 2D recipe
-(cross-section flux-spread terms, GN weights capped at 1000× the smallest, the ion-flux spreads
-weighted 10× above the cap, v scaled by 0.1, double-layer-wide input features for the c± and flow
-blocks, 100 collocation points about the corners where a wall's ζ̂ changes on top of the 1000
-others). Each "no …"/"fixed points" variant turns ONE of those levers back (leave-one-out);
-"0.1 layout" turns them all back (the formulation of eofpinn 0.1: linear wall blend, no flow
-base, penalty gauges, output gain 0.1, fixed points); each "+ …" variant adds one lever the
-recipe leaves off (RAD, continuation, an L-BFGS polish in the run's float32 over the last fifth
-of the steps, the flow scale U, exact no-flux walls, Nernst–Planck residuals over the local
-ionic strength, half the balance sections about the pattern edges). Variants that change
-nothing on a straight channel (pattern features, the 2D recipe and its sections) run on the
-patterned case only. Every run gets the same number of steps (--steps) on
+The recipe is the [pinn] default of eofpinn (eofpinn/cases/pinn_settings.py): the double-layer bases
+of ψ and u, exact gauges, an exact-base start (output gain 0), pattern features and points redrawn
+every 100 steps, and on channels whose walls change along x the 2D recipe (cross-section flux-spread
+terms, GN weights capped at 1000× the smallest, the ion-flux spreads weighted 10× above the cap, v
+scaled by 0.1, double-layer-wide input features for the c± and flow blocks, 100 collocation points
+about the corners where a wall's ζ̂ changes on top of the 1000 others, the mirror symmetry where the
+walls are alike, v's envelope along the channel, and a float64 L-BFGS polish of the flow block over
+the last quarter of the steps). Each "no …"/"fixed points" variant turns ONE of those levers back
+(leave-one-out); "0.1 layout" turns them all back (the formulation of eofpinn 0.1: linear wall
+blend, no flow base, penalty gauges, output gain 0.1, fixed points); each "+ …" variant adds one
+lever the recipe leaves off (RAD, continuation, an L-BFGS polish of every block in the run's float32
+over the last fifth of the steps — on the patterned case in place of the recipe's flow polish —, the
+flow scale U, exact no-flux walls, Nernst–Planck residuals over the local ionic strength, half the
+balance sections about the pattern edges). Variants that change nothing on a straight channel
+(pattern features, the 2D recipe and its sections) run on the patterned case only.
+Every run gets the same number of steps (--steps) on
 --cases: the hardest straight cell (ε = 0.02, ζ̂ = 4), a benign one (ε = 0.1, ζ̂ = 1: no
 regression allowed) and cases/patterned_zeta.toml against FD, for --seeds seeds. Prints the final
 errors (and v's, the field the 2D cases miss) and training times (median over seeds), plots error against training time (from each run's
@@ -56,7 +58,7 @@ VARIANTS = {
     "fixed points": {"points.resample_every": 0},
     "+ RAD": {"points.adaptive_fraction": 0.2, "points.adaptive_every": 200},
     "+ continuation": {"continuation.steps": 500},
-    "+ polish": {"polish.steps": "fifth"},
+    "+ polish": {"polish.steps": "fifth", "polish.dtype": "same", "polish.blocks": "all"},
     "+ flow scale": {"formulation.flow_scale": "auto"},
     "+ exact wall flux": {"formulation.wall_flux": "exact"},
     "+ ionic-strength NP": {"formulation.ion_residuals": "ionic_strength"},
@@ -68,12 +70,16 @@ VARIANTS = {
     "no v scale": {"formulation.normal_velocity_scale": 1},
     "no layer features": {"network.wall_features": False, "network.pattern_layer_features": False},
     "no corner points": {"points.n_interior": 1000, "points.wall_fraction": 0.5, "points.edge_fraction": 0.0},
+    "no mirror symmetry": {"formulation.symmetry": "none"},
+    "no v envelope": {"formulation.normal_velocity_envelope": 0.0},
+    "no flow polish": {"polish.steps": 0},
     "+ sections at edges": {"points.section_placement": "transitions"},
 }
 # Variants that change nothing on a straight channel (no wall pattern, no 2D recipe): run on
 # the patterned case only.
 PATTERN_ONLY = ("no pattern features", "no section terms", "no GN cap", "no ion-spread factor",
-                "no v scale", "no layer features", "no corner points", "+ sections at edges")
+                "no v scale", "no layer features", "no corner points", "no mirror symmetry", "no v envelope",
+                "no flow polish", "+ sections at edges")
 
 
 def cases() -> dict:
@@ -137,7 +143,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     print(table)
     failures = [f"{r['case']} / {r['variant']}, {d}" for r in rows for d in r["diverged"]]
     if not args.no_results_page:
-        body = (f"Leave-one-out ablation of the PINN recipe: {args.steps} steps per run (+ polish: the last fifth), "
+        body = (f"Leave-one-out ablation of the PINN recipe: {args.steps} steps per run (+ polish: the last fifth; the 2D recipe's flow polish on the patterned case: the last quarter), "
                 f"{args.seeds} seed(s), mean relative L2 over (φ, c₊, c₋, u) against the exact solution "
                 "(straight cells) or FD (patterned_zeta); median v error: v's relative L2, the field the 2D cases miss; train s: the training time each run recorded when it ran (finished runs are skipped, so their load is that of their own invocation). Figure: "
                 f"{shown_path(out / 'pinn_recipe.png')} (error against training time).\n\n" + table)

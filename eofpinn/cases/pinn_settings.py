@@ -222,9 +222,10 @@ class FormulationSettings:
     the flow that a change of wall condition stirs up decays within about a channel height of it,
     and far from every change v is a small fraction of its value there, so the envelope spares the
     flow block from holding v near zero over most of the channel to the precision it needs at the
-    changes. 0 (default), and channels whose walls do not change along x: no envelope. Measured
-    (docs/method.md "Where v's error lies along the channel"): with w = 0.5 and symmetry "mirror",
-    zeta_step's v 1.5e-2 on two seeds (2.2e-2 and 1.7e-2 without it); without the symmetry worse.
+    changes. 0 (default), and channels whose walls do not change along x: no envelope; the 2D recipe
+    adds w = 0.5. Measured (docs/method.md "Where v's error lies along the channel"): with w = 0.5
+    and symmetry "mirror", zeta_step's v 1.5e-2 on two seeds (2.2e-2 and 1.7e-2 without it);
+    without the symmetry worse.
     `ion_scale` s multiplies the c± blocks' output N± in the exponent of "slotboom" and "log"
     ions (c± = exp(s d N± ∓ ψ) with hard walls), as flow_scale does for the flow: with s = 0.05
     a departure of log g± by 0.05 is an output of 1 (not with "direct" concentrations).
@@ -232,10 +233,12 @@ class FormulationSettings:
     centre line y = 1/2 into the fields: every block sees the channel through the folded height
     f(y) = y(1 − y), so ψ, c±, u and P are even about y = 1/2, and v = s U d (1 − 2y) N_v is odd;
     the interior points are reflected into y ≤ 1/2, whose residuals are those of the upper half
-    (flow and ion_flux "stream" not supported). "none" (default; the 2D recipe does not add it): the
-    fields are free on the whole height. Measured (docs/method.md "The mirror symmetry"): with the
-    2D recipe it brings patterned_zeta's ψ, c±, u and v 1.6–2.5× closer to FD, and zeta_step's ψ
-    and c± 1.5–2×, but zeta_step's v, P and flux spreads further from it.
+    (flow and ion_flux "stream" not supported). "none" (default; the 2D recipe adds "mirror" where
+    the walls are alike): the fields are free on the whole height. Measured (docs/method.md "The
+    mirror symmetry"): with the 2D recipe of before it brought patterned_zeta's ψ, c±, u and v
+    1.6–2.5× closer to FD, and zeta_step's ψ and c± 1.5–2×, but zeta_step's v, P and flux spreads
+    further from it; with v's envelope and the flow polish it is part of the 2D recipe (docs/method.md
+    "The 2D recipe, fourth revision").
     """
 
     hard_walls: bool = True
@@ -701,6 +704,14 @@ def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
 # spreads closer to FD on both seeds measured (v 1.9 / 2.1e-2 → 1.5 / 1.7e-2, larger ion-flux
 # spread 1.7 / 3.6e-2 → 1.2 / 1.0e-2), a tenth more time per step side by side; alone on one thread
 # the recipe's zeta_step run trains in 730 s (578 s with 250 corner points and 8 sections).
+# Revised a fourth time (docs/method.md "The 2D recipe, fourth revision"): the mirror symmetry where
+# the walls are alike, v's envelope (w = 0.5) and 6000 steps whose last 1500 are a float64 L-BFGS
+# polish of the flow block. On four seeds of zeta_step every field came closer to FD (medians: v
+# 1.7e-2 → 1.4e-2, u 1.9e-3 → 5.6e-4, ψ 8.9e-4 → 4.8e-4, the volume-flux spread 8.2e-3 → 1.2e-3) at
+# the cost of its ion-flux spreads (9.7e-3 → 1.5e-2); on four seeds of patterned_zeta every field
+# and flux spread closer or level (ψ 1.5e-3 → 6.2e-4, v 2.0e-3 → 1.1e-3, the larger ion-flux spread
+# 4.2e-3 → 1.4e-3), every target met by every seed. Alone on the 2 cores (two threads) zeta_step's
+# run trains in 728 s.
 WALL_PATTERN_RECIPE = {
     "points.balance_sections": 16,
     "points.section_terms": "spread",
@@ -713,24 +724,44 @@ WALL_PATTERN_RECIPE = {
     "points.n_interior": 1100,  # 500 uniform, round(1100 · 0.4545) = 500 wall-band, round(1100 · 0.0909) = 100 corner
     "points.wall_fraction": 0.4545,
     "points.edge_fraction": 0.0909,
+    # the fourth revision: the symmetry (walls alike), v's envelope, a float64 flow polish at the end
+    "formulation.symmetry": "mirror",
+    "formulation.normal_velocity_envelope": 0.5,
+    "steps": 6000,
+    "polish.steps": 1500,
+    "polish.dtype": "float64",
+    "polish.blocks": "flow",
 }
+# The recipe's flow polish is the last quarter of the run; a case or command that gives its own
+# steps keeps that share (steps // 4), so a short run is not refused for a polish longer than itself.
+RECIPE_POLISH_SHARE = 4
 
 
 def recipe_changes(settings: PINNSettings, problem: Any) -> dict[str, Any]:
     """The dotted keys that `settings.recipe` adds for `problem` (a cases.model.Problem):
     WALL_PATTERN_RECIPE when its walls change along x, nothing for a straight channel or with
-    recipe "none". Balancer options only go with the balancer they belong to (gn), the scale of v
-    only with a flow block that carries v (flow "velocity")."""
+    recipe "none". Balancer options only go with the balancer they belong to (gn), the scale and
+    the envelope of v only with a flow block that carries v (flow "velocity"), the mirror symmetry
+    only where the two walls are alike and neither block is a stream function."""
     if settings.recipe == "none" or problem.is_straight_channel:
         return {}
+    form = settings.formulation
+    velocity_block = form.flow == "velocity"
+    goes = {"formulation.normal_velocity_scale": velocity_block,
+            "formulation.normal_velocity_envelope": velocity_block,
+            "formulation.symmetry": problem.mirror_symmetric and velocity_block and form.ion_flux == "divergence"}
     return {key: value for key, value in WALL_PATTERN_RECIPE.items()
-            if (not key.startswith("balancing.") or settings.balancing.name == "gn")
-            and (key != "formulation.normal_velocity_scale" or settings.formulation.flow == "velocity")}
+            if (not key.startswith("balancing.") or settings.balancing.name == "gn") and goes.get(key, True)}
 
 
 def recipe_additions(settings: PINNSettings, given: Mapping[str, Any], problem: Any) -> dict[str, Any]:
-    """The keys of `recipe_changes` that the case does not give itself (`given`, dotted)."""
-    return {key: value for key, value in recipe_changes(settings, problem).items() if key not in given}
+    """The keys of `recipe_changes` that the case does not give itself (`given`, dotted). Where
+    the case gives `steps` and not `polish.steps`, the polish is steps // RECIPE_POLISH_SHARE."""
+    added = {key: value for key, value in recipe_changes(settings, problem).items() if key not in given}
+    steps = given.get("steps")
+    if "polish.steps" in added and isinstance(steps, int) and not isinstance(steps, bool):
+        added["polish.steps"] = steps // RECIPE_POLISH_SHARE  # (a steps of another type is refused by its own check)
+    return added
 
 
 def resolve(given: Mapping[str, Any], problem: Any = None) -> PINNSettings:

@@ -33,7 +33,13 @@ def _recipe_values(settings: PINNSettings) -> dict:
             "network.psi_layer_features": settings.network.psi_layer_features,
             "points.n_interior": settings.points.n_interior,
             "points.wall_fraction": settings.points.wall_fraction,
-            "points.edge_fraction": settings.points.edge_fraction}
+            "points.edge_fraction": settings.points.edge_fraction,
+            "formulation.symmetry": settings.formulation.symmetry,
+            "formulation.normal_velocity_envelope": settings.formulation.normal_velocity_envelope,
+            "steps": settings.steps,
+            "polish.steps": settings.polish.steps,
+            "polish.dtype": settings.polish.dtype,
+            "polish.blocks": settings.polish.blocks}
 
 
 @pytest.mark.parametrize("name", ["patterned_zeta", "zeta_step"])
@@ -46,9 +52,35 @@ def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, tmp_path):
                                          "network.pattern_layer_features": True,
                                          "network.psi_layer_features": False,
                                          "points.n_interior": 1100, "points.wall_fraction": 0.4545,
-                                         "points.edge_fraction": 0.0909}
+                                         "points.edge_fraction": 0.0909, "formulation.symmetry": "mirror",
+                                         "formulation.normal_velocity_envelope": 0.5, "steps": 6000,
+                                         "polish.steps": 1500, "polish.dtype": "float64", "polish.blocks": "flow"}
     assert _recipe_values(case.pinn) == WALL_PATTERN_RECIPE
-    assert case.problem.mirror_symmetric and case.pinn.formulation.symmetry == "none"  # measured, not added
+    assert case.pinn.main_steps == 4500 and case.pinn.polish.name == "lbfgs"
+
+
+def test_given_steps_keep_the_recipes_share_of_polish(tmp_path):
+    """6000 steps, the last 1500 a polish; a case or command giving its own steps polishes the
+    last quarter of them (none below 4 steps), and a given polish.steps wins."""
+    path = _without_pinn("zeta_step", tmp_path)
+    assert [(s.steps, s.polish.steps) for s in (load_case(path, {"pinn.steps": n}).pinn for n in (10000, 1000, 7, 3))] \
+        == [(10000, 2500), (1000, 250), (7, 1), (3, 0)]
+    given = load_case(path, {"pinn.steps": 1000, "pinn.polish.steps": 100}).pinn
+    assert (given.steps, given.polish.steps, given.polish.blocks) == (1000, 100, "flow")
+    assert load_case(path, {"pinn.polish.steps": 0}).pinn.main_steps == 6000
+
+
+def test_the_recipe_adds_the_mirror_symmetry_only_where_the_walls_are_alike(tmp_path):
+    differ = load_case(_other_top_wall("zeta_step", tmp_path)).pinn
+    assert differ.formulation.symmetry == "none" and differ.formulation.normal_velocity_envelope == 0.5
+    assert differ.polish.blocks == "flow"
+
+
+def test_a_stream_function_flow_gets_neither_the_symmetry_nor_the_envelope(tmp_path):
+    form = load_case(_without_pinn("zeta_step", tmp_path), {"pinn.formulation.flow": "stream"}).pinn.formulation
+    assert (form.symmetry, form.normal_velocity_envelope, form.normal_velocity_scale) == ("none", 0.0, 1.0)
+    form = load_case(_without_pinn("patterned_zeta", tmp_path), {"pinn.formulation.ion_flux": "stream"}).pinn.formulation
+    assert (form.symmetry, form.normal_velocity_envelope) == ("none", 0.5)
 
 
 def _other_top_wall(name: str, tmp_path: Path) -> Path:
@@ -156,7 +188,9 @@ def test_info_says_what_the_recipe_adds(tmp_path, capsys):
         'auto: adds points.balance_sections = 16, points.section_terms = "spread", balancing.max_ratio = 1000, '
         'balancing.ion_spread_factor = 10, formulation.normal_velocity_scale = 0.1, network.wall_features = true, '
         'network.pattern_layer_features = true, network.psi_layer_features = false, points.n_interior = 1100, '
-        'points.wall_fraction = 0.4545, points.edge_fraction = 0.0909 (walls that change along x; docs/case-files.md "[pinn]")')
+        'points.wall_fraction = 0.4545, points.edge_fraction = 0.0909, formulation.symmetry = "mirror", '
+        'formulation.normal_velocity_envelope = 0.5, steps = 6000, polish.steps = 1500, polish.dtype = "float64", '
+        'polish.blocks = "flow" (walls that change along x; docs/case-files.md "[pinn]")')
     assert main(["info", "straight_channel"]) == 0
     assert re.search(r"^PINN recipe +auto: adds nothing \(a straight channel\)$", capsys.readouterr().out, re.M)
 
