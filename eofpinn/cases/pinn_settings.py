@@ -306,12 +306,18 @@ class FormulationSettings:
         _require(self.ion_scale == 1.0 or self.concentrations != "direct", "formulation.ion_scale",
                  '1 with concentrations = "direct" (it scales the exponent of "slotboom" and "log" ions)',
                  self.ion_scale)
-        _require(self.symmetry == "none" or (self.flow == "velocity" and self.ion_flux == "divergence"),
+        _require(self.symmetry == "none" or self.mirror_forms,
                  "formulation.symmetry", '"none" with flow = "stream" or ion_flux = "stream" (their stream functions '
                  'are not built odd about the centre line)', self.symmetry)
         _require(self.body_force == "fields" or self.ion_flux == "stream", "formulation.body_force",
                  '"fields", or "ion_flux" with ion_flux = "stream" (the force is taken from the ion stream functions)',
                  self.body_force)
+
+    @property
+    def mirror_forms(self) -> bool:
+        """True when the blocks' forms take symmetry "mirror": flow "velocity" and ion_flux
+        "divergence" (the stream functions are not built odd about the centre line)."""
+        return self.flow == "velocity" and self.ion_flux == "divergence"
 
 
 @dataclass(frozen=True)
@@ -712,6 +718,11 @@ def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
 # and flux spread closer or level (ψ 1.5e-3 → 6.2e-4, v 2.0e-3 → 1.1e-3, the larger ion-flux spread
 # 4.2e-3 → 1.4e-3), every target met by every seed. Alone on the 2 cores (two threads) zeta_step's
 # run trains in 728 s.
+# The 2D recipe's run length; its flow polish is the last quarter of it, and a case or command that
+# gives its own steps keeps that share (steps // 4), so a short run is not refused for a polish
+# longer than itself.
+RECIPE_STEPS = 6000
+RECIPE_POLISH_SHARE = 4
 WALL_PATTERN_RECIPE = {
     "points.balance_sections": 16,
     "points.section_terms": "spread",
@@ -727,14 +738,11 @@ WALL_PATTERN_RECIPE = {
     # the fourth revision: the symmetry (walls alike), v's envelope, a float64 flow polish at the end
     "formulation.symmetry": "mirror",
     "formulation.normal_velocity_envelope": 0.5,
-    "steps": 6000,
-    "polish.steps": 1500,
+    "steps": RECIPE_STEPS,
+    "polish.steps": RECIPE_STEPS // RECIPE_POLISH_SHARE,
     "polish.dtype": "float64",
     "polish.blocks": "flow",
 }
-# The recipe's flow polish is the last quarter of the run; a case or command that gives its own
-# steps keeps that share (steps // 4), so a short run is not refused for a polish longer than itself.
-RECIPE_POLISH_SHARE = 4
 
 
 def recipe_changes(settings: PINNSettings, problem: Any) -> dict[str, Any]:
@@ -749,7 +757,7 @@ def recipe_changes(settings: PINNSettings, problem: Any) -> dict[str, Any]:
     velocity_block = form.flow == "velocity"
     goes = {"formulation.normal_velocity_scale": velocity_block,
             "formulation.normal_velocity_envelope": velocity_block,
-            "formulation.symmetry": problem.mirror_symmetric and velocity_block and form.ion_flux == "divergence"}
+            "formulation.symmetry": problem.mirror_symmetric and form.mirror_forms}
     return {key: value for key, value in WALL_PATTERN_RECIPE.items()
             if (not key.startswith("balancing.") or settings.balancing.name == "gn") and goes.get(key, True)}
 
