@@ -34,6 +34,34 @@ def test_taylor_mode_matches_autograd(periodic, fourier, wall_width):
         assert taylor[name].shape == (5, 64, networks.blocks[name].layers[-1].out_features)
         assert torch.allclose(taylor[name], autograd[name], rtol=0, atol=1e-10), name
 
+def test_held_blocks_reuse_their_jets_while_points_and_parameters_stay():
+    """FieldNetworks.hold: a held block's jets are formed once and reused for the same points; new
+    points, or an in-place change of its parameters (a loaded state), form them again; the jets
+    are always those of a fresh pass, and an unknown block name is refused."""
+    embedding = Embedding(2.0, False, 3, 1.5, 0.1, torch.Generator().manual_seed(1))
+    torch.manual_seed(0)
+    networks = FieldNetworks(embedding, width=20, depth=3).double()
+    points, other = _points(64, 2.0), _points(64, 2.0, seed=5)
+    fresh, fresh_other = networks.raw_jets(points), networks.raw_jets(other)
+    networks.hold(name for name in ("psi", "c_plus"))
+    assert networks.held == {"psi", "c_plus"}
+    first = networks.raw_jets(points.clone())
+    again = networks.raw_jets(points.clone())
+    for name in fresh:
+        assert torch.equal(first[name], fresh[name]), name
+        assert (again[name] is first[name]) == (name in networks.held), name
+    assert torch.equal(networks.raw_jets(other)["psi"], fresh_other["psi"])
+    with torch.no_grad():
+        next(networks.blocks["psi"].parameters()).mul_(1.5)
+    changed = networks.raw_jets(points)["psi"]
+    assert not torch.equal(changed, first["psi"])
+    networks.hold(())
+    assert torch.equal(changed, networks.raw_jets(points)["psi"])
+    with pytest.raises(ValueError, match=r"hold: no block named \['ions'\]; the blocks are \['psi', 'c_plus', "
+                                         r"'c_minus', 'flow'\]"):
+        networks.hold(("psi", "ions"))
+
+
 def test_warped_blocks_have_taylor_jets_equal_to_autograd_and_no_y_slope_on_the_walls():
     """A block on the warped height w(y) = (1 − cos πy)/2: its Taylor jets (chain rule through w)
     equal nested autograd, and its ∂/∂y vanishes on both walls whatever its weights, pattern

@@ -395,6 +395,11 @@ def test_a_block_polish_moves_its_blocks_alone(quick_problem, small_settings, po
     for name, block in blocks.items():
         same = all(torch.equal(a.double(), b) for a, b in zip(before[name], block.parameters()))
         assert same == (name not in moving), name
+    # The frozen blocks' jets are formed once on the phase's fixed points: the same terms as afresh.
+    assert trainer.model.networks.held == set(blocks) - moving
+    held = trainer._terms(trainer.points)
+    trainer.model.networks.hold(())
+    assert torch.equal(held, trainer._terms(trainer.points))
     assert sum(last[k] for k in falling) < 0.5 * sum(first[k] for k in falling)
     assert last[fixed] == pytest.approx(first[fixed], rel=1e-12)
 

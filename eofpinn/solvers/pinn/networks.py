@@ -261,6 +261,30 @@ class FieldNetworks(nn.Module):
             {name: MLP(n_plain if name in self.plain_blocks else embedding.n_features, width, depth, n_out, output_gain)
              for name, n_out in {**BLOCK_OUTPUTS, **(outputs or {})}.items()}
         )
+        self.hold(())
+
+    def hold(self, names) -> None:
+        """Treat the blocks `names` as constants (a polishing phase that moves the other blocks on
+        fixed points): `raw_jets` forms their Taylor jets once and reuses them while the points,
+        the dtype and the blocks' parameters stay what they were (torch's version counter of each
+        parameter tells an in-place change, e.g. a loaded state). `hold(())` releases them."""
+        names = tuple(names)
+        unknown = set(names) - set(self.blocks)
+        if unknown:
+            raise ValueError(f"hold: no block named {sorted(unknown)}; the blocks are {list(self.blocks)}")
+        self.held = frozenset(names)
+        self._held_jets: dict[str, tuple] = {}
+
+    def _held_jet(self, name: str, points: Tensor, block_input: Tensor) -> Tensor:
+        """The Taylor jet of held block `name` at `points`: the stored one while it still holds."""
+        block = self.blocks[name]
+        key = (points.dtype, points.device, tuple(points.shape), tuple(p._version for p in block.parameters()))
+        stored = self._held_jets.get(name)
+        if stored is None or stored[0] != key or not torch.equal(stored[1], points):
+            with torch.no_grad():
+                stored = (key, points.detach().clone(), block.taylor(block_input))
+            self._held_jets[name] = stored
+        return stored[2]
 
     def _block_inputs(self, embed, points: Tensor) -> dict[str, Tensor]:
         """Each block's input, `embed(points, warped=…)`: computed once plain and (when some block
@@ -277,10 +301,12 @@ class FieldNetworks(nn.Module):
         return {name: block(inputs[name]) for name, block in self.blocks.items()}
 
     def raw_jets(self, points: Tensor, mode: str = "taylor") -> dict[str, Tensor]:
-        """Block output jets (5, N, K) at points (N, 2), by Taylor mode or nested autograd."""
+        """Block output jets (5, N, K) at points (N, 2), by Taylor mode (held blocks: `hold`) or
+        nested autograd."""
         if mode == "taylor":
             inputs = self._block_inputs(self.embedding.taylor, points)
-            return {name: block.taylor(inputs[name]) for name, block in self.blocks.items()}
+            return {name: self._held_jet(name, points, inputs[name]) if name in self.held
+                    else block.taylor(inputs[name]) for name, block in self.blocks.items()}
         if mode != "autograd":
             raise ValueError(f"derivatives must be 'taylor' or 'autograd', got {mode!r}")
         points = points.detach().requires_grad_(True)

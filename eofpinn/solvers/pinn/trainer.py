@@ -224,6 +224,10 @@ class Trainer:
             for p in self.params:
                 p.requires_grad_(id(p) in moving)
             self.params = [p for p in self.params if id(p) in moving]
+            # The points stay fixed from here on, so the frozen blocks' jets are formed once.
+            networks = self.model.networks
+            networks.hold(name for name, block in networks.blocks.items()
+                          if not any(id(p) in moving for p in block.parameters()))
         self.optimizer = make_optimizer(polish.optimizer(), self.params)
         self.closure_based = optimizer_entry(polish.name).needs_closure
 
