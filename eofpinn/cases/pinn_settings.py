@@ -47,7 +47,7 @@ WALL_FLUXES = ("penalty", "exact")
 NORMAL_VELOCITIES = ("distance", "squared")
 ION_RESIDUALS = ("absolute", "ionic_strength")
 SECTION_TERMS = ("divergence", "spread", "both")
-SECTION_PLACEMENTS = ("stratified", "transitions")
+SECTION_PLACEMENTS = ("stratified", "transitions", "ends")
 ADAPTERS = ("none", "per_loss")
 ADAPTER_ROUTINGS = ("routed", "unrouted")
 SYMMETRIES = ("none", "mirror")
@@ -348,7 +348,9 @@ class PointSettings:
     says where the sections fall: "stratified" (one uniform draw in each of balance_sections
     equal parts of [0, ℓ]) or "transitions" (half of them, rounded down, about the x where a
     wall's ζ̂ changes, as the transition points; the rest stratified; a channel without such a
-    change: all stratified)."""
+    change: all stratified) or "ends" (with reservoir ends and at least 3 sections, two of them
+    the end cross-sections x = 0 and x = ℓ, through which the ions enter and leave; the rest
+    stratified; periodic ends: all stratified)."""
 
     n_interior: int = 1000
     n_boundary: int = 200

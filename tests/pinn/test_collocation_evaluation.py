@@ -218,8 +218,27 @@ def test_balance_sections_can_fall_about_the_change_of_wall_condition():
     straight = straight_problem(0.1, 1.0, 1.0, length_ratio=10.0, ends="reservoir")
     same = [sample_collocation(straight, s, torch.Generator().manual_seed(3)).columns for s in (stratified, near)]
     assert torch.equal(same[0], same[1])
-    with pytest.raises(SettingError, match=r"\[pinn.points.section_placement\] must be one of 'stratified', 'transitions'; got 'near'"):
+    with pytest.raises(SettingError, match=r"\[pinn.points.section_placement\] must be one of 'stratified', 'transitions', 'ends'; got 'near'"):
         PointSettings(section_placement="near")
+
+
+def test_balance_sections_can_include_the_reservoir_ends():
+    """section_placement = "ends": with reservoir ends two of the n sections are the end
+    cross-sections x = 0 and x = ℓ exactly (every draw), the other n − 2 one in each equal part of
+    [0, ℓ]; periodic ends keep the stratified sections of the default."""
+    wall = (ZetaSegment(0.0, 5.0, -2.0), ZetaSegment(5.0, 10.0, -0.4))
+    problem = Problem(debye_ratio=0.1, length_ratio=10.0, field_hat=1.0, zeta_bottom=wall, zeta_top=wall,
+                      ends="reservoir", zeta_transition=0.02)
+    stratified = PointSettings(n_interior=200, balance_sections=8)
+    ends = dataclasses.replace(stratified, section_placement="ends")
+    for seed in range(20):
+        x = sample_collocation(problem, ends, torch.Generator().manual_seed(seed)).columns[:, 0].reshape(8, -1)
+        assert bool((x == x[:, :1]).all())  # one x per section
+        assert x[6:, 0].tolist() == [0.0, 10.0]
+        assert torch.equal(torch.floor(x[:6, 0] / (10.0 / 6)), torch.arange(6, dtype=torch.float64))
+    periodic = dataclasses.replace(problem, ends="periodic")
+    same = [sample_collocation(periodic, s, torch.Generator().manual_seed(3)).columns for s in (stratified, ends)]
+    assert torch.equal(same[0], same[1])
 
 
 def test_the_output_grid_of_a_zeta_step_is_the_fd_grid_clustered_at_the_step():

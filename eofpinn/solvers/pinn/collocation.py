@@ -231,11 +231,14 @@ def balance_sections(problem: Problem, settings: PointSettings, generator: torch
     by section, and their y weights (the zero-current sections' quadrature, `section_quadrature`).
     Their x: stratified over [0, ℓ] (one uniform draw in each of n equal parts); with
     section_placement = "transitions", n // 2 of them about the changes of wall condition
-    (`_transition_x`) and the rest stratified."""
+    (`_transition_x`) and the rest stratified; with "ends" and reservoir ends (n ≥ 3), two of them
+    the end sections x = 0 and x = ℓ themselves and the rest stratified."""
     n = settings.balance_sections
     near = None
     if settings.section_placement == "transitions" and n // 2:
         near = _transition_x(problem, n // 2, generator)
+    elif settings.section_placement == "ends" and problem.ends == "reservoir" and n >= 3:
+        near = torch.tensor([0.0, problem.length_ratio], dtype=torch.float64)
     n_stratified = n - (0 if near is None else near.numel())
     x = problem.length_ratio * (torch.arange(n_stratified, dtype=torch.float64) + _uniform(n_stratified, generator)) / n_stratified
     if near is not None:
