@@ -28,7 +28,9 @@ at the checkpoint's parameters on the FD nodes and prints
    — but from the networks' own jets (exact derivatives, Gauss–Legendre in y), beside the spread
    `validate` reports from the run's sampled output fields (when RUN_DIR holds them). If the two
    agree, the spread is the networks', not the quadrature's; the x of the largest departure from
-   the mean flux says where it sits.
+   the mean flux says where it sits;
+7. each ion's flux through 41 equispaced sections (periodic: 40) less its mean over them, as a
+   fraction of |mean|: its profile along x (an end layer at a reservoir end, a dip at a step).
 
     python validation/pinn_error_map.py RUN_DIR FD_RUN_DIR [--case CASE]
         (--case when RUN_DIR has no case.toml, e.g. a validation/pinn_targets.py run)
@@ -57,6 +59,7 @@ from validation.pinn_generalization import trained  # noqa: E402
 
 FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "p")
 PROFILE_POINTS = 12
+PROFILE_STATIONS = 40  # equispaced intervals of the flux profile along x (item 7 of the docstring)
 
 
 def strips(x: np.ndarray, ell: float) -> dict[str, np.ndarray]:
@@ -136,6 +139,13 @@ def main(argv: list[str] | None = None) -> dict:
               f"(mean {found['mean']:.5f}, largest departure {found['largest_departure']:+.2e} of the scale at "
               f"x = {found['x_of_largest']:.3f}){by_validate}")
     out["validate_spreads"] = sampled
+    along = np.linspace(0.0, problem.length_ratio, PROFILE_STATIONS + 1)
+    along = along[:-1] if problem.ends == "periodic" else along  # x = ℓ is x = 0 there
+    out["flux_profile"] = {name: values.tolist() for name, values in flux_profile(trainer, along).items()}
+    print(f"each ion's flux along x less its mean there, in 1e-3 of |mean| ({along.size} equispaced sections)")
+    print("x              " + " ".join(f"{v:6.2f}" for v in along))
+    for name, values in out["flux_profile"].items():
+        print(f"{name:14s} " + " ".join(f"{1e3 * v:6.1f}" for v in values))
     return out
 
 
@@ -144,6 +154,28 @@ def station_flux_spreads(trainer, stations: np.ndarray, chunk: int = 40) -> dict
     jets, reduced as `eofpinn validate` reduces its sampled fluxes: spread = (max − min) / scale,
     scale = max(mean |Q±|, mean ∫|N±·e_x| dy) (compare.ion_flux_scale, which `balances` uses). Also the mean flux and where
     Q± departs most from it (as a fraction of the scale)."""
+    out = {}
+    for name, (flux, magnitude) in station_fluxes(trainer, stations, chunk).items():
+        scale = ion_flux_scale(flux, magnitude)
+        departure = (flux - flux.mean()) / scale
+        worst = int(np.argmax(np.abs(departure)))
+        out[name] = {"spread": float(np.ptp(flux) / scale), "mean": float(flux.mean()),
+                     "largest_departure": float(departure[worst]), "x_of_largest": float(stations[worst])}
+    return out
+
+
+def flux_profile(trainer, stations: np.ndarray) -> dict[str, np.ndarray]:
+    """Each ion's flux through the sections at `stations` (from the jets) less its mean over
+    them, as a fraction of |mean|: where along the channel Q±(x) departs (an end layer, a step)."""
+    out = {}
+    for name, (flux, _) in station_fluxes(trainer, stations).items():
+        out[name] = (flux - flux.mean()) / abs(flux.mean())
+    return out
+
+
+def station_fluxes(trainer, stations: np.ndarray, chunk: int = 40) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Each ion's (∫ N±·e_x dy, ∫ |N±·e_x| dy) through the sections at `stations` (Gauss–Legendre
+    in y, the networks' jets)."""
     problem, model = trainer.task.problem, trainer.model
     totals: dict[str, list[np.ndarray]] = {}
     for start in range(0, stations.size, chunk):
@@ -157,15 +189,7 @@ def station_flux_spreads(trainer, stations: np.ndarray, chunk: int = 40) -> dict
             totals.setdefault(name, []).append(np.stack([
                 through_sections(w, density, xs.size).double().cpu().numpy(),
                 through_sections(w, density.abs(), xs.size).double().cpu().numpy()]))
-    out = {}
-    for name, pieces in totals.items():
-        flux, magnitude = np.concatenate(pieces, axis=1)
-        scale = ion_flux_scale(flux, magnitude)
-        departure = (flux - flux.mean()) / scale
-        worst = int(np.argmax(np.abs(departure)))
-        out[name] = {"spread": float(np.ptp(flux) / scale), "mean": float(flux.mean()),
-                     "largest_departure": float(departure[worst]), "x_of_largest": float(stations[worst])}
-    return out
+    return {name: tuple(np.concatenate(pieces, axis=1)) for name, pieces in totals.items()}
 
 
 def validate_spreads(run_dir: Path) -> dict[str, float] | None:

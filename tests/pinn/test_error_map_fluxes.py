@@ -14,7 +14,8 @@ import torch
 from eofpinn.cases import straight_problem
 from eofpinn.physics.exact import exact_transport
 from eofpinn.solvers.pinn.formulation import Formulation, PINNModel
-from validation.pinn_error_map import centre_residuals, ion_fluxes, mirror_split, mirror_symmetric, v_by_continuity
+from validation.pinn_error_map import (centre_residuals, flux_profile, ion_fluxes, mirror_split, mirror_symmetric,
+                                      station_flux_spreads, v_by_continuity)
 
 
 def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_current(small_settings,
@@ -30,6 +31,12 @@ def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_curr
     parts = sum(np.array(fluxes[f"c_plus {k}"]) for k in ("diffusion", "conduction", "convection"))
     assert parts == pytest.approx(plus, rel=1e-14)
     assert plus - minus == pytest.approx(exact_transport(problem)["current"], rel=1e-8)
+    # The profile along x and the spread over stations: flat, to round-off.
+    stations = np.linspace(0.0, 1.0, 9)
+    profile = flux_profile(trainer, stations)
+    assert set(profile) == {"c_plus", "c_minus"} and all(np.abs(p).max() < 1e-12 for p in profile.values())
+    spreads = station_flux_spreads(trainer, stations)
+    assert spreads["c_plus"]["mean"] == pytest.approx(plus[0], rel=1e-12) and spreads["c_minus"]["spread"] < 1e-12
 
 
 def test_centre_line_residuals_of_the_exact_solution_vanish(small_settings, exact_networks_factory):
