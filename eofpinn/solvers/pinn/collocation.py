@@ -234,15 +234,15 @@ def balance_sections(problem: Problem, settings: PointSettings, generator: torch
     (`_transition_x`) and the rest stratified; with "ends" and reservoir ends (n ≥ 3), two of them
     the end sections x = 0 and x = ℓ themselves and the rest stratified."""
     n = settings.balance_sections
-    near = None
+    placed = None  # the sections that are not stratified
     if settings.section_placement == "transitions" and n // 2:
-        near = _transition_x(problem, n // 2, generator)
+        placed = _transition_x(problem, n // 2, generator)
     elif settings.section_placement == "ends" and problem.ends == "reservoir" and n >= 3:
-        near = torch.tensor([0.0, problem.length_ratio], dtype=torch.float64)
-    n_stratified = n - (0 if near is None else near.numel())
+        placed = torch.tensor([0.0, problem.length_ratio], dtype=torch.float64)
+    n_stratified = n - (0 if placed is None else placed.numel())
     x = problem.length_ratio * (torch.arange(n_stratified, dtype=torch.float64) + _uniform(n_stratified, generator)) / n_stratified
-    if near is not None:
-        x = torch.cat((x, near))
+    if placed is not None:
+        x = torch.cat((x, placed))
     return sections_at(problem, settings, x.numpy())
 
 

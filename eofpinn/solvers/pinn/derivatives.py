@@ -28,6 +28,12 @@ from eofpinn.physics.exact import Derivatives
 JET_ROWS = ("f", "x", "y", "xx", "yy")
 
 
+def same_points(a: Tensor, b: Tensor) -> bool:
+    """Whether two point sets are the same points (shape, dtype, device and values): the test by
+    which jets formed once at a set of points are reused for it."""
+    return a.shape == b.shape and a.dtype == b.dtype and a.device == b.device and torch.equal(a, b)
+
+
 def as_derivatives(jet: Tensor) -> Derivatives:
     """View a (5, N) jet as the `Derivatives` bundle that physics.residuals consumes."""
     return Derivatives(f=jet[0], x=jet[1], y=jet[2], xx=jet[3], yy=jet[4])

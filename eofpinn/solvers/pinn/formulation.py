@@ -281,8 +281,7 @@ class Formulation:
         points and the continuation's ζ̂ scale)."""
         points, key = points.detach(), (kind, self.zeta_scale)
         for cached_points, cached_key, result in self.base_cache:
-            if (cached_key == key and cached_points.shape == points.shape and cached_points.dtype == points.dtype
-                    and cached_points.device == points.device and torch.equal(cached_points, points)):
+            if cached_key == key and jets.same_points(cached_points, points):
                 return result
         result = compute(points)
         self.base_cache.insert(0, (points.clone(), key, result))

@@ -34,7 +34,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from eofpinn.solvers.pinn.derivatives import autograd_jets, tanh_jet
+from eofpinn.solvers.pinn.derivatives import autograd_jets, same_points, tanh_jet
 
 IDENTITY, SINE, COSINE, EXPONENTIAL = 0, 1, 2, 3
 BLOCK_OUTPUTS = {"psi": 1, "c_plus": 1, "c_minus": 1, "flow": 3}
@@ -278,11 +278,11 @@ class FieldNetworks(nn.Module):
     def _held_jet(self, name: str, points: Tensor, block_input: Tensor) -> Tensor:
         """The Taylor jet of held block `name` at `points`: the stored one while it still holds."""
         block = self.blocks[name]
-        key = (points.dtype, points.device, tuple(points.shape), tuple(p._version for p in block.parameters()))
+        versions = tuple(p._version for p in block.parameters())
         stored = self._held_jets.get(name)
-        if stored is None or stored[0] != key or not torch.equal(stored[1], points):
+        if stored is None or stored[0] != versions or not same_points(stored[1], points):
             with torch.no_grad():
-                stored = (key, points.detach().clone(), block.taylor(block_input))
+                stored = (versions, points.detach().clone(), block.taylor(block_input))
             self._held_jets[name] = stored
         return stored[2]
 
