@@ -324,7 +324,9 @@ class FormulationSettings:
 class PointSettings:
     """Collocation: `n_interior` points, a fraction `wall_fraction` of them in two wall bands
     of height `wall_band` (0: min(5√2 ε, 0.3)), a fraction `edge_fraction` near the pattern
-    edges of the walls (within a few max(w, ε) of each corner where ζ̂ changes), a fraction
+    edges of the walls (within a few max(w, ε) of each corner where ζ̂ changes; a fraction
+    `boundary_edge_fraction` of each wall's `n_boundary` points are drawn about that wall's own
+    corners alike, the rest uniform in x, where the wall conditions are imposed), a fraction
     `transition_fraction` across the whole height within about half a channel height of each x
     where a wall's ζ̂ changes (the core there carries the current and flux balances between two
     wall conditions), a fraction `adaptive_fraction` redrawn every `adaptive_every` steps by residual-based adaptive sampling
@@ -357,6 +359,7 @@ class PointSettings:
     wall_band: float = 0.0
     wall_fraction: float = 0.5
     edge_fraction: float = 0.0
+    boundary_edge_fraction: float = 0.0
     transition_fraction: float = 0.0
     adaptive_fraction: float = 0.0
     adaptive_every: int = 0
@@ -377,6 +380,7 @@ class PointSettings:
             "wall_band": (in_range(0.0, 0.5), "a number in [0, 0.5] (0: min(5√2 ε, 0.3))"),
             "wall_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
             "edge_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
+            "boundary_edge_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
             "transition_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
             "adaptive_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
             "adaptive_every": (at_least(0), "an integer ≥ 0 (0: no adaptive sampling)"),

@@ -130,6 +130,22 @@ def test_gn_ion_spread_factor_multiplies_the_ion_spread_terms_after_the_clip() -
         make_balancer(BalancingSettings(name="gn", options={"ion_spread_factor": 0}))
 
 
+def test_gn_wall_ions_factor_multiplies_the_wall_ions_term_only() -> None:
+    """Terms (wall_ions, spread_plus, c), max_ratio 5, wall_ions_factor 4 and ion_spread_factor 10:
+    wall_ions's estimate is multiplied by 4, spread_plus's clipped to 5 × wall_ions's estimate and
+    then multiplied by 10, c left alone."""
+    norms = [12.0, 1.0, 2.0 * math.sqrt(2.0)]
+    estimate = _gn_estimate(norms)
+    gn = GradNorm(GradNorm.Options(init_from_first=True, max_ratio=5.0, ion_spread_factor=10.0, wall_ions_factor=4.0))
+    state = gn.init(("wall_ions", "spread_plus", "c"), dtype=torch.float64)
+    assert state["factors"].tolist() == [4.0, 10.0, 1.0]
+    state = _updated(gn, state, _toy_gradients(2.0, -1.0))
+    assert state["weights"].tolist() == pytest.approx([4.0 * estimate[0], 50.0 * estimate[0], estimate[2]],
+                                                      rel=1e-12, abs=1e-12)
+    with pytest.raises(SettingError, match=r"\[pinn.balancing.wall_ions_factor\] must be a number in \(0, 1e6\]; got -1"):
+        make_balancer(BalancingSettings(name="gn", options={"wall_ions_factor": -1}))
+
+
 def test_lra_weights_equal_closed_form() -> None:
     lra = LearningRateAnnealing(LearningRateAnnealing.Options(reference=0))
     state = lra.init(NAMES, dtype=torch.float64)

@@ -148,6 +148,32 @@ def test_edge_points_gather_at_the_pattern_corners():
     assert 0.012 < float(edge[:, 1].median()) < 0.022
 
 
+def test_wall_points_can_gather_at_each_walls_own_corners():
+    """boundary_edge_fraction = 1/2: half of each wall's points Gaussian about that wall's corners
+    (spread 2 max(w, ε) = 0.1), the rest uniform; a wall without corners keeps uniform points,
+    and the default draws the walls as before (the same numbers from the generator)."""
+    wall = (ZetaSegment(0.0, 1.0, 2.0), ZetaSegment(1.0, 2.0, -1.0))
+    problem = Problem(debye_ratio=0.05, length_ratio=2.0, field_hat=1.0, zeta_bottom=wall,
+                      zeta_top=(ZetaSegment(0.0, 2.0, 1.0),), zeta_transition=0.02, ends="reservoir")
+    assert problem.pattern_corners() == [(1.0, 0.0)]  # reservoir ends: x = 0 is no corner
+    plain = PointSettings(n_interior=200, n_boundary=2000)
+    points = sample_collocation(problem, dataclasses.replace(plain, boundary_edge_fraction=0.5),
+                                torch.Generator().manual_seed(0))
+    bottom, top = points.bottom[:, 0], points.top[:, 0]
+    assert bottom.shape == top.shape == (2000,) and float(points.bottom[:, 1].abs().max()) == 0.0
+    # 1000 uniform on [0, 2] put 5 % within 0.05 of x = 1; 1000 Gaussian (spread 0.1) 38.3 %.
+    assert 0.19 < float(((bottom - 1.0).abs() < 0.05).double().mean()) < 0.25
+    assert 0.36 < float(((bottom[1000:] - 1.0).abs() < 0.05).double().mean()) < 0.41
+    assert float(((top - 1.0).abs() < 0.05).double().mean()) < 0.07  # the top wall has no corner
+    assert points.zeta_bottom.tolist() == problem.zeta_wall("bottom", bottom.numpy()).tolist()
+    default = sample_collocation(problem, plain, torch.Generator().manual_seed(0))
+    again = sample_collocation(problem, dataclasses.replace(plain, boundary_edge_fraction=0.0),
+                               torch.Generator().manual_seed(0))
+    assert torch.equal(default.bottom, again.bottom) and torch.equal(default.interior, again.interior)
+    with pytest.raises(SettingError, match=r"\[pinn.points.boundary_edge_fraction\] must be a number in \[0, 1\]; got 2"):
+        dataclasses.replace(plain, boundary_edge_fraction=2)
+
+
 def test_the_2d_recipe_adds_corner_points_to_the_same_uniform_and_band_points():
     """The recipe's 1100 interior points are the 500 uniform and 500 wall-band points that 1000
     points at wall_fraction 1/2 draw, followed by 100 about the corners (x = 5 on both walls)."""

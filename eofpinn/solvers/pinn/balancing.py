@@ -108,7 +108,10 @@ class GradNorm(Balancer):
     `ion_spread_factor` f multiplies the estimates of the ion-flux spread terms (spread_plus,
     spread_minus, losses.flux_spread_terms) after the clipping: those terms hold each ion's flux
     equal through every section, a condition spread over the whole channel whose gradient is small,
-    so the clip holds them at its ceiling (docs/method.md "The 2D recipe, revised"). 1: as balanced."""
+    so the clip holds them at its ceiling (docs/method.md "The 2D recipe, revised"). 1: as balanced.
+    `wall_ions_factor` does the same for the no-flux walls' term `wall_ions`, whose rms error
+    leaks each ion's flux through the walls over the channel (docs/method.md "The ions that leak
+    through the walls at the ends"). 1: as balanced."""
 
     name = "gn"
     label = "GN"
@@ -120,18 +123,22 @@ class GradNorm(Balancer):
         init_from_first: bool = False
         max_ratio: float = 0.0
         ion_spread_factor: float = 1.0
+        wall_ions_factor: float = 1.0
 
         def __post_init__(self) -> None:
             check_fields(self, "balancing.", {"every": EVERY, "momentum": MOMENTUM, "init_from_first": FLAG,
                                               "max_ratio": (lambda v: v == 0 or in_range(1.0, 1e12)(v),
                                                             "0 (no clipping) or a number in [1, 1e12]"),
                                               "ion_spread_factor": (in_range(0.0, 1e6, open_low=True),
-                                                                    "a number in (0, 1e6]")})
+                                                                    "a number in (0, 1e6]"),
+                                              "wall_ions_factor": (in_range(0.0, 1e6, open_low=True),
+                                                                   "a number in (0, 1e6]")})
 
     def init(self, term_names: Sequence[str], device: torch.device | str | None = None,
              dtype: torch.dtype = torch.float32) -> State:
         state = super().init(term_names, device, dtype)
-        factors = [self.options.ion_spread_factor if name in ION_SPREAD_TERMS else 1.0 for name in term_names]
+        factors = [self.options.ion_spread_factor if name in ION_SPREAD_TERMS
+                   else self.options.wall_ions_factor if name == "wall_ions" else 1.0 for name in term_names]
         return {**state, "factors": torch.tensor(factors, device=device, dtype=dtype)}
 
     def needs_gradients(self, state: State, step: int) -> bool:

@@ -4,7 +4,8 @@ Interior (arXiv 2605.23391's layout): a fraction of the points uniform over [0, 
 rest uniform inside the two wall bands of height h = min(5 ε_p, 0.3), ε_p = √2 ε, where the
 double layer lives. The uniform points come first, so area means (the ion-content gauge) are
 taken over them alone, unbiased by the clustering. Each wall carries n_boundary points at
-uniform random x; each end carries n_boundary points, half uniform in y and half in the bands.
+uniform random x (a fraction `boundary_edge_fraction` of them about that wall's pattern corners
+instead); each end carries n_boundary points, half uniform in y and half in the bands.
 Boundary targets (ζ̂ of the wall under each point, the equilibrium ψ_eq(y) at reservoir ends)
 are computed once per sampling, in float64 on the host, and stored with the points.
 
@@ -147,6 +148,20 @@ def _edge_points(problem: Problem, n: int, band: float, generator: torch.Generat
     return torch.stack((x, y), dim=1)
 
 
+def _wall_edge_x(problem: Problem, y_wall: float, n: int, generator: torch.Generator) -> Tensor:
+    """n values of x on the wall at `y_wall` about that wall's pattern corners, Gaussian with the
+    edge points' spread 2 max(w, ε): the wall conditions (no-flux walls: n·N± = 0) change fastest
+    there, where uniform wall points fall a few at a time (none: uniform)."""
+    ell = problem.length_ratio
+    xs = [x for x, y in problem.pattern_corners() if y == y_wall and x < ell]  # x = ℓ wraps onto x = 0
+    if not xs:
+        return ell * _uniform(n, generator)
+    choice = torch.randint(len(xs), (n,), generator=generator)
+    spread = 2.0 * max(problem.zeta_transition, problem.debye_ratio)
+    x = torch.tensor(xs, dtype=torch.float64)[choice] + spread * torch.randn(n, generator=generator, dtype=torch.float64)
+    return torch.remainder(x, ell) if problem.ends == "periodic" else x.clamp(0.0, ell)
+
+
 TRANSITION_SPREAD = 0.5  # channel heights: the core's response to a change of wall condition
 
 
@@ -258,7 +273,10 @@ def sample_collocation(problem: Problem, settings: PointSettings, generator: tor
     nb = settings.n_boundary
     walls = {}
     for name, y_wall in (("bottom", 0.0), ("top", 1.0)):
-        x = ell * _uniform(nb, generator)
+        n_edge = int(round(nb * settings.boundary_edge_fraction))
+        x = ell * _uniform(nb - n_edge, generator)
+        if n_edge:
+            x = torch.cat((x, _wall_edge_x(problem, y_wall, n_edge, generator)))
         walls[name] = torch.stack((x, torch.full_like(x, y_wall)), dim=1)
     ends, psi_eq = {}, {}
     for name, x_end in (("inlet", 0.0), ("outlet", ell)):
