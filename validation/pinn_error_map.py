@@ -30,7 +30,12 @@ at the checkpoint's parameters on the FD nodes and prints
    agree, the spread is the networks', not the quadrature's; the x of the largest departure from
    the mean flux says where it sits;
 7. each ion's flux through 41 equispaced sections (periodic: 40) less its mean over them, as a
-   fraction of |mean|: its profile along x (an end layer at a reservoir end, a dip at a step).
+   fraction of |mean|: its profile along x (an end layer at a reservoir end, a dip at a step);
+8. the ions that leave through the walls (∫ n·N̂± dx on both walls, n out of the fluid; no-flux
+   walls: 0) stretch by stretch — a channel height at a time, and within 0.1 and 0.5 of each x
+   where a wall condition changes — as a fraction of each ion's mean flux: along a stretch the
+   flux changes by the ions that leave through the walls plus the interior's residual, so this
+   says which of the two makes a departure of item 7.
 
     python validation/pinn_error_map.py RUN_DIR FD_RUN_DIR [--case CASE]
         (--case when RUN_DIR has no case.toml, e.g. a validation/pinn_targets.py run)
@@ -146,7 +151,35 @@ def main(argv: list[str] | None = None) -> dict:
     print("x              " + " ".join(f"{v:6.2f}" for v in along))
     for name, values in out["flux_profile"].items():
         print(f"{name:14s} " + " ".join(f"{1e3 * v:6.1f}" for v in values))
+    means = {name: found["mean"] for name, found in out["station_spreads"].items()}
+    edges = leak_stretches(problem.length_ratio, condition_edges(problem))
+    out["wall_leaks"] = wall_leaks(trainer, edges, means)
+    print("ions out through the walls by stretch, in 1e-3 of each ion's |mean flux| (no-flux walls: 0)")
+    print("from x         " + " ".join(f"{a:6.2f}" for a in edges[:-1]))
+    print("to x           " + " ".join(f"{b:6.2f}" for b in edges[1:]))
+    for name, values in out["wall_leaks"].items():
+        print(f"{name:14s} " + " ".join(f"{1e3 * v:6.2f}" for v in values))
     return out
+
+
+def leak_stretches(ell: float, changes: np.ndarray) -> np.ndarray:
+    """Edges of the stretches of item 8: every channel height from 0 to ℓ, except within 1/2 of
+    a change of wall condition, where the stretches end 1/2 and 0.1 from it."""
+    near = np.array([x + d for x in changes for d in (-0.5, -0.1, 0.1, 0.5)])
+    heights = np.arange(0.0, np.floor(ell) + 1.0)
+    far = heights[[np.all(np.abs(h - changes) >= 0.5) for h in heights]] if changes.size else heights
+    edges = np.concatenate((far, near[(near > 0.0) & (near < ell)], [0.0, ell]))
+    return np.unique(np.round(edges, 12))
+
+
+def wall_leaks(trainer, edges: np.ndarray, means: dict[str, float]) -> dict[str, list[float]]:
+    """∫ n·N̂± dx on both walls over each stretch [edges[i], edges[i+1]] (`wall_outflow`), over
+    |means[ion]|."""
+    leaks = {name: [] for name in means}
+    for a, b in zip(edges[:-1], edges[1:]):
+        for name, value in wall_outflow(trainer, float(a), float(b), n=max(401, int(2000 * (b - a)) + 1)).items():
+            leaks[name].append(value / abs(means[name]))
+    return leaks
 
 
 def station_flux_spreads(trainer, stations: np.ndarray, chunk: int = 40) -> dict[str, dict[str, float]]:

@@ -14,8 +14,8 @@ import torch
 from eofpinn.cases import straight_problem
 from eofpinn.physics.exact import exact_transport
 from eofpinn.solvers.pinn.formulation import Formulation, PINNModel
-from validation.pinn_error_map import (centre_residuals, flux_profile, ion_fluxes, mirror_split, mirror_symmetric,
-                                      station_flux_spreads, v_by_continuity)
+from validation.pinn_error_map import (centre_residuals, flux_profile, ion_fluxes, leak_stretches, mirror_split,
+                                      mirror_symmetric, station_flux_spreads, v_by_continuity, wall_leaks)
 
 
 def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_current(small_settings,
@@ -37,6 +37,20 @@ def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_curr
     assert set(profile) == {"c_plus", "c_minus"} and all(np.abs(p).max() < 1e-12 for p in profile.values())
     spreads = station_flux_spreads(trainer, stations)
     assert spreads["c_plus"]["mean"] == pytest.approx(plus[0], rel=1e-12) and spreads["c_minus"]["spread"] < 1e-12
+
+
+def test_leak_stretches_are_channel_heights_except_about_a_change_of_wall_condition(monkeypatch):
+    """The stretches of item 8, and each stretch's leak over |the ion's mean flux| (the wall
+    integral itself, `wall_outflow`, replaced by one known in closed form: the exact networks
+    divide by the wall distance and cannot be evaluated on a wall)."""
+    import validation.pinn_error_map as error_map
+
+    monkeypatch.setattr(error_map, "wall_outflow", lambda trainer, a, b, n: {"c_plus": b * b - a * a, "c_minus": a - b})
+    leaks = wall_leaks(None, np.array([0.0, 1.0, 4.0]), {"c_plus": 2.0, "c_minus": -0.5})
+    assert leaks == {"c_plus": [0.5, 7.5], "c_minus": [-2.0, -6.0]}
+    assert leak_stretches(10.0, np.array([5.0])).tolist() == [0, 1, 2, 3, 4, 4.5, 4.9, 5.1, 5.5, 6, 7, 8, 9, 10]
+    assert leak_stretches(2.0, np.array([0.0, 1.0, 2.0])).tolist() == [0, 0.1, 0.5, 0.9, 1.1, 1.5, 1.9, 2]
+    assert leak_stretches(2.5, np.array([])).tolist() == [0, 1, 2, 2.5]
 
 
 def test_centre_line_residuals_of_the_exact_solution_vanish(small_settings, exact_networks_factory):
