@@ -329,7 +329,9 @@ class PointSettings:
     corners alike, the rest uniform in x, where the wall conditions are imposed), a fraction
     `transition_fraction` across the whole height within about half a channel height of each x
     where a wall's ζ̂ changes (the core there carries the current and flux balances between two
-    wall conditions), a fraction `adaptive_fraction` redrawn every `adaptive_every` steps by residual-based adaptive sampling
+    wall conditions), a fraction `end_fraction` across the whole height within about a channel
+    height of each reservoir end (where the ions enter and leave; periodic ends: uniform), a
+    fraction `adaptive_fraction` redrawn every `adaptive_every` steps by residual-based adaptive sampling
     (0: never; a pool of `adaptive_pool` candidates per point, drawn with probability
     ∝ r^k / mean(r^k) + c, k = `adaptive_power`, c = `adaptive_floor`, r the loss-weighted sum of
     squared PDE residuals), the rest uniform; `n_boundary` per wall and per end; all of them
@@ -361,6 +363,7 @@ class PointSettings:
     edge_fraction: float = 0.0
     boundary_edge_fraction: float = 0.0
     transition_fraction: float = 0.0
+    end_fraction: float = 0.0
     adaptive_fraction: float = 0.0
     adaptive_every: int = 0
     adaptive_pool: int = 8
@@ -382,6 +385,7 @@ class PointSettings:
             "edge_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
             "boundary_edge_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
             "transition_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
+            "end_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
             "adaptive_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
             "adaptive_every": (at_least(0), "an integer ≥ 0 (0: no adaptive sampling)"),
             "adaptive_pool": (in_range(1, 1000, integer=True), "an integer in [1, 1000]"),
@@ -395,12 +399,13 @@ class PointSettings:
             "section_terms": (one_of(SECTION_TERMS), choices_text(SECTION_TERMS)),
             "section_placement": (one_of(SECTION_PLACEMENTS), choices_text(SECTION_PLACEMENTS)),
         })
-        parts = (self.wall_fraction, self.edge_fraction, self.transition_fraction, self.adaptive_fraction)
+        parts = (self.wall_fraction, self.edge_fraction, self.transition_fraction, self.end_fraction,
+                 self.adaptive_fraction)
         total = sum(parts)
         if total > 0.9 + 1e-12:
             # Named by its first share, the one a case most often gives; the recipe may add edge_fraction.
             raise SettingError("points.wall_fraction",
-                               "+ edge_fraction + transition_fraction + adaptive_fraction must be at most 0.9 (a tenth "
+                               "+ edge_fraction + transition_fraction + end_fraction + adaptive_fraction must be at most 0.9 (a tenth "
                                "of the points stays uniform: area means such as the ion-content gauge use them); got "
                                + " + ".join(f"{v:g}" for v in parts) + f" = {total:g} (where the walls "
                                "change along x, [pinn] recipe = \"auto\" adds edge_fraction = "

@@ -137,7 +137,7 @@ def test_a_wall_share_that_leaves_no_room_for_the_corner_points_is_one_line(tmp_
     assert main(["info", str(path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith(f"eofpinn: error: {path}: [pinn.points.wall_fraction] + edge_fraction")
-    assert err[0].endswith('got 0.85 + 0.0909 + 0 + 0 = 0.9409 (where the walls change along x, [pinn] recipe = "auto" '
+    assert err[0].endswith('got 0.85 + 0.0909 + 0 + 0 + 0 = 0.9409 (where the walls change along x, [pinn] recipe = "auto" '
                            'adds edge_fraction = 0.0909 unless the case gives it)')
     assert load_case(path, {"pinn.points.edge_fraction": 0.05}).pinn.points.edge_fraction == 0.05
 

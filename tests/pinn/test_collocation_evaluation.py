@@ -211,8 +211,35 @@ def test_transition_points_span_the_height_about_the_change_of_wall_condition():
     with pytest.raises(SettingError) as info:
         dataclasses.replace(plain, wall_fraction=0.5, transition_fraction=0.5)
     assert str(info.value).startswith("[pinn.points.wall_fraction] + edge_fraction + transition_fraction + "
-                                      "adaptive_fraction must be at most 0.9 (a tenth of the points stays uniform")
-    assert "; got 0.5 + 0 + 0.5 + 0.1 = 1.1 (" in str(info.value)
+                                      "end_fraction + adaptive_fraction must be at most 0.9 (a tenth of the points "
+                                      "stays uniform")
+    assert "; got 0.5 + 0 + 0.5 + 0 + 0.1 = 1.1 (" in str(info.value)
+
+
+def test_end_points_span_the_height_near_both_reservoir_ends():
+    """end_fraction = 0.4: 800 of 2000 points half-normal from x = 0 and from x = ℓ (spread 1/2,
+    half at each end), y uniform, placed after the transition points and before the adaptive
+    ones; the points before them are those drawn without end points; periodic ends: uniform."""
+    wall = (ZetaSegment(0.0, 5.0, -2.0), ZetaSegment(5.0, 10.0, -0.4))
+    problem = Problem(debye_ratio=0.1, length_ratio=10.0, field_hat=1.0, zeta_bottom=wall, zeta_top=wall,
+                      ends="reservoir", zeta_transition=0.02)
+    plain = PointSettings(n_interior=2000, wall_fraction=0.2, adaptive_fraction=0.1, adaptive_every=10)
+    settings = dataclasses.replace(plain, wall_fraction=0.1, end_fraction=0.4)
+    points = sample_collocation(problem, settings, torch.Generator().manual_seed(0))
+    assert points.interior.shape == (2000, 2) and points.n_uniform == 800
+    ends = points.interior[1000:1800]  # after the uniform (800) and band (200) points, before the adaptive (200)
+    distance = torch.minimum(ends[:, 0], 10.0 - ends[:, 0])
+    # Half-normal with spread 1/2: 68.3 % within 1/2, 95.4 % within 1 (±3.5 % for 800 draws).
+    assert 0.64 < float((distance < 0.5).double().mean()) < 0.73 and 0.93 < float((distance < 1.0).double().mean()) < 0.98
+    assert 0.45 < float((ends[:, 0] < 5.0).double().mean()) < 0.55  # both ends
+    assert 0.45 < float(ends[:, 1].mean()) < 0.55 and float(ends[:, 1].std()) > 0.27  # uniform: 0.289
+    without = sample_collocation(problem, dataclasses.replace(settings, end_fraction=0.0, n_interior=1200,
+                                                              wall_fraction=1 / 6, adaptive_fraction=1 / 6),
+                                 torch.Generator().manual_seed(0))
+    assert torch.equal(points.interior[:1000], without.interior[:1000])
+    periodic = dataclasses.replace(problem, ends="periodic")
+    spread = sample_collocation(periodic, settings, torch.Generator().manual_seed(0)).interior[1000:1800, 0]
+    assert float((torch.minimum(spread, 10.0 - spread) < 1.0).double().mean()) < 0.3  # uniform: 0.2
 
 
 def test_balance_sections_can_fall_about_the_change_of_wall_condition():

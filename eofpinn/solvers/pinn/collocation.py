@@ -120,10 +120,12 @@ def _clustered_y(n_uniform: int, n_band: int, band: float, generator: torch.Gene
 
 def interior_split(settings: PointSettings) -> dict[str, int]:
     """How many interior points each group gets: uniform (first: area means use them), wall
-    bands, pattern edges, transition bands, adaptive (last: adaptive sampling replaces them)."""
+    bands, pattern edges, transition bands, end bands, adaptive (last: adaptive sampling replaces
+    them)."""
     n = settings.n_interior
     shares = {"band": settings.wall_fraction, "edge": settings.edge_fraction,
-              "transition": settings.transition_fraction, "adaptive": settings.adaptive_fraction}
+              "transition": settings.transition_fraction, "end": settings.end_fraction,
+              "adaptive": settings.adaptive_fraction}
     counts = {name: int(round(n * share)) for name, share in shares.items()}
     return {"uniform": n - sum(counts.values()), **counts}
 
@@ -188,6 +190,24 @@ def _transition_x(problem: Problem, n: int, generator: torch.Generator) -> Tenso
     x = torch.tensor(xs, dtype=torch.float64)[choice] + TRANSITION_SPREAD * torch.randn(n, generator=generator,
                                                                                           dtype=torch.float64)
     return torch.remainder(x, ell) if problem.ends == "periodic" else x.clamp(0.0, ell)
+
+
+END_SPREAD = 0.5  # channel heights: the layer over which the fields adjust to a reservoir
+
+
+def _end_points(problem: Problem, n: int, generator: torch.Generator) -> Tensor:
+    """n points across the whole height near the reservoir ends: x half-normal from x = 0 or from
+    x = ℓ (half each) with spread END_SPREAD, cut at the channel's length, y uniform. There the
+    double layers of the walls meet the reservoirs' equilibrium, and both ions' fluxes through
+    the sections drift within about a channel height of each end (docs/method.md "The ions that
+    leak through the walls"). Periodic ends have none: uniform points."""
+    ell = problem.length_ratio
+    if problem.ends != "reservoir":
+        return _uniform_points(ell, n, generator)
+    depth = (END_SPREAD * torch.randn(n, generator=generator, dtype=torch.float64)).abs().clamp(max=ell)
+    at_outlet = _uniform(n, generator) < 0.5
+    x = torch.where(at_outlet, ell - depth, depth)
+    return torch.stack((x, _uniform(n, generator)), dim=1)
 
 
 def section_x(problem: Problem) -> np.ndarray:
@@ -296,6 +316,9 @@ def sample_collocation(problem: Problem, settings: PointSettings, generator: tor
         n_before = interior.shape[0] - split["adaptive"]
         interior = torch.cat((interior[:n_before], _transition_points(problem, split["transition"], generator),
                               interior[n_before:]))
+    if split["end"]:  # drawn after those, placed before the adaptive points too
+        n_before = interior.shape[0] - split["adaptive"]
+        interior = torch.cat((interior[:n_before], _end_points(problem, split["end"], generator), interior[n_before:]))
     sections = current_sections(problem, settings) if problem.open_circuit else (None, None, 0)
     rows = balance_rows(problem, settings, generator) if settings.balance_rows else None
     columns = balance_sections(problem, settings, generator) if settings.balance_sections else (None, None)
