@@ -16,12 +16,14 @@ gives the median over seeds. Prints the table, writes pinn_targets.json and the 
 
 With --cases naming some of the cases, the rows of the others are carried over from the
 section already in validation/RESULTS.md, as printed there, and the section says which rows
-and from which run (their settings must not have changed since: rerun them when they have).
+(their settings must not have changed since: rerun them when they have). Each row's column
+`tabulated` is the time its own runs were tabulated, which a carried row keeps (`carried_from`).
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime as _dt
 import json
 import sys
 from pathlib import Path
@@ -104,6 +106,12 @@ def run_case(name: str, seeds: int, out: Path, threads: int = 0, finished_only: 
     return median
 
 
+def carried_from(row: dict[str, str], stamp: str) -> str:
+    """When a row of the page's table was tabulated: its own `tabulated` cell, or (a table of
+    before that column) the stamp of the section it was read from."""
+    return row.get("tabulated") or stamp
+
+
 def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", default=",".join(TARGETS))
@@ -121,10 +129,12 @@ def main(argv: list[str] | None = None) -> list[dict]:
     out.mkdir(parents=True, exist_ok=True)
     (out / "pinn_targets.json").write_text(json.dumps(rows, indent=2))
     stamp, previous = section_table("pinn_targets")
-    carried = [row for row in previous if row.get("case") in TARGETS and row["case"] not in names]
-    rows = sorted(rows + carried, key=lambda row: list(TARGETS).index(row["case"]))
+    carried = [{**row, "tabulated": carried_from(row, stamp)} for row in previous
+               if row.get("case") in TARGETS and row["case"] not in names]
+    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    rows = sorted([{**row, "tabulated": now} for row in rows] + carried, key=lambda row: list(TARGETS).index(row["case"]))
     columns = ["case", "target", "met", "err_mean", *(f"err_{f}" for f in FIELDS), "err_p_excess", "volume_flux_spread",
-               "ion_flux_spread", "steps", "train_s", "seeds"]
+               "ion_flux_spread", "steps", "train_s", "seeds", "tabulated"]
     formats = {c: ".1e" for c in columns if c.startswith(("err_", "volume", "ion"))} | {"train_s": ".0f"}
     table = markdown_table(rows, columns, formats)
     print(table)
@@ -136,8 +146,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 "the double layers' osmotic pressure); flux spreads: `eofpinn validate` without a "
                 f"reference (target ≤ {CONSISTENCY_BOUND:g}); train_s: the longest training wall time among the case's runs, as each recorded it when it "
                 "ran (finished runs are skipped, so it is the load of that time, not of this invocation's)."
-                + (f" Rows carried over unchanged from the table of {stamp} (this invocation did not tabulate "
-                   f"them): {', '.join(row['case'] for row in carried)}." if carried else "")
+                + (" Rows carried over unchanged from earlier tables (this invocation did not tabulate them; "
+                   f"`tabulated` says when their runs were): {', '.join(row['case'] for row in carried)}."
+                   if carried else "")
                 + (" Runs made by `eofpinn solve` without a reference (their history has no errors) are measured as "
                    "`eofpinn validate --reference` measures them, on their own output grid: "
                    f"{', '.join(row['case'] for row in rows if row.get('by_validate'))}."

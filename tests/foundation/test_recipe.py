@@ -53,21 +53,21 @@ def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, tmp_path):
                                          "network.psi_layer_features": False,
                                          "points.n_interior": 1100, "points.wall_fraction": 0.4545,
                                          "points.edge_fraction": 0.0909, "formulation.symmetry": "mirror",
-                                         "formulation.normal_velocity_envelope": 0.5, "steps": 6000,
+                                         "formulation.normal_velocity_envelope": 0.5, "steps": 7000,
                                          "polish.steps": 1500, "polish.dtype": "float64", "polish.blocks": "flow"}
     assert _recipe_values(case.pinn) == WALL_PATTERN_RECIPE
-    assert case.pinn.main_steps == 4500 and case.pinn.polish.name == "lbfgs"
+    assert case.pinn.main_steps == 5500 and case.pinn.polish.name == "lbfgs"
 
 
 def test_given_steps_keep_the_recipes_share_of_polish(tmp_path):
-    """6000 steps, the last 1500 a polish; a case or command giving its own steps polishes the
-    last quarter of them (none below 4 steps), and a given polish.steps wins."""
+    """7000 steps, the last 1500 a polish; a case or command giving its own steps polishes the
+    same share of them (steps × 1500 // 7000: none below 5 steps), and a given polish.steps wins."""
     path = _without_pinn("zeta_step", tmp_path)
-    assert [(s.steps, s.polish.steps) for s in (load_case(path, {"pinn.steps": n}).pinn for n in (10000, 1000, 7, 3))] \
-        == [(10000, 2500), (1000, 250), (7, 1), (3, 0)]
+    assert [(s.steps, s.polish.steps) for s in (load_case(path, {"pinn.steps": n}).pinn for n in (10000, 1000, 7, 4))] \
+        == [(10000, 2142), (1000, 214), (7, 1), (4, 0)]
     given = load_case(path, {"pinn.steps": 1000, "pinn.polish.steps": 100}).pinn
     assert (given.steps, given.polish.steps, given.polish.blocks) == (1000, 100, "flow")
-    assert load_case(path, {"pinn.polish.steps": 0}).pinn.main_steps == 6000
+    assert load_case(path, {"pinn.polish.steps": 0}).pinn.main_steps == 7000
 
 
 def test_the_recipe_adds_the_mirror_symmetry_only_where_the_walls_are_alike(tmp_path):
@@ -189,7 +189,7 @@ def test_info_says_what_the_recipe_adds(tmp_path, capsys):
         'balancing.ion_spread_factor = 10, formulation.normal_velocity_scale = 0.1, network.wall_features = true, '
         'network.pattern_layer_features = true, network.psi_layer_features = false, points.n_interior = 1100, '
         'points.wall_fraction = 0.4545, points.edge_fraction = 0.0909, formulation.symmetry = "mirror", '
-        'formulation.normal_velocity_envelope = 0.5, steps = 6000, polish.steps = 1500, polish.dtype = "float64", '
+        'formulation.normal_velocity_envelope = 0.5, steps = 7000, polish.steps = 1500, polish.dtype = "float64", '
         'polish.blocks = "flow" (walls that change along x; docs/case-files.md "[pinn]")')
     assert main(["info", "straight_channel"]) == 0
     assert re.search(r"^PINN recipe +auto: adds nothing \(a straight channel\)$", capsys.readouterr().out, re.M)
