@@ -35,7 +35,11 @@ at the checkpoint's parameters on the FD nodes and prints
    walls: 0) stretch by stretch — a channel height at a time, and within 0.1 and 0.5 of each x
    where a wall condition changes — as a fraction of each ion's mean flux: along a stretch the
    flux changes by the ions that leave through the walls plus the interior's residual, so this
-   says which of the two makes a departure of item 7.
+   says which of the two makes a departure of item 7;
+9. the other source, the interior's: ∫∫ ∇·N̂± over each of those stretches (the networks'
+   Nernst–Planck residuals, Gauss–Legendre in y as the sections and two Gauss nodes in x in each
+   of 200 cells per channel height), in the same units, and what the balance leaves,
+   F(b) − F(a) + out − ∫∫ ∇·N̂± (the quadratures' error: 0 up to it).
 
     python validation/pinn_error_map.py RUN_DIR FD_RUN_DIR [--case CASE]
         (--case when RUN_DIR has no case.toml, e.g. a validation/pinn_targets.py run)
@@ -159,6 +163,14 @@ def main(argv: list[str] | None = None) -> dict:
     print("to x           " + " ".join(f"{b:6.2f}" for b in edges[1:]))
     for name, values in out["wall_leaks"].items():
         print(f"{name:14s} " + " ".join(f"{1e3 * v:6.2f}" for v in values))
+    out["interior_sources"] = interior_sources(trainer, edges, means)
+    through = ion_fluxes(trainer, edges)
+    print("∫∫ ∇·N over each stretch (the interior's residual), in the same units; then what the balance leaves")
+    for name, values in out["interior_sources"].items():
+        change = np.diff(np.array(through[name])) / abs(means[name])
+        left = change + np.array(out["wall_leaks"][name]) - np.array(values)
+        print(f"{name:14s} " + " ".join(f"{1e3 * v:6.2f}" for v in values))
+        print(f"{'  left':14s} " + " ".join(f"{1e3 * v:6.2f}" for v in left))
     return out
 
 
@@ -170,6 +182,34 @@ def leak_stretches(ell: float, changes: np.ndarray) -> np.ndarray:
     far = heights[[np.all(np.abs(h - changes) >= 0.5) for h in heights]] if changes.size else heights
     edges = np.concatenate((far, near[(near > 0.0) & (near < ell)], [0.0, ell]))
     return np.unique(np.round(edges, 12))
+
+
+def interior_sources(trainer, edges: np.ndarray, means: dict[str, float], per_unit: int = 200,
+                     chunk: int = 20000) -> dict[str, list[float]]:
+    """∫∫ ∇·N̂± over each stretch [edges[i], edges[i+1]] (the networks' Nernst–Planck residual r
+    is −∇·N̂±), over |means[ion]|: sections at two Gauss nodes in x per cell, `per_unit` cells
+    per channel height, each integrated in y as `sections_at` lays it out."""
+    problem, model = trainer.task.problem, trainer.model
+    g, gw = np.polynomial.legendre.leggauss(2)
+    out = {name: [] for name in means}
+    for a, b in zip(edges[:-1], edges[1:]):
+        cells = np.linspace(a, b, max(1, int(np.ceil(per_unit * (b - a)))) + 1)
+        half, mid = 0.5 * np.diff(cells), 0.5 * (cells[1:] + cells[:-1])
+        xs = (mid[:, None] + half[:, None] * g[None, :]).ravel()
+        wx = (half[:, None] * gw[None, :]).ravel()
+        points, wy = sections_at(problem, trainer.settings.points, xs)
+        total = {name: 0.0 for name in means}
+        for start in range(0, points.shape[0], chunk):
+            with torch.no_grad():
+                res = pde_residuals(problem, model(points[start:start + chunk].to(trainer.dtype)), model.field,
+                                    model.formulation.flux_force)
+            for name in means:
+                r = res["np_" + name[2:]].double().cpu().numpy().ravel()
+                weight = wy[start:start + chunk].numpy() * np.repeat(wx, wy.numel() // xs.size)[start:start + chunk]
+                total[name] -= float((weight * r).sum())
+        for name in means:
+            out[name].append(total[name] / abs(means[name]))
+    return out
 
 
 def wall_leaks(trainer, edges: np.ndarray, means: dict[str, float]) -> dict[str, list[float]]:

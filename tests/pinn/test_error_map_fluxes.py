@@ -14,8 +14,8 @@ import torch
 from eofpinn.cases import straight_problem
 from eofpinn.physics.exact import exact_transport
 from eofpinn.solvers.pinn.formulation import Formulation, PINNModel
-from validation.pinn_error_map import (centre_residuals, flux_profile, ion_fluxes, leak_stretches, mirror_split,
-                                      mirror_symmetric, station_flux_spreads, v_by_continuity, wall_leaks)
+from validation.pinn_error_map import (centre_residuals, flux_profile, interior_sources, ion_fluxes, leak_stretches,
+                                      mirror_split, mirror_symmetric, station_flux_spreads, v_by_continuity, wall_leaks)
 
 
 def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_current(small_settings,
@@ -37,6 +37,42 @@ def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_curr
     assert set(profile) == {"c_plus", "c_minus"} and all(np.abs(p).max() < 1e-12 for p in profile.values())
     spreads = station_flux_spreads(trainer, stations)
     assert spreads["c_plus"]["mean"] == pytest.approx(plus[0], rel=1e-12) and spreads["c_minus"]["spread"] < 1e-12
+    # No interior source either (∫∫ ∇·N over each stretch; 20 cells of two Gauss nodes in x per stretch).
+    sources = interior_sources(trainer, np.array([0.0, 0.4, 1.0]), {"c_plus": plus[0], "c_minus": minus[0]}, per_unit=50)
+    assert set(sources) == {"c_plus", "c_minus"} and all(len(v) == 2 and max(map(abs, v)) < 1e-9 for v in sources.values())
+
+
+def test_interior_sources_integrate_minus_the_residual_over_each_stretch(small_settings, exact_networks_factory,
+                                                                       monkeypatch):
+    """With the Nernst–Planck residuals replaced by r₊ = −x y², r₋ = 3 (so ∇·N₊ = x y², ∇·N₋ = −3),
+    the sources over [a, b] are (b² − a²)/6 and −3 (b − a), over |mean|: the x and y quadratures
+    and the sign, checked apart from any network."""
+    import validation.pinn_error_map as error_map
+
+    problem = straight_problem(0.1, 1.0, 1.0)
+    form = Formulation.build(problem, small_settings.formulation)
+    model = PINNModel(exact_networks_factory(problem, form), form)
+    trainer = SimpleNamespace(task=SimpleNamespace(problem=problem), model=model, settings=small_settings,
+                              dtype=torch.float64)
+
+    captured = {}
+    original = error_map.sections_at
+
+    def sections(problem, settings, xs):
+        points, weights = original(problem, settings, xs)
+        captured["points"] = points
+        return points, weights
+
+    def fake_residuals(problem, jets, field, flux_force):
+        x, y = captured["points"][:, 0], captured["points"][:, 1]
+        return {"np_plus": -x * y**2, "np_minus": torch.full_like(x, 3.0)}
+
+    monkeypatch.setattr(error_map, "sections_at", sections)
+    monkeypatch.setattr(error_map, "pde_residuals", fake_residuals)
+    sources = interior_sources(trainer, np.array([0.0, 0.4, 1.0]), {"c_plus": 2.0, "c_minus": -0.5}, per_unit=10,
+                               chunk=10**9)
+    assert sources["c_plus"] == pytest.approx([(0.16 - 0.0) / 6 / 2, (1.0 - 0.16) / 6 / 2], rel=1e-12)
+    assert sources["c_minus"] == pytest.approx([-3 * 0.4 / 0.5, -3 * 0.6 / 0.5], rel=1e-12)
 
 
 def test_leak_stretches_are_channel_heights_except_about_a_change_of_wall_condition(monkeypatch):
