@@ -198,6 +198,7 @@ def interior_sources(trainer, edges: np.ndarray, means: dict[str, float], per_un
         xs = (mid[:, None] + half[:, None] * g[None, :]).ravel()
         wx = (half[:, None] * gw[None, :]).ravel()
         points, wy = sections_at(problem, trainer.settings.points, xs)
+        weights = wy.numpy() * np.repeat(wx, wy.numel() // xs.size)  # the points section by section
         total = {name: 0.0 for name in means}
         for start in range(0, points.shape[0], chunk):
             with torch.no_grad():
@@ -205,8 +206,7 @@ def interior_sources(trainer, edges: np.ndarray, means: dict[str, float], per_un
                                     model.formulation.flux_force)
             for name in means:
                 r = res["np_" + name[2:]].double().cpu().numpy().ravel()
-                weight = wy[start:start + chunk].numpy() * np.repeat(wx, wy.numel() // xs.size)[start:start + chunk]
-                total[name] -= float((weight * r).sum())
+                total[name] -= float((weights[start:start + chunk] * r).sum())
         for name in means:
             out[name].append(total[name] / abs(means[name]))
     return out

@@ -110,8 +110,8 @@ class GradNorm(Balancer):
     equal through every section, a condition spread over the whole channel whose gradient is small,
     so the clip holds them at its ceiling (docs/method.md "The 2D recipe, revised"). 1: as balanced.
     `wall_ions_factor` does the same for the no-flux walls' term `wall_ions`, whose rms error
-    leaks each ion's flux through the walls over the channel (docs/method.md "The ions that leak
-    through the walls at the ends"). 1: as balanced."""
+    leaks each ion's flux through the walls (docs/method.md "The ions that leak through the
+    walls": measured, the leak falls and the interior's residual takes its place). 1: as balanced."""
 
     name = "gn"
     label = "GN"
