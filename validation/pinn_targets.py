@@ -23,7 +23,6 @@ section already in validation/RESULTS.md, as printed there, and the section says
 from __future__ import annotations
 
 import argparse
-import datetime as _dt
 import json
 import sys
 from pathlib import Path
@@ -37,7 +36,7 @@ from eofpinn.cases import load_case  # noqa: E402
 from eofpinn.solution import Solution  # noqa: E402
 from eofpinn.validation.compare import balances, field_errors  # noqa: E402
 from validation import pinn_study  # noqa: E402
-from validation.results_page import markdown_table, section_table, write_section  # noqa: E402
+from validation.results_page import markdown_table, section_table, utc_stamp, write_section  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
 FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "p")
@@ -131,7 +130,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     stamp, previous = section_table("pinn_targets")
     carried = [{**row, "tabulated": carried_from(row, stamp)} for row in previous
                if row.get("case") in TARGETS and row["case"] not in names]
-    now = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    now = utc_stamp()
     rows = sorted([{**row, "tabulated": now} for row in rows] + carried, key=lambda row: list(TARGETS).index(row["case"]))
     columns = ["case", "target", "met", "err_mean", *(f"err_{f}" for f in FIELDS), "err_p_excess", "volume_flux_spread",
                "ion_flux_spread", "steps", "train_s", "seeds", "tabulated"]

@@ -42,9 +42,14 @@ def machine_description() -> str:
     return f"CPU {platform.processor() or platform.machine()} ({os.cpu_count()} cores), {torch_text}"
 
 
+def utc_stamp() -> str:
+    """Now, as the page stamps its sections ("2026-12-02 09:55 UTC")."""
+    return _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
 def write_section(name: str, command: str, body: str, path: Path = RESULTS_PATH) -> Path:
     """Replace (or append) the section `name` of the results page with `body` (markdown)."""
-    stamp = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    stamp = utc_stamp()
     block = (
         f"<!-- study:{name} -->\n"
         f"_Command:_ `{command}` — _run:_ {stamp} — _machine:_ {machine_description()}\n\n"

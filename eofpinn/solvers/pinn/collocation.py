@@ -158,8 +158,14 @@ def _wall_edge_x(problem: Problem, y_wall: float, n: int, generator: torch.Gener
     xs = [x for x, y in problem.pattern_corners() if y == y_wall and x < ell]  # x = ℓ wraps onto x = 0
     if not xs:
         return ell * _uniform(n, generator)
+    return _gaussian_about(problem, xs, 2.0 * max(problem.zeta_transition, problem.debye_ratio), n, generator)
+
+
+def _gaussian_about(problem: Problem, xs: list[float], spread: float, n: int, generator: torch.Generator) -> Tensor:
+    """n values of x, each Gaussian with `spread` about one of `xs` drawn at random, wrapped
+    (periodic ends) or clamped (reservoir ends) into [0, ℓ]."""
+    ell = problem.length_ratio
     choice = torch.randint(len(xs), (n,), generator=generator)
-    spread = 2.0 * max(problem.zeta_transition, problem.debye_ratio)
     x = torch.tensor(xs, dtype=torch.float64)[choice] + spread * torch.randn(n, generator=generator, dtype=torch.float64)
     return torch.remainder(x, ell) if problem.ends == "periodic" else x.clamp(0.0, ell)
 
@@ -186,10 +192,7 @@ def _transition_x(problem: Problem, n: int, generator: torch.Generator) -> Tenso
     xs = sorted({x for x, _ in problem.pattern_corners() if x < ell})  # x = ℓ wraps onto x = 0
     if not xs:
         return None
-    choice = torch.randint(len(xs), (n,), generator=generator)
-    x = torch.tensor(xs, dtype=torch.float64)[choice] + TRANSITION_SPREAD * torch.randn(n, generator=generator,
-                                                                                          dtype=torch.float64)
-    return torch.remainder(x, ell) if problem.ends == "periodic" else x.clamp(0.0, ell)
+    return _gaussian_about(problem, xs, TRANSITION_SPREAD, n, generator)
 
 
 END_SPREAD = 0.5  # channel heights: the layer over which the fields adjust to a reservoir
@@ -312,13 +315,12 @@ def sample_collocation(problem: Problem, settings: PointSettings, generator: tor
     if split["edge"] or split["adaptive"]:
         adaptive = _uniform_points(ell, split["adaptive"], generator)
         interior = torch.cat((interior, _edge_points(problem, split["edge"], band, generator), adaptive))
-    if split["transition"]:  # drawn last, placed before the adaptive points (which adaptive sampling replaces)
+    # Transition and end points: drawn last, placed before the adaptive points (which adaptive sampling replaces).
+    later = [draw(problem, split[name], generator) for name, draw in (("transition", _transition_points),
+                                                                      ("end", _end_points)) if split[name]]
+    if later:
         n_before = interior.shape[0] - split["adaptive"]
-        interior = torch.cat((interior[:n_before], _transition_points(problem, split["transition"], generator),
-                              interior[n_before:]))
-    if split["end"]:  # drawn after those, placed before the adaptive points too
-        n_before = interior.shape[0] - split["adaptive"]
-        interior = torch.cat((interior[:n_before], _end_points(problem, split["end"], generator), interior[n_before:]))
+        interior = torch.cat((interior[:n_before], *later, interior[n_before:]))
     sections = current_sections(problem, settings) if problem.open_circuit else (None, None, 0)
     rows = balance_rows(problem, settings, generator) if settings.balance_rows else None
     columns = balance_sections(problem, settings, generator) if settings.balance_sections else (None, None)
