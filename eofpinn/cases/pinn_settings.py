@@ -796,9 +796,12 @@ def resolve(given: Mapping[str, Any], problem: Any = None) -> PINNSettings:
     """The settings of a case that gives the dotted keys `given`: the defaults, then what the
     recipe adds for `problem` (None: nothing), then `given` itself, which always wins; checked
     against the problem (`check_problem`)."""
-    settings = replace(PINNSettings(), given)
+    # What the recipe adds depends on the given recipe, balancer and flow form; the polish's
+    # length is checked against the run's steps only with the recipe's steps in (a given polish
+    # longer than the default steps but shorter than the recipe's is not refused here).
+    settings = replace(PINNSettings(), {k: v for k, v in given.items() if k != "polish.steps"})
     added = {} if problem is None else recipe_additions(settings, given, problem)
-    settings = replace(PINNSettings(), {**added, **given}) if added else settings
+    settings = replace(PINNSettings(), {**added, **given})
     if problem is not None:
         check_problem(settings, problem)
     return settings

@@ -10,6 +10,7 @@ import pytest
 from eofpinn.cases import load_case, load_with_overrides, with_settings
 from eofpinn.cases.pinn_settings import WALL_PATTERN_RECIPE, PINNSettings
 from eofpinn.cases.shipped import resolve_case
+from eofpinn.cli import _load, build_parser
 from eofpinn.errors import CaseError
 
 
@@ -68,6 +69,20 @@ def test_given_steps_keep_the_recipes_share_of_polish(tmp_path):
     given = load_case(path, {"pinn.steps": 1000, "pinn.polish.steps": 100}).pinn
     assert (given.steps, given.polish.steps, given.polish.blocks) == (1000, 100, "flow")
     assert load_case(path, {"pinn.polish.steps": 0}).pinn.main_steps == 7000
+
+
+def test_a_polish_longer_than_the_default_steps_is_checked_against_the_runs_steps(tmp_path, capsys):
+    """A polish of 6000 steps is longer than the defaults' 5000 steps and shorter than the
+    recipe's 7000; on the command line --steps joins the --set changes, so a polish of 8000 in a
+    run of 9000 is not refused against the recipe's 7000 before --steps is read."""
+    path = _without_pinn("zeta_step", tmp_path)
+    assert (lambda s: (s.steps, s.polish.steps))(load_case(path, {"pinn.polish.steps": 6000}).pinn) == (7000, 6000)
+    args = build_parser().parse_args(["solve", str(path), "--solver", "pinn", "--steps", "9000",
+                                      "--set", "pinn.polish.steps=8000"])
+    assert (lambda s: (s.steps, s.main_steps))(_load(args).pinn) == (9000, 1000)
+    with pytest.raises(CaseError, match=r"pinn\.polish\.steps.*must be less than \[pinn\] steps = 9000"):
+        _load(build_parser().parse_args(["solve", str(path), "--solver", "pinn", "--steps", "9000",
+                                         "--set", "pinn.polish.steps=9000"]))
 
 
 def test_the_recipe_adds_the_mirror_symmetry_only_where_the_walls_are_alike(tmp_path):
