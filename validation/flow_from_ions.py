@@ -17,6 +17,13 @@ the flow would miss if g± did not vary across the double layers. Last, for each
 the relative L2 difference of the PINN's g± and of ∂g±/∂x from FD's, over the FD cells (each
 weighted by its area; ∂/∂x by central differences along the cell centres).
 
+"psi, c± jets" takes the PINN's ψ and c± as "psi, c±" does and replaces the body force the FD
+rows form from their values (Scharfetter–Gummel differences across each face) by the force the
+networks' own derivatives give at the same faces (central differences of the networks' values a
+step `JET_STEP` apart, their derivatives to ~1e-10 in float64), added as a source of the Stokes
+rows: the flow the PINN's flow equations would have with its ions, on FD's grid. Beside it, the
+relative L2 difference of the two forces over the faces, and its part within 2ε of a wall.
+
 Prints, for each swap, the relative L2 error (trapezoid weights of the FD nodes, as `eofpinn
 validate`) of u, v and P against FD, beside the PINN's own flow errors, and the relative L2
 difference of ψ, c± swapped in.
@@ -40,8 +47,9 @@ from eofpinn.physics.exact import osmotic_pressure  # noqa: E402
 from eofpinn.solution import trapezoid_weights  # noqa: E402
 from eofpinn.solvers.fd.grid import StaggeredGrid  # noqa: E402
 from eofpinn.solvers.fd.jacobian import JacobianAssembler  # noqa: E402
+from eofpinn.solvers.fd.fluxes import x_face_pairs  # noqa: E402
 from eofpinn.solvers.fd.output import node_fields  # noqa: E402
-from eofpinn.solvers.fd.residual import residual  # noqa: E402
+from eofpinn.solvers.fd.residual import DiscreteProblem, excess_force, field_of, potential_drops, residual  # noqa: E402
 from eofpinn.solvers.fd.solver import solve_system  # noqa: E402
 from eofpinn.solvers.pinn.evaluation import predict  # noqa: E402
 from validation.pinn_generalization import trained  # noqa: E402
@@ -50,6 +58,44 @@ ION_BLOCKS = ("psi", "c_plus", "c_minus")
 FLOW_BLOCKS = ("u", "v", "P")
 SWAPS = {"psi, c±": ION_BLOCKS, "psi": ("psi",), "c±": ("c_plus", "c_minus")}
 SLOTBOOM_SWAPS = ("g±", "psi, g± FD", "g± FD at y=½")  # see the module docstring
+JETS_SWAP = "psi, c± jets"
+JET_STEP = {torch.float64: 1e-6, torch.float32: 3e-3}  # central-difference step of the networks' derivatives
+
+
+def force_bracket(valences: tuple[float, float], c_plus, c_minus, dc_plus, dc_minus, dphi) -> np.ndarray:
+    """(∂c₊ + ẑ₊c₊∂φ)/ẑ₊ − (∂c₋ + ẑ₋c₋∂φ)/ẑ₋ along one axis: the bracket of the excess-pressure
+    body force, as the FD Stokes rows write it (residual.py; zero for Boltzmann ions)."""
+    z_plus, z_minus = valences
+    return (dc_plus + z_plus * c_plus * dphi) / z_plus - (dc_minus + z_minus * c_minus * dphi) / z_minus
+
+
+def fd_force_brackets(dp, f: dict) -> tuple[np.ndarray, np.ndarray]:
+    """The brackets the FD Stokes-x (u faces) and Stokes-y (interior v faces) rows form from the
+    cell values in `f` (residual.stokes_x, stokes_y)."""
+    dphi_x, dpsi_y = potential_drops(dp, f["psi"], field_of(dp, f))
+    periodic = dp.geometry.periodic
+    ca, cb = x_face_pairs(f["c_plus"], periodic, dp.end("c_plus", "in"), dp.end("c_plus", "out"))
+    ma, mb = x_face_pairs(f["c_minus"], periodic, dp.end("c_minus", "in"), dp.end("c_minus", "out"))
+    force_x = excess_force(dp, ca, cb, ma, mb, dphi_x, dp.geometry.dx_centres)
+    c, m = f["c_plus"], f["c_minus"]
+    force_y = excess_force(dp, c[:, :-1], c[:, 1:], m[:, :-1], m[:, 1:], dpsi_y[:, 1:-1], dp.geometry.dy_centres)
+    return np.asarray(force_x), np.asarray(force_y)
+
+
+def jet_force_brackets(problem, grid, values_at, step: float) -> tuple[np.ndarray, np.ndarray]:
+    """The same brackets from the networks' own derivatives at the same faces: Stokes-x at
+    (x_u, y_centres), Stokes-y at (x_unknown, interior y_faces); `values_at(xs, ys)` the PINN's
+    fields on the grid xs × ys."""
+    out = []
+    for axis, xs, ys in ((0, grid.x_u, grid.y_centres), (1, grid.x_unknown, grid.y_faces[1:-1])):
+        shift = np.array([step, 0.0] if axis == 0 else [0.0, step])
+        here = values_at(xs, ys)
+        ahead, behind = values_at(xs + shift[0], ys + shift[1]), values_at(xs - shift[0], ys - shift[1])
+        d = {name: (ahead[name] - behind[name]) / (2.0 * step) for name in ION_BLOCKS}
+        field = problem.field_hat if axis == 0 and not problem.paper_model else 0.0
+        out.append(force_bracket(problem.valences, here["c_plus"], here["c_minus"], d["c_plus"], d["c_minus"],
+                                 d["psi"] - field))
+    return out[0], out[1]
 
 
 def slotboom_factor(fields: dict, name: str, valence: float) -> np.ndarray:
@@ -114,6 +160,42 @@ def flow_given(system, z: np.ndarray) -> np.ndarray:
     return out
 
 
+def jets_swap(system, problem, grid, centres: dict, values_at, step: float, weights, reference) -> dict:
+    """The "psi, c± jets" swap: the PINN's ψ, c± in the cells, the Stokes rows' body force taken
+    from the networks' derivatives (a source adding jet − FD bracket), the flow solved."""
+    layout, scale = system.dp.layout, 1.0 / (system.dp.valence_span * problem.debye_ratio ** 2)
+    z = system.z.copy()
+    swapped = layout.unpack(z)
+    for name in ION_BLOCKS:
+        swapped[name][...] = centres[name]
+    fd_x, fd_y = fd_force_brackets(system.dp, swapped)
+    jet_x, jet_y = jet_force_brackets(problem, grid, values_at, step)
+    # row − source = ∇²u − ∇P − scale·jet  ⇔  source = scale·(jet − fd), the FD row being ∇²u − ∇P − scale·fd
+    sources = {"stokes_x": scale * (jet_x - fd_x), "stokes_y": scale * (jet_y - fd_y)}
+    dp = DiscreteProblem.build(problem, layout, system.boundary, sources)
+    solved = flow_given(_WithProblem(dp), z)
+    fields = excess(problem, node_fields(problem, layout, system.boundary, layout.unpack(solved)))
+    near_x = (np.minimum(grid.y_centres, 1.0 - grid.y_centres) < 2.0 * problem.debye_ratio)[None, :]
+    near_y = (np.minimum(grid.y_faces[1:-1], 1.0 - grid.y_faces[1:-1]) < 2.0 * problem.debye_ratio)[None, :]
+    area_x = grid.dx_centres.reshape(-1, 1) * grid.dy[None, :]
+    area_y = grid.dx.reshape(-1, 1) * grid.dy_centres[None, :]
+
+    def share(a, b, area, near=None):
+        part = a - b if near is None else np.where(near, a - b, 0.0)
+        return float(np.sqrt(np.sum(area * part ** 2) / np.sum(area * b ** 2)))
+
+    return {"errors": {name: relative_l2(fields[name], reference[name], weights) for name in FLOW_BLOCKS},
+            "force_x": share(jet_x, fd_x, area_x), "force_x_layers": share(jet_x, fd_x, area_x, near_x),
+            "force_y": share(jet_y, fd_y, area_y), "force_y_layers": share(jet_y, fd_y, area_y, near_y)}
+
+
+class _WithProblem:
+    """What `flow_given` reads of a solved system: its discrete problem."""
+
+    def __init__(self, dp) -> None:
+        self.dp = dp
+
+
 def excess(problem, fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """`fields` with P = p − Π(c±), the excess pressure, added."""
     return {**fields, "P": fields["p"] - osmotic_pressure(problem, fields["c_plus"], fields["c_minus"])}
@@ -175,6 +257,11 @@ def main(argv: list[str] | None = None) -> dict:
         out[label] = {"differences": dict(zip(ION_BLOCKS, map(float, differences))), "errors": errors}
         print(f"{label:12s} " + " ".join(f"{d:9.2e}" for d in differences) + "   "
               + " ".join(f"{errors[n]:9.2e}" for n in FLOW_BLOCKS))
+    out[JETS_SWAP] = jets_swap(system, problem, grid, centres, pinn_at, JET_STEP[dtype], weights, reference)
+    row = out[JETS_SWAP]
+    print(f"{JETS_SWAP:12s} " + " " * 30 + "   " + " ".join(f"{row['errors'][n]:9.2e}" for n in FLOW_BLOCKS)
+          + f"   (jet vs FD force: x {row['force_x']:.2e}, {row['force_x_layers']:.2e} within 2ε of a wall;"
+          f" y {row['force_y']:.2e}, {row['force_y_layers']:.2e})")
     layer = 2.0 * problem.debye_ratio
     out["slotboom"] = slotboom_errors(fd_ions, centres, grid.x_unknown, grid.y_centres, problem.valences, layer)
     for name, errors in out["slotboom"].items():

@@ -218,14 +218,16 @@ class FormulationSettings:
     times less (docs/method.md "The 2D recipe, revised").
     `normal_velocity_envelope` w > 0 (flow "velocity" only) multiplies v by an envelope along the
     channel, E(x) = e + (1 − e) Σ_k sech((x − x_k)/w), x_k the places where a wall condition changes
-    (their periodic images with periodic ends), e = 0.05 (`V_ENVELOPE_FLOOR` of formulation.py):
+    (their periodic images with periodic ends), e = `normal_velocity_floor` (default 0.05):
     the flow that a change of wall condition stirs up decays within about a channel height of it,
     and far from every change v is a small fraction of its value there, so the envelope spares the
     flow block from holding v near zero over most of the channel to the precision it needs at the
     changes. 0 (default), and channels whose walls do not change along x: no envelope; the 2D recipe
     adds w = 0.5. Measured (docs/method.md "Where v's error lies along the channel"): with w = 0.5
     and symmetry "mirror", zeta_step's v 1.5e-2 on two seeds (2.2e-2 and 1.7e-2 without it);
-    without the symmetry worse.
+    without the symmetry worse. `normal_velocity_floor` e in (0, 1] is the envelope's value far
+    from every change (its share of v there); off the recipe (docs/method.md "The flow block's
+    precision").
     `ion_scale` s multiplies the c± blocks' output N± in the exponent of "slotboom" and "log"
     ions (c± = exp(s d N± ∓ ψ) with hard walls), as flow_scale does for the flow: with s = 0.05
     a departure of log g± by 0.05 is an output of 1 (not with "direct" concentrations).
@@ -259,6 +261,7 @@ class FormulationSettings:
     normal_velocity: str = "distance"
     normal_velocity_scale: float = 1.0
     normal_velocity_envelope: float = 0.0
+    normal_velocity_floor: float = 0.05
     symmetry: str = "none"
 
     def __post_init__(self) -> None:
@@ -268,6 +271,8 @@ class FormulationSettings:
             "ion_scale": (in_range(0.0, 1e3, open_low=True), "a number in (0, 1000]"),
             "normal_velocity_scale": (in_range(0.0, 1e3, open_low=True), "a number in (0, 1000]"),
             "normal_velocity_envelope": (in_range(0.0, 100.0), "a number in [0, 100] (channel heights; 0: no envelope)"),
+            "normal_velocity_floor": (in_range(0.0, 1.0, open_low=True), "a number in (0, 1] (the envelope's value far "
+                                                                          "from every change of wall condition)"),
             "flow_scale": (lambda v: v in ("none", "auto") or in_range(0.0, 1e6, open_low=True)(v),
                            "\"none\", \"auto\" or a number in (0, 1e6]"),
             "field_scale": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),

@@ -54,6 +54,23 @@ def test_the_envelope_multiplies_v_alone_and_its_jets_equal_autograd():
         assert torch.allclose(jet[row], reference.detach(), rtol=0, atol=1e-10 * float(reference.detach().abs().max())), row
 
 
+def test_the_floor_is_the_envelopes_share_of_v_far_from_every_change():
+    """normal_velocity_floor e: E = e + (1 − e) sech((x − x_k)/w), so far from the step v keeps a
+    share e of the block's v, and at the step all of it; e outside (0, 1] is refused."""
+    case = load_case("zeta_step")
+    plain = _model(case, {"formulation.normal_velocity_envelope": 0.0})
+    floored = _model(case, {"formulation.normal_velocity_envelope": 0.5, "formulation.normal_velocity_floor": 0.01})
+    step = case.problem.length_ratio / 2
+    points = torch.tensor([[step - 4.9, 0.3], [step, 0.3]], dtype=torch.float64)
+    with torch.no_grad():
+        share = floored(points)["v"][0] / plain(points)["v"][0]
+    assert float(share[0]) == pytest.approx(0.01 + 0.99 / math.cosh(9.8), rel=1e-12)
+    assert float(share[1]) == pytest.approx(1.0, rel=1e-12)
+    for bad in (0.0, 1.5):
+        with pytest.raises(SettingError, match=r"formulation\.normal_velocity_floor"):
+            replace(case.pinn, {"formulation.normal_velocity_floor": bad})
+
+
 def test_the_envelope_is_periodic_on_a_periodic_pattern_and_absent_without_edges():
     case = load_case("patterned_zeta")
     ell, width = case.problem.length_ratio, 0.5

@@ -106,7 +106,7 @@ from eofpinn.solvers.pinn import derivatives as jets
 from eofpinn.solvers.pinn.networks import Embedding, FieldNetworks
 
 FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "P")
-V_ENVELOPE_FLOOR = 0.05  # e of the envelope of v (normal_velocity_envelope): its value far from every edge
+V_ENVELOPE_FLOOR = FormulationSettings.normal_velocity_floor  # default e of v's envelope: its value far from every edge
 ION_SIGNS = {"c_plus": 1.0, "c_minus": -1.0}
 __all__ = ["FIELDS", "ION_SIGNS", "CONCENTRATION_FORMS", "PSI_BASES", "PRESSURE_FORMS", "Formulation", "PINNModel",
            "build_model", "values_as_jets"]
@@ -144,6 +144,7 @@ class Formulation:
     v_scale: float = 1.0  # normal_velocity_scale s: v = s U d N_v
     v_edges: tuple[float, ...] = ()  # normal_velocity_envelope: x of every change of wall condition (and images)
     v_envelope_width: float = 0.0  # w of the envelope E(x) that multiplies v; 0: none
+    v_envelope_floor: float = V_ENVELOPE_FLOOR  # e: E's value far from every edge (normal_velocity_floor)
     ion_scale: float = 1.0  # s: the exponent of "slotboom"/"log" ions takes s N± (ion_scale)
     mirror: bool = False  # symmetry "mirror": the blocks see the folded height, v = … (1 − 2y) N_v is odd
     diffusivities: tuple[float, float] = (1.0, 1.0)  # δ± (the base ion fluxes of ion_flux "stream")
@@ -168,6 +169,7 @@ class Formulation:
             v_edges=(envelope_edges(problem, settings.normal_velocity_envelope)
                      if settings.normal_velocity_envelope > 0.0 else ()),
             v_envelope_width=settings.normal_velocity_envelope,
+            v_envelope_floor=settings.normal_velocity_floor,
             # Hard Boltzmann ions impose exp(∓ζ̂): a symmetric salt only (z₊:z₋ walls stay soft).
             hard_ions=(walls is not None and not charge_walls and problem.ion_wall == "boltzmann"
                        and problem.valences == (1.0, -1.0)),
@@ -197,7 +199,7 @@ class Formulation:
         )
 
     def v_envelope_jet(self, x: Tensor) -> Tensor:
-        """Jet of E(x) = e + (1 − e) Σ_k sech((x − x_k)/w) (normal_velocity_envelope; e = V_ENVELOPE_FLOOR)."""
+        """Jet of E(x) = e + (1 − e) Σ_k sech((x − x_k)/w) (normal_velocity_envelope w, normal_velocity_floor e)."""
         w = self.v_envelope_width
         value, d1, d2 = (torch.zeros_like(x) for _ in range(3))
         for edge in self.v_edges:
@@ -206,8 +208,9 @@ class Formulation:
             value = value + sech
             d1 = d1 - sech * tanh / w
             d2 = d2 + sech * (tanh**2 - sech**2) / w**2
-        share = 1.0 - V_ENVELOPE_FLOOR
-        return jets.jet_of_x(V_ENVELOPE_FLOOR + share * value, share * d1, share * d2)
+        floor = self.v_envelope_floor
+        share = 1.0 - floor
+        return jets.jet_of_x(floor + share * value, share * d1, share * d2)
 
     @property
     def hard_psi(self) -> bool:
