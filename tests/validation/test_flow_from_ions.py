@@ -9,13 +9,19 @@ from eofpinn.cases import Problem, ZetaSegment
 from eofpinn.cases.model import FDSettings
 from eofpinn.solvers.fd.grid import StaggeredGrid
 from eofpinn.solvers.fd.solver import solve_system
-from validation.flow_from_ions import flow_given, flow_indices, slotboom_errors, slotboom_swap
+from validation.flow_from_ions import (
+    fd_force_brackets, flow_given, flow_indices, jet_force_brackets, jets_flow, slotboom_errors, slotboom_swap,
+)
+
+
+def _patterned_problem():
+    wall = (ZetaSegment(0.0, 0.5, 1.0), ZetaSegment(0.5, 1.0, -0.5))
+    return Problem(debye_ratio=0.2, length_ratio=1.0, field_hat=1.0, zeta_bottom=wall, zeta_top=(ZetaSegment(0.0, 1.0, -0.3),),
+                   zeta_transition=0.05)
 
 
 def _patterned_system():
-    wall = (ZetaSegment(0.0, 0.5, 1.0), ZetaSegment(0.5, 1.0, -0.5))
-    problem = Problem(debye_ratio=0.2, length_ratio=1.0, field_hat=1.0, zeta_bottom=wall, zeta_top=(ZetaSegment(0.0, 1.0, -0.3),),
-                      zeta_transition=0.05)
+    problem = _patterned_problem()
     grid = StaggeredGrid.build(problem, 17, 18, 3.0)
     return solve_system(problem, grid, FDSettings(nx=17, ny=18))
 
@@ -86,3 +92,58 @@ def test_slotboom_errors_measure_g_and_its_x_derivative():
     near = (np.minimum(Y, 1.0 - Y) < 0.25)
     assert layered["g_x_layers"] == pytest.approx(1e-3 * norm(near * 1.0) / norm(np.gradient(g, x, axis=0)), rel=1e-12)
     assert 0.3 < (layered["g_x_layers"] / layered["g_x"]) ** 2 < 0.7
+
+
+def _smooth_ions(problem):
+    """Smooth periodic ψ, c± (not Boltzmann: they exert a force) as `values_at(xs, ys)`."""
+    def values_at(xs, ys):
+        X, Y = np.meshgrid(xs, ys, indexing="ij")
+        psi = 0.3 * np.sin(2 * np.pi * X) * np.cos(np.pi * Y)
+        return {"psi": psi, "c_plus": np.exp(-psi) * (1 + 0.2 * np.sin(2 * np.pi * X) * np.cos(np.pi * Y)),
+                "c_minus": np.exp(psi) * (1 + 0.1 * np.cos(2 * np.pi * X) * np.sin(np.pi * Y))}
+    return values_at
+
+
+def test_the_fd_force_brackets_converge_to_the_jets_at_second_order():
+    """The Stokes rows' body-force brackets formed from cell values (Scharfetter–Gummel across
+    each face) approach those of the fields' own derivatives at the faces as h²."""
+    wall = (ZetaSegment(0.0, 1.0, -0.3),)
+    problem = Problem(debye_ratio=0.2, length_ratio=1.0, field_hat=1.0, zeta_bottom=wall, zeta_top=wall)
+    values_at = _smooth_ions(problem)
+    errors = []
+    for nx, ny in ((17, 18), (33, 34)):
+        system = solve_system(problem, StaggeredGrid.build(problem, nx, ny, 1.0), FDSettings(nx=nx, ny=ny))
+        grid = system.dp.layout.grid
+        cells = dict(system.dp.layout.unpack(system.z.copy()), **values_at(grid.x_unknown, grid.y_centres))
+        fd = fd_force_brackets(system.dp, cells)
+        jet = jet_force_brackets(problem, grid, values_at, 1e-6)
+        errors.append([np.abs(a - b).max() / np.abs(b).max() for a, b in zip(fd, jet)])
+    for axis in (0, 1):
+        assert errors[1][axis] < 1e-2
+        assert 3.0 < errors[0][axis] / errors[1][axis] < 5.0, (axis, errors)
+
+
+def test_the_jets_swap_drives_the_flow_with_the_jets_force():
+    """Cells holding Boltzmann ions (no y force, another x force) with the jets of smooth ions give
+    the flow that the smooth ions in the cells give, to the scheme's order: the source replaces
+    the cells' force by the jets'; without it the flow is another one."""
+    system = _patterned_system()
+    problem, grid = _patterned_problem(), system.dp.layout.grid
+    values_at = _smooth_ions(problem)
+    layout = system.dp.layout
+    smooth = values_at(grid.x_unknown, grid.y_centres)
+    boltzmann = {"psi": smooth["psi"], "c_plus": np.exp(-smooth["psi"]), "c_minus": np.exp(smooth["psi"])}
+    z = system.z.copy()
+    for name, value in smooth.items():
+        layout.unpack(z)[name][...] = value
+    wanted = layout.unpack(flow_given(system, z))["v"]
+    solved, forces = jets_flow(system, problem, grid, boltzmann, values_at, 1e-6)
+    got = layout.unpack(solved)["v"]
+    z = system.z.copy()
+    for name, value in boltzmann.items():
+        layout.unpack(z)[name][...] = value
+    without = layout.unpack(flow_given(system, z))["v"]
+    size = np.abs(wanted).max()
+    assert np.abs(got - wanted).max() < 0.1 * size
+    assert np.abs(without - wanted).max() > 0.5 * size
+    assert forces["force_y"] > 0.5  # the cells' Boltzmann ions exert (almost) no y force, the jets do
