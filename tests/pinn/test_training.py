@@ -449,3 +449,25 @@ def test_the_psi_base_without_the_flow_base_is_warned_about():
             warnings.simplefilter("always")
             ChannelTask(case, settings)
         assert [str(w.message) for w in caught] == ([PSI_BASE_ALONE] if warned else [])
+
+
+def test_a_salt_other_than_1_1_is_warned_about_and_recorded():
+    """A 2:1 salt (measured far off: method.md, "A 2:1 salt") says so when the run is set up and
+    in the solution's info; a 1:1 salt does not."""
+    import warnings
+
+    from eofpinn.cases import load_case
+
+    for name, warned in (("cacl2_channel", True), ("quickstart", False)):
+        case = load_case(name)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            task = ChannelTask(case, case.pinn)
+        messages = [str(w.message) for w in caught]
+        model = task.build_model(torch.Generator().manual_seed(0)).double()
+        solution = task.solution(model, torch.device("cpu"), torch.float64, {"steps": 0})
+        assert solution.info.get("warnings", []) == messages and solution.info["steps"] == 0, name
+        assert messages == (["the PINN is not validated for a 2:1 salt: with its defaults on "
+                             "cases/cacl2_channel.toml (2:1, charged walls) it ends far from the exact solution "
+                             "(relative L2 psi 12, c+ 1.0, c- 0.78, u 0.50; docs/method.md, \"A 2:1 salt\"); use "
+                             "--solver fd, or --solver exact on a straight channel"] if warned else []), name
