@@ -36,6 +36,7 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import scipy.sparse.linalg as spla
@@ -59,12 +60,13 @@ FLOW_BLOCKS = ("u", "v", "P")
 SWAPS = {"psi, c±": ION_BLOCKS, "psi": ("psi",), "c±": ("c_plus", "c_minus")}
 SLOTBOOM_SWAPS = ("g±", "psi, g± FD", "g± FD at y=½")  # see the module docstring
 JETS_SWAP = "psi, c± jets"
-JET_STEP = {torch.float64: 1e-6, torch.float32: 3e-3}  # central-difference step of the networks' derivatives
+# The central-difference step of the networks' derivatives, by the networks' dtype.
+JET_STEP = {torch.float64: 1e-6, torch.float32: 3e-3}
 
 
 def force_bracket(valences: tuple[float, float], c_plus, c_minus, dc_plus, dc_minus, dphi) -> np.ndarray:
     """(∂c₊ + ẑ₊c₊∂φ)/ẑ₊ − (∂c₋ + ẑ₋c₋∂φ)/ẑ₋ along one axis: the bracket of the excess-pressure
-    body force, as the FD Stokes rows write it (residual.py; zero for Boltzmann ions)."""
+    body force, as the FD Stokes rows write it (residual.py)."""
     z_plus, z_minus = valences
     return (dc_plus + z_plus * c_plus * dphi) / z_plus - (dc_minus + z_minus * c_minus * dphi) / z_minus
 
@@ -172,10 +174,10 @@ def jets_flow(system, problem, grid, centres: dict, values_at, step: float) -> t
         swapped[name][...] = centres[name]
     fd_x, fd_y = fd_force_brackets(system.dp, swapped)
     jet_x, jet_y = jet_force_brackets(problem, grid, values_at, step)
-    # row − source = ∇²u − ∇P − scale·jet  ⇔  source = scale·(jet − fd), the FD row being ∇²u − ∇P − scale·fd
+    # The FD row is ∇²u − ∇P − scale·fd; row − source = ∇²u − ∇P − scale·jet ⇔ source = scale·(jet − fd).
     sources = {"stokes_x": scale * (jet_x - fd_x), "stokes_y": scale * (jet_y - fd_y)}
     dp = DiscreteProblem.build(problem, layout, system.boundary, sources)
-    solved = flow_given(_WithProblem(dp), z)
+    solved = flow_given(SimpleNamespace(dp=dp), z)  # (flow_given reads the system's discrete problem)
     layer = 2.0 * problem.debye_ratio
     near_x = (np.minimum(grid.y_centres, 1.0 - grid.y_centres) < layer)[None, :]
     near_y = (np.minimum(grid.y_faces[1:-1], 1.0 - grid.y_faces[1:-1]) < layer)[None, :]
@@ -188,13 +190,6 @@ def jets_flow(system, problem, grid, centres: dict, values_at, step: float) -> t
 
     return solved, {"force_x": share(jet_x, fd_x, area_x), "force_x_layers": share(jet_x, fd_x, area_x, near_x),
                     "force_y": share(jet_y, fd_y, area_y), "force_y_layers": share(jet_y, fd_y, area_y, near_y)}
-
-
-class _WithProblem:
-    """What `flow_given` reads of a solved system: its discrete problem."""
-
-    def __init__(self, dp) -> None:
-        self.dp = dp
 
 
 def excess(problem, fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -232,6 +227,10 @@ def main(argv: list[str] | None = None) -> dict:
             values = predict(trainer.model, problem, points)
         return {k: v.double().cpu().numpy().reshape(X.shape) for k, v in values.items()}
 
+    def flow_errors(solved: np.ndarray) -> dict[str, float]:
+        fields = excess(problem, node_fields(problem, layout, system.boundary, layout.unpack(solved)))
+        return {name: relative_l2(fields[name], reference[name], weights) for name in FLOW_BLOCKS}
+
     own = excess(problem, pinn_at(x, y))
     centres = pinn_at(grid.x_unknown, grid.y_centres)
     out = {"pinn": {name: relative_l2(own[name], reference[name], weights) for name in FLOW_BLOCKS}}
@@ -252,15 +251,12 @@ def main(argv: list[str] | None = None) -> dict:
         for name, value in values.items():
             swapped[name][...] = value
         differences = [np.sqrt(np.sum((swapped[n] - unknowns[n]) ** 2) / np.sum(unknowns[n] ** 2)) for n in ION_BLOCKS]
-        solved = flow_given(system, z)
-        fields = excess(problem, node_fields(problem, layout, system.boundary, layout.unpack(solved)))
-        errors = {name: relative_l2(fields[name], reference[name], weights) for name in FLOW_BLOCKS}
+        errors = flow_errors(flow_given(system, z))
         out[label] = {"differences": dict(zip(ION_BLOCKS, map(float, differences))), "errors": errors}
         print(f"{label:12s} " + " ".join(f"{d:9.2e}" for d in differences) + "   "
               + " ".join(f"{errors[n]:9.2e}" for n in FLOW_BLOCKS))
     solved, row = jets_flow(system, problem, grid, centres, pinn_at, JET_STEP[dtype])
-    fields = excess(problem, node_fields(problem, layout, system.boundary, layout.unpack(solved)))
-    row["errors"] = {name: relative_l2(fields[name], reference[name], weights) for name in FLOW_BLOCKS}
+    row["errors"] = flow_errors(solved)
     out[JETS_SWAP] = row
     print(f"{JETS_SWAP:12s} " + " " * 30 + "   " + " ".join(f"{row['errors'][n]:9.2e}" for n in FLOW_BLOCKS)
           + f"   (jet vs FD force: x {row['force_x']:.2e}, {row['force_x_layers']:.2e} within 2ε of a wall;"

@@ -49,8 +49,10 @@ class ChannelTask:
         form = settings.formulation
         if form.hard_walls and form.psi_base == "gouy_chapman" and form.flow_base == "none":
             warnings.warn(PSI_BASE_ALONE, stacklevel=2)
-        if tuple(self.problem.valences) != (1.0, -1.0):
-            warnings.warn(unvalidated_salt(self.problem.valences), stacklevel=2)
+        valences = tuple(self.problem.valences)
+        self.salt_warning = unvalidated_salt(valences) if valences != (1.0, -1.0) else None
+        if self.salt_warning:
+            warnings.warn(self.salt_warning, stacklevel=2)
 
     def build_model(self, generator: torch.Generator) -> nn.Module:
         return build_model(self.problem, self.settings, generator)
@@ -108,8 +110,8 @@ class ChannelTask:
         x, y = eval_grid(self.problem, self.settings.records, self.case.fd)
         fields = solution_on_grid(model, self.problem, x, y, device, dtype)
         case = self.case
-        if tuple(self.problem.valences) != (1.0, -1.0):  # recorded with the run (summary.json's info)
-            info = {**info, "warnings": [*info.get("warnings", []), unvalidated_salt(self.problem.valences)]}
+        if self.salt_warning:  # recorded with the run (summary.json's info)
+            info = {**info, "warnings": [*info.get("warnings", []), self.salt_warning]}
         if self.problem.open_circuit:
             field = float(model.field.detach())
             case, info = with_field(case, field), {**info, "open_circuit_field_hat": field}
