@@ -497,18 +497,23 @@ class PolishSettings:
     problem in the flow's outputs (validation/flow_from_ions.py measures how far the fields of that
     flow lie from FD's). `blocks` = "ions" is the converse: the ψ and c± blocks (and an open
     circuit's field, and the ion fluxes Q± of ion_flux "stream") move with the flow frozen and
-    minimise every other term, so the phase solves Poisson and Nernst–Planck in the frozen flow."""
+    minimise every other term, so the phase solves Poisson and Nernst–Planck in the frozen flow.
+    `continuity_factor` multiplies the frozen weight of the continuity term over the phase (1: as
+    the main phase left it; measured in docs/method.md "The flow block's precision", not in the
+    recipe)."""
 
     steps: int = 0
     dtype: str = "same"
     name: str = "lbfgs"
     learning_rate: float | None = None
     blocks: str = "all"
+    continuity_factor: float = 1.0
     options: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         check_fields(self, "polish.", {
             "blocks": (one_of(POLISH_BLOCKS), choices_text(POLISH_BLOCKS)),
+            "continuity_factor": (in_range(0.0, 1e6, open_low=True), "a number in (0, 1e6]"),
             "steps": (at_least(0), "an integer ≥ 0 (0: no polishing phase)"),
             "dtype": (one_of(POLISH_DTYPES), choices_text(POLISH_DTYPES)),
             "name": (lambda v: isinstance(v, str) and v != "", "an optimiser name"),

@@ -404,6 +404,23 @@ def test_a_block_polish_moves_its_blocks_alone(quick_problem, small_settings, po
     assert last[fixed] == pytest.approx(first[fixed], rel=1e-12)
 
 
+def test_the_continuity_factor_multiplies_continuitys_frozen_weight(quick_problem, small_settings):
+    """[pinn.polish] continuity_factor f: over the phase the continuity term weighs f times the
+    weight the main phase left it, every other term of the part as it was."""
+    masks = {}
+    for factor in (1.0, 10.0):
+        settings = replace(small_settings, {"steps": 6, "polish.steps": 2, "polish.blocks": "flow",
+                                            "polish.continuity_factor": factor})
+        trainer = trainer_module.Trainer(ChannelTask(case_from_problem(quick_problem, pinn=settings), settings),
+                                         settings)
+        for _ in range(5):
+            trainer.train_step()
+        masks[factor] = dict(zip(trainer.term_names, trainer.polish_mask.tolist()))
+    assert masks[10.0] == {**masks[1.0], "continuity": 10.0} and masks[1.0]["continuity"] == 1.0
+    with pytest.raises(SettingError, match=r"polish\.continuity_factor"):
+        replace(small_settings, {"polish.continuity_factor": 0.0})
+
+
 def test_an_lbfgs_step_that_ends_on_a_non_finite_loss_is_undone(quick_problem, small_settings):
     """A line search that lands where the loss is NaN: the next step finds it, puts the parameters
     back where that step started, restarts L-BFGS and goes on with finite losses."""

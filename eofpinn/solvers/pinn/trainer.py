@@ -215,10 +215,10 @@ class Trainer:
         self.phase = "polish"
         self.before_closure_step = None  # another parameter list (and dtype) from here on
         # A phase that moves one part minimises that part's own equations (the task's own_terms),
-        # weighted as the main phase left them.
+        # weighted as the main phase left them (continuity's times [pinn.polish] continuity_factor).
         own = set(self.term_names if polish.blocks == "all" else self.task.own_terms(polish.blocks, self.term_names))
-        self.polish_mask = torch.tensor([float(name in own) for name in self.term_names], dtype=self.dtype,
-                                        device=self.device)
+        self.polish_mask = torch.tensor([float(name in own) * (polish.continuity_factor if name == "continuity" else 1.0)
+                                         for name in self.term_names], dtype=self.dtype, device=self.device)
         if polish.blocks != "all":  # one part moves, the rest stays where the main phase left it
             moving = {id(p) for p in self._polished_parameters(polish.blocks)}
             for p in self.params:
