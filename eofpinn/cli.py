@@ -116,8 +116,8 @@ def _load(args: argparse.Namespace):
     case = load_with_overrides(args.case, _overrides(args))
     # The PINN's flags (--steps, --seed, ...) join the --set changes, so that the settings are
     # checked once with all of them (`--steps 9000 --set pinn.polish.steps=8000` is a valid run).
-    flags = {key: getattr(args, name) for name, key in PINN_SHORTCUTS.items()
-             if getattr(args, "solver", None) == "pinn" and getattr(args, name, None) is not None}
+    given = PINN_SHORTCUTS.items() if getattr(args, "solver", None) == "pinn" else ()
+    flags = {key: getattr(args, name) for name, key in given if getattr(args, name, None) is not None}
     case = with_settings(case, {**parse_setting_overrides(getattr(args, "set", None)), **flags})
     for message in case.warnings:
         print(f"warning: {message}", file=sys.stderr)

@@ -100,6 +100,26 @@ def jet_force_brackets(problem, grid, values_at, step: float) -> tuple[np.ndarra
     return out[0], out[1]
 
 
+def with_ions(system, values: dict) -> np.ndarray:
+    """A copy of the solved unknowns with the cell values of `values` (some of ψ, c±) put in."""
+    z = system.z.copy()
+    swapped = system.dp.layout.unpack(z)
+    for name, value in values.items():
+        swapped[name][...] = value
+    return z
+
+
+def near_walls(y: np.ndarray, layer: float) -> np.ndarray:
+    """Columns (a row mask) of the points within `layer` of a wall."""
+    return (np.minimum(y, 1.0 - y) < layer)[None, :]
+
+
+def relative_difference(a: np.ndarray, b: np.ndarray, area: np.ndarray, near: np.ndarray | None = None) -> float:
+    """‖a − b‖ / ‖b‖ with cell areas as weights; with `near`, only the part of a − b there."""
+    part = a - b if near is None else np.where(near, a - b, 0.0)
+    return float(np.sqrt(np.sum(area * part ** 2) / np.sum(area * b ** 2)))
+
+
 def slotboom_factor(fields: dict, name: str, valence: float) -> np.ndarray:
     """g± = c± e^{ẑ± ψ} (name "c_plus" or "c_minus")."""
     return fields[name] * np.exp(valence * fields["psi"])
@@ -112,15 +132,13 @@ def slotboom_errors(fd: dict, pinn: dict, x: np.ndarray, y: np.ndarray, valences
     also "g_x_layers", the part of the latter from the cells within `layer` of a wall (its
     square and that of the rest add up to the square of "g_x")."""
     area = np.gradient(x)[:, None] * np.gradient(y)[None, :]
-    norm = lambda a: np.sqrt(np.sum(area * a ** 2))  # noqa: E731
-    near = (np.minimum(y, 1.0 - y) < layer)[None, :]
     out = {}
     for name, z in zip(("c_plus", "c_minus"), valences):
         g_fd, g_pinn = slotboom_factor(fd, name, z), slotboom_factor(pinn, name, z)
         gx_fd, gx_pinn = np.gradient(g_fd, x, axis=0), np.gradient(g_pinn, x, axis=0)
-        out[name] = {"g": float(norm(g_pinn - g_fd) / norm(g_fd)), "g_x": float(norm(gx_pinn - gx_fd) / norm(gx_fd))}
+        out[name] = {"g": relative_difference(g_pinn, g_fd, area), "g_x": relative_difference(gx_pinn, gx_fd, area)}
         if layer > 0.0:
-            out[name]["g_x_layers"] = float(norm(np.where(near, gx_pinn - gx_fd, 0.0)) / norm(gx_fd))
+            out[name]["g_x_layers"] = relative_difference(gx_pinn, gx_fd, area, near_walls(y, layer))
     return out
 
 
@@ -168,28 +186,21 @@ def jets_flow(system, problem, grid, centres: dict, values_at, step: float) -> t
     flow solved; returns the unknowns and the relative L2 differences of the two brackets (over
     the faces, and the part within 2ε of a wall)."""
     layout, scale = system.dp.layout, 1.0 / (system.dp.valence_span * problem.debye_ratio ** 2)
-    z = system.z.copy()
-    swapped = layout.unpack(z)
-    for name in ION_BLOCKS:
-        swapped[name][...] = centres[name]
-    fd_x, fd_y = fd_force_brackets(system.dp, swapped)
+    z = with_ions(system, {name: centres[name] for name in ION_BLOCKS})
+    fd_x, fd_y = fd_force_brackets(system.dp, layout.unpack(z))
     jet_x, jet_y = jet_force_brackets(problem, grid, values_at, step)
     # The FD row is ∇²u − ∇P − scale·fd; row − source = ∇²u − ∇P − scale·jet ⇔ source = scale·(jet − fd).
     sources = {"stokes_x": scale * (jet_x - fd_x), "stokes_y": scale * (jet_y - fd_y)}
     dp = DiscreteProblem.build(problem, layout, system.boundary, sources)
     solved = flow_given(SimpleNamespace(dp=dp), z)  # (flow_given reads the system's discrete problem)
     layer = 2.0 * problem.debye_ratio
-    near_x = (np.minimum(grid.y_centres, 1.0 - grid.y_centres) < layer)[None, :]
-    near_y = (np.minimum(grid.y_faces[1:-1], 1.0 - grid.y_faces[1:-1]) < layer)[None, :]
+    near_x, near_y = near_walls(grid.y_centres, layer), near_walls(grid.y_faces[1:-1], layer)
     area_x = grid.dx_centres.reshape(-1, 1) * grid.dy[None, :]
     area_y = grid.dx.reshape(-1, 1) * grid.dy_centres[None, :]
-
-    def share(a, b, area, near=None):
-        part = a - b if near is None else np.where(near, a - b, 0.0)
-        return float(np.sqrt(np.sum(area * part ** 2) / np.sum(area * b ** 2)))
-
-    return solved, {"force_x": share(jet_x, fd_x, area_x), "force_x_layers": share(jet_x, fd_x, area_x, near_x),
-                    "force_y": share(jet_y, fd_y, area_y), "force_y_layers": share(jet_y, fd_y, area_y, near_y)}
+    return solved, {"force_x": relative_difference(jet_x, fd_x, area_x),
+                    "force_x_layers": relative_difference(jet_x, fd_x, area_x, near_x),
+                    "force_y": relative_difference(jet_y, fd_y, area_y),
+                    "force_y_layers": relative_difference(jet_y, fd_y, area_y, near_y)}
 
 
 def excess(problem, fields: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -242,14 +253,12 @@ def main(argv: list[str] | None = None) -> dict:
     fd_ions = {n: unknowns[n] for n in ION_BLOCKS}  # views of system.z: the swaps below write into copies
     mid_row = int(np.argmin(np.abs(grid.y_centres - 0.5)))
     for label in (*SWAPS, *SLOTBOOM_SWAPS):
-        z = system.z.copy()
-        swapped = layout.unpack(z)
         if label in SWAPS:
             values = {name: centres[name] for name in SWAPS[label]}
         else:
             values = slotboom_swap(label, fd_ions, centres, problem.valences, mid_row)
-        for name, value in values.items():
-            swapped[name][...] = value
+        z = with_ions(system, values)
+        swapped = layout.unpack(z)
         differences = [np.sqrt(np.sum((swapped[n] - unknowns[n]) ** 2) / np.sum(unknowns[n] ** 2)) for n in ION_BLOCKS]
         errors = flow_errors(flow_given(system, z))
         out[label] = {"differences": dict(zip(ION_BLOCKS, map(float, differences))), "errors": errors}

@@ -19,6 +19,7 @@ from torch import nn
 
 from eofpinn.cases import with_field
 from eofpinn.cases.model import Case, PINNSettings
+from eofpinn.physics.electrolyte import is_symmetric
 from eofpinn.solution import Solution
 from eofpinn.solvers.pinn.collocation import Collocation, adapted, interior_split, mirrored, sample_collocation
 from eofpinn.solvers.pinn.evaluation import Evaluator, eval_grid, solution_on_grid
@@ -49,8 +50,8 @@ class ChannelTask:
         form = settings.formulation
         if form.hard_walls and form.psi_base == "gouy_chapman" and form.flow_base == "none":
             warnings.warn(PSI_BASE_ALONE, stacklevel=2)
-        valences = tuple(self.problem.valences)
-        self.salt_warning = unvalidated_salt(valences) if valences != (1.0, -1.0) else None
+        symmetric = is_symmetric(*self.problem.valences)
+        self.salt_warning = None if symmetric else unvalidated_salt(self.problem.valences)
         if self.salt_warning:
             warnings.warn(self.salt_warning, stacklevel=2)
 
