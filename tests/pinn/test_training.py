@@ -163,6 +163,47 @@ def test_compiled_loss_matches_eager(tmp_path, quick_problem, small_settings):
         assert torch.allclose(a, b, rtol=1e-8, atol=1e-10)
 
 
+@pytest.mark.slow
+def test_a_compiled_run_goes_through_a_float64_flow_polish_with_per_term_gradients(quick_problem, small_settings):
+    """The 2D recipe's run compiled: GN updates and the logged conflict diagnostics take per-term
+    gradients (the graph kept) in float32 and then in the float64 polish of the flow block, whose
+    compiled backward once refused a kept graph (donated buffers). Cold compiles: about 2 minutes."""
+    settings = replace(small_settings, {"compile": True, "steps": 12, "polish.steps": 4, "polish.dtype": "float64",
+                                        "polish.blocks": "flow", "records.log_every": 1,
+                                        "records.conflict_diagnostics": True, "balancing.every": 4})
+    trainer = trainer_module.Trainer(ChannelTask(case_from_problem(quick_problem, pinn=settings), settings), settings)
+    trainer.train()
+    assert trainer.compile_failure is None and trainer.step == 12 and trainer.dtype == torch.float64
+    assert len(trainer.history) == 13 and all(math.isfinite(row["loss"]) for row in trainer.history)
+
+
+def test_a_compiler_that_fails_leaves_the_run_eager_with_one_warning(monkeypatch, quick_problem, small_settings):
+    """Where torch.compile cannot compile (no C++ compiler on the machine, say), the run trains
+    on the eager loss, warns once and records it; its steps are the eager run's to the last bit."""
+    import warnings
+
+    def failing_compile(function):
+        def compiled(*args):
+            raise RuntimeError("InductorError: no C++ compiler found\nmore detail")
+        return compiled
+
+    monkeypatch.setattr(trainer_module.torch, "compile", failing_compile)
+    runs = {}
+    for flag in (True, False):
+        settings = replace(small_settings, {"compile": flag, "steps": 20})
+        trainer = trainer_module.Trainer(ChannelTask(case_from_problem(quick_problem, pinn=settings), settings), settings)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            trainer.train()
+        history = [{k: v for k, v in row.items() if k not in ("ms_per_step", "elapsed_s")} for row in trainer.history]
+        runs[flag] = (history, [str(w.message) for w in caught], trainer.result().info.get("warnings", []))
+    message = ("[pinn] compile = true failed (RuntimeError: InductorError: no C++ compiler found); "
+               "trained without it")
+    assert runs[True][1] == [message] and runs[True][2] == [message]
+    assert runs[False][1] == [] and runs[False][2] == []
+    assert runs[True][0] == runs[False][0]
+
+
 def test_polishing_phase_freezes_weights_switches_optimizer_and_resumes_exactly(tmp_path, quick_problem, small_settings):
     """[pinn.polish]: the last steps run L-BFGS in float64 with the GN weights of the main phase;
     a run split inside either phase continues the same history."""

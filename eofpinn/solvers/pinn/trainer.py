@@ -159,7 +159,14 @@ class Trainer:
         self.balancer = make_balancer(settings.balancing)
         self.balance = self.balancer.init(self.term_names, self.device, self.dtype)
         self.evaluate = task.evaluator(self.device, self.dtype)
-        self.terms_fn = torch.compile(self._terms) if settings.compile else self._terms
+        self.compile_failure: str | None = None  # why torch.compile was given up, if it was
+        self.terms_fn = self._compiled_terms if settings.compile else self._terms
+        self._compiled = torch.compile(self._terms) if settings.compile else None
+        if settings.compile:
+            # Per-term gradients keep the graph (retain_graph=True), which a backward compiled with
+            # donated buffers refuses (it did at the first float64 step of a flow polish). The
+            # backward is compiled at its first call, outside any call here: set for the process.
+            torch._functorch.config.donated_buffer = False
         self.step, self.history, self.train_seconds = 0, [], 0.0
         self.best = {"loss": math.inf, "loss_step": -1, "loss_errors": {}, "error": math.inf,
                      "error_step": -1, "errors": {}}
@@ -189,6 +196,20 @@ class Trainer:
     def _terms(self, points) -> Tensor:
         terms = self.task.loss_terms(self.model, points)
         return torch.stack([terms[name] for name in self.term_names])
+
+    def _compiled_terms(self, points) -> Tensor:
+        """`_terms` through torch.compile; where compiling fails (no C++ compiler for the CPU
+        backend, an operation the compiler does not take), the run goes on with `_terms` itself
+        after one warning, recorded in the result's info. An error of the loss itself is raised
+        again by `_terms`."""
+        try:
+            return self._compiled(points)
+        except Exception as exc:  # noqa: BLE001 - any failure of the compiler; eager mode decides
+            reason = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+            self.compile_failure = f"[pinn] compile = true failed ({type(exc).__name__}: {reason}); trained without it"
+            warnings.warn(self.compile_failure, stacklevel=2)
+            self.terms_fn = self._terms
+            return self._terms(points)
 
     @property
     def polishing(self) -> bool:
@@ -615,6 +636,8 @@ class Trainer:
             "loss_terms": list(self.term_names),
             "settings": as_table(self.settings),
         }
+        if self.compile_failure:
+            info["warnings"] = [self.compile_failure]
         return self.fields(info)
 
     def fields(self, info: dict):
