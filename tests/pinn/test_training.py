@@ -529,3 +529,16 @@ def test_a_salt_other_than_1_1_is_warned_about_and_recorded():
                              "cases/cacl2_channel.toml (2:1, charged walls) it ends far from the exact solution "
                              "(relative L2 psi 12, c+ 1.0, c- 0.78, u 0.50; docs/method.md, \"A 2:1 salt\"); use "
                              "--solver fd, or --solver exact on a straight channel"] if warned else []), name
+
+
+def test_the_progress_bar_says_the_first_step_waits_for_the_compiler(capsys, quick_problem, small_settings):
+    """A compiled run's bar names the compilation until the first history row replaces it."""
+    for flag in (True, False):
+        settings = replace(small_settings, {"compile": flag})
+        trainer = trainer_module.Trainer(ChannelTask(case_from_problem(quick_problem, pinn=settings), settings), settings)
+        bar = trainer_module.ProgressBar()
+        bar.started(trainer)
+        assert (trainer_module.COMPILING in capsys.readouterr().err) == flag
+        bar.logged(trainer, {"loss": 1.0})
+        bar.finished(trainer)
+        assert trainer_module.COMPILING not in capsys.readouterr().err.rsplit("\r", 1)[-1]

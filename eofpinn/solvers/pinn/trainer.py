@@ -90,6 +90,9 @@ class Observer:
         return None
 
 
+COMPILING = "compiling the loss (torch.compile; under a minute)"
+
+
 class ProgressBar(Observer):
     """tqdm bar on stderr: steps, ETA, and at each history row the loss and the mean error."""
 
@@ -100,6 +103,8 @@ class ProgressBar(Observer):
     def started(self, trainer: Trainer) -> None:
         self.bar = tqdm(total=trainer.settings.steps, initial=trainer.step, dynamic_ncols=True, desc=self.description)
         self.shown = trainer.step
+        if trainer.settings.compile:  # the first step waits for the compiler; say so until the first row
+            self.bar.set_postfix_str(COMPILING, refresh=True)
 
     def logged(self, trainer: Trainer, row: dict) -> None:
         self.bar.update(trainer.step - self.shown)
