@@ -747,11 +747,16 @@ def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
 # every target is still met by every seed, p closer (1.5e-3 → 1.0e-3) and u further (7.2e-4 →
 # 1.9e-3, within the scatter of its seeds). Alone on the 2 cores (two threads) zeta_step's run
 # trains in 718 s.
-# The 2D recipe's run length and its flow polish; a case or command that gives its own steps keeps
-# the polish's share of them (steps × 1500 // 7000), so a short run is not refused for a polish
-# longer than itself.
-RECIPE_STEPS = 7000
-RECIPE_POLISH_STEPS = 1500
+# Revised a sixth time (docs/method.md "The 2D recipe, sixth revision"): the loss compiled
+# (torch.compile, eager where compiling fails) halves the cost of a step, and on a channel between
+# reservoirs the time goes to twice the steps: 14000, the last 3000 the polish (zeta_step: v and
+# the ion-flux spreads within their targets; 819 s of training alone on the 2 cores, two threads).
+# A periodic channel keeps 7000 steps, the last 1500 the polish: at 14000 patterned_zeta trains in
+# 1182 s, over the 15 minutes, and every target of it was already met at 7000.
+# The 2D recipe's run length and its flow polish by the channel's ends; a case or command that
+# gives its own steps keeps the polish's share of them (steps × 3 // 14), so a short run is not
+# refused for a polish longer than itself.
+RECIPE_RUN = {"reservoir": (14000, 3000), "periodic": (7000, 1500)}  # ends: (steps, polish.steps)
 WALL_PATTERN_RECIPE = {
     "points.balance_sections": 16,
     "points.section_terms": "spread",
@@ -767,16 +772,17 @@ WALL_PATTERN_RECIPE = {
     # the fourth revision: the symmetry (walls alike), v's envelope, a float64 flow polish at the end
     "formulation.symmetry": "mirror",
     "formulation.normal_velocity_envelope": 0.5,
-    "steps": RECIPE_STEPS,
-    "polish.steps": RECIPE_POLISH_STEPS,
     "polish.dtype": "float64",
     "polish.blocks": "flow",
+    # the sixth revision: the loss compiled (steps and polish.steps: RECIPE_RUN)
+    "compile": True,
 }
 
 
 def recipe_changes(settings: PINNSettings, problem: Any) -> dict[str, Any]:
     """The dotted keys that `settings.recipe` adds for `problem` (a cases.model.Problem):
-    WALL_PATTERN_RECIPE when its walls change along x, nothing for a straight channel or with
+    WALL_PATTERN_RECIPE and the run length of RECIPE_RUN for its ends when its walls change along
+    x, nothing for a straight channel or with
     recipe "none". Balancer options only go with the balancer they belong to (gn), the scale and
     the envelope of v only with a flow block that carries v (flow "velocity"), the mirror symmetry
     only where the two walls are alike and neither block is a stream function."""
@@ -787,18 +793,22 @@ def recipe_changes(settings: PINNSettings, problem: Any) -> dict[str, Any]:
     goes = {"formulation.normal_velocity_scale": velocity_block,
             "formulation.normal_velocity_envelope": velocity_block,
             "formulation.symmetry": problem.mirror_symmetric and form.mirror_forms}
-    return {key: value for key, value in WALL_PATTERN_RECIPE.items()
-            if (not key.startswith("balancing.") or settings.balancing.name == "gn") and goes.get(key, True)}
+    steps, polish_steps = RECIPE_RUN[problem.ends]
+    changes = {key: value for key, value in WALL_PATTERN_RECIPE.items()
+               if (not key.startswith("balancing.") or settings.balancing.name == "gn") and goes.get(key, True)}
+    return {**changes, "steps": steps, "polish.steps": polish_steps}
 
 
 def recipe_additions(settings: PINNSettings, given: Mapping[str, Any], problem: Any) -> dict[str, Any]:
     """The keys of `recipe_changes` that the case does not give itself (`given`, dotted). Where
     the case gives `steps` and not `polish.steps`, the polish keeps the recipe's share of them
-    (steps × RECIPE_POLISH_STEPS // RECIPE_STEPS)."""
-    added = {key: value for key, value in recipe_changes(settings, problem).items() if key not in given}
+    (steps × polish.steps // steps of RECIPE_RUN: 3 // 14 for either ends)."""
+    changes = recipe_changes(settings, problem)
+    added = {key: value for key, value in changes.items() if key not in given}
     steps = given.get("steps")
     if "polish.steps" in added and isinstance(steps, int) and not isinstance(steps, bool):
-        added["polish.steps"] = steps * RECIPE_POLISH_STEPS // RECIPE_STEPS  # (a steps of another type is refused by its own check)
+        # (a steps of another type is refused by its own check)
+        added["polish.steps"] = steps * changes["polish.steps"] // changes["steps"]
     return added
 
 

@@ -40,11 +40,14 @@ def _recipe_values(settings: PINNSettings) -> dict:
             "steps": settings.steps,
             "polish.steps": settings.polish.steps,
             "polish.dtype": settings.polish.dtype,
-            "polish.blocks": settings.polish.blocks}
+            "polish.blocks": settings.polish.blocks,
+            "compile": settings.compile}
 
 
-@pytest.mark.parametrize("name", ["patterned_zeta", "zeta_step"])
-def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, tmp_path):
+@pytest.mark.parametrize("name, steps, polish_steps", [("patterned_zeta", 7000, 1500), ("zeta_step", 14000, 3000)])
+def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, steps, polish_steps, tmp_path):
+    """Every channel whose walls change along x gets the same settings; the run's length goes by
+    its ends: 14000 steps between reservoirs, 7000 on a periodic channel, the last 3/14 a polish."""
     case = load_case(_without_pinn(name, tmp_path))
     assert case.pinn.recipe == "auto"
     assert _recipe_values(case.pinn) == {"points.balance_sections": 16, "points.section_terms": "spread",
@@ -54,35 +57,36 @@ def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, tmp_path):
                                          "network.psi_layer_features": False,
                                          "points.n_interior": 1100, "points.wall_fraction": 0.4545,
                                          "points.edge_fraction": 0.0909, "formulation.symmetry": "mirror",
-                                         "formulation.normal_velocity_envelope": 0.5, "steps": 7000,
-                                         "polish.steps": 1500, "polish.dtype": "float64", "polish.blocks": "flow"}
-    assert _recipe_values(case.pinn) == WALL_PATTERN_RECIPE
-    assert case.pinn.main_steps == 5500 and case.pinn.polish.name == "lbfgs"
+                                         "formulation.normal_velocity_envelope": 0.5, "steps": steps,
+                                         "polish.steps": polish_steps, "polish.dtype": "float64",
+                                         "polish.blocks": "flow", "compile": True}
+    assert _recipe_values(case.pinn) == {**WALL_PATTERN_RECIPE, "steps": steps, "polish.steps": polish_steps}
+    assert case.pinn.main_steps == steps - polish_steps and case.pinn.polish.name == "lbfgs"
 
 
 def test_given_steps_keep_the_recipes_share_of_polish(tmp_path):
-    """7000 steps, the last 1500 a polish; a case or command giving its own steps polishes the
-    same share of them (steps × 1500 // 7000: none below 5 steps), and a given polish.steps wins."""
+    """14000 steps, the last 3000 a polish; a case or command giving its own steps polishes the
+    same share of them (steps × 3000 // 14000: none below 5 steps), and a given polish.steps wins."""
     path = _without_pinn("zeta_step", tmp_path)
     assert [(s.steps, s.polish.steps) for s in (load_case(path, {"pinn.steps": n}).pinn for n in (10000, 1000, 7, 4))] \
         == [(10000, 2142), (1000, 214), (7, 1), (4, 0)]
     given = load_case(path, {"pinn.steps": 1000, "pinn.polish.steps": 100}).pinn
     assert (given.steps, given.polish.steps, given.polish.blocks) == (1000, 100, "flow")
-    assert load_case(path, {"pinn.polish.steps": 0}).pinn.main_steps == 7000
+    assert load_case(path, {"pinn.polish.steps": 0}).pinn.main_steps == 14000
 
 
 def test_a_polish_longer_than_the_default_steps_is_checked_against_the_runs_steps(tmp_path, capsys):
     """A polish of 6000 steps is longer than the defaults' 5000 steps and shorter than the
-    recipe's 7000; on the command line --steps joins the --set changes, so a polish of 8000 in a
-    run of 9000 is not refused against the recipe's 7000 before --steps is read."""
+    recipe's 14000; on the command line --steps joins the --set changes, so a polish of 16000 in a
+    run of 20000 is not refused against the recipe's 14000 before --steps is read."""
     path = _without_pinn("zeta_step", tmp_path)
-    assert (lambda s: (s.steps, s.polish.steps))(load_case(path, {"pinn.polish.steps": 6000}).pinn) == (7000, 6000)
-    args = build_parser().parse_args(["solve", str(path), "--solver", "pinn", "--steps", "9000",
-                                      "--set", "pinn.polish.steps=8000"])
-    assert (lambda s: (s.steps, s.main_steps))(_load(args).pinn) == (9000, 1000)
-    with pytest.raises(CaseError, match=r"pinn\.polish\.steps.*must be less than \[pinn\] steps = 9000"):
-        _load(build_parser().parse_args(["solve", str(path), "--solver", "pinn", "--steps", "9000",
-                                         "--set", "pinn.polish.steps=9000"]))
+    assert (lambda s: (s.steps, s.polish.steps))(load_case(path, {"pinn.polish.steps": 6000}).pinn) == (14000, 6000)
+    args = build_parser().parse_args(["solve", str(path), "--solver", "pinn", "--steps", "20000",
+                                      "--set", "pinn.polish.steps=16000"])
+    assert (lambda s: (s.steps, s.main_steps))(_load(args).pinn) == (20000, 4000)
+    with pytest.raises(CaseError, match=r"pinn\.polish\.steps.*must be less than \[pinn\] steps = 20000"):
+        _load(build_parser().parse_args(["solve", str(path), "--solver", "pinn", "--steps", "20000",
+                                         "--set", "pinn.polish.steps=20000"]))
 
 
 def test_the_recipe_adds_the_mirror_symmetry_only_where_the_walls_are_alike(tmp_path):
@@ -204,8 +208,8 @@ def test_info_says_what_the_recipe_adds(tmp_path, capsys):
         'balancing.ion_spread_factor = 10, formulation.normal_velocity_scale = 0.1, network.wall_features = true, '
         'network.pattern_layer_features = true, network.psi_layer_features = false, points.n_interior = 1100, '
         'points.wall_fraction = 0.4545, points.edge_fraction = 0.0909, formulation.symmetry = "mirror", '
-        'formulation.normal_velocity_envelope = 0.5, steps = 7000, polish.steps = 1500, polish.dtype = "float64", '
-        'polish.blocks = "flow" (walls that change along x; docs/case-files.md "[pinn]")')
+        'formulation.normal_velocity_envelope = 0.5, polish.dtype = "float64", polish.blocks = "flow", compile = true, '
+        'steps = 14000, polish.steps = 3000 (walls that change along x; docs/case-files.md "[pinn]")')
     assert main(["info", "straight_channel"]) == 0
     assert re.search(r"^PINN recipe +auto: adds nothing \(a straight channel\)$", capsys.readouterr().out, re.M)
 
