@@ -749,8 +749,9 @@ def from_table(table: Mapping[str, Any]) -> tuple[PINNSettings, list[str]]:
 # trains in 718 s.
 # Revised a sixth time (docs/method.md "The 2D recipe, sixth revision"): the loss compiled
 # (torch.compile, eager where compiling fails) halves the cost of a step, and on a channel between
-# reservoirs the time goes to twice the steps: 14000, the last 3000 the polish (zeta_step: v and
-# the ion-flux spreads within their targets; 819 s of training alone on the 2 cores, two threads).
+# reservoirs the time goes to twice the steps: 14000, the last 3000 the polish. On four seeds of
+# zeta_step the larger ion-flux spread 1.3e-2 → 6.0e-3 (every seed within its target) and v
+# 1.3e-2 → 1.03e-2 (medians); seed 0 trains in 819 s alone on the 2 cores (two threads).
 # A periodic channel keeps 7000 steps, the last 1500 the polish: at 14000 patterned_zeta trains in
 # 1182 s, over the 15 minutes, and every target of it was already met at 7000.
 # The 2D recipe's run length and its flow polish by the channel's ends; a case or command that
@@ -781,11 +782,11 @@ WALL_PATTERN_RECIPE = {
 
 def recipe_changes(settings: PINNSettings, problem: Any) -> dict[str, Any]:
     """The dotted keys that `settings.recipe` adds for `problem` (a cases.model.Problem):
-    WALL_PATTERN_RECIPE and the run length of RECIPE_RUN for its ends when its walls change along
-    x, nothing for a straight channel or with
-    recipe "none". Balancer options only go with the balancer they belong to (gn), the scale and
-    the envelope of v only with a flow block that carries v (flow "velocity"), the mirror symmetry
-    only where the two walls are alike and neither block is a stream function."""
+    WALL_PATTERN_RECIPE and the run length of RECIPE_RUN for its ends when its walls change
+    along x, nothing for a straight channel or with recipe "none". Balancer options only go with
+    the balancer they belong to (gn), the scale and the envelope of v only with a flow block that
+    carries v (flow "velocity"), the mirror symmetry only where the two walls are alike and neither
+    block is a stream function."""
     if settings.recipe == "none" or problem.is_straight_channel:
         return {}
     form = settings.formulation
