@@ -165,13 +165,14 @@ class Trainer:
         self.balance = self.balancer.init(self.term_names, self.device, self.dtype)
         self.evaluate = task.evaluator(self.device, self.dtype)
         self.compile_failure: str | None = None  # why torch.compile was given up, if it was
-        self.terms_fn = self._compiled_terms if settings.compile else self._terms
-        self._compiled = torch.compile(self._terms) if settings.compile else None
+        self.terms_fn = self._terms
         if settings.compile:
             # Per-term gradients keep the graph (retain_graph=True), which a backward compiled with
             # donated buffers refuses (it did at the first float64 step of a flow polish). The
             # backward is compiled at its first call, outside any call here: set for the process.
             torch._functorch.config.donated_buffer = False
+            self._compiled = torch.compile(self._terms)
+            self.terms_fn = self._compiled_terms
         self.step, self.history, self.train_seconds = 0, [], 0.0
         self.best = {"loss": math.inf, "loss_step": -1, "loss_errors": {}, "error": math.inf,
                      "error_step": -1, "errors": {}}
