@@ -37,14 +37,20 @@ def run_script(main: Callable[[], Any]) -> None:
         raise SystemExit(exc.exit_code) from None
 
 
-def fd_reference(case: Case, out_dir: Path) -> Solution:
-    """The FD solution of `case` on its default grid, solved once and kept in `out_dir`."""
+def fd_reference(case: Case, out_dir: Path, nx: int | None = None, ny: int | None = None) -> Solution:
+    """The FD solution of `case` on its default grid (or on nx × ny), solved once and kept in
+    `out_dir`; a kept solution on another grid is refused."""
     from eofpinn.solvers.fd import solve_fd
 
     if (out_dir / "summary.json").is_file():
-        return io.read_run(out_dir)
+        kept = io.read_run(out_dir)
+        wanted = (nx or case.fd.nx, ny or case.fd.ny)
+        if (kept.x.size, kept.y.size) != wanted:
+            raise EofpinnError(f"{out_dir}: an FD reference on {kept.x.size} × {kept.y.size} nodes, not the "
+                               f"{wanted[0]} × {wanted[1]} asked for; remove it or use another --out")
+        return kept
     out_dir.mkdir(parents=True, exist_ok=True)
-    solution = solve_fd(case)
+    solution = solve_fd(case, nx=nx, ny=ny)
     io.write_run(solution, out_dir)
     return io.read_run(out_dir)
 
