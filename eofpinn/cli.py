@@ -425,6 +425,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
         warnings.simplefilter("always")
+        # A library's deprecation notices are for its developers, not for ours (torch.compile's
+        # first call imported one that printed 14 lines before every compiled PINN run).
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.formatwarning = lambda message, category, *rest: f"warning: {message}\n"
         try:
             return args.run(args)

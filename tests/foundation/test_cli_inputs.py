@@ -164,3 +164,24 @@ def test_new_refuses_a_name_it_cannot_write(tmp_path, capsys, monkeypatch, name,
     monkeypatch.chdir(tmp_path)
     assert main(["new", name]) == 2
     assert error_line(capsys) == f"eofpinn: error: {message}"
+
+
+def test_a_library_deprecation_notice_is_not_shown_but_eofpinn_warnings_are():
+    """The CLI shows each warning of a run as one line, but not the DeprecationWarnings that
+    libraries raise on import (torch.compile's first call raised 14 before every compiled run).
+    In a subprocess: pytest records the warnings of its own process."""
+    script = (
+        "import sys, warnings\n"
+        "import eofpinn.cli as cli\n"
+        "def command(_args):\n"
+        "    warnings.warn('`torch.jit.script_method` is deprecated', DeprecationWarning)\n"
+        "    warnings.warn('the PINN is not validated for a 2:1 salt')\n"
+        "    return 0\n"
+        "parser = cli.build_parser()\n"
+        "parser.parse_args = lambda argv: type('Args', (), {'run': staticmethod(command)})()\n"
+        "cli.build_parser = lambda: parser\n"
+        "sys.exit(cli.main(['cases']))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert result.returncode == 0
+    assert result.stderr == "warning: the PINN is not validated for a 2:1 salt\n"
