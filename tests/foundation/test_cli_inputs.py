@@ -166,16 +166,18 @@ def test_new_refuses_a_name_it_cannot_write(tmp_path, capsys, monkeypatch, name,
     assert error_line(capsys) == f"eofpinn: error: {message}"
 
 
-def test_a_library_deprecation_notice_is_not_shown_but_eofpinn_warnings_are():
-    """The CLI shows each warning of a run as one line, but not the DeprecationWarnings that
-    libraries raise on import (torch.compile's first call raised 14 before every compiled run).
+def test_a_library_deprecation_notice_is_not_shown_but_eofpinn_warnings_are_once_each():
+    """The CLI shows each distinct warning of a command as one line, once (a sweep's runs of one
+    salt), but not the DeprecationWarnings that libraries raise on import (torch.compile's first
+    call raised 14 before every compiled run).
     In a subprocess: pytest records the warnings of its own process."""
     script = (
         "import sys, warnings\n"
         "import eofpinn.cli as cli\n"
         "def command(_args):\n"
         "    warnings.warn('`torch.jit.script_method` is deprecated', DeprecationWarning)\n"
-        "    warnings.warn('the PINN is not validated for a 2:1 salt')\n"
+        "    for salt in ('2:1', '2:1', '3:1'):  # a sweep's runs\n"
+        "        warnings.warn(f'the PINN is not validated for a {salt} salt')\n"
         "    return 0\n"
         "parser = cli.build_parser()\n"
         "parser.parse_args = lambda argv: type('Args', (), {'run': staticmethod(command)})()\n"
@@ -184,4 +186,5 @@ def test_a_library_deprecation_notice_is_not_shown_but_eofpinn_warnings_are():
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0
-    assert result.stderr == "warning: the PINN is not validated for a 2:1 salt\n"
+    assert result.stderr == ("warning: the PINN is not validated for a 2:1 salt\n"
+                             "warning: the PINN is not validated for a 3:1 salt\n")
