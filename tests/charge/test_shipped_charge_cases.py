@@ -47,3 +47,14 @@ def test_new_from_a_charged_case_reproduces_its_problem(tmp_path, monkeypatch, s
                 assert dataclasses.astuple(a) == pytest.approx(dataclasses.astuple(b), rel=1e-9)
         else:
             assert ours == (pytest.approx(theirs, rel=1e-9) if isinstance(theirs, float) else theirs), field.name
+
+
+def test_charge_patches_header_numbers_fd():
+    """cases/charge_patches.toml (2D: no exact solution) promises FD 321 × 322's observables; FD
+    on 81 × 82 is near them (measured 57.38 µm/s, 7.646 mS/m, -11.32 mV: 7e-4, 2e-4 and 1.7e-3
+    off; 41 × 42 is 2.9e-3, 1.0e-3 and 5.8e-3 off)."""
+    values = observables(solve("charge_patches", "fd", nx=81, ny=82))
+    assert values["mean_velocity_m_s"] == pytest.approx(57.34e-6, rel=1.5e-3)
+    assert values["conductance_per_depth_S_m"] == pytest.approx(7.644e-3, rel=1.5e-3)
+    for wall in ("bottom", "top"):
+        assert values["wall_potential_V"][wall] == pytest.approx(-11.30e-3, rel=3e-3)
