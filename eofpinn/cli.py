@@ -424,8 +424,8 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
-        # Each distinct warning once per command: a sweep's runs of one 2:1 salt share one
-        # line, not one each (catch_warnings forgets what was shown when the command ends).
+        # Each distinct warning once per command (catch_warnings forgets what was shown when the
+        # command ends). A sweep's Dask workers are other processes and print their own.
         warnings.simplefilter("default")
         # A library's deprecation notices are for its developers, not for ours (torch.compile's
         # first call imported one that printed 14 lines before every compiled PINN run).
