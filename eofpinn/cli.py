@@ -425,7 +425,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     with warnings.catch_warnings():
         # Each distinct warning once per command (catch_warnings forgets what was shown when the
-        # command ends). A sweep's Dask workers are other processes and print their own.
+        # command ends). A sweep's own workers collect theirs and the sweep reports each once
+        # (studies.cluster.CollectWarnings).
         warnings.simplefilter("default")
         # A library's deprecation notices are for its developers, not for ours (torch.compile's
         # first call imported one that printed 14 lines before every compiled PINN run).

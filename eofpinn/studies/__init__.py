@@ -107,6 +107,7 @@ def _execute(study: Study, client, report: Callable[[str], None], progress: bool
                for spec in study.runs}
     disable = (not sys.stderr.isatty()) if progress is None else not progress
     outcomes: dict[str, dict] = {}
+    warned: set[str] = set()  # the runs' warnings, each reported once (a sweep of one salt: one line)
     try:
         with tqdm(total=len(futures), desc="runs", unit="run", file=sys.stderr, disable=disable) as bar:
             for done, future in enumerate(as_completed(futures), 1):
@@ -114,6 +115,10 @@ def _execute(study: Study, client, report: Callable[[str], None], progress: bool
                 outcomes[spec.name] = _outcome(spec, future)
                 with tqdm.external_write_mode(file=sys.stderr):  # the line above the bar
                     report(_line(outcomes[spec.name], done, len(futures)))
+                    for message in outcomes[spec.name].get("warnings", []):
+                        if message not in warned:
+                            warned.add(message)
+                            report(f"warning: {message}")
                 bar.update(1)
     except KeyboardInterrupt:
         client.cancel(list(futures))

@@ -27,6 +27,7 @@ import logging
 import os
 import re
 import shutil
+import warnings
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any
 
@@ -109,6 +110,22 @@ class OneGpuPerWorker(WorkerPlugin):
         devices = visible.split(",") if visible else [str(i) for i in range(self.gpus)]
         index = int(worker.name) if str(worker.name).isdigit() else abs(hash(worker.name))
         os.environ["CUDA_VISIBLE_DEVICES"] = devices[index % len(devices)]
+
+
+class CollectWarnings(WorkerPlugin):
+    """Worker plugin for the workers a sweep starts itself (one run at a time each): the Python
+    warnings of a run are collected (worker.RAISED) and returned with its outcome instead of
+    printed raw by every worker for every run; the sweep reports each distinct one once
+    (studies._execute). Libraries' DeprecationWarnings are dropped, as `eofpinn` does."""
+
+    name = "eofpinn-collect-warnings"
+
+    def setup(self, worker) -> None:
+        from eofpinn.studies.worker import collect_warning
+
+        warnings.simplefilter("always")
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        warnings.showwarning = collect_warning
 
 
 def local_cluster(layout: LocalLayout, dashboard_address: str = DASHBOARD):
@@ -239,6 +256,7 @@ def connect(scheduler: str = LOCAL, solver: str = "fd", jobs: int | None = None,
         layout = local_layout(solver, jobs)
         cluster = local_cluster(layout)
         client = Client(cluster)
+        client.register_plugin(CollectWarnings())
         if layout.gpus:
             client.register_plugin(OneGpuPerWorker(layout.gpus))
         report(layout.describe())
@@ -254,6 +272,7 @@ def connect(scheduler: str = LOCAL, solver: str = "fd", jobs: int | None = None,
         cluster = slurm_cluster(settings)
         cluster.scale(jobs=settings.jobs)
         client = Client(cluster)
+        client.register_plugin(CollectWarnings())
         report(f"slurm cluster: {settings.jobs} job{'s' if settings.jobs > 1 else ''} of {settings.cores} cores, "
                f"{settings.memory}, {settings.walltime}" + (f", {settings.gpus} GPUs" if settings.gpus else ""))
     try:

@@ -50,7 +50,15 @@ def outcome(spec: RunSpec, status: str, reason: str = "", seconds: float | None 
 
 
 def execute_run(spec: RunSpec) -> dict:
-    """Run `spec` in its directory (see the module docstring); returns its outcome."""
+    """Run `spec` in its directory (see the module docstring); returns its outcome, with the
+    warnings the run recorded and those collected while it ran (`warnings`, each once)."""
+    RAISED.clear()
+    result = _execute_run(spec)
+    result["warnings"] = list(dict.fromkeys([*result.get("warnings", []), *RAISED]))
+    return result
+
+
+def _execute_run(spec: RunSpec) -> dict:
     start = time.perf_counter()
     run_dir = Path(spec.run_dir)
     try:
@@ -112,7 +120,19 @@ def _run_locked(spec: RunSpec, case, settings: dict, run_dir: Path, start: float
             plots.plot_run(solution, run_dir)
     seconds = time.perf_counter() - start
     runs.write_record(run_dir, runs.finished_record(record, seconds))
-    return outcome(spec, "finished", "", seconds, resumed=resume)
+    # What the run warned of (e.g. a salt the PINN is not validated for), as its summary.json
+    # records it: the sweep reports each distinct warning once.
+    return outcome(spec, "finished", "", seconds, resumed=resume, warnings=list(solution.info.get("warnings", [])))
+
+
+# The Python warnings raised in this worker process during its current run, where the sweep's
+# own cluster collects them (cluster.CollectWarnings; such a worker runs one run at a time).
+RAISED: list[str] = []
+
+
+def collect_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """warnings.showwarning of a collecting worker: keep the message for the run's outcome."""
+    RAISED.append(str(message))
 
 
 def _solve(spec: RunSpec, case, run_dir: Path, resume: bool):

@@ -171,6 +171,17 @@ def test_cli_sweep_on_a_local_cluster_of_two_worker_processes(tmp_path, capsys):
     assert os.getpid() not in pids  # the runs ran in worker processes, not in the CLI's
 
 
+def test_a_sweep_reports_each_warning_of_its_runs_once(tmp_path, capfd):
+    """Two worker processes each solve FD on a grid too coarse for the double layer: the warning
+    comes back with each run's outcome and is reported once, not printed raw by every worker."""
+    out = tmp_path / "sweep"
+    assert main(["sweep", STRAIGHT, "--param", "channel.length=60nm,120nm", "--nx", "5", "--ny", "8",
+                 "--jobs", "2", "--out", str(out)]) == 0
+    err = capfd.readouterr().err
+    lines = [line for line in err.splitlines() if "FD grid too coarse" in line]
+    assert len(lines) == 1 and lines[0].startswith("warning: FD grid too coarse for the double layer: "), err
+
+
 TINY_PINN = """
 [case]
 name = "tiny"
