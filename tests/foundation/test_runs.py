@@ -310,6 +310,8 @@ def test_validate_refuses_runs_of_different_problems(tiny_case, tmp_path, capsys
                                  f"0.1 in {b}); validate against a run of the same case and --set values")
     assert not (a / "validation.json").exists()
     assert main(["validate", str(a), "--reference", str(c)]) == 0
+    # The header names the reference and its grid: its discretisation error is part of every figure.
+    assert capsys.readouterr().out.splitlines()[0] == f"{tiny_case.stem}: exact vs exact on 7 × 41 nodes"
 
 
 # ---------------------------------------------------------------------------- eofpinn ensemble
