@@ -44,7 +44,7 @@ from eofpinn import io  # noqa: E402
 from eofpinn.cases import load_case  # noqa: E402
 from eofpinn.solution import Solution  # noqa: E402
 from eofpinn.validation.compare import balances, field_errors  # noqa: E402
-from eofpinn.verification.fd_convergence import relative_difference  # noqa: E402
+from eofpinn.verification.fd_convergence import refinement_grids, relative_difference  # noqa: E402
 from validation import pinn_study  # noqa: E402
 from validation.results_page import markdown_table, section_table, utc_stamp, write_section  # noqa: E402
 
@@ -65,8 +65,9 @@ CONSISTENCY_BOUND = 1e-2
 
 def halved_grid(nx: int, ny: int) -> tuple[int, int]:
     """The FD grid with every cell halved: nx − 1 cells along x and ny − 2 across become twice as
-    many (the old nodes stay nodes along x, on the case's stretched maps)."""
-    return 2 * (nx - 1) + 1, 2 * (ny - 2) + 2
+    many (the old nodes stay nodes along x, on the case's stretched maps): the next of
+    fd_convergence's nested grids."""
+    return refinement_grids(nx, ny, levels=2, coarsening=1)[1]
 
 
 def references(case, out_dir: Path) -> tuple[Solution, dict]:
@@ -90,12 +91,11 @@ def meets(case_name: str, row: dict) -> bool:
     return all(row[f"err_{f}"] <= (PRESSURE_BOUND if f == "p" else bound) for f in FIELDS)
 
 
-def consistency(run_dir: Path, reference: Solution, fields: bool = False) -> dict:
+def consistency(solution: Solution, reference: Solution, fields: bool = False) -> dict:
     """Spread of the volume flux and of each ion flux over cross-sections (eofpinn validate), and
     the excess pressure's error against `reference`; with `fields`, also every field's error and
     their paper mean as `eofpinn validate --reference` measures them, on the run's output grid
     (for a run trained without a reference, whose history has no errors)."""
-    solution = io.read_run(run_dir)
     found = balances(solution)
     errors = field_errors(solution, reference)
     out = {"err_p_excess": errors["p_excess"]["relative_l2"],
@@ -123,9 +123,10 @@ def run_case(name: str, seeds: int, out: Path, threads: int = 0, finished_only: 
             continue
         # A run trained without a reference (`eofpinn solve`, then put here) has no errors of its own,
         # and one trained beside FD on the case's grid has them against that grid, not the finer one.
-        row.update(consistency(run_dir, reference, fields="err_psi" not in row or case_grid is not None))
+        solution = io.read_run(run_dir)
+        row.update(consistency(solution, reference, fields="err_psi" not in row or case_grid is not None))
         if case_grid is not None:
-            row["err_v_case_grid"] = field_errors(io.read_run(run_dir), case_grid)["v"]["relative_l2"]
+            row["err_v_case_grid"] = field_errors(solution, case_grid)["v"]["relative_l2"]
         runs.append(row)
         print(f"{name} seed {seed}: " + ", ".join(f"{k} {v:.2e}" for k, v in row.items()
                                                    if k.startswith(("err_", "volume", "ion"))), flush=True)
@@ -147,13 +148,13 @@ def carried_from(row: dict[str, str], stamp: str) -> str:
     return row.get("tabulated") or stamp
 
 
-def reference_of(row: dict[str, str]) -> str:
-    """A carried row's `reference` cell; a row of a table before that column was measured against
-    the exact solution (straight channels) or FD on the case's own grid."""
+def reference_of(row: dict[str, str]) -> dict[str, str]:
+    """A carried row's `reference` and `ref_error` cells; a row of a table before those columns
+    was measured against the exact solution (straight channels) or FD on the case's own grid."""
     if row.get("reference"):
-        return row["reference"]
-    case = load_case(REPO / "cases" / f"{row['case']}.toml")
-    return "exact" if case.problem.is_straight_channel else "FD, the case's grid"
+        return {"reference": row["reference"], "ref_error": row.get("ref_error", "")}
+    exact = load_case(REPO / "cases" / f"{row['case']}.toml").problem.is_straight_channel
+    return {"reference": "exact", "ref_error": "–"} if exact else {"reference": "FD, the case's grid", "ref_error": ""}
 
 
 def main(argv: list[str] | None = None) -> list[dict]:
@@ -173,8 +174,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     out.mkdir(parents=True, exist_ok=True)
     (out / "pinn_targets.json").write_text(json.dumps(rows, indent=2))
     stamp, previous = section_table("pinn_targets")
-    carried = [{**row, "tabulated": carried_from(row, stamp), "reference": reference_of(row),
-                "ref_error": row.get("ref_error") or ("–" if reference_of(row) == "exact" else "")}
+    carried = [{**row, "tabulated": carried_from(row, stamp), **reference_of(row)}
                for row in previous if row.get("case") in TARGETS and row["case"] not in names]
     now = utc_stamp()
     rows = sorted([{**row, "tabulated": now} for row in rows] + carried, key=lambda row: list(TARGETS).index(row["case"]))
