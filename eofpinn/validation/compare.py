@@ -23,14 +23,14 @@ flow feels (the induced pressure of a ζ step, less the osmotic pressure of its 
 Balances (`balances`: from the solution alone, on its own grid). Each is a conservation law of
 the steady problem, zero for the exact solution:
 
-    ion flux     Q±(x) = ∫₀¹ N±·e_x dy, N± = −δ± (∇c± ± c± ∇φ) + Pe u c± (paper model: φ = ψ in
+    ion flux     Q±(x) = ∫₀¹ N±·e_x dy, N± = −δ± (∇c± + ẑ± c± ∇φ) + Pe u c± (paper model: φ = ψ in
                  NP, no advection): the same through every cross-section (impermeable walls).
                  `ion_flux_spread_*` = (max − min of Q± over the stations) / max(mean |Q±|,
                  mean ∫|N±·e_x| dy); `ion_flux_mean_*` = mean of Q±.
     volume flux  Q(x) = ∫₀¹ u dy; `volume_flux_spread` = (max − min) / mean |Q|.
-    charge       ε² ∮ ∂ψ/∂n ds + ∫ (c₊ − c₋)/2 dA = 0 (Gauss: fluid charge = −wall charge; with
-                 reservoir ends their ε² ∫ ∂ψ/∂n dy too); `charge_balance` = |left side| /
-                 ∫ |c₊ − c₋|/2 dA.
+    charge       ε² ∮ ∂ψ/∂n ds + ∫ (c₊ − c₋)/Z dA = 0 (Gauss: fluid charge = −wall charge; with
+                 reservoir ends their ε² ∫ ∂ψ/∂n dy too; Z = ẑ₊ − ẑ₋, 2 for a z:z salt);
+                 `charge_balance` = |left side| / ∫ |c₊ − c₋|/Z dA.
 
 How they are discretised, so that they measure the solution and not the quadrature. An FD
 solution is a finite-volume solution and is checked in the scheme's own discrete form; any other
@@ -217,7 +217,7 @@ def _boundary_derivatives(values: np.ndarray, t: np.ndarray) -> tuple[np.ndarray
     return first.reshape(values.shape[1:]), last.reshape(values.shape[1:])
 
 
-def station_ion_fluxes(solution: Solution, name: str, sign: float, delta: float) -> np.ndarray:
+def station_ion_fluxes(solution: Solution, name: str, valence: float, delta: float) -> np.ndarray:
     """N±·e_x (stations, ny) at the balance stations (see the module docstring): for an FD
     solution the Scharfetter–Gummel flux between neighbouring nodes (stations: the midpoints),
     otherwise the Slotboom form at every distinct node (stations: the nodes)."""
@@ -227,14 +227,14 @@ def station_ion_fluxes(solution: Solution, name: str, sign: float, delta: float)
     c, psi, u = f[name], f["psi"], f["u"]
     if solution.solver == "fd":
         h = np.diff(x)[:, None]
-        drift = sign * (psi[1:] - psi[:-1] - field * h) - (peclet / delta) * h * 0.5 * (u[1:] + u[:-1])
+        drift = valence * (psi[1:] - psi[:-1] - field * h) - (peclet / delta) * h * 0.5 * (u[1:] + u[:-1])
         return delta * (_bernoulli(drift) * c[:-1] - _bernoulli(-drift) * c[1:]) / h
     index, weights = _x_stencils(x, p.ends == "periodic")
     stations = np.arange(index.shape[0])  # node i is station i (periodic: all but the repeated x = ℓ)
-    # −δ(∂c/∂x ± c ∂ψ/∂x) = −δ ∂/∂x [c e^{±(ψ − ψ_i)}] at node i: c e^{±ψ} is smooth across a double layer.
-    slotboom = c[index] * np.exp(sign * (psi[index] - psi[stations][:, None, :]))
+    # −δ(∂c/∂x + ẑ c ∂ψ/∂x) = −δ ∂/∂x [c e^{ẑ(ψ − ψ_i)}] at node i: c e^{ẑψ} is smooth across a double layer.
+    slotboom = c[index] * np.exp(valence * (psi[index] - psi[stations][:, None, :]))
     gradient = np.einsum("ik,ikj->ij", weights, slotboom)
-    return -delta * gradient + sign * delta * field * c[stations] + peclet * u[stations] * c[stations]
+    return -delta * gradient + valence * delta * field * c[stations] + peclet * u[stations] * c[stations]
 
 
 def _x_stencils(x: np.ndarray, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -279,13 +279,13 @@ def balances(solution: Solution) -> dict[str, float]:
     wy = y_quadrature(y, finite_volume=solution.solver == "fd")
     wx = quadratic_rule_weights(x)
     out = {}
-    for name, sign, delta in (("c_plus", 1.0, p.delta_plus), ("c_minus", -1.0, p.delta_minus)):
-        flux_x = station_ion_fluxes(solution, name, sign, delta)
+    for name, valence, delta in (("c_plus", p.valence_plus, p.delta_plus), ("c_minus", p.valence_minus, p.delta_minus)):
+        flux_x = station_ion_fluxes(solution, name, valence, delta)
         per_station = flux_x @ wy
         scale = ion_flux_scale(per_station, np.abs(flux_x) @ wy)
         out[f"ion_flux_spread_{name}"] = float(np.ptp(per_station) / scale)
         out[f"ion_flux_mean_{name}"] = float(np.mean(per_station))
-    rho = 0.5 * (f["c_plus"] - f["c_minus"])
+    rho = (f["c_plus"] - f["c_minus"]) / (p.valence_plus - p.valence_minus)
     fluid_charge = wx @ rho @ wy
     psi_y_bottom, psi_y_top = _boundary_derivatives(f["psi"].T, y)
     wall_flux = wx @ (-psi_y_bottom + psi_y_top)  # outward normals −e_y, +e_y

@@ -41,3 +41,23 @@ def test_a_perturbed_fd_field_raises_the_spreads(fd_run):
                   c_plus=fd_run.fields["c_plus"] * (1.0 + bump))
     b = balances(Solution(fd_run.case, fd_run.x, fd_run.y, fields, "fd"))
     assert b["volume_flux_spread"] > 1e-3 and b["ion_flux_spread_c_plus"] > 3e-3, b
+
+
+@pytest.mark.parametrize("valences", [(2.0, -1.0), (1.0, -2.0)])
+def test_balances_of_a_2_1_salt_weigh_each_ion_by_its_valence(valences):
+    """The balances of a z₊:z₋ salt: drift ẑ± c± ∇φ in each ion's flux and charge (c₊ − c₋)/Z.
+    zeta_step with a 2:1 (1:2) salt, FD on 41 × 42 nodes: ion-flux spreads 9.5e-4 / 8.1e-4
+    (8.4e-4 / 6.3e-4), charge 6.5e-5 (5.9e-5); with the z:z drift and (c₊ − c₋)/2 they were 15
+    and 0.33. The exact straight channel of cacl2_channel: charge 5.8e-6 (0.33 before)."""
+    import dataclasses
+
+    from eofpinn.cases import case_from_problem, load_case
+
+    problem = dataclasses.replace(load_case("zeta_step").problem, valence_plus=valences[0], valence_minus=valences[1])
+    run = solve(case_from_problem(problem, name="zeta_step_asymmetric"), "fd", nx=41, ny=42)
+    b = balances(run)
+    assert b["ion_flux_spread_c_plus"] <= 2e-3 and b["ion_flux_spread_c_minus"] <= 2e-3, b
+    assert b["charge_balance"] <= 2e-4, b
+    for name in ("c_plus", "c_minus"):
+        assert b[f"ion_flux_mean_{name}"] == pytest.approx(run.info["conservation"][f"ion_flux_{name}"], rel=2e-3)
+    assert balances(solve("cacl2_channel", "exact"))["charge_balance"] <= 1e-4
