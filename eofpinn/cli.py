@@ -80,7 +80,7 @@ def _electrolyte_line(case) -> str:
     e, s = case.electrolyte, case.scalings
     molar = [format_si(float(f"{c / 1000.0:.12g}"), "M") for c in (e.concentration_mol_m3, s.concentration_plus_mol_m3,
                                                   s.concentration_minus_mol_m3)]
-    return f"{e.valence_plus}:{e.valence_minus} salt, c_s = {molar[0]} (bulk c₊ = {molar[1]}, c₋ = {molar[2]})"
+    return f"{e.valence_plus}:{-e.valence_minus} salt, c_s = {molar[0]} (bulk c₊ = {molar[1]}, c₋ = {molar[2]})"
 
 
 def _segment_rows(case) -> list[tuple[str, str]]:

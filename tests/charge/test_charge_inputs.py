@@ -104,7 +104,7 @@ def test_grahame_equation_classical_form():
 def test_info_prints_each_segment_charge_zeta_and_dukhin(tmp_path, capsys):
     assert main(["info", str(write(tmp_path, CASE))]) == 0
     out = capsys.readouterr().out
-    assert "2:-1 salt, c_s = 1 mM (bulk c₊ = 1 mM, c₋ = 2 mM)" in out
+    assert "2:1 salt, c_s = 1 mM (bulk c₊ = 1 mM, c₋ = 2 mM)" in out
     assert "bottom wall [0 nm, 200 nm)  σ = -60 mC/m^2 (given), ζ = -89.34 mV (Grahame), Du = 3.11" in out
     assert "top wall [0 nm, 100 nm)     ζ = -50 mV (given)" in out
     assert "top wall [100 nm, 200 nm)   σ = -20 mC/m^2 (given), ζ = -61.38 mV (Grahame), Du = 1.04" in out
