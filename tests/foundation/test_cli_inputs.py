@@ -176,7 +176,7 @@ def test_a_library_deprecation_notice_is_not_shown_but_eofpinn_warnings_are_once
         "import eofpinn.cli as cli\n"
         "def command(_args):\n"
         "    warnings.warn('`torch.jit.script_method` is deprecated', DeprecationWarning)\n"
-        "    for salt in ('2:1', '2:1', '3:1'):  # a sweep's runs\n"
+        "    for salt in ('3:1', '3:1', '3:2'):  # a sweep's runs\n"
         "        warnings.warn(f'the PINN is not validated for a {salt} salt')\n"
         "    return 0\n"
         "parser = cli.build_parser()\n"
@@ -186,5 +186,5 @@ def test_a_library_deprecation_notice_is_not_shown_but_eofpinn_warnings_are_once
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert result.returncode == 0
-    assert result.stderr == ("warning: the PINN is not validated for a 2:1 salt\n"
-                             "warning: the PINN is not validated for a 3:1 salt\n")
+    assert result.stderr == ("warning: the PINN is not validated for a 3:1 salt\n"
+                             "warning: the PINN is not validated for a 3:2 salt\n")

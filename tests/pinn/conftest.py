@@ -61,20 +61,20 @@ class ExactNetworks(torch.nn.Module):
         else:  # hard: ψ = B + d N; charge walls: ψ = B + N
             raw = {"psi": jets.product(psi - form.psi_wall_jet(points), inv_d) if form.hard_psi
                    else psi - form.psi_wall_jet(points)}
-        for name, sign in (("c_plus", 1.0), ("c_minus", -1.0)):
+        for name, valence in zip(("c_plus", "c_minus"), form.valences):
             c = exact[name]
             if form.concentrations == "direct":
                 zb, zt = (profile.segments[0].zeta_hat for profile in form.walls) if form.hard_ions else (0, 0)
                 one = torch.ones_like(y_t)
-                wall = jets.wall_blend_jet(y_t, jets.jet_of_x(np.exp(-sign * zb) * one, 0 * one, 0 * one),
-                                           jets.jet_of_x(np.exp(-sign * zt) * one, 0 * one, 0 * one))
+                wall = jets.wall_blend_jet(y_t, jets.jet_of_x(np.exp(-valence * zb) * one, 0 * one, 0 * one),
+                                           jets.jet_of_x(np.exp(-valence * zt) * one, 0 * one, 0 * one))
                 r = c if not form.hard_ions else jets.product(c - wall, inv_d)
             else:
                 r = _log(c)
                 if form.concentrations == "slotboom":
-                    r = r + sign * psi
+                    r = r + valence * psi
                 elif form.hard_ions:
-                    r = r + sign * form.psi_wall_jet(points)
+                    r = r + valence * form.psi_wall_jet(points)
                 if form.hard_ions:
                     r = jets.product(r, inv_d)
                 r = r / form.ion_scale

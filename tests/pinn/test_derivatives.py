@@ -313,6 +313,45 @@ def test_gouy_chapman_base_is_exact_on_walls_and_close_to_poisson_boltzmann():
         assert torch.allclose(base[0], torch.from_numpy(problem.zeta_wall(wall, x.numpy())), rtol=0, atol=1e-14)
 
 
+@pytest.mark.parametrize("valences", [(2.0, -1.0), (1.0, -2.0)])
+def test_gouy_chapman_base_of_a_2_1_salt_is_its_poisson_boltzmann_layer(valences):
+    """The base of a 2:1 or 1:2 salt (exact.gouy_chapman's closed form): ζ̂ on both walls, the
+    salt's Poisson–Boltzmann profile of a thin channel to 1e-12 (measured 4e-14; the z:z layer
+    misses it by 0.16 or more), and jets equal to autograd's when ζ̂ varies along the wall."""
+    from eofpinn.physics.exact import poisson_boltzmann
+
+    y = torch.linspace(0.0, 1.0, 201, dtype=torch.float64)
+    one, zero = torch.ones_like(y), torch.zeros_like(y)
+    for zeta in (-2.4, 3.0, -6.0):
+        wall = jets.jet_of_x(zeta * one, zero, zero)
+        base = jets.gouy_chapman_jet(y, (wall, wall), (wall, wall), 0.03, valences)
+        assert float(base[0, 0]) == pytest.approx(zeta, abs=1e-13) and float(base[0, -1]) == pytest.approx(zeta, abs=1e-13)
+        exact = torch.from_numpy(poisson_boltzmann(y.numpy(), 0.03, zeta, valences=valences)[0])
+        assert float((base[0] - exact).abs().max()) < 1e-12
+        symmetric = jets.gouy_chapman_jet(y, (wall, wall), (wall, wall), 0.03)
+        assert float((symmetric[0] - exact).abs().max()) > 0.1
+    # ζ̂(x) = −2.4 + 0.8 sin x on both walls: every row against nested autograd.
+    x = torch.linspace(0.1, 3.0, 40, dtype=torch.float64, requires_grad=True)
+    h = torch.linspace(0.0, 1.0, 40, dtype=torch.float64, requires_grad=True)
+    eps = 0.1
+    zeta_jet = jets.jet_of_x(-2.4 + 0.8 * torch.sin(x.detach()), 0.8 * torch.cos(x.detach()), -0.8 * torch.sin(x.detach()))
+    base = jets.gouy_chapman_jet(h.detach(), (zeta_jet, zeta_jet), (zeta_jet, zeta_jet), eps, valences)
+
+    def layer(zeta, distance):
+        sign = 1.0 if valences == (2.0, -1.0) else -1.0
+        s0 = torch.sqrt((2.0 * torch.exp(sign * zeta) + 1.0) / 3.0)
+        q = (s0 - 1.0) / (s0 + 1.0) * torch.exp(-distance / eps)
+        return sign * (torch.log1p(q * (4.0 + q)) - 2.0 * torch.log1p(-q))
+
+    zeta = -2.4 + 0.8 * torch.sin(x)
+    value = sum(layer(zeta, d) - layer(zeta, torch.ones_like(d)) * d for d in (h, 1.0 - h))
+    d_dx, d_dy = torch.autograd.grad(value.sum(), (x, h), create_graph=True)
+    (d2_dx2,) = torch.autograd.grad(d_dx.sum(), x, retain_graph=True)
+    (d2_dy2,) = torch.autograd.grad(d_dy.sum(), h)
+    reference = torch.stack((value, d_dx, d_dy, d2_dx2, d2_dy2)).detach()
+    assert torch.allclose(base, reference, rtol=1e-10, atol=1e-10)
+
+
 def _mlp_jets_one_tensor(layers, jet):
     """mlp_jets written with one concatenated (1 + 2d, N, W) jet per layer (eofpinn ≤ 0.1)."""
     *hidden, (weight, bias) = layers

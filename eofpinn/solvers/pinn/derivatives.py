@@ -23,7 +23,7 @@ import math
 import torch
 from torch import Tensor
 
-from eofpinn.physics.exact import Derivatives
+from eofpinn.physics.exact import Derivatives, closed_layer
 
 JET_ROWS = ("f", "x", "y", "xx", "yy")
 
@@ -115,22 +115,61 @@ def _tanh_quarter(zeta: Tensor) -> Tensor:
     return compose(t, slope, -0.5 * t * slope, zeta)
 
 
+def _divalent_layer_coefficients(zeta: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """Jets of K, K − q* and 1 − K of the 2:1 layer (exact.gouy_chapman) from a jet of ζ̂:
+    K = (s₀ − 1)/(s₀ + 1), s₀ = sqrt((2e^ζ̂ + 1)/3), q* = √3 − 2 the root of 1 + 4q + q² (K's limit
+    as ζ̂ → −∞). K − q* and 1 − K are formed without cancellation, as ψ's logarithms need them."""
+    e = torch.exp(zeta[0])
+    s0 = torch.sqrt((2.0 * e + 1.0) / 3.0)
+    ds = e / (3.0 * s0)
+    d2s = ds - e * e / (9.0 * s0**3)
+    plus = s0 + 1.0
+    dk, d2k = 2.0 * ds / plus**2, 2.0 * d2s / plus**2 - 4.0 * ds**2 / plus**3
+    root = 1.0 / math.sqrt(3.0)
+    above_root = (4.0 * e / 3.0) / ((s0 + root) * plus * (1.0 + root))
+    return (compose((s0 - 1.0) / plus, dk, d2k, zeta), compose(above_root, dk, d2k, zeta),
+            compose(2.0 / plus, -dk, -d2k, zeta))
+
+
+def layer_jet(zeta: Tensor, decay: Tensor, rest: Tensor, valences: tuple[float, float]) -> Tensor:
+    """Jet of one wall's Gouy–Chapman layer (exact.gouy_chapman) from the jets of ζ̂, of the decay
+    e^{−d/ε} and of 1 − e^{−d/ε} (given apart so that it keeps its digits near the wall)."""
+    z_plus, z_minus = valences
+    if z_plus == -z_minus or not closed_layer(valences):
+        return artanh_jet(product(_tanh_quarter(zeta), decay))
+    if (z_plus, z_minus) == (1.0, -2.0):
+        return -layer_jet(-zeta, decay, rest, (2.0, -1.0))
+    k, above_root, below_one = _divalent_layer_coefficients(zeta)
+    q = product(k, decay)
+    # ψ = ln(q − q*) + ln(q + 2 + √3) − 2 ln(1 − q), with q − q* = (K − q*) D + (−q*)(1 − D) and
+    # 1 − q = (1 − K) D + (1 − D): sums of non-negative terms.
+    near_root = product(above_root, decay) + (2.0 - math.sqrt(3.0)) * rest
+    far_root = q + constant_jet(2.0 + math.sqrt(3.0), q)
+    return logarithm(near_root) + logarithm(far_root) - 2.0 * logarithm(product(below_one, decay) + rest)
+
+
 def gouy_chapman_jet(y: Tensor, bottom: tuple[Tensor, Tensor], top: tuple[Tensor, Tensor],
-                     debye_ratio: float) -> Tensor:
+                     debye_ratio: float, valences: tuple[float, float] = (1.0, -1.0)) -> Tensor:
     """Jet of the two-wall Gouy–Chapman profile, exact at both walls.
 
     `bottom`, `top`: for each wall, the jet of the ζ̂ its layer carries at (x, y) and the x-jet of
     the ζ̂ it carries at the other wall (for uniform walls both are the constant ζ̂). Each wall
-    contributes 4 artanh(tanh(ζ̂/4) e^{−d/ε}) (d its distance; for uniform ζ̂ it solves
-    ε² ψ'' = sinh ψ exactly), and what it contributes at the opposite wall, times the distance
-    from its own wall, is subtracted so that ψ = ζ̂ holds exactly on both walls.
+    contributes its single-wall layer (`layer_jet`: 4 artanh(tanh(ζ̂/4) e^{−d/ε}) for a z:z salt,
+    d its distance; for uniform ζ̂ it solves the salt's Poisson–Boltzmann equation exactly), and
+    what it contributes at the opposite wall, times the distance from its own wall, is subtracted
+    so that ψ = ζ̂ holds exactly on both walls. A salt with no closed-form layer (closed_layer)
+    takes the z:z one.
     """
     total = torch.zeros((5,) + y.shape, dtype=y.dtype, device=y.device)
+    far_decay = math.exp(-1.0 / debye_ratio)
     for (zeta, zeta_far), distance, orientation in ((bottom, y, 1.0), (top, 1.0 - y, -1.0)):
         decay = torch.exp(-distance / debye_ratio)
         decay_jet = jet_of_y(decay, -orientation * decay / debye_ratio, decay / debye_ratio**2)
-        total = total + artanh_jet(product(_tanh_quarter(zeta), decay_jet))
-        far = artanh_jet(_tanh_quarter(zeta_far) * math.exp(-1.0 / debye_ratio))  # its value at the other wall
+        rest_jet = jet_of_y(-torch.expm1(-distance / debye_ratio), orientation * decay / debye_ratio,
+                            -decay / debye_ratio**2)
+        total = total + layer_jet(zeta, decay_jet, rest_jet, valences)
+        far = layer_jet(zeta_far, constant_jet(far_decay, zeta_far), constant_jet(1.0 - far_decay, zeta_far),
+                        valences)  # its value at the other wall
         far_weight = jet_of_y(distance, torch.full_like(y, orientation), torch.zeros_like(y))  # 1 at the other wall
         total = total - product(far, far_weight)
     return total

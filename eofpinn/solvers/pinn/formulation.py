@@ -7,10 +7,13 @@ L(x, y) = (1 − y) ζ̂_b(x) + y ζ̂_t(x) their linear blend:
     ψ  = B_ζ(x, y) + d N_ψ              (hard walls)      or  N_ψ            (soft)
        = B_ζ(x, y) + N_ψ                (charge walls: ψ_wall unknown; B_ζ of the Grahame ζ̂)
          B_ζ = L (psi_base "linear"), or (psi_base "gouy_chapman") the two walls' local
-         Gouy–Chapman layers 4 artanh(tanh(ζ̂(x)/4) e^{−d/ε}), made exact on both walls — the
-         thin-layer solution, so the network starts from a resolved double layer and learns
-         the departure (for ε ≤ 0.05 it is the exact straight-channel ψ to 1e-8)
-    c± = exp(N_± ∓ ψ)                   (Slotboom: c± = g± e^{∓ψ}, g± = e^{N_±} ≈ 1)
+         Gouy–Chapman layers of the salt, 4 artanh(tanh(ζ̂(x)/4) e^{−d/ε}) for a z:z salt and the
+         closed forms of exact.gouy_chapman for 2:1 and 1:2 (other salts take the z:z layer), made
+         exact on both walls — the thin-layer solution, so the network starts from a resolved
+         double layer and learns the departure (for ε ≤ 0.05 it is the exact straight-channel ψ
+         to 1e-8)
+    c± = exp(N_± − ẑ± ψ)                (Slotboom: c± = g± e^{−ẑ±ψ}, g± = e^{N_±} ≈ 1; ẑ± = ±1 but
+                                          for a z₊:z₋ salt)
        = exp(N_±)                       (log)             or  N_±            (direct)
     u  = U d N_u + u_B,  v = s_v U d N_v  (hard no slip)  or  U N_u, s_v U N_v  (soft)
                          v times (1 − 2y) with symmetry "mirror" (the blocks' outputs are even about
@@ -59,7 +62,7 @@ stream function of its own (an ion's steady flux is divergence-free, as the volu
                                                     crosses a wall)
          χ_B± = Λ±(x, y) − y Λ±(x, 1), Λ± = ∫₀^y N_B±·e_x dy′ (Gauss–Legendre in y): the stream
          function of the base state's x-flux N_B±·e_x = δ± ẑ± Ê c_B± + Pe u_B c_B± (c_B± =
-         e^{∓B_ζ}, the Boltzmann ions of the ψ base, whose diffusion and migration along x
+         e^{−ẑ±B_ζ}, the Boltzmann ions of the ψ base, whose diffusion and migration along x
          cancel), its x-varying flux moved into the linear shape y that Q± carries (hard walls;
          else χ_B± = 0; paper model: the ions carry neither field nor flow, χ_B± = 0). In a
          straight channel it is the exact ion stream function when Q± is the flux.
@@ -79,7 +82,7 @@ With no-flux walls the zero normal ion flux is a loss term, or (formulation.wall
 the c± blocks see the height through w(y) = (1 − cos πy)/2 (networks.py), so ∂N±/∂y = 0 on both
 walls, and with Slotboom ions at no-slip walls n·N± = −δ± c± ∂N±/∂y = 0 there.
 With Boltzmann walls and hard walls the ions are hard too: N_± is multiplied by d (Slotboom;
-log, around ∓B_ζ) or the wall values exp(∓ζ̂) are blended in (direct). Hard values need a
+log, around −ẑ± B_ζ) or the wall values exp(−ẑ± ζ̂) are blended in (direct). Hard values need a
 smooth ζ̂ along each wall: a uniform wall, or a pattern with a transition width > 0; a sharp
 pattern (width 0) makes ψ discontinuous there, and such cases fall back to soft penalties.
 The linear pressure drop is the exact straight-channel P, so the network learns only the
@@ -108,6 +111,7 @@ from eofpinn.solvers.pinn.networks import Embedding, FieldNetworks
 FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "P")
 V_ENVELOPE_FLOOR = FormulationSettings.normal_velocity_floor  # default e of v's envelope: its value far from every edge
 ION_SIGNS = {"c_plus": 1.0, "c_minus": -1.0}
+ION_EXPONENT_LIMIT = 8.0  # |ln⟨c± e^{ẑ±ψ}⟩| beyond which PINNModel.recentre_ions moves it out of the network
 __all__ = ["FIELDS", "ION_SIGNS", "CONCENTRATION_FORMS", "PSI_BASES", "PRESSURE_FORMS", "Formulation", "PINNModel",
            "build_model", "values_as_jets"]
 
@@ -170,9 +174,8 @@ class Formulation:
                      if settings.normal_velocity_envelope > 0.0 else ()),
             v_envelope_width=settings.normal_velocity_envelope,
             v_envelope_floor=settings.normal_velocity_floor,
-            # Hard Boltzmann ions impose exp(∓ζ̂): a symmetric salt only (z₊:z₋ walls stay soft).
-            hard_ions=(walls is not None and not charge_walls and problem.ion_wall == "boltzmann"
-                       and problem.valences == (1.0, -1.0)),
+            # Hard Boltzmann ions impose exp(−ẑ± ζ̂) on the walls.
+            hard_ions=walls is not None and not charge_walls and problem.ion_wall == "boltzmann",
             concentrations=settings.concentrations,
             pressure=settings.pressure,
             pressure_scale=settings.pressure_scale,
@@ -221,7 +224,7 @@ class Formulation:
         """Jets of ζ̂ carried into the channel from the bottom and the top wall: each wall's
         ζ̂(x) with its pattern edges widening with the distance d from it (WallProfile.spread_jets;
         the wall's own ζ̂(x) at d = 0) — or of transform(ζ̂) given as (F, F', F'') of ζ̂, e.g. the
-        Boltzmann wall concentration e^{∓ζ̂}."""
+        Boltzmann wall concentration e^{−ẑ±ζ̂}."""
         x, y = points[:, 0], points[:, 1]
         out = []
         for profile, distance, slope in zip(self.walls, (y, 1.0 - y), (1.0, -1.0)):
@@ -238,7 +241,7 @@ class Formulation:
             x, ones = points[:, 0], torch.ones_like(y)
             far = [self.zeta_scale * torch.stack(p.spread_jets(x, ones, 0.0, xp=torch))
                    for p in self.walls]  # ζ̂ at the other wall
-            return jets.gouy_chapman_jet(y, (bottom, far[0]), (top, far[1]), self.debye_ratio)
+            return jets.gouy_chapman_jet(y, (bottom, far[0]), (top, far[1]), self.debye_ratio, self.valences)
         return jets.wall_blend_jet(y, bottom, top)
 
     def flow_base_jet(self, points: Tensor, field_hat: Tensor | float | None = None) -> Tensor | None:
@@ -394,24 +397,24 @@ class Formulation:
             flux += self.field_hat * float(self.layer_flux(x)[0].mean())
         return flux
 
-    def _concentration(self, raw: Tensor, sign: float, psi: Tensor, distance: Tensor, points: Tensor) -> Tensor:
-        """c₊ (sign +1) or c₋ (sign −1) from its raw jet; see the module docstring."""
+    def _concentration(self, raw: Tensor, valence: float, psi: Tensor, distance: Tensor, points: Tensor) -> Tensor:
+        """c₊ or c₋ (of dimensionless valence ẑ±) from its raw jet; see the module docstring."""
         if self.concentrations == "direct":
             if not self.hard_ions:
                 return raw
 
             def boltzmann(zeta):
-                value = torch.exp(-sign * zeta)
-                return value, -sign * value, value
+                value = torch.exp(-valence * zeta)
+                return value, -valence * value, valence**2 * value
 
             wall = jets.wall_blend_jet(points[:, 1], *self.wall_values(points, boltzmann))
             return wall + jets.product(distance, raw)
         raw = self.ion_scale * raw
         exponent = jets.product(distance, raw) if self.hard_ions else raw
         if self.concentrations == "slotboom":
-            exponent = exponent - sign * psi
+            exponent = exponent - valence * psi
         elif self.hard_ions:
-            exponent = exponent - sign * self.psi_wall_jet(points)  # Boltzmann ions of B_ζ at the walls
+            exponent = exponent - valence * self.psi_wall_jet(points)  # Boltzmann ions of B_ζ at the walls
         return jets.exponential(exponent)
 
     def fields(self, raw: dict[str, Tensor], points: Tensor, field_hat: Tensor | float | None = None,
@@ -427,8 +430,8 @@ class Formulation:
         if self.walls is not None:
             psi = self.psi_wall_jet(points) + (jets.product(distance, psi) if self.hard_psi else psi)
         out = {"psi": psi}
-        for name, sign in ION_SIGNS.items():
-            out[name] = self._concentration(raw[name][..., 0], sign, psi, distance, points)
+        for name, valence in zip(ION_SIGNS, self.valences):
+            out[name] = self._concentration(raw[name][..., 0], valence, psi, distance, points)
         if self.ion_stream and ion_fluxes is not None:
             height = jets.jet_of_y(y, torch.ones_like(y), torch.zeros_like(y))
             bases = self.ion_stream_base_jets(points) if self.walls is not None and not self.paper_model else None
@@ -619,6 +622,30 @@ class PINNModel(nn.Module):
             fields = self.formulation.fields(self.networks.raw_jets(points, self.derivatives), points, self.field,
                                              self.volume_flux)
             return {name: jet.detach() for name, jet in fields.items()}
+
+    @torch.no_grad()
+    def recentre_ions(self, limit: float = ION_EXPONENT_LIMIT) -> list[str]:
+        """Move the constant of each ion's exponent out of its network when it has drifted.
+
+        With the exact content gauge (no-flux walls, periodic ends) and ions of the form
+        c± = exp(s N± − …) that the walls do not pin (not hard), c± is divided by ⟨c± e^{ẑ±ψ}⟩, so
+        adding a constant to N± changes no field and no loss: a null direction, along which an
+        optimiser's rounding noise can walk. On cacl2_channel it walked N₊ to 74 by step 4241 and
+        e^{s N₊} overflowed float32 (measured: docs/method.md "A 2:1 salt"). When
+        |ln⟨c± e^{ẑ±ψ}⟩| over the gauge's points exceeds `limit`, that logarithm is subtracted
+        from the bias of N± (the block's output 0): the gauged fields stay what they were, to
+        rounding. Returns the ions recentred."""
+        form, points = self.formulation, self.gauge_points.get("content")
+        if points is None or not form.exact_gauges or form.hard_ions or form.concentrations == "direct":
+            return []
+        fields = self._raw_values(points)
+        moved = []
+        for name, valence in zip(ION_SIGNS, form.valences):
+            shift = float(torch.log(torch.mean(fields[name][0] * torch.exp(valence * fields["psi"][0]))))
+            if abs(shift) > limit:
+                self.networks.blocks[name].layers[-1].bias[0] -= shift / form.ion_scale
+                moved.append(name)
+        return moved
 
     @torch.no_grad()
     def values(self, points: Tensor) -> dict[str, Tensor]:
