@@ -93,9 +93,12 @@ def load_members(run_dirs: list[str | Path]) -> list[tuple[Path, Solution, Probl
             raise EofpinnError(f"{run_dir} and {first_dir} are runs of different problems "
                                f"({runs.describe_differences(differences)}); an ensemble averages seeds of one case")
         if not (np.array_equal(solution.x, first.x) and np.array_equal(solution.y, first.y)):
-            raise EofpinnError(f"{run_dir} and {first_dir} wrote their fields on different grids "
-                               f"({solution.x.size} × {solution.y.size} and {first.x.size} × {first.y.size} nodes); "
-                               "run the members with the same [pinn.records] eval_nx, eval_ny")
+            counts = (solution.x.size, solution.y.size) == (first.x.size, first.y.size)
+            why = ("as many nodes, placed differently: the [fd] grid differs, or one was written before the output "
+                   "y nodes were clustered at the walls (2026-12-06)" if counts else
+                   f"{solution.x.size} × {solution.y.size} and {first.x.size} × {first.y.size} nodes")
+            raise EofpinnError(f"{run_dir} and {first_dir} wrote their fields on different grids ({why}); "
+                               "run the members with the same [pinn.records] eval_nx, eval_ny and [fd] section")
         changed = runs.settings_differences(_recipe(settings), _recipe(first_settings), str(run_dir), str(first_dir))
         if changed:
             raise EofpinnError(f"{run_dir} and {first_dir} differ in [pinn] settings other than the seed "

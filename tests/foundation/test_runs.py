@@ -376,6 +376,8 @@ def test_an_ensemble_refuses_what_is_not_seeds_of_one_recipe_and_writes_nothing(
     assert _solve(tiny_case, "--solver", "exact", "--out", exact, *EXACT_GRID) == 0
     thinner = tmp_path / "thinner"
     assert _solve(tiny_case, "--solver", "pinn", "--seed", 3, "--out", thinner, "--set", "debye_ratio=0.25") == 0
+    clustered = tmp_path / "clustered"  # the same node counts, its y nodes clustered by another tanh map
+    assert _solve(tiny_case, "--solver", "pinn", "--seed", 4, "--out", clustered, "--set", "fd.wall_stretch=2") == 0
     unfinished, unrecorded = tmp_path / "unfinished", tmp_path / "unrecorded"
     unfinished.mkdir()
     shutil.copytree(longer, unrecorded)
@@ -389,6 +391,10 @@ def test_an_ensemble_refuses_what_is_not_seeds_of_one_recipe_and_writes_nothing(
                          f"(steps 10 in {longer}, 20 in {first}); an ensemble averages seeds of one recipe",
         (first, thinner): f"{thinner} and {first} are runs of different problems (debye_ratio 0.25 in {thinner}, "
                           f"0.2 in {first}); an ensemble averages seeds of one case",
+        (first, clustered): f"{clustered} and {first} wrote their fields on different grids (as many nodes, placed "
+                            "differently: the [fd] grid differs, or one was written before the output y nodes were "
+                            "clustered at the walls (2026-12-06)); run the members with the same [pinn.records] "
+                            "eval_nx, eval_ny and [fd] section",
         (first, exact): f"{exact}: solver exact, not pinn; eofpinn ensemble combines PINN runs "
                         "(eofpinn solve CASE --solver pinn --seed S) that differ only in their seed",
         (first, unfinished): f"{unfinished}: not a finished run (no summary.json); finish it "
