@@ -111,7 +111,7 @@ from eofpinn.solvers.pinn.networks import Embedding, FieldNetworks
 FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "P")
 V_ENVELOPE_FLOOR = FormulationSettings.normal_velocity_floor  # default e of v's envelope: its value far from every edge
 ION_SIGNS = {"c_plus": 1.0, "c_minus": -1.0}
-ION_EXPONENT_LIMIT = 8.0  # |ln⟨c± e^{ẑ±ψ}⟩| beyond which PINNModel.recentre_ions moves it out of the network
+ION_EXPONENT_LIMIT = 1.0  # |ln⟨c± e^{ẑ±ψ}⟩| beyond which PINNModel.recentre_ions moves it out of the network
 __all__ = ["FIELDS", "ION_SIGNS", "CONCENTRATION_FORMS", "PSI_BASES", "PRESSURE_FORMS", "Formulation", "PINNModel",
            "build_model", "values_as_jets"]
 
