@@ -46,6 +46,7 @@ GAUGES = ("penalty", "exact")
 WALL_FLUXES = ("penalty", "exact")
 NORMAL_VELOCITIES = ("distance", "squared")
 ION_RESIDUALS = ("absolute", "ionic_strength")
+ION_BRACKETS = ("expanded", "slotboom")
 SECTION_TERMS = ("divergence", "spread", "both")
 SECTION_PLACEMENTS = ("stratified", "transitions", "ends")
 ADAPTERS = ("none", "per_loss")
@@ -185,6 +186,12 @@ class FormulationSettings:
     `ion_residuals`: the Nernst–Planck residuals enter the loss as they are ("absolute"), or
     divided by the local (c₊ + c₋)/2 ("ionic_strength"): inside a double layer of ζ̂ = −2 that
     is cosh 2 = 3.8, so the core's residuals are no longer outweighed 14-fold by the layers'.
+    `ion_brackets`: each ion's bracket ∇c± + ẑ± c±∇φ (its flux without advection, over −δ±, in
+    the Nernst–Planck residuals, Stokes' body force and the no-flux walls' term) formed as written
+    ("expanded"), or from the Slotboom exponent N± = ln c± + ẑ±ψ as c±(∇N± − ẑ± Ê e_x)
+    ("slotboom"; concentrations = "slotboom" only). The two are equal; inside a double layer the
+    expanded one is the difference of two terms of order c±|∇ψ|, whose float32 rounding is larger
+    than the bracket (docs/method.md "Residuals below float32's rounding").
     `flow_scale` is U, which multiplies the flow block's outputs (u, v, and the excess pressure P):
     "none" (default) U = 1; "auto" the case's velocity scale U = max(|Ê| max|ζ̂|, |Δp̂|/(8ℓ)) (the
     Helmholtz–Smoluchowski speed and the Poiseuille centre-line speed; 1 when both vanish), so that
@@ -252,6 +259,7 @@ class FormulationSettings:
     gauges: str = "exact"
     wall_flux: str = "penalty"
     ion_residuals: str = "absolute"
+    ion_brackets: str = "expanded"
     flow_scale: str | float = "none"
     field_scale: float = 10.0
     flow: str = "velocity"
@@ -279,6 +287,7 @@ class FormulationSettings:
             "gauges": (one_of(GAUGES), choices_text(GAUGES)),
             "wall_flux": (one_of(WALL_FLUXES), choices_text(WALL_FLUXES)),
             "ion_residuals": (one_of(ION_RESIDUALS), choices_text(ION_RESIDUALS)),
+            "ion_brackets": (one_of(ION_BRACKETS), choices_text(ION_BRACKETS)),
             "hard_walls": FLAG,
             "psi_base": (one_of(PSI_BASES), choices_text(PSI_BASES)),
             "flow_base": (one_of(FLOW_BASES), choices_text(FLOW_BASES)),
@@ -308,6 +317,9 @@ class FormulationSettings:
         _require(self.ion_flux == "divergence" or self.ion_residuals == "absolute", "formulation.ion_flux",
                  '"divergence" with ion_residuals = "ionic_strength" (that option rescales the divergence residuals)',
                  self.ion_flux)
+        _require(self.ion_brackets == "expanded" or self.concentrations == "slotboom", "formulation.ion_brackets",
+                 '"expanded", or "slotboom" with concentrations = "slotboom" (the brackets are formed from the '
+                 'Slotboom exponent)', self.ion_brackets)
         _require(self.ion_scale == 1.0 or self.concentrations != "direct", "formulation.ion_scale",
                  '1 with concentrations = "direct" (it scales the exponent of "slotboom" and "log" ions)',
                  self.ion_scale)

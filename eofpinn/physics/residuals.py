@@ -50,6 +50,24 @@ def nernst_planck(
     return diffusivity * (diffusion + migration) - peclet * advection
 
 
+def slotboom_brackets(valence: float, c: Derivatives, slotboom: Derivatives, field):
+    """An ion's bracket ∇c + ẑ c∇φ (its flux without advection, over −δ) from its Slotboom
+    exponent N = ln c + ẑψ (+ a constant): c (∂N/∂x − ẑ Ê, ∂N/∂y), with φ = ψ − Ê x. Equal to the
+    expanded bracket; inside a double layer that one is the difference of two terms of order
+    c|∇ψ| ≫ the bracket, and in float32 their rounding is larger than the bracket itself."""
+    return c.f * (slotboom.x - valence * field), c.f * slotboom.y
+
+
+def nernst_planck_slotboom(valence: float, diffusivity: float, peclet: float, c: Derivatives,
+                           slotboom: Derivatives, psi: Derivatives, field, u: Derivatives, v: Derivatives):
+    """The residual of `nernst_planck` written through the Slotboom exponent N = ln c + ẑψ (c ∝ e^{N − ẑψ}):
+    c [δ (∇²N + ∇ln c·(∇N − ẑ Ê e_x)) − Pe (u·∇ln c + ∇·u)], ∇ln c = ∇N − ẑ∇ψ; no term in it
+    cancels another (`slotboom_brackets`)."""
+    log_x, log_y = slotboom.x - valence * psi.x, slotboom.y - valence * psi.y
+    drift = slotboom.xx + slotboom.yy + log_x * (slotboom.x - valence * field) + log_y * slotboom.y
+    return c.f * (diffusivity * drift - peclet * (u.f * log_x + v.f * log_y + u.x + v.y))
+
+
 def stokes_excess(
     debye_ratio: float,
     reynolds: float,
@@ -61,13 +79,19 @@ def stokes_excess(
     phi_x,
     phi_y,
     valences: tuple[float, float] = (1.0, -1.0),
+    brackets=None,
 ):
     """Stokes x and y in the excess-pressure form; the bracket is each ion's departure from
-    Boltzmann equilibrium, so it vanishes identically in a straight channel at rest in y."""
+    Boltzmann equilibrium, so it vanishes identically in a straight channel at rest in y.
+    `brackets` ((x₊, y₊), (x₋, y₋)): the brackets already formed (`slotboom_brackets`)."""
     z_plus, z_minus = valences
     scale = 1.0 / ((z_plus - z_minus) * debye_ratio**2)
-    force_x = (c_plus.x + z_plus * c_plus.f * phi_x) / z_plus - (c_minus.x + z_minus * c_minus.f * phi_x) / z_minus
-    force_y = (c_plus.y + z_plus * c_plus.f * phi_y) / z_plus - (c_minus.y + z_minus * c_minus.f * phi_y) / z_minus
+    if brackets is None:
+        brackets = ((c_plus.x + z_plus * c_plus.f * phi_x, c_plus.y + z_plus * c_plus.f * phi_y),
+                    (c_minus.x + z_minus * c_minus.f * phi_x, c_minus.y + z_minus * c_minus.f * phi_y))
+    (plus_x, plus_y), (minus_x, minus_y) = brackets
+    force_x = plus_x / z_plus - minus_x / z_minus
+    force_y = plus_y / z_plus - minus_y / z_minus
     res_x = u.xx + u.yy - pressure.x - scale * force_x
     res_y = v.xx + v.yy - pressure.y - scale * force_y
     if reynolds:
@@ -89,10 +113,13 @@ def residuals(
     v: Derivatives,
     pressure: Derivatives,
     field_hat=None,
+    slotboom: tuple[Derivatives, Derivatives] | None = None,
 ) -> dict:
     """The six PDE residuals, keyed by RESIDUAL_NAMES. `pressure` is the excess pressure P;
     `field_hat` the field Ê (None: problem.field_hat; an open circuit's PINN passes its
-    trainable Ê, a scalar tensor)."""
+    trainable Ê, a scalar tensor). `slotboom` (N₊, N₋), the ions' Slotboom exponents: the
+    Nernst–Planck residuals and Stokes' brackets are formed through them (`nernst_planck_slotboom`,
+    `slotboom_brackets`), the same residuals without the cancellation inside double layers."""
     eps = problem.debye_ratio
     field = problem.field_hat if field_hat is None else field_hat
     lap_psi = psi.xx + psi.yy
@@ -101,12 +128,19 @@ def residuals(
     else:
         phi_x, phi_y, pe = psi.x - field, psi.y, problem.peclet
     z_plus, z_minus = problem.valences
-    out = {
-        "poisson": poisson(eps, psi, c_plus, c_minus, problem.valence_span),
-        "np_plus": nernst_planck(z_plus, problem.delta_plus, pe, c_plus, phi_x, phi_y, lap_psi, u, v),
-        "np_minus": nernst_planck(z_minus, problem.delta_minus, pe, c_minus, phi_x, phi_y, lap_psi, u, v),
-        "continuity": continuity(u, v),
-    }
+    out = {"poisson": poisson(eps, psi, c_plus, c_minus, problem.valence_span), "continuity": continuity(u, v)}
+    brackets = None
+    if slotboom is None:
+        out["np_plus"] = nernst_planck(z_plus, problem.delta_plus, pe, c_plus, phi_x, phi_y, lap_psi, u, v)
+        out["np_minus"] = nernst_planck(z_minus, problem.delta_minus, pe, c_minus, phi_x, phi_y, lap_psi, u, v)
+    else:
+        np_field = 0.0 if problem.paper_model else field
+        out["np_plus"] = nernst_planck_slotboom(z_plus, problem.delta_plus, pe, c_plus, slotboom[0], psi, np_field,
+                                                u, v)
+        out["np_minus"] = nernst_planck_slotboom(z_minus, problem.delta_minus, pe, c_minus, slotboom[1], psi,
+                                                 np_field, u, v)
+        brackets = (slotboom_brackets(z_plus, c_plus, slotboom[0], np_field),
+                    slotboom_brackets(z_minus, c_minus, slotboom[1], np_field))
     reynolds = problem.reynolds if problem.inertia else 0.0
     if problem.paper_model:
         scale = 1.0 / (problem.valence_span * eps**2)
@@ -117,6 +151,6 @@ def residuals(
             out["stokes_y"] = out["stokes_y"] - reynolds * (u.f * v.x + v.f * v.y)
     else:
         out["stokes_x"], out["stokes_y"] = stokes_excess(
-            eps, reynolds, u, v, pressure, c_plus, c_minus, phi_x, phi_y, problem.valences
+            eps, reynolds, u, v, pressure, c_plus, c_minus, phi_x, phi_y, problem.valences, brackets
         )
     return {name: out[name] for name in RESIDUAL_NAMES}

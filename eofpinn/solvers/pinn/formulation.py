@@ -141,6 +141,7 @@ class Formulation:
     field_scale: float = 10.0  # open circuit: Ê = field_scale · θ (PINNModel)
     exact_wall_flux: bool = False  # no-flux walls exact: the c± blocks see the warped height (networks.py)
     ion_residuals: str = "absolute"  # the NP residuals in the loss as they are, or over (c₊ + c₋)/2 (losses.pde_terms)
+    slotboom_brackets: bool = False  # ion_brackets "slotboom": jets "slotboom_plus/minus" (N±) formed for the losses
     stream: bool = False  # flow "stream": the flow block carries Ψ, ω, P (module docstring)
     ion_stream: bool = False  # ion_flux "stream": the c± blocks carry N± and N_χ± (module docstring)
     flux_force: bool = False  # body_force "ion_flux": Stokes takes its body force from χ± (losses.pde_residuals)
@@ -192,6 +193,7 @@ class Formulation:
             field_scale=settings.field_scale,
             exact_wall_flux=settings.wall_flux == "exact" and problem.ion_wall == "no_flux",
             ion_residuals=settings.ion_residuals,
+            slotboom_brackets=settings.ion_brackets == "slotboom",
             stream=settings.flow == "stream",
             ion_stream=settings.ion_flux == "stream",
             flux_force=settings.body_force == "ion_flux",
@@ -397,6 +399,12 @@ class Formulation:
             flux += self.field_hat * float(self.layer_flux(x)[0].mean())
         return flux
 
+    def ion_exponent(self, raw: Tensor, distance: Tensor) -> Tensor:
+        """The jet of s N± (s d N± with hard walls): the exponent of "log" ions, and of "slotboom"
+        ions before −ẑ±ψ, i.e. their Slotboom exponent ln c± + ẑ±ψ up to the content gauge's constant."""
+        raw = self.ion_scale * raw
+        return jets.product(distance, raw) if self.hard_ions else raw
+
     def _concentration(self, raw: Tensor, valence: float, psi: Tensor, distance: Tensor, points: Tensor) -> Tensor:
         """c₊ or c₋ (of dimensionless valence ẑ±) from its raw jet; see the module docstring."""
         if self.concentrations == "direct":
@@ -409,8 +417,7 @@ class Formulation:
 
             wall = jets.wall_blend_jet(points[:, 1], *self.wall_values(points, boltzmann))
             return wall + jets.product(distance, raw)
-        raw = self.ion_scale * raw
-        exponent = jets.product(distance, raw) if self.hard_ions else raw
+        exponent = self.ion_exponent(raw, distance)
         if self.concentrations == "slotboom":
             exponent = exponent - valence * psi
         elif self.hard_ions:
@@ -432,6 +439,8 @@ class Formulation:
         out = {"psi": psi}
         for name, valence in zip(ION_SIGNS, self.valences):
             out[name] = self._concentration(raw[name][..., 0], valence, psi, distance, points)
+            if self.slotboom_brackets:
+                out[f"slotboom_{name[2:]}"] = self.ion_exponent(raw[name][..., 0], distance)
         if self.ion_stream and ion_fluxes is not None:
             height = jets.jet_of_y(y, torch.ones_like(y), torch.zeros_like(y))
             bases = self.ion_stream_base_jets(points) if self.walls is not None and not self.paper_model else None

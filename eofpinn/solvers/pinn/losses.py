@@ -136,8 +136,10 @@ def pde_residuals(problem: Problem, interior: Jets, field_hat: Tensor | float | 
     ion's (∇c± + ẑ± c±∇φ) as (Pe u c± − curl χ±)/δ±, which differs from it by the flux residual
     over δ±: Stokes-x/y minus (1/((ẑ₊ − ẑ₋)ε²)) Σ± (flux residual)/(δ± |ẑ±|)."""
     bundles = {name: as_derivatives(interior[name]) for name in FIELDS}
+    slotboom = (tuple(as_derivatives(interior[f"slotboom_{name[2:]}"]) for name in ION_SIGNS)
+                if "slotboom_plus" in interior else None)
     out = residuals(problem, bundles["psi"], bundles["c_plus"], bundles["c_minus"], bundles["u"], bundles["v"],
-                    bundles["P"], field_hat)
+                    bundles["P"], field_hat, slotboom)
     if "stream" in interior:  # flow "stream": ∇·u = 0 by construction; Ψ and ω are tied instead
         del out["continuity"]
         stream = interior["stream"]
@@ -191,11 +193,13 @@ def ion_fluxes_x(problem: Problem, jets: Jets, field_hat: Tensor | float) -> dic
 
 def ion_fluxes_y(problem: Problem, jets: Jets) -> dict[str, Tensor]:
     """Each ion's N̂±·e_y = −δ±(∂c±/∂y + ẑ± c± ∂ψ/∂y) + Pe v c± at the points of `jets` (φ_y = ψ_y:
-    the applied field is along x; no advection in the paper model)."""
+    the applied field is along x; no advection in the paper model); with the jets of the Slotboom
+    exponents N± (formulation ion_brackets "slotboom") the bracket is c± ∂N±/∂y."""
     peclet = 0.0 if problem.paper_model else problem.peclet
     psi_y, v = jets["psi"][2], jets["v"][0]
-    return {name: -_diffusivities(problem)[name] * (jets[name][2] + z * jets[name][0] * psi_y) + peclet * v * jets[name][0]
-            for name, z in _valences(problem).items()}
+    brackets = {name: (jets[f"slotboom_{name[2:]}"][2] * jets[name][0] if "slotboom_plus" in jets
+                       else jets[name][2] + z * jets[name][0] * psi_y) for name, z in _valences(problem).items()}
+    return {name: -_diffusivities(problem)[name] * brackets[name] + peclet * v * jets[name][0] for name in brackets}
 
 
 def section_currents(problem: Problem, sections: Jets, weights: Tensor, n_sections: int,
