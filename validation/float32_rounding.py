@@ -76,9 +76,10 @@ def main(argv: list[str] | None = None) -> list[tuple[str, dict[str, float]]]:
     rows = evaluations(args.run)
     names = list(rows[0][1])
     print(f"{args.run} (step {load_checkpoint(args.run / 'checkpoint.pt')['step']})")
-    print(f"{'':28s}" + "".join(f"{n:>12s}" for n in names))
+    widths = [max(11, len(n)) + 1 for n in names]
+    print(f"{'':28s}" + "".join(f"{n:>{w}s}" for n, w in zip(names, widths)))
     for label, terms in rows:
-        print(f"{label:28s}" + "".join(f"{terms[n]:12.2e}" for n in names))
+        print(f"{label:28s}" + "".join(f"{terms[n]:{w}.2e}" for n, w in zip(names, widths)))
     return rows
 
 
