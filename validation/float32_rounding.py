@@ -33,15 +33,6 @@ from eofpinn.pinn_runs import load_checkpoint  # noqa: E402
 from eofpinn.solvers.pinn.channel import ChannelTask  # noqa: E402
 
 
-def exponent_constants(model) -> list[float]:
-    """ln⟨c± e^{ẑ±ψ}⟩ over the gauge's points before the gauge divides it out: the constant of
-    each ion's exponent that PINNModel.recentre_ions moves once it passes 1."""
-    with torch.no_grad():
-        fields = model._raw_values(model.gauge_points["content"])
-        return [float(torch.log(torch.mean(fields[name][0] * torch.exp(z * fields["psi"][0]))))
-                for name, z in zip(("c_plus", "c_minus"), model.formulation.valences)]
-
-
 def evaluations(run_dir: Path) -> list[tuple[str, dict[str, float]]]:
     """(label, {term: value}) for each dtype × brackets, as trained and recentred."""
     state = load_checkpoint(run_dir / "checkpoint.pt")
@@ -57,9 +48,9 @@ def evaluations(run_dir: Path) -> list[tuple[str, dict[str, float]]]:
             sampled = task.sample(torch.Generator().manual_seed(0))
             points = type(sampled).from_state_dict(state["points"], torch.device("cpu"), dtype)
             task.bind(model, points)
-            if dtype == torch.float64 and brackets == "expanded":
+            if dtype == torch.float64 and brackets == "expanded" and model.gauge_points["content"] is not None:
                 print("ions' free constants ln⟨c± e^{ẑ±ψ}⟩ at the checkpoint: "
-                      + " / ".join(f"{value:.2f}" for value in exponent_constants(model)))
+                      + " / ".join(f"{value:.2f}" for value in model.ion_exponent_constants().values()))
             for moved in (False, True):
                 if moved:
                     model.recentre_ions(limit=0.0)

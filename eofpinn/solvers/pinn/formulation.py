@@ -405,8 +405,10 @@ class Formulation:
         raw = self.ion_scale * raw
         return jets.product(distance, raw) if self.hard_ions else raw
 
-    def _concentration(self, raw: Tensor, valence: float, psi: Tensor, distance: Tensor, points: Tensor) -> Tensor:
-        """c₊ or c₋ (of dimensionless valence ẑ±) from its raw jet; see the module docstring."""
+    def _concentration(self, raw: Tensor, valence: float, psi: Tensor, distance: Tensor, points: Tensor,
+                       exponent: Tensor | None) -> Tensor:
+        """c₊ or c₋ (of dimensionless valence ẑ±) from its raw jet and, for "slotboom" and "log"
+        ions, its `ion_exponent`; see the module docstring."""
         if self.concentrations == "direct":
             if not self.hard_ions:
                 return raw
@@ -417,7 +419,6 @@ class Formulation:
 
             wall = jets.wall_blend_jet(points[:, 1], *self.wall_values(points, boltzmann))
             return wall + jets.product(distance, raw)
-        exponent = self.ion_exponent(raw, distance)
         if self.concentrations == "slotboom":
             exponent = exponent - valence * psi
         elif self.hard_ions:
@@ -438,9 +439,11 @@ class Formulation:
             psi = self.psi_wall_jet(points) + (jets.product(distance, psi) if self.hard_psi else psi)
         out = {"psi": psi}
         for name, valence in zip(ION_SIGNS, self.valences):
-            out[name] = self._concentration(raw[name][..., 0], valence, psi, distance, points)
+            ion = raw[name][..., 0]
+            exponent = None if self.concentrations == "direct" else self.ion_exponent(ion, distance)
+            out[name] = self._concentration(ion, valence, psi, distance, points, exponent)
             if self.slotboom_brackets:
-                out[f"slotboom_{name[2:]}"] = self.ion_exponent(raw[name][..., 0], distance)
+                out[f"slotboom_{name[2:]}"] = exponent
         if self.ion_stream and ion_fluxes is not None:
             height = jets.jet_of_y(y, torch.ones_like(y), torch.zeros_like(y))
             bases = self.ion_stream_base_jets(points) if self.walls is not None and not self.paper_model else None
@@ -647,14 +650,20 @@ class PINNModel(nn.Module):
         form, points = self.formulation, self.gauge_points.get("content")
         if points is None or not form.exact_gauges or form.hard_ions or form.concentrations == "direct":
             return []
-        fields = self._raw_values(points)
         moved = []
-        for name, valence in zip(ION_SIGNS, form.valences):
-            shift = float(torch.log(torch.mean(fields[name][0] * torch.exp(valence * fields["psi"][0]))))
+        for name, shift in self.ion_exponent_constants().items():
             if abs(shift) > limit:
                 self.networks.blocks[name].layers[-1].bias[0] -= shift / form.ion_scale
                 moved.append(name)
         return moved
+
+    @torch.no_grad()
+    def ion_exponent_constants(self) -> dict[str, float]:
+        """ln⟨c± e^{ẑ±ψ}⟩ over the content gauge's points, before the gauge divides it out: the
+        free constant of each ion's exponent (`recentre_ions`)."""
+        fields = self._raw_values(self.gauge_points["content"])
+        return {name: float(torch.log(torch.mean(fields[name][0] * torch.exp(valence * fields["psi"][0]))))
+                for name, valence in zip(ION_SIGNS, self.formulation.valences)}
 
     @torch.no_grad()
     def values(self, points: Tensor) -> dict[str, Tensor]:
