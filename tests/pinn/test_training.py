@@ -636,3 +636,27 @@ def test_the_ions_are_recentred_one_step_after_the_balancer_updates_its_weights(
     task.before_step(model, 4501)
     assert not balancer.needs_gradients(state, 4501)
     assert float(bias[0]) < shifted - 4.0
+
+
+@pytest.mark.parametrize("name, every, moves_at", [("gn", 30, 31), ("lra", 7, 8), ("relobralo", None, 101)])
+def test_the_ions_are_recentred_one_step_after_any_balancer_period(name, every, moves_at):
+    """The period follows the balancer's own `every` (a user's 30 puts no move at steps 0, 30,
+    60, …, where GN measures); a balancer without one (ReLoBRaLo, every step) keeps 100."""
+    from eofpinn.cases import load_case
+    from eofpinn.cases.pinn_settings import replace
+
+    case = load_case("cacl2_channel")
+    options = {"balancing.name": name} | ({"balancing.every": every} if every else {})
+    task = ChannelTask(case, replace(case.pinn, options))
+    model = task.build_model(torch.Generator().manual_seed(0)).double()
+    task.bind(model, task.sample(torch.Generator().manual_seed(1)))
+    bias = model.networks.blocks["c_plus"].layers[-1].bias
+    shifted = float(bias[0]) + 5.0
+    moved = []
+    for step in range(moves_at + 1):
+        with torch.no_grad():
+            bias[0] = shifted
+        task.before_step(model, step)
+        if float(bias[0]) < shifted - 4.0:
+            moved.append(step)
+    assert moved == [1, moves_at]

@@ -19,8 +19,10 @@ from torch import nn
 
 from eofpinn.cases import with_field
 from eofpinn.cases.model import Case, PINNSettings
+from eofpinn.cases.pinn_settings import BalancingSettings
 from eofpinn.physics.exact import closed_layer
 from eofpinn.solution import Solution
+from eofpinn.solvers.pinn.balancing import make_balancer
 from eofpinn.solvers.pinn.collocation import Collocation, adapted, interior_split, mirrored, sample_collocation
 from eofpinn.solvers.pinn.evaluation import Evaluator, eval_grid, solution_on_grid
 from eofpinn.solvers.pinn.formulation import build_model
@@ -44,11 +46,17 @@ def unvalidated_salt(valences: tuple[float, float]) -> str:
             '1:1 salt (docs/method.md, "A 2:1 salt"); use --solver fd, or --solver exact on a straight channel')
 
 
-# Steps between checks of the ions' exponents (PINNModel.recentre_ions), made one step after the
-# loss balancer's updates (every 100 steps by default): a move changes the float32 rounding of
-# terms at their floor, and a balancer that measured a term just after a move gave it a weight
-# 10⁴ times too large (docs/method.md "A 2:1 salt").
+# Steps between checks of the ions' exponents (PINNModel.recentre_ions) when the loss balancer has
+# no update period of its own (`recentre_period`).
 RECENTRE_EVERY = 100
+
+
+def recentre_period(balancing: BalancingSettings) -> int:
+    """Steps between checks of the ions' exponents, made one step after each of the loss
+    balancer's updates: its own period where it has one (gn, lra: `every`), else RECENTRE_EVERY.
+    A move changes the float32 rounding of terms at their floor, and a balancer that measured a
+    term just after a move gave it a weight 10⁴ times too large (docs/method.md "A 2:1 salt")."""
+    return int(getattr(make_balancer(balancing).options, "every", RECENTRE_EVERY))
 
 
 class ChannelTask:
@@ -56,6 +64,7 @@ class ChannelTask:
 
     def __init__(self, case: Case, settings: PINNSettings, reference: Solution | None = None):
         self.case, self.problem, self.settings, self.reference = case, case.problem, settings, reference
+        self.recentre_every = recentre_period(settings.balancing)
         form = settings.formulation
         if form.hard_walls and form.psi_base == "gouy_chapman" and form.flow_base == "none":
             warnings.warn(PSI_BASE_ALONE, stacklevel=2)
@@ -87,12 +96,12 @@ class ChannelTask:
 
     def before_step(self, model: nn.Module, step: int) -> None:
         """Continuation: the wall potentials of this step (physics unchanged when it is off); every
-        RECENTRE_EVERY steps, at steps 1, 101, 201, …, the ions' exponents recentred where they
-        drifted (PINNModel.recentre_ions)."""
+        `recentre_period` steps, one step after each balancer update (steps 1, 101, 201, … by
+        default), the ions' exponents recentred where they drifted (PINNModel.recentre_ions)."""
         scale = self.settings.continuation.zeta_scale(step)
         if scale != model.formulation.zeta_scale:
             model.formulation = dataclasses.replace(model.formulation, zeta_scale=scale)
-        if step % RECENTRE_EVERY == 1:
+        if step % self.recentre_every == 1 % self.recentre_every:
             model.recentre_ions()
 
     def loss_terms(self, model: nn.Module, points: Collocation) -> dict[str, torch.Tensor]:
