@@ -61,15 +61,21 @@ def gouy_chapman(zeta_hat: float, distance: np.ndarray, debye_ratio: float,
     4 artanh(tanh(ζ̂/4) e^{−d/ε}) for a z:z salt; for a 2:1 salt (ẑ = 2, −1)
     ψ = ln(1 + 4q + q²) − 2 ln(1 − q), q = K e^{−d/ε}, K = (s₀ − 1)/(s₀ + 1), s₀ = sqrt((2e^ζ̂ + 1)/3)
     (from the first integral (ε²/2) ψ'² = G(ψ), which in s = sqrt((2e^ψ + 1)/3) reads
-    ds/dd = −(s² − 1)/(2ε)); for a 1:2 salt the 2:1 layer of −ζ̂, negated."""
+    ds/dd = −(s² − 1)/(2ε)); for a 1:2 salt the 2:1 layer of −ζ̂, negated. Any other salt: its
+    layer found numerically (physics/salt_layer.py)."""
     z_plus, z_minus = valences
     decay = np.exp(-np.asarray(distance, dtype=float) / debye_ratio)
     if z_plus == -z_minus:
         return 4.0 * np.arctanh(np.tanh(zeta_hat / 4.0) * decay)
     if (z_plus, z_minus) == (1.0, -2.0):
         return -gouy_chapman(-zeta_hat, distance, debye_ratio, (2.0, -1.0))
-    if (z_plus, z_minus) != (2.0, -1.0):
-        raise ValueError(f"gouy_chapman: no closed-form layer for the valences {valences}")
+    if (z_plus, z_minus) != (2.0, -1.0):  # no closed form: the layer found numerically
+        import torch
+
+        from eofpinn.physics.salt_layer import layer_potential
+
+        scaled = torch.as_tensor(np.asarray(distance, dtype=float) / debye_ratio)
+        return layer_potential(torch.tensor(float(zeta_hat), dtype=torch.float64), scaled, valences)["f"].numpy()
     s0 = np.sqrt((2.0 * np.exp(zeta_hat) + 1.0) / 3.0)
     q = (s0 - 1.0) / (s0 + 1.0) * decay
     return np.log1p(q * (4.0 + q)) - 2.0 * np.log1p(-q)
@@ -77,7 +83,7 @@ def gouy_chapman(zeta_hat: float, distance: np.ndarray, debye_ratio: float,
 
 def closed_layer(valences: tuple[float, float]) -> bool:
     """Whether `gouy_chapman` has the single-wall layer of these ẑ₊, ẑ₋ in closed form
-    (z:z, 2:1 and 1:2 salts)."""
+    (z:z, 2:1 and 1:2 salts); the others' is found numerically."""
     z_plus, z_minus = valences
     return z_plus == -z_minus or (z_plus, z_minus) in ((2.0, -1.0), (1.0, -2.0))
 

@@ -120,7 +120,7 @@ def _run_locked(spec: RunSpec, case, settings: dict, run_dir: Path, start: float
             plots.plot_run(solution, run_dir)
     seconds = time.perf_counter() - start
     runs.write_record(run_dir, runs.finished_record(record, seconds))
-    # What the run warned of (e.g. a salt the PINN is not validated for), as its summary.json
+    # What the run warned of (e.g. a loss that could not be compiled), as its summary.json
     # records it: the sweep reports each distinct warning once.
     return outcome(spec, "finished", "", seconds, resumed=resume, warnings=list(solution.info.get("warnings", [])))
 

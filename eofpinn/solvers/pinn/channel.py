@@ -20,7 +20,6 @@ from torch import nn
 from eofpinn.cases import with_field
 from eofpinn.cases.model import Case, PINNSettings
 from eofpinn.cases.pinn_settings import BalancingSettings
-from eofpinn.physics.exact import closed_layer
 from eofpinn.solution import Solution
 from eofpinn.solvers.pinn.balancing import make_balancer
 from eofpinn.solvers.pinn.collocation import Collocation, adapted, interior_split, mirrored, sample_collocation
@@ -34,16 +33,6 @@ PSI_BASE_ALONE = ('[pinn.formulation] psi_base = "gouy_chapman" with flow_base =
                   'double layers and u at zero, which training was measured not to recover from (u off by 0.84-1.2 '
                   'after 1500 steps on two straight channels; docs/method.md, "The recipe ablation at 1500 steps"); '
                   'use flow_base = "electroosmotic" (the default) or psi_base = "linear"')
-
-
-def unvalidated_salt(valences: tuple[float, float]) -> str:
-    """The warning of a PINN run on a salt whose double layer has no closed form (closed_layer):
-    its ψ base is then the z:z layer (measured: docs/method.md, "A 2:1 salt")."""
-    z_plus, z_minus = (f"{abs(z):g}" for z in valences)
-    return (f"the PINN is not validated for a {z_plus}:{z_minus} salt: its potential starts from the double layer "
-            "of a z:z salt (the salt's own has a closed form for z:z, 2:1 and 1:2 salts only); on a 3:1 salt in a "
-            "straight channel its defaults ended at relative L2 psi 8.6e-3, u 2.3e-2, ten times the error of a "
-            '1:1 salt (docs/method.md, "A 2:1 salt"); use --solver fd, or --solver exact on a straight channel')
 
 
 # Steps between checks of the ions' exponents (PINNModel.recentre_ions) when the loss balancer has
@@ -68,10 +57,6 @@ class ChannelTask:
         form = settings.formulation
         if form.hard_walls and form.psi_base == "gouy_chapman" and form.flow_base == "none":
             warnings.warn(PSI_BASE_ALONE, stacklevel=2)
-        valences = self.problem.valences
-        self.salt_warning = None if closed_layer(valences) else unvalidated_salt(valences)
-        if self.salt_warning:
-            warnings.warn(self.salt_warning, stacklevel=2)
 
     def build_model(self, generator: torch.Generator) -> nn.Module:
         return build_model(self.problem, self.settings, generator)
@@ -133,8 +118,6 @@ class ChannelTask:
         x, y = eval_grid(self.problem, self.settings.records, self.case.fd)
         fields = solution_on_grid(model, self.problem, x, y, device, dtype)
         case = self.case
-        if self.salt_warning:  # recorded with the run (summary.json's info)
-            info = {**info, "warnings": [*info.get("warnings", []), self.salt_warning]}
         if self.problem.open_circuit:
             field = float(model.field.detach())
             case, info = with_field(case, field), {**info, "open_circuit_field_hat": field}

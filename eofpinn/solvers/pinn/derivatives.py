@@ -24,6 +24,7 @@ import torch
 from torch import Tensor
 
 from eofpinn.physics.exact import Derivatives, closed_layer
+from eofpinn.physics.salt_layer import layer_potential
 
 JET_ROWS = ("f", "x", "y", "xx", "yy")
 
@@ -62,6 +63,15 @@ def product(a: Tensor, b: Tensor) -> Tensor:
 def compose(value: Tensor, d1: Tensor, d2: Tensor, a: Tensor) -> Tensor:
     """Jet of F(a) from F(a₀), F'(a₀), F''(a₀) (chain rule: ∂F = F' ∂a, ∂²F = F'' (∂a)² + F' ∂²a)."""
     return torch.stack((value, d1 * a[1], d1 * a[2], d2 * a[1] ** 2 + d1 * a[3], d2 * a[2] ** 2 + d1 * a[4]))
+
+
+def compose_two(partials: dict[str, Tensor], a: Tensor, b: Tensor) -> Tensor:
+    """Jet of F(a, b) from F and its partial derivatives at (a₀, b₀): keys "f", "a", "b", "aa",
+    "ab", "bb" (∂²F/∂x² = F_a a_xx + F_b b_xx + F_aa a_x² + 2 F_ab a_x b_x + F_bb b_x², and in y)."""
+    f, fa, fb, faa, fab, fbb = (partials[k] for k in ("f", "a", "b", "aa", "ab", "bb"))
+    return torch.stack((f, fa * a[1] + fb * b[1], fa * a[2] + fb * b[2],
+                        fa * a[3] + fb * b[3] + faa * a[1] ** 2 + 2.0 * fab * a[1] * b[1] + fbb * b[1] ** 2,
+                        fa * a[4] + fb * b[4] + faa * a[2] ** 2 + 2.0 * fab * a[2] * b[2] + fbb * b[2] ** 2))
 
 
 def logarithm(a: Tensor) -> Tensor:
@@ -131,11 +141,21 @@ def _divalent_layer_coefficients(zeta: Tensor) -> tuple[Tensor, Tensor, Tensor]:
             compose(2.0 / plus, -dk, -d2k, zeta))
 
 
+def numerical_layer_jet(zeta: Tensor, scaled_distance: Tensor, valences: tuple[float, float]) -> Tensor:
+    """Jet of one wall's double layer of a salt without a closed form (physics/salt_layer.py) from
+    the jets of ζ̂ and of s = d/ε; found in float64, returned in ζ̂'s dtype."""
+    found = layer_potential(zeta[0], scaled_distance[0], valences)
+    partials = {"f": found["f"], "a": found["z"], "b": found["s"], "aa": found["zz"], "ab": found["zs"],
+                "bb": found["ss"]}
+    return compose_two({k: v.to(zeta.dtype) for k, v in partials.items()}, zeta, scaled_distance)
+
+
 def layer_jet(zeta: Tensor, decay: Tensor, rest: Tensor, valences: tuple[float, float]) -> Tensor:
     """Jet of one wall's Gouy–Chapman layer (exact.gouy_chapman) from the jets of ζ̂, of the decay
-    e^{−d/ε} and of 1 − e^{−d/ε} (given apart so that it keeps its digits near the wall)."""
+    e^{−d/ε} and of 1 − e^{−d/ε} (given apart so that it keeps its digits near the wall); z:z,
+    2:1 and 1:2 salts only (closed_layer; the others: numerical_layer_jet)."""
     z_plus, z_minus = valences
-    if z_plus == -z_minus or not closed_layer(valences):
+    if z_plus == -z_minus:
         return artanh_jet(product(_tanh_quarter(zeta), decay))
     if (z_plus, z_minus) == (1.0, -2.0):
         return -layer_jet(-zeta, decay, rest, (2.0, -1.0))
@@ -158,10 +178,17 @@ def gouy_chapman_jet(y: Tensor, bottom: tuple[Tensor, Tensor], top: tuple[Tensor
     d its distance; for uniform ζ̂ it solves the salt's Poisson–Boltzmann equation exactly), and
     what it contributes at the opposite wall, times the distance from its own wall, is subtracted
     so that ψ = ζ̂ holds exactly on both walls. A salt with no closed-form layer (closed_layer)
-    takes the z:z one.
+    takes its layer found numerically (numerical_layer_jet).
     """
     total = torch.zeros((5,) + y.shape, dtype=y.dtype, device=y.device)
     far_decay = math.exp(-1.0 / debye_ratio)
+    if not closed_layer(valences):
+        for (zeta, zeta_far), distance, orientation in ((bottom, y, 1.0), (top, 1.0 - y, -1.0)):
+            scaled = jet_of_y(distance / debye_ratio, torch.full_like(y, orientation / debye_ratio), torch.zeros_like(y))
+            far = numerical_layer_jet(zeta_far, constant_jet(1.0 / debye_ratio, zeta_far), valences)
+            far_weight = jet_of_y(distance, torch.full_like(y, orientation), torch.zeros_like(y))
+            total = total + numerical_layer_jet(zeta, scaled, valences) - product(far, far_weight)
+        return total
     for (zeta, zeta_far), distance, orientation in ((bottom, y, 1.0), (top, 1.0 - y, -1.0)):
         decay = torch.exp(-distance / debye_ratio)
         decay_jet = jet_of_y(decay, -orientation * decay / debye_ratio, decay / debye_ratio**2)

@@ -8,7 +8,8 @@ L(x, y) = (1 − y) ζ̂_b(x) + y ζ̂_t(x) their linear blend:
        = B_ζ(x, y) + N_ψ                (charge walls: ψ_wall unknown; B_ζ of the Grahame ζ̂)
          B_ζ = L (psi_base "linear"), or (psi_base "gouy_chapman") the two walls' local
          Gouy–Chapman layers of the salt, 4 artanh(tanh(ζ̂(x)/4) e^{−d/ε}) for a z:z salt and the
-         closed forms of exact.gouy_chapman for 2:1 and 1:2 (other salts take the z:z layer), made
+         closed forms of exact.gouy_chapman for 2:1 and 1:2 (other salts: their layer found
+         numerically, physics/salt_layer.py), made
          exact on both walls — the thin-layer solution, so the network starts from a resolved
          double layer and learns the departure (for ε ≤ 0.05 it is the exact straight-channel ψ
          to 1e-8)
@@ -103,6 +104,7 @@ from torch import Tensor, nn
 from eofpinn.cases.model import PINNSettings, Problem
 from eofpinn.cases.pinn_settings import (CONCENTRATION_FORMS, PRESSURE_FORMS, PSI_BASES, FormulationSettings,
                                         check_problem)
+from eofpinn.physics.exact import closed_layer
 from eofpinn.physics.observables import condition_edges
 from eofpinn.physics.walls import WallProfile
 from eofpinn.solvers.pinn import derivatives as jets
@@ -236,15 +238,21 @@ class Formulation:
 
     def psi_wall_jet(self, points: Tensor) -> Tensor:
         """B_ζ(x, y): the part of a hard ψ that carries the wall values — the linear blend of the
-        two walls' ζ̂, or the two walls' Gouy–Chapman layers (exact on both walls)."""
-        y = points[:, 1]
-        bottom, top = self.wall_values(points)
+        two walls' ζ̂, or the two walls' Gouy–Chapman layers (exact on both walls). The layers of a
+        salt without a closed form are found by root-finding (physics/salt_layer.py), several times
+        the cost of a step: they are parameter-free, so kept per point set like the stream base."""
         if self.psi_base == "gouy_chapman":
-            x, ones = points[:, 0], torch.ones_like(y)
-            far = [self.zeta_scale * torch.stack(p.spread_jets(x, ones, 0.0, xp=torch))
-                   for p in self.walls]  # ζ̂ at the other wall
-            return jets.gouy_chapman_jet(y, (bottom, far[0]), (top, far[1]), self.debye_ratio, self.valences)
-        return jets.wall_blend_jet(y, bottom, top)
+            if not closed_layer(self.valences) and not points.requires_grad:
+                return self._cached("psi", points, self._gouy_chapman_base)
+            return self._gouy_chapman_base(points)
+        return jets.wall_blend_jet(points[:, 1], *self.wall_values(points))
+
+    def _gouy_chapman_base(self, points: Tensor) -> Tensor:
+        y, ones = points[:, 1], torch.ones_like(points[:, 1])
+        bottom, top = self.wall_values(points)
+        far = [self.zeta_scale * torch.stack(p.spread_jets(points[:, 0], ones, 0.0, xp=torch))
+               for p in self.walls]  # ζ̂ at the other wall
+        return jets.gouy_chapman_jet(y, (bottom, far[0]), (top, far[1]), self.debye_ratio, self.valences)
 
     def flow_base_jet(self, points: Tensor, field_hat: Tensor | float | None = None) -> Tensor | None:
         """u_B(x, y) = Ê (B_ζ − blend of ζ̂) + Δp̂ y(1 − y)/(2ℓ): the electroosmotic flow of the
