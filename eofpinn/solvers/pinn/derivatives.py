@@ -154,6 +154,8 @@ def layer_jet(zeta: Tensor, decay: Tensor, rest: Tensor, valences: tuple[float, 
     """Jet of one wall's Gouy–Chapman layer (exact.gouy_chapman) from the jets of ζ̂, of the decay
     e^{−d/ε} and of 1 − e^{−d/ε} (given apart so that it keeps its digits near the wall); z:z,
     2:1 and 1:2 salts only (closed_layer; the others: numerical_layer_jet)."""
+    if not closed_layer(valences):
+        raise ValueError(f"layer_jet: no closed-form layer for the valences {valences}; use numerical_layer_jet")
     z_plus, z_minus = valences
     if z_plus == -z_minus:
         return artanh_jet(product(_tanh_quarter(zeta), decay))
