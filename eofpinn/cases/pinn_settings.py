@@ -46,7 +46,7 @@ GAUGES = ("penalty", "exact")
 WALL_FLUXES = ("penalty", "exact")
 NORMAL_VELOCITIES = ("distance", "squared")
 ION_RESIDUALS = ("absolute", "ionic_strength")
-ION_BRACKETS = ("expanded", "slotboom")
+ION_BRACKETS = ("auto", "expanded", "slotboom")
 SECTION_TERMS = ("divergence", "spread", "both")
 SECTION_PLACEMENTS = ("stratified", "transitions", "ends")
 ADAPTERS = ("none", "per_loss")
@@ -189,8 +189,9 @@ class FormulationSettings:
     `ion_brackets`: each ion's bracket ∇c± + ẑ± c±∇φ (its flux without advection, over −δ±, in
     the Nernst–Planck residuals, Stokes' body force and the no-flux walls' term) formed as written
     ("expanded"), or from the Slotboom exponent N± = ln c± + ẑ±ψ as c±(∇N± − ẑ± Ê e_x)
-    ("slotboom"; concentrations = "slotboom" only). The two are equal; inside a double layer the
-    expanded one is the difference of two terms of order c±|∇ψ|, whose float32 rounding is larger
+    ("slotboom"; concentrations = "slotboom" only), or "auto" (default): "slotboom" with Slotboom
+    concentrations, "expanded" with "log" or "direct" ones. The two are equal; inside a double layer
+    the expanded one is the difference of two terms of order c±|∇ψ|, whose float32 rounding is larger
     than the bracket (docs/method.md "Residuals below float32's rounding").
     `flow_scale` is U, which multiplies the flow block's outputs (u, v, and the excess pressure P):
     "none" (default) U = 1; "auto" the case's velocity scale U = max(|Ê| max|ζ̂|, |Δp̂|/(8ℓ)) (the
@@ -259,7 +260,7 @@ class FormulationSettings:
     gauges: str = "exact"
     wall_flux: str = "penalty"
     ion_residuals: str = "absolute"
-    ion_brackets: str = "expanded"
+    ion_brackets: str = "auto"
     flow_scale: str | float = "none"
     field_scale: float = 10.0
     flow: str = "velocity"
@@ -317,8 +318,8 @@ class FormulationSettings:
         _require(self.ion_flux == "divergence" or self.ion_residuals == "absolute", "formulation.ion_flux",
                  '"divergence" with ion_residuals = "ionic_strength" (that option rescales the divergence residuals)',
                  self.ion_flux)
-        _require(self.ion_brackets == "expanded" or self.concentrations == "slotboom", "formulation.ion_brackets",
-                 '"expanded", or "slotboom" with concentrations = "slotboom" (the brackets are formed from the '
+        _require(self.ion_brackets != "slotboom" or self.concentrations == "slotboom", "formulation.ion_brackets",
+                 '"auto" or "expanded", or "slotboom" with concentrations = "slotboom" (the brackets are formed from the '
                  'Slotboom exponent)', self.ion_brackets)
         _require(self.ion_scale == 1.0 or self.concentrations != "direct", "formulation.ion_scale",
                  '1 with concentrations = "direct" (it scales the exponent of "slotboom" and "log" ions)',
@@ -335,6 +336,12 @@ class FormulationSettings:
         """True when the blocks' forms take symmetry "mirror": flow "velocity" and ion_flux
         "divergence" (the stream functions are not built odd about the centre line)."""
         return self.flow == "velocity" and self.ion_flux == "divergence"
+
+    @property
+    def slotboom_brackets(self) -> bool:
+        """True when the ions' brackets are formed from the Slotboom exponent: ion_brackets
+        "slotboom", or "auto" with Slotboom concentrations."""
+        return self.ion_brackets == "slotboom" or (self.ion_brackets == "auto" and self.concentrations == "slotboom")
 
 
 @dataclass(frozen=True)

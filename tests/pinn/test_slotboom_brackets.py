@@ -75,3 +75,14 @@ def test_slotboom_brackets_need_slotboom_ions():
     with pytest.raises(SettingError, match='formulation.ion_brackets.*"slotboom" with concentrations = "slotboom"'):
         replace(load_case("straight_channel").pinn, {"formulation.concentrations": "log",
                                                       "formulation.ion_brackets": "slotboom"})
+
+
+def test_auto_brackets_are_the_slotboom_ones_wherever_the_ions_are_slotboom_ions():
+    """The default ("auto") forms the brackets from the Slotboom exponent with Slotboom ions (the
+    default concentrations), and writes them out with "log" or "direct" ions, which have none."""
+    settings = load_case("straight_channel").pinn
+    assert settings.formulation.ion_brackets == "auto" and settings.formulation.slotboom_brackets
+    for concentrations in ("log", "direct"):
+        changed = replace(settings, {"formulation.concentrations": concentrations})
+        assert changed.formulation.ion_brackets == "auto" and not changed.formulation.slotboom_brackets
+    assert not replace(settings, {"formulation.ion_brackets": "expanded"}).formulation.slotboom_brackets

@@ -195,7 +195,7 @@ class Formulation:
             field_scale=settings.field_scale,
             exact_wall_flux=settings.wall_flux == "exact" and problem.ion_wall == "no_flux",
             ion_residuals=settings.ion_residuals,
-            slotboom_brackets=settings.ion_brackets == "slotboom",
+            slotboom_brackets=settings.slotboom_brackets,
             stream=settings.flow == "stream",
             ion_stream=settings.ion_flux == "stream",
             flux_force=settings.body_force == "ion_flux",
