@@ -86,7 +86,7 @@ class ChannelTask:
         scale = self.settings.continuation.zeta_scale(step)
         if scale != model.formulation.zeta_scale:
             model.formulation = dataclasses.replace(model.formulation, zeta_scale=scale)
-        if step % self.recentre_every == 1 % self.recentre_every:
+        if (step - 1) % self.recentre_every == 0:
             model.recentre_ions()
 
     def loss_terms(self, model: nn.Module, points: Collocation) -> dict[str, torch.Tensor]:

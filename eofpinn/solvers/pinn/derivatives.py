@@ -65,10 +65,9 @@ def compose(value: Tensor, d1: Tensor, d2: Tensor, a: Tensor) -> Tensor:
     return torch.stack((value, d1 * a[1], d1 * a[2], d2 * a[1] ** 2 + d1 * a[3], d2 * a[2] ** 2 + d1 * a[4]))
 
 
-def compose_two(partials: dict[str, Tensor], a: Tensor, b: Tensor) -> Tensor:
-    """Jet of F(a, b) from F and its partial derivatives at (a₀, b₀): keys "f", "a", "b", "aa",
-    "ab", "bb" (∂²F/∂x² = F_a a_xx + F_b b_xx + F_aa a_x² + 2 F_ab a_x b_x + F_bb b_x², and in y)."""
-    f, fa, fb, faa, fab, fbb = (partials[k] for k in ("f", "a", "b", "aa", "ab", "bb"))
+def compose_two(f: Tensor, fa: Tensor, fb: Tensor, faa: Tensor, fab: Tensor, fbb: Tensor, a: Tensor, b: Tensor) -> Tensor:
+    """Jet of F(a, b) from F and its partial derivatives F_a, F_b, F_aa, F_ab, F_bb at (a₀, b₀)
+    (chain rule: ∂²F/∂x² = F_a a_xx + F_b b_xx + F_aa a_x² + 2 F_ab a_x b_x + F_bb b_x², and in y)."""
     return torch.stack((f, fa * a[1] + fb * b[1], fa * a[2] + fb * b[2],
                         fa * a[3] + fb * b[3] + faa * a[1] ** 2 + 2.0 * fab * a[1] * b[1] + fbb * b[1] ** 2,
                         fa * a[4] + fb * b[4] + faa * a[2] ** 2 + 2.0 * fab * a[2] * b[2] + fbb * b[2] ** 2))
@@ -145,9 +144,8 @@ def numerical_layer_jet(zeta: Tensor, scaled_distance: Tensor, valences: tuple[f
     """Jet of one wall's double layer of a salt without a closed form (physics/salt_layer.py) from
     the jets of ζ̂ and of s = d/ε; found in float64, returned in ζ̂'s dtype."""
     found = layer_potential(zeta[0], scaled_distance[0], valences)
-    partials = {"f": found["f"], "a": found["z"], "b": found["s"], "aa": found["zz"], "ab": found["zs"],
-                "bb": found["ss"]}
-    return compose_two({k: v.to(zeta.dtype) for k, v in partials.items()}, zeta, scaled_distance)
+    partials = (found[key].to(zeta.dtype) for key in ("f", "z", "s", "zz", "zs", "ss"))
+    return compose_two(*partials, zeta, scaled_distance)
 
 
 def layer_jet(zeta: Tensor, decay: Tensor, rest: Tensor, valences: tuple[float, float]) -> Tensor:
@@ -184,22 +182,21 @@ def gouy_chapman_jet(y: Tensor, bottom: tuple[Tensor, Tensor], top: tuple[Tensor
     """
     total = torch.zeros((5,) + y.shape, dtype=y.dtype, device=y.device)
     far_decay = math.exp(-1.0 / debye_ratio)
-    if not closed_layer(valences):
-        for (zeta, zeta_far), distance, orientation in ((bottom, y, 1.0), (top, 1.0 - y, -1.0)):
-            scaled = jet_of_y(distance / debye_ratio, torch.full_like(y, orientation / debye_ratio), torch.zeros_like(y))
-            far = numerical_layer_jet(zeta_far, constant_jet(1.0 / debye_ratio, zeta_far), valences)
-            far_weight = jet_of_y(distance, torch.full_like(y, orientation), torch.zeros_like(y))
-            total = total + numerical_layer_jet(zeta, scaled, valences) - product(far, far_weight)
-        return total
     for (zeta, zeta_far), distance, orientation in ((bottom, y, 1.0), (top, 1.0 - y, -1.0)):
-        decay = torch.exp(-distance / debye_ratio)
-        decay_jet = jet_of_y(decay, -orientation * decay / debye_ratio, decay / debye_ratio**2)
-        rest_jet = jet_of_y(-torch.expm1(-distance / debye_ratio), orientation * decay / debye_ratio,
-                            -decay / debye_ratio**2)
-        total = total + layer_jet(zeta, decay_jet, rest_jet, valences)
-        far = layer_jet(zeta_far, constant_jet(far_decay, zeta_far), constant_jet(1.0 - far_decay, zeta_far),
-                        valences)  # its value at the other wall
+        if closed_layer(valences):
+            decay = torch.exp(-distance / debye_ratio)
+            decay_jet = jet_of_y(decay, -orientation * decay / debye_ratio, decay / debye_ratio**2)
+            rest_jet = jet_of_y(-torch.expm1(-distance / debye_ratio), orientation * decay / debye_ratio,
+                                -decay / debye_ratio**2)
+            near = layer_jet(zeta, decay_jet, rest_jet, valences)
+            far = layer_jet(zeta_far, constant_jet(far_decay, zeta_far), constant_jet(1.0 - far_decay, zeta_far),
+                            valences)  # its value at the other wall
+        else:
+            scaled = jet_of_y(distance / debye_ratio, torch.full_like(y, orientation / debye_ratio), torch.zeros_like(y))
+            near = numerical_layer_jet(zeta, scaled, valences)
+            far = numerical_layer_jet(zeta_far, constant_jet(1.0 / debye_ratio, zeta_far), valences)
         far_weight = jet_of_y(distance, torch.full_like(y, orientation), torch.zeros_like(y))  # 1 at the other wall
+        total = total + near
         total = total - product(far, far_weight)
     return total
 
