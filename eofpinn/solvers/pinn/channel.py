@@ -109,7 +109,7 @@ class ChannelTask:
     def evaluator(self, device: torch.device, dtype: torch.dtype) -> Callable | None:
         """Errors against the reference, or the exact solution of a straight channel; None when
         neither exists."""
-        evaluator = Evaluator(self.problem, self.reference, self.settings.records, device, dtype)
+        evaluator = Evaluator(self.problem, self.reference, self.settings.records, device, dtype, self.case.fd)
         return evaluator.errors if evaluator.available else None
 
     def solution(self, model: nn.Module, device: torch.device, dtype: torch.dtype, info: dict) -> Solution:

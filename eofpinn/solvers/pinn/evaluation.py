@@ -5,9 +5,10 @@ norm the trapezoidal L2 norm of the field over the channel (√Σ w f², w the q
 of the grid: the nodes an FD grid crowds at the walls and pattern edges count for their area,
 not their number). Fields whose reference vanishes identically — v in any straight channel, p
 in the paper model without a pressure drop — have no meaningful relative error; they are
-measured against the velocity scale instead: where max|f_ref| < 1e-12 · max(max|u_ref|, 1)
-(`eofpinn validate`'s test, validation.compare) the denominator is √A · max|u_ref| (A the
-channel's area), i.e. the RMS error divided by the peak reference speed. A small but nonzero
+measured against the velocity scale instead: where max|f_ref| < 1e-12 · max(max|(u, v)_ref|, 1)
+the denominator is √A · max|(u, v)_ref| (A the channel's area), i.e. the RMS error divided by
+the peak reference speed — the rule of `eofpinn validate` (validation.compare.field_errors), so
+that a history's errors and `validate`'s agree on the same grid. A small but nonzero
 reference (v of a patterned channel, 10× below u) keeps its own norm. The paper's metric is the mean over (φ, c₊, c₋, u)
 (eofpinn.solution.PAPER_ERROR_FIELDS). All of it runs on the device; `errors` syncs once.
 
@@ -31,11 +32,9 @@ from eofpinn.physics.exact import exact_fields, open_circuit_field, osmotic_pres
 from eofpinn.solution import FIELD_NAMES, PAPER_ERROR_FIELDS, Solution, trapezoid_weights
 from eofpinn.solvers.fd.grid import edge_clustered_nodes, wall_clustered_faces, zeta_edges
 from eofpinn.solvers.pinn.formulation import PINNModel
-from eofpinn.validation.compare import ZERO_REFERENCE
+from eofpinn.validation.compare import VANISHING_FIELDS, ZERO_REFERENCE
 
 MEAN_KEY = "mean"
-# Fields whose reference may vanish identically: measured against the velocity scale.
-VANISHING_FIELDS = ("v", "p")
 AUTO_EVAL_NX = 50  # records.eval_nx = 0: x nodes of the output grid of a channel whose walls do not change along x
 
 
@@ -49,9 +48,9 @@ def eval_grid(problem: Problem, settings: RecordSettings, fd: FDSettings | None 
     The observables differentiate and integrate the written fields, so the y nodes must resolve
     the double layers: on 200 uniform nodes the exact solution of cases/cacl2_channel.toml gives a
     wall charge 3.2 % low and a conductance 0.6 % high (nanochannel_conductance 3.1 %, 0.5 %;
-    thin_edl 2.3 %), on 200 clustered ones (β = 3) 3.5e-5 and 2.9e-4. The errors a run records
-    while it trains are taken on uniform y nodes (`Evaluator`, as before), the written fields on
-    these.
+    thin_edl 2.3 %), on 200 clustered ones (β = 3) 3.5e-5 and 2.9e-4. The errors a straight
+    channel's run records while it trains are taken on the same nodes (`Evaluator` with the case's
+    [fd]), so that its last history row and `eofpinn validate` of its written fields agree.
 
     The x nodes of a ζ̂ step must resolve its double layers (the fields relax within a few ε of
     it, the wall potential within the transition width): the ion-flux and charge balances, which
@@ -112,10 +111,11 @@ def relative_l2(predicted: dict[str, Tensor], reference: dict[str, Tensor], deno
 
 class Evaluator:
     """Errors of a model against a reference on the reference's grid (the exact solution on the
-    settings' eval grid when the reference is None and the channel is straight)."""
+    eval grid when the reference is None and the channel is straight: `eval_grid` of the
+    settings and of the case's `fd`, whose y nodes crowd at the walls; uniform without `fd`)."""
 
     def __init__(self, problem: Problem, reference: Solution | None, settings: RecordSettings,
-                 device: torch.device, dtype: torch.dtype):
+                 device: torch.device, dtype: torch.dtype, fd: FDSettings | None = None):
         self.problem = problem
         self.field_reference = None  # an open circuit's Ê_ref
         if reference is None and not problem.is_straight_channel:
@@ -126,7 +126,7 @@ class Evaluator:
             if problem.open_circuit:
                 self.field_reference = float(reference.case.problem.field_hat)
         else:
-            x, y = eval_grid(problem, settings)
+            x, y = eval_grid(problem, settings, fd)
             X, Y = np.meshgrid(x, y, indexing="ij")
             exact = problem
             if problem.open_circuit:
@@ -138,7 +138,7 @@ class Evaluator:
                           for n in FIELD_NAMES}
         self.weights = torch.as_tensor(trapezoid_weights(x, y).ravel(), device=device, dtype=dtype)
         root = self.weights.sqrt()
-        speed = torch.maximum(self.reference["u"].abs().max(), self.reference["v"].abs().max())
+        speed = torch.hypot(self.reference["u"], self.reference["v"]).max()
         floor = speed * self.weights.sum().sqrt()  # the peak speed over the whole channel
         self.denominators = {n: torch.linalg.vector_norm(root * r) for n, r in self.reference.items()}
         for name in VANISHING_FIELDS:
