@@ -18,7 +18,7 @@ is one of the issue's cases). Also reported: the physical consistency that
 over cross-sections) and the error of the excess pressure P = p − Π (`err_p_excess`, relative to
 max(‖P_ref‖, ‖|u_ref|‖); eofpinn/validation/compare.py): p is dominated by the double layers'
 osmotic pressure, so its error can hide a wrong induced pressure. Each (case, seed) is one resumable run directory under --out; the table
-gives the median over seeds. Prints the table, writes pinn_targets.json and the section
+gives the median over seeds, and how many seeds meet the target on their own. Prints the table, writes pinn_targets.json and the section
 `pinn_targets` of validation/RESULTS.md.
 
     python validation/pinn_targets.py [--seeds 2] [--cases straight_channel,patterned_zeta] [--threads 1]
@@ -140,6 +140,7 @@ def run_case(name: str, seeds: int, out: Path, threads: int = 0, finished_only: 
     median["target"] = ("mean ≤ {:g}" if TARGETS[name][0] == "mean" else "ψ,c±,u,v ≤ {:g}, p ≤ 3e-2").format(
         TARGETS[name][1])
     median["met"] = "yes" if runs and meets(name, median) else "no"
+    median["seeds_met"] = f"{sum(meets(name, r) for r in runs)}/{len(runs)}"
     median["by_validate"] = any(r.get("by_validate") for r in runs)
     return median
 
@@ -182,7 +183,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
     rows = sorted([{**row, "tabulated": now} for row in rows] + carried, key=lambda row: list(TARGETS).index(row["case"]))
     columns = ["case", "target", "met", "reference", "ref_error", "err_mean", *(f"err_{f}" for f in FIELDS),
                "err_v_case_grid", "err_p_excess", "volume_flux_spread", "ion_flux_spread", "steps", "train_s", "seeds",
-               "tabulated"]
+               "seeds_met", "tabulated"]
     formats = {c: ".1e" for c in columns if c.startswith(("err_", "volume", "ion", "ref_error"))} | {"train_s": ".0f"}
     table = markdown_table(rows, columns, formats)
     print(table)
@@ -195,7 +196,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 "relative to max(‖P_ref‖, ‖|u_ref|‖) (not one of the issue's targets: p is, and its norm is "
                 "the double layers' osmotic pressure); flux spreads: `eofpinn validate` without a "
                 f"reference (target ≤ {CONSISTENCY_BOUND:g}); train_s: the longest training wall time among the case's runs, as each recorded it when it "
-                "ran (finished runs are skipped, so it is the load of that time, not of this invocation's)."
+                "ran (finished runs are skipped, so it is the load of that time, not of this invocation's); "
+                "seeds_met: how many of the case's seeds meet the target on their own (`met` judges the medians)."
                 + (" Rows carried over unchanged from earlier tables (this invocation did not tabulate them; "
                    f"`tabulated` says when their runs were): {', '.join(row['case'] for row in carried)}."
                    if carried else "")
