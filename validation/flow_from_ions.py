@@ -13,9 +13,14 @@ of each ion is e^{−ẑ± ψ} ∇g± (plus its applied-field part), so its curl
 −ẑ± e^{−ẑ± ψ} ∇ψ × ∇g±. "g±" keeps FD's ψ and takes the PINN's g± (c± = g±_PINN e^{−ẑ± ψ_FD});
 "psi, g± FD" takes the PINN's ψ with FD's g± (c± = g±_FD e^{−ẑ± ψ_PINN}). "g± FD at y=½" is FD's
 ψ with FD's own g± made uniform across the channel (their value at mid-height at each x): what
-the flow would miss if g± did not vary across the double layers. Last, for each ion,
+the flow would miss if g± did not vary across the double layers. "g₊" and "g₋" keep FD's ψ and
+FD's factor of the other ion and take the PINN's g of one ion: which ion carries the error. Last,
+for each ion,
 the relative L2 difference of the PINN's g± and of ∂g±/∂x from FD's, over the FD cells (each
-weighted by its area; ∂/∂x by central differences along the cell centres).
+weighted by its area; ∂/∂x by central differences along the cell centres), and each ion's
+electrochemical gradient along the channel, ∂μ±/∂x = ∂ln g±/∂x − ẑ±Ê, FD's and the PINN's, on
+the bottom wall's first cells and on the centre row at x = ℓ/8, 3ℓ/8, 5ℓ/8, 7ℓ/8
+(`electrochemical_gradients`).
 
 "psi, c± jets" takes the PINN's ψ and c± as "psi, c±" does and replaces the body force the FD
 rows form from their values (Scharfetter–Gummel differences across each face) by the force the
@@ -58,7 +63,8 @@ from validation.pinn_generalization import trained  # noqa: E402
 ION_BLOCKS = ("psi", "c_plus", "c_minus")
 FLOW_BLOCKS = ("u", "v", "P")
 SWAPS = {"psi, c±": ION_BLOCKS, "psi": ("psi",), "c±": ("c_plus", "c_minus")}
-SLOTBOOM_SWAPS = ("g±", "psi, g± FD", "g± FD at y=½")  # see the module docstring
+SLOTBOOM_SWAPS = ("g±", "g₊", "g₋", "psi, g± FD", "g± FD at y=½")  # see the module docstring
+ONE_ION = {"g₊": "c_plus", "g₋": "c_minus"}  # swaps that take one ion's g from the PINN
 JETS_SWAP = "psi, c± jets"
 # The central-difference step of the networks' derivatives, by the networks' dtype.
 JET_STEP = {torch.float64: 1e-6, torch.float32: 3e-3}
@@ -144,15 +150,30 @@ def slotboom_errors(fd: dict, pinn: dict, x: np.ndarray, y: np.ndarray, valences
 
 def slotboom_swap(label: str, fd: dict, pinn: dict, valences: tuple[float, float], mid_row: int = 0) -> dict:
     """ψ and c± of a Slotboom swap (arrays indexed [x, y]): "g±" FD's ψ with the PINN's g±;
-    "psi, g± FD" the reverse; "g± FD at y=½" FD's ψ with FD's g± of row `mid_row` at every y."""
+    "g₊" ("g₋") FD's ψ and FD's g of the other ion with the PINN's g₊ (g₋); "psi, g± FD" the reverse of "g±"; "g± FD at y=½" FD's ψ with FD's g± of row `mid_row` at every y."""
     psi_from = pinn if label == "psi, g± FD" else fd
-    g_from = pinn if label == "g±" else fd
     out = {"psi": psi_from["psi"]}
     for name, z in zip(("c_plus", "c_minus"), valences):
+        g_from = pinn if label == "g±" or ONE_ION.get(label) == name else fd
         g = slotboom_factor(g_from, name, z)
         if label == "g± FD at y=½":
             g = np.repeat(g[:, mid_row:mid_row + 1], g.shape[1], axis=1)
         out[name] = g * np.exp(-z * psi_from["psi"])
+    return out
+
+
+def electrochemical_gradients(fields: dict, x: np.ndarray, valences: tuple[float, float], field_hat: float,
+                              rows: dict[str, int], columns: list[int]) -> dict[str, np.ndarray]:
+    """Each ion's ∂μ±/∂x = ∂ln g±/∂x − ẑ±Ê (μ± = ln c± + ẑ±φ, φ = ψ + Ê(ℓ − x)) on cells centred at
+    x (arrays indexed [x, y]), by central differences along x, at the `columns` of each of `rows`
+    (label → y index): {"c_plus@label": values at the columns, …}. The x-force of an ion on the
+    fluid is −c± ∂μ±/∂x: where an ion nearly balances the applied field along a wall (∂μ±/∂x
+    ≪ ẑ±Ê), a small error of ∂ln g±/∂x is a large one of that force."""
+    out = {}
+    for name, z in zip(("c_plus", "c_minus"), valences):
+        slope = np.gradient(np.log(slotboom_factor(fields, name, z)), x, axis=0) - z * field_hat
+        for label, j in rows.items():
+            out[f"{name}@{label}"] = slope[columns, j]
     return out
 
 
@@ -275,6 +296,18 @@ def main(argv: list[str] | None = None) -> dict:
     for name, errors in out["slotboom"].items():
         print(f"g of {name}: relative L2 off FD {errors['g']:.2e}, of its x-derivative {errors['g_x']:.2e} "
               f"({errors['g_x_layers']:.2e} of it within 2ε of a wall)")
+    xc = grid.x_unknown
+    columns = [int(np.argmin(np.abs(xc - problem.length_ratio * k / 8.0))) for k in (1, 3, 5, 7)]
+    rows = {"wall": 0, "centre": mid_row}
+    field = 0.0 if problem.paper_model else problem.field_hat
+    gradients = {who: electrochemical_gradients(ions, xc, problem.valences, field, rows, columns)
+                 for who, ions in (("fd", fd_ions), ("pinn", centres))}
+    out["electrochemical_gradients"] = {"x": xc[columns].tolist(), "y": {k: float(grid.y_centres[j]) for k, j in rows.items()},
+                                        **{who: {k: v.tolist() for k, v in g.items()} for who, g in gradients.items()}}
+    print("∂μ±/∂x = ∂ln g±/∂x − ẑ±Ê, FD / PINN, on the bottom wall's first cells (y = "
+          f"{grid.y_centres[0]:.2e}) and the centre row, at x = " + ", ".join(f"{v:.3g}" for v in xc[columns]))
+    for key in gradients["fd"]:
+        print(f"  {key:18s} " + "  ".join(f"{a: .4e} / {b: .4e}" for a, b in zip(gradients["fd"][key], gradients["pinn"][key])))
     return out
 
 

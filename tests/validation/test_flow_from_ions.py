@@ -10,7 +10,8 @@ from eofpinn.cases.model import FDSettings
 from eofpinn.solvers.fd.grid import StaggeredGrid
 from eofpinn.solvers.fd.solver import solve_system
 from validation.flow_from_ions import (
-    fd_force_brackets, flow_given, flow_indices, jet_force_brackets, jets_flow, slotboom_errors, slotboom_swap,
+    electrochemical_gradients, fd_force_brackets, flow_given, flow_indices, jet_force_brackets, jets_flow,
+    slotboom_errors, slotboom_swap,
 )
 
 
@@ -147,3 +148,36 @@ def test_the_jets_swap_drives_the_flow_with_the_jets_force():
     assert np.abs(got - wanted).max() < 0.1 * size
     assert np.abs(without - wanted).max() > 0.5 * size
     assert forces["force_y"] > 0.5  # the cells' Boltzmann ions exert (almost) no y force, the jets do
+
+
+def test_one_ion_swaps_take_that_ions_factor_alone():
+    """"g₊" is FD's ψ and g₋ with the PINN's g₊; "g₋" the converse (a 3:1 salt: ẑ₊ = 3)."""
+    rng = np.random.default_rng(1)
+    psi = rng.normal(size=(4, 5))
+    valences = (3.0, -1.0)
+    fd = {"psi": psi, "c_plus": np.exp(-3.0 * psi), "c_minus": np.exp(psi)}
+    pinn = {"psi": psi + 0.2, "c_plus": 1.5 * np.exp(-3.0 * psi), "c_minus": 0.5 * np.exp(psi)}
+    plus, minus = slotboom_swap("g₊", fd, pinn, valences), slotboom_swap("g₋", fd, pinn, valences)
+    g_plus_pinn = pinn["c_plus"] * np.exp(3.0 * pinn["psi"])
+    np.testing.assert_allclose(plus["c_plus"], g_plus_pinn * np.exp(-3.0 * psi), rtol=1e-14)
+    np.testing.assert_allclose(plus["c_minus"], fd["c_minus"], rtol=1e-14)
+    np.testing.assert_allclose(minus["c_plus"], fd["c_plus"], rtol=1e-14)
+    np.testing.assert_allclose(minus["c_minus"], pinn["c_minus"] * np.exp(-pinn["psi"]) * np.exp(psi), rtol=1e-14)
+    for swapped in (plus, minus):
+        np.testing.assert_allclose(swapped["psi"], psi, rtol=0)
+
+
+def test_electrochemical_gradients_are_the_slope_of_ln_g_less_the_applied_field():
+    """ln g₊ = a x + b y² (exactly differentiated by central differences: linear in x) gives
+    ∂μ₊/∂x = a − ẑ₊Ê at every row; an ion in equilibrium with the applied field (ln g = ẑÊx) has 0."""
+    x, y = np.linspace(0.0, 2.0, 21), np.linspace(0.0, 1.0, 7)
+    X, Y = np.meshgrid(x, y, indexing="ij")
+    psi = np.cos(X) * Y
+    field, valences = 0.04, (3.0, -1.0)
+    fields = {"psi": psi, "c_plus": np.exp(0.1 * X + Y ** 2 - 3.0 * psi),
+              "c_minus": np.exp(-1.0 * field * X + psi)}
+    found = electrochemical_gradients(fields, x, valences, field, {"wall": 0, "centre": 3}, [2, 10, 18])
+    assert set(found) == {"c_plus@wall", "c_plus@centre", "c_minus@wall", "c_minus@centre"}
+    for row in ("wall", "centre"):
+        np.testing.assert_allclose(found[f"c_plus@{row}"], 0.1 - 3.0 * field, rtol=1e-12)
+        np.testing.assert_allclose(found[f"c_minus@{row}"], 0.0, atol=1e-14)
