@@ -222,3 +222,33 @@ def test_settings_replaced_in_code_are_final(tmp_path):
     mine = dataclasses.replace(case, pinn=PINNSettings(threads=1))
     changed = with_settings(mine, {"steps": 10})
     assert (changed.pinn.threads, changed.pinn.steps, changed.pinn.points.balance_sections) == (1, 10, 0)
+
+
+def test_a_crowded_counter_ion_gets_ionic_strength_residuals_on_a_2d_channel(tmp_path):
+    """Where a counter-ion reaches more than 100× its bulk at a wall (e^{−ẑζ̂}), the 2D recipe also
+    takes the Nernst–Planck residuals over the local ionic strength (docs/method.md "A trivalent
+    counter-ion's drive"): LaCl₃ on patterned_zeta's −50 mV patches (343×) and KCl at −150 mV
+    (e^{5.84} = 343×) do; KCl (7×), CaCl₂ (49×) and Na₂SO₄ there do not, nor a straight channel,
+    ion stream functions or a case that gives the key."""
+    from eofpinn.cases.pinn_settings import COUNTER_ION_CROWDING, counter_ion_crowding
+
+    text = _without_pinn("patterned_zeta", tmp_path).read_text(encoding="utf-8")
+    salts = {"3:1": ("valence_plus = 3\nvalence_minus = -1", "-50 mV", 343.0, "ionic_strength"),
+             "1:1 at -150 mV": ("valence = 1", "-150 mV", 343.0, "ionic_strength"),
+             "1:1": ("valence = 1", "-50 mV", 7.0, "absolute"),
+             "2:1": ("valence_plus = 2\nvalence_minus = -1", "-50 mV", 49.0, "absolute"),
+             "1:2": ("valence_plus = 1\nvalence_minus = -2", "-50 mV", 7.0, "absolute")}
+    for label, (lines, zeta, crowding, residuals) in salts.items():
+        path = tmp_path / f"salt_{len(label)}_{zeta[:4]}.toml"
+        changed = re.sub(r"^valence = 1$", lines, text, flags=re.M).replace('"-50 mV"', f'"{zeta}"')
+        path.write_text(changed, encoding="utf-8")
+        case = load_case(path)
+        assert counter_ion_crowding(case.problem) == pytest.approx(crowding, rel=0.01), label
+        assert (counter_ion_crowding(case.problem) > COUNTER_ION_CROWDING) == (residuals == "ionic_strength")
+        assert case.pinn.formulation.ion_residuals == residuals, label
+        if residuals == "ionic_strength":
+            given = load_case(path, {"pinn.formulation.ion_residuals": "absolute"}).pinn.formulation
+            streams = load_case(path, {"pinn.formulation.ion_flux": "stream"}).pinn.formulation
+            assert given.ion_residuals == "absolute" and (streams.ion_flux, streams.ion_residuals) == ("stream", "absolute")
+    assert counter_ion_crowding(load_case("cacl2_channel").problem) > COUNTER_ION_CROWDING  # 2:1 σ walls, 119×
+    assert load_case("cacl2_channel").pinn.formulation.ion_residuals == "absolute"  # straight: no 2D recipe
