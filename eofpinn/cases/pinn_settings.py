@@ -805,8 +805,8 @@ WALL_PATTERN_RECIPE = {
 # scale with the ion's concentration, so the layers and the corners then outweigh the core, whose
 # transport sets the flow: on a 2D LaCl₃ pattern at −50 mV (La³⁺ 343× its bulk at the wall) u came
 # 4.5–7.6× closer to FD on two seeds (2.9e-2 / 1.7e-2 → 3.8e-3 / 3.7e-3). With CaCl₂ on the same
-# walls (Ca²⁺ 49×) u went 1.4–1.5× further on both seeds, and on zeta_step's KCl (7×) it was no
-# better ("At the step"): the bound lies between 49 and 343, untested inside.
+# walls (Ca²⁺ 49×) u went 1.4–1.5× further on both seeds, and on zeta_step's KCl (7×) it was mixed
+# ("At the step"): the bound lies between 49 and 343, untested inside.
 CROWDED_LAYER_RECIPE = {"formulation.ion_residuals": "ionic_strength"}
 COUNTER_ION_CROWDING = 100.0
 
