@@ -61,7 +61,7 @@ def _info(args: argparse.Namespace) -> int:
 
 def _recipe_line(case) -> str:
     """What [pinn] recipe adds to this case: 'auto: adds points.balance_sections = 16, …'."""
-    from eofpinn.cases.pinn_settings import recipe_additions
+    from eofpinn.cases.pinn_settings import CROWDED_LAYER_RECIPE, counter_ion_crowding, recipe_additions
 
     if case.pinn.recipe == "none":
         return "none (the [pinn] keys the case gives, else the defaults)"
@@ -70,7 +70,9 @@ def _recipe_line(case) -> str:
         return "auto: adds nothing " + ("(a straight channel)" if case.problem.is_straight_channel
                                        else "(the case gives those keys itself)")
     shown = ", ".join(f"{key} = {json.dumps(value)}" for key, value in added.items())
-    return f"auto: adds {shown} (walls that change along x; docs/case-files.md \"[pinn]\")"
+    crowded = (f"; a counter-ion {counter_ion_crowding(case.problem):.0f}× its bulk at a wall"
+               if any(key in added for key in CROWDED_LAYER_RECIPE) else "")
+    return f"auto: adds {shown} (walls that change along x{crowded}; docs/case-files.md \"[pinn]\")"
 
 
 def _electrolyte_line(case) -> str:

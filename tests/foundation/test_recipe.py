@@ -250,5 +250,11 @@ def test_a_crowded_counter_ion_gets_ionic_strength_residuals_on_a_2d_channel(tmp
             given = load_case(path, {"pinn.formulation.ion_residuals": "absolute"}).pinn.formulation
             streams = load_case(path, {"pinn.formulation.ion_flux": "stream"}).pinn.formulation
             assert given.ion_residuals == "absolute" and (streams.ion_flux, streams.ion_residuals) == ("stream", "absolute")
+        if label == "3:1":
+            from eofpinn.cli import _recipe_line
+
+            assert _recipe_line(case).endswith('formulation.ion_residuals = "ionic_strength", steps = 7000, '
+                                               'polish.steps = 1500 (walls that change along x; a counter-ion 343× '
+                                               'its bulk at a wall; docs/case-files.md "[pinn]")')
     assert counter_ion_crowding(load_case("cacl2_channel").problem) > COUNTER_ION_CROWDING  # 2:1 σ walls, 119×
     assert load_case("cacl2_channel").pinn.formulation.ion_residuals == "absolute"  # straight: no 2D recipe
