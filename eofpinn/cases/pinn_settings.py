@@ -819,15 +819,14 @@ def counter_ion_crowding(problem: Any) -> float:
     return max(math.exp(-z * s.zeta_hat) for s in segments for z in problem.valences)
 
 
-
 def recipe_changes(settings: PINNSettings, problem: Any) -> dict[str, Any]:
     """The dotted keys that `settings.recipe` adds for `problem` (a cases.model.Problem):
     WALL_PATTERN_RECIPE and the run length of RECIPE_RUN for its ends when its walls change
     along x, nothing for a straight channel or with recipe "none"; CROWDED_LAYER_RECIPE too where
-    `counter_ion_crowding` exceeds COUNTER_ION_CROWDING and the ions' residuals are divergences. Balancer options only go with
-    the balancer they belong to (gn), the scale and the envelope of v only with a flow block that
-    carries v (flow "velocity"), the mirror symmetry only where the two walls are alike and neither
-    block is a stream function."""
+    `counter_ion_crowding` exceeds COUNTER_ION_CROWDING and the ions' residuals are divergences.
+    Balancer options only go with the balancer they belong to (gn), the scale and the envelope of
+    v only with a flow block that carries v (flow "velocity"), the mirror symmetry only where the
+    two walls are alike and neither block is a stream function."""
     if settings.recipe == "none" or problem.is_straight_channel:
         return {}
     form = settings.formulation
