@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from eofpinn.physics.electrolyte import boltzmann
+
 DTYPES = ("float32", "float64")
 RECIPES = ("auto", "none")
 DEVICES = ("auto", "cpu", "cuda")
@@ -816,7 +818,7 @@ def counter_ion_crowding(problem: Any) -> float:
     at its Grahame ζ̂): how many times its bulk concentration the most crowded counter-ion reaches
     at a wall (7 for KCl at −50 mV, 49 for CaCl₂, 343 for LaCl₃)."""
     segments = (*problem.zeta_bottom, *problem.zeta_top)
-    return max(math.exp(-z * s.zeta_hat) for s in segments for z in problem.valences)
+    return max(float(boltzmann(s.zeta_hat, z)) for s in segments for z in problem.valences)
 
 
 def recipe_changes(settings: PINNSettings, problem: Any) -> dict[str, Any]:
