@@ -435,10 +435,24 @@ def main(argv: list[str] | None = None) -> int:
         warnings.filterwarnings("ignore", category=DeprecationWarning)
         warnings.formatwarning = lambda message, category, *rest: f"warning: {message}\n"
         try:
-            return args.run(args)
+            code = args.run(args)
+            sys.stdout.flush()  # inside the try: a closed pipe is met here when stdout is buffered
+            return code
         except EofpinnError as exc:
             print(f"eofpinn: error: {exc}", file=sys.stderr)
             return exc.exit_code
+        except BrokenPipeError:
+            return _reader_gone()
+
+
+def _reader_gone() -> int:
+    """The reader of our standard output left (`eofpinn cases | head -3`): stop quietly, as a
+    Unix tool does on SIGPIPE, with its exit status 141. Standard output is pointed at /dev/null
+    so that the interpreter's last flush of the dead pipe does not print a traceback either."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    return 141  # 128 + SIGPIPE (13), what a shell reports for a writer killed by a closed pipe
 
 
 if __name__ == "__main__":  # pragma: no cover

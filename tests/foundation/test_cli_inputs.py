@@ -188,3 +188,18 @@ def test_a_library_deprecation_notice_is_not_shown_but_eofpinn_warnings_are_once
     assert result.returncode == 0
     assert result.stderr == ("warning: the PINN is not validated for a 3:1 salt\n"
                              "warning: the PINN is not validated for a 3:2 salt\n")
+
+
+@pytest.mark.parametrize("unbuffered", ["1", ""])
+def test_a_closed_pipe_ends_the_command_quietly(unbuffered):
+    """`eofpinn cases | head -1`: the reader leaves before the listing is written. The command
+    stops with a shell's SIGPIPE status (141) and writes nothing to stderr — no traceback from the
+    print, none from the interpreter's last flush (buffered stdout meets the pipe only there)."""
+    import os
+
+    env = {**os.environ, "PYTHONUNBUFFERED": unbuffered}
+    process = subprocess.Popen([sys.executable, "-m", "eofpinn.cli", "cases"], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, env=env)
+    process.stdout.close()  # the reader is gone before the command writes
+    stderr = process.stderr.read().decode()
+    assert (process.wait(), stderr) == (141, "")
