@@ -19,9 +19,11 @@ Every run gets the same number of steps (--steps) on
 --cases: the hardest straight cell (ε = 0.02, ζ̂ = 4), a benign one (ε = 0.1, ζ̂ = 1: no
 regression allowed) and cases/patterned_zeta.toml against FD, for --seeds seeds. Prints the final
 errors (and v's, the field the 2D cases miss) and training times (median over seeds), plots error against training time (from each run's
-history.csv), writes pinn_recipe.json and the section `pinn_recipe` of validation/RESULTS.md
-(`pinn_recipe_N_steps` for another --steps N, so that a short ablation does not replace the
-default one). Runs are resumable.
+history.csv), and writes for each group of cases a table (JSON), a figure and a section of
+validation/RESULTS.md: `pinn_recipe` for the straight cells, `pinn_recipe_patterned_zeta` for the
+patterned case (`…_N_steps` for another --steps N, so that a short ablation does not replace the
+default one). A group's section is rewritten only by a run over that group, so the straight
+cells can be rerun without the (much longer) patterned runs. Runs are resumable.
 
     python validation/pinn_recipe.py [--steps 1500] [--seeds 2] [--variants "recipe,no bases"] [--cases patterned_zeta]
 """
@@ -91,6 +93,15 @@ def cases() -> dict:
     return {**straight, "patterned_zeta": patterned}
 
 
+def section_name(group: str, steps: int) -> str:
+    """The RESULTS.md section of a case group's rows: "pinn_recipe" for the straight cells,
+    "pinn_recipe_<case>" for a 2D case, with "_<N>_steps" where the runs were not of the default
+    length. Each group has its own section (and figure), so that rerunning one group's runs
+    replaces its rows and leaves the other's alone."""
+    name = "pinn_recipe" if group == "straight" else f"pinn_recipe_{group}"
+    return name if steps == DEFAULT_STEPS else f"{name}_{steps}_steps"
+
+
 def history(run_dir: Path) -> tuple[list[float], list[float]]:
     """(training seconds, mean error) of a run's history rows."""
     with open(run_dir / "history.csv", newline="") as handle:
@@ -133,23 +144,29 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 else:
                     diverged.append(f"seed {seed}: {row['status'].split(';')[0]}")
                 print(f"{case_name} | {variant} | seed {seed}: mean {row['err_mean']:.2e} ({row['status']})", flush=True)
-            rows.append({"case": case_name, "variant": variant, "median error": float(np.median(errors)),
+            rows.append({"case": case_name, "group": "straight" if case.problem.is_straight_channel else case.name,
+                         "variant": variant, "median error": float(np.median(errors)),
                          "seeds": " / ".join(f"{e:.1e}" for e in errors), "median v error": float(np.median(v_errors)),
                          "train s": float(np.median(times)), "diverged": diverged})
-    (out / "pinn_recipe.json").write_text(json.dumps(rows, indent=2))
-    _plot(curves, chosen, out / "pinn_recipe.png")
-    table = markdown_table(rows, ["case", "variant", "median error", "seeds", "median v error", "train s"],
-                           {"median error": ".2e", "median v error": ".1e", "train s": ".0f"})
-    print(table)
     failures = [f"{r['case']} / {r['variant']}, {d}" for r in rows for d in r["diverged"]]
-    if not args.no_results_page:
+    for group in dict.fromkeys(r["group"] for r in rows):
+        section = section_name(group, args.steps)
+        shown = [r for r in rows if r["group"] == group]
+        (out / f"{section}.json").write_text(json.dumps(shown, indent=2))
+        figure = out / f"{section}.png"
+        _plot({key: curve for key, curve in curves.items() if key[0] in {r["case"] for r in shown}}, chosen, figure)
+        table = markdown_table(shown, ["case", "variant", "median error", "seeds", "median v error", "train s"],
+                               {"median error": ".2e", "median v error": ".1e", "train s": ".0f"})
+        print(table)
+        if args.no_results_page:
+            continue
         body = (f"Leave-one-out ablation of the PINN recipe: {args.steps} steps per run (+ polish: the last fifth; the 2D recipe's flow polish on the patterned case: the last quarter), "
                 f"{args.seeds} seed(s), mean relative L2 over (φ, c₊, c₋, u) against the exact solution "
                 "(straight cells) or FD (patterned_zeta); median v error: v's relative L2, the field the 2D cases miss; train s: the training time each run recorded when it ran (finished runs are skipped, so their load is that of their own invocation). Figure: "
-                f"{shown_path(out / 'pinn_recipe.png')} (error against training time).\n\n" + table)
-        if failures:
-            body += "\n\nDiverged runs (inf above):\n\n" + "\n".join(f"- {f}" for f in failures)
-        section = "pinn_recipe" if args.steps == DEFAULT_STEPS else f"pinn_recipe_{args.steps}_steps"
+                f"{shown_path(figure)} (error against training time).\n\n" + table)
+        mine = [f for f in failures if f.split(" / ")[0] in {r["case"] for r in shown}]
+        if mine:
+            body += "\n\nDiverged runs (inf above):\n\n" + "\n".join(f"- {f}" for f in mine)
         write_section(section, "python validation/pinn_recipe.py " + " ".join(argv or sys.argv[1:]), body)
     return rows
 
