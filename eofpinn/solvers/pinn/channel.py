@@ -30,9 +30,9 @@ from eofpinn.solvers.pinn.trainer import Observer, ProgressBar, Trainer, torch_t
 
 
 PSI_BASE_ALONE = ('[pinn.formulation] psi_base = "gouy_chapman" with flow_base = "none" starts ψ and c± at their '
-                  'double layers and u at zero, which training was measured not to recover from (u off by 0.84-1.2 '
-                  'after 1500 steps on two straight channels; docs/method.md, "The recipe ablation at 1500 steps"); '
-                  'use flow_base = "electroosmotic" (the default) or psi_base = "linear"')
+                  'double layers and u at zero, which training was measured not to recover from on a thin layer at '
+                  'high ζ (u off by 0.41-0.69 after 1500 steps at ε = 0.02, ζ̂ = 4; docs/method.md, "The recipe '
+                  'ablation rerun"); use flow_base = "electroosmotic" (the default) or psi_base = "linear"')
 
 
 # Steps between checks of the ions' exponents (PINNModel.recentre_ions) when the loss balancer has
