@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import select
 import sys
 import warnings
 from pathlib import Path
@@ -442,7 +443,20 @@ def main(argv: list[str] | None = None) -> int:
             print(f"eofpinn: error: {exc}", file=sys.stderr)
             return exc.exit_code
         except BrokenPipeError:
+            if not _stdout_reader_gone():
+                raise  # a pipe other than our output (a worker's, a socket): not the user's `| head`
             return _reader_gone()
+
+
+def _stdout_reader_gone() -> bool:
+    """Whether standard output is a pipe whose reader has closed it (poll reports an error on
+    the write end then); False where that cannot be asked."""
+    try:
+        poller = select.poll()
+        poller.register(sys.stdout.fileno(), select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # no poll (Windows), or stdout without a descriptor
+        return False
 
 
 def _reader_gone() -> int:

@@ -203,3 +203,26 @@ def test_a_closed_pipe_ends_the_command_quietly(unbuffered):
     process.stdout.close()  # the reader is gone before the command writes
     stderr = process.stderr.read().decode()
     assert (process.wait(), stderr) == (141, "")
+
+
+def test_a_broken_pipe_elsewhere_is_not_taken_for_a_closed_output(monkeypatch):
+    """A BrokenPipeError from something other than our standard output (a worker's pipe) is an
+    error to show, not a reader that left: it propagates."""
+    def broken(_args):
+        raise BrokenPipeError("a worker's pipe")
+
+    monkeypatch.setattr("eofpinn.cli.build_parser", lambda: _Parser(broken))
+    with pytest.raises(BrokenPipeError, match="a worker's pipe"):
+        main([])
+
+
+class _Parser:
+    """A parser whose every command line runs `run`."""
+
+    def __init__(self, run):
+        self.run = run
+
+    def parse_args(self, argv):
+        import argparse
+
+        return argparse.Namespace(run=self.run)
