@@ -150,7 +150,8 @@ def slotboom_errors(fd: dict, pinn: dict, x: np.ndarray, y: np.ndarray, valences
 
 def slotboom_swap(label: str, fd: dict, pinn: dict, valences: tuple[float, float], mid_row: int = 0) -> dict:
     """ψ and c± of a Slotboom swap (arrays indexed [x, y]): "g±" FD's ψ with the PINN's g±;
-    "g₊" ("g₋") FD's ψ and FD's g of the other ion with the PINN's g₊ (g₋); "psi, g± FD" the reverse of "g±"; "g± FD at y=½" FD's ψ with FD's g± of row `mid_row` at every y."""
+    "g₊" ("g₋") FD's ψ and FD's g of the other ion with the PINN's g₊ (g₋); "psi, g± FD" the
+    reverse of "g±"; "g± FD at y=½" FD's ψ with FD's g± of row `mid_row` at every y."""
     psi_from = pinn if label == "psi, g± FD" else fd
     out = {"psi": psi_from["psi"]}
     for name, z in zip(("c_plus", "c_minus"), valences):

@@ -148,13 +148,13 @@ def main(argv: list[str] | None = None) -> list[dict]:
                          "variant": variant, "median error": float(np.median(errors)),
                          "seeds": " / ".join(f"{e:.1e}" for e in errors), "median v error": float(np.median(v_errors)),
                          "train s": float(np.median(times)), "diverged": diverged})
-    failures = [f"{r['case']} / {r['variant']}, {d}" for r in rows for d in r["diverged"]]
     for group in dict.fromkeys(r["group"] for r in rows):
         section = section_name(group, args.steps)
         shown = [r for r in rows if r["group"] == group]
         (out / f"{section}.json").write_text(json.dumps(shown, indent=2))
         figure = out / f"{section}.png"
-        _plot({key: curve for key, curve in curves.items() if key[0] in {r["case"] for r in shown}}, chosen, figure)
+        names = {r["case"] for r in shown}
+        _plot({key: curve for key, curve in curves.items() if key[0] in names}, chosen, figure)
         table = markdown_table(shown, ["case", "variant", "median error", "seeds", "median v error", "train s"],
                                {"median error": ".2e", "median v error": ".1e", "train s": ".0f"})
         print(table)
@@ -164,9 +164,9 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 f"{args.seeds} seed(s), mean relative L2 over (φ, c₊, c₋, u) against the exact solution "
                 "(straight cells) or FD (patterned_zeta); median v error: v's relative L2, the field the 2D cases miss; train s: the training time each run recorded when it ran (finished runs are skipped, so their load is that of their own invocation). Figure: "
                 f"{shown_path(figure)} (error against training time).\n\n" + table)
-        mine = [f for f in failures if f.split(" / ")[0] in {r["case"] for r in shown}]
-        if mine:
-            body += "\n\nDiverged runs (inf above):\n\n" + "\n".join(f"- {f}" for f in mine)
+        failures = [f"{r['case']} / {r['variant']}, {d}" for r in shown for d in r["diverged"]]
+        if failures:
+            body += "\n\nDiverged runs (inf above):\n\n" + "\n".join(f"- {f}" for f in failures)
         write_section(section, "python validation/pinn_recipe.py " + " ".join(argv or sys.argv[1:]), body)
     return rows
 

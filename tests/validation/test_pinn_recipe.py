@@ -43,3 +43,18 @@ def test_one_group_leaves_the_other_section_alone(fake_runs, tmp_path):
     pinn_recipe.main(["--variants", "recipe", "--cases", "straight ε=0.1 ζ̂=1", "--steps", "500", "--out", str(tmp_path)])
     assert [name for name, _ in fake_runs] == ["pinn_recipe_500_steps"]
     assert "| straight ε=0.1 ζ̂=1 | recipe | 1.50e-03 |" in fake_runs[0][1]
+
+
+def test_a_diverged_run_is_listed_in_its_own_group_only(fake_runs, tmp_path, monkeypatch):
+    finished = pinn_recipe.pinn_study.run_pinn
+
+    def run_pinn(case, changes, reference, run_dir):
+        if not case.problem.is_straight_channel and changes["seed"] == 1:
+            return {"err_mean": float("inf"), "status": "diverged: NaN loss at step 7; checkpoint kept"}
+        return finished(case, changes, reference, run_dir)
+
+    monkeypatch.setattr(pinn_recipe.pinn_study, "run_pinn", run_pinn)
+    pinn_recipe.main(["--variants", "recipe", "--out", str(tmp_path)])
+    straight, patterned = (body for _, body in fake_runs)
+    assert "Diverged" not in straight
+    assert patterned.endswith("Diverged runs (inf above):\n\n- patterned_zeta / recipe, seed 1: diverged: NaN loss at step 7")
