@@ -47,7 +47,7 @@ from validation.results_page import error_cell, markdown_table, write_section  #
 DEFAULT_CASE = ROOT / "cases" / "quickstart.toml"
 EPSILONS = "0.2,0.1,0.05,0.02"
 METHODS = "SOAP+GN,Adam+GN"
-DEFAULT_STEPS = 600
+DEFAULT_STEPS = 1000  # the budget of the RESULTS section (393–1136 s a run on the 2-core CPU, by load)
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -185,6 +185,17 @@ def markdown_body(args, records: list[dict], rows: list[dict], wall_seconds: flo
     return "\n".join(lines) + "\n"
 
 
+def recorded_command(args: argparse.Namespace) -> str:
+    """The command line written above the RESULTS section: the study's own options, and the
+    scheduler and worker count where given — they set each run's threads, so its ms per step."""
+    command = f"python validation/coupling_robustness_2d.py --steps {args.steps} --eps {args.eps} --seeds {args.seeds}"
+    if args.scheduler != "local":
+        command += f" --scheduler {args.scheduler}"
+    if args.jobs is not None:
+        command += f" --jobs {args.jobs}"
+    return command
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     out_dir = Path(args.out)
@@ -206,8 +217,7 @@ def main(argv: list[str] | None = None) -> int:
     plot(records, out_dir)
     print(markdown_table(rows, list(rows[0])))
     if not args.no_results_page:
-        command = f"python validation/coupling_robustness_2d.py --steps {args.steps} --eps {args.eps} --seeds {args.seeds}"
-        write_section("coupling_2d", command, markdown_body(args, records, rows, wall, device))
+        write_section("coupling_2d", recorded_command(args), markdown_body(args, records, rows, wall, device))
     return 0
 
 
