@@ -9,14 +9,15 @@ about the corners where a wall's ζ̂ changes on top of the 1000 others, the mir
 walls are alike, v's envelope along the channel, and a float64 L-BFGS polish of the flow block over
 the last quarter of the steps — on a periodic channel only where a counter-ion is crowded, since the
 eighth revision of 2026-12-07, so on patterned_zeta "no flow polish" is today's recipe and the
-RESULTS section, run before it, calls the polished run "recipe"). Each "no …"/"fixed points" variant turns ONE of those levers back
-(leave-one-out); "0.1 layout" turns them all back (the formulation of eofpinn 0.1: linear wall
-blend, no flow base, penalty gauges, output gain 0.1, fixed points); each "+ …" variant adds one
-lever the recipe leaves off (RAD, continuation, an L-BFGS polish of every block in the run's float32
-over the last fifth of the steps — on the patterned case in place of the recipe's flow polish —, the
-flow scale U, exact no-flux walls, Nernst–Planck residuals over the local ionic strength, half the
-balance sections about the pattern edges). Variants that change nothing on a straight channel
-(pattern features, the 2D recipe and its sections) run on the patterned case only.
+RESULTS section, run before it, calls the polished run "recipe"). Each "no …"/"fixed points"
+variant turns ONE of those levers back (leave-one-out); "0.1 layout" turns them all back (the
+formulation of eofpinn 0.1: linear wall blend, no flow base, penalty gauges, output gain 0.1, fixed
+points); each "+ …" variant adds one lever the recipe leaves off (RAD, continuation, an L-BFGS
+polish of every block in the run's float32 over the last fifth of the steps — on the patterned case
+in place of the recipe's flow polish —, the flow scale U, exact no-flux walls, Nernst–Planck
+residuals over the local ionic strength, half the balance sections about the pattern edges).
+Variants that change nothing on a straight channel (pattern features, the 2D recipe and its
+sections) run on the patterned case only.
 Every run gets the same number of steps (--steps) on
 --cases: the hardest straight cell (ε = 0.02, ζ̂ = 4), a benign one (ε = 0.1, ζ̂ = 1: no
 regression allowed) and cases/patterned_zeta.toml against FD, for --seeds seeds. Prints the final

@@ -57,4 +57,5 @@ def test_a_diverged_run_is_listed_in_its_own_group_only(fake_runs, tmp_path, mon
     pinn_recipe.main(["--variants", "recipe", "--out", str(tmp_path)])
     straight, patterned = (body for _, body in fake_runs)
     assert "Diverged" not in straight
-    assert patterned.endswith("Diverged runs (inf above):\n\n- patterned_zeta / recipe, seed 1: diverged: NaN loss at step 7")
+    assert patterned.endswith("Diverged runs (inf above):\n\n"
+                              "- patterned_zeta / recipe, seed 1: diverged: NaN loss at step 7")
