@@ -51,6 +51,7 @@ ION_RESIDUALS = ("absolute", "ionic_strength")
 ION_BRACKETS = ("auto", "expanded", "slotboom")
 SECTION_TERMS = ("divergence", "spread", "both")
 SECTION_PLACEMENTS = ("stratified", "transitions", "ends")
+UNIFORM_DRAWS = ("random", "stratified")
 ADAPTERS = ("none", "per_loss")
 ADAPTER_ROUTINGS = ("routed", "unrouted")
 SYMMETRIES = ("none", "mirror")
@@ -381,7 +382,12 @@ class PointSettings:
     wall's ζ̂ changes, as the transition points; the rest stratified; a channel without such a
     change: all stratified) or "ends" (with reservoir ends and at least 3 sections, two of them
     the end cross-sections x = 0 and x = ℓ, through which the ions enter and leave; the rest
-    stratified; periodic ends: all stratified)."""
+    stratified; periodic ends: all stratified). `uniform` says how the uniform interior points are
+    drawn: "random" (independent, uniform over the channel) or "stratified" (a jittered grid: the
+    channel cut into n_x × n_y equal cells, n_x n_y their number and n_x/n_y as near ℓ as a divisor
+    of it allows, one uniform point in each). Their mean is the ion-content gauge's quadrature, so
+    on a periodic channel with no-flux walls the gauge's error is that of the draw
+    (collocation.stratified_uniform; docs/method.md "The content gauge's quadrature")."""
 
     n_interior: int = 1000
     n_boundary: int = 200
@@ -402,6 +408,7 @@ class PointSettings:
     balance_sections: int = 0
     section_terms: str = "divergence"
     section_placement: str = "stratified"
+    uniform: str = "random"
 
     def __post_init__(self) -> None:
         check_fields(self, "points.", {
@@ -425,6 +432,7 @@ class PointSettings:
                                  "an integer in [0, 1e5] (0: no flux-balance terms)"),
             "section_terms": (one_of(SECTION_TERMS), choices_text(SECTION_TERMS)),
             "section_placement": (one_of(SECTION_PLACEMENTS), choices_text(SECTION_PLACEMENTS)),
+            "uniform": (one_of(UNIFORM_DRAWS), choices_text(UNIFORM_DRAWS)),
         })
         parts = (self.wall_fraction, self.edge_fraction, self.transition_fraction, self.end_fraction,
                  self.adaptive_fraction)
