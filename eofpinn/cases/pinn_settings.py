@@ -181,7 +181,8 @@ class FormulationSettings:
     pressure = "total", pressure_scale = 1 (with network.output_gain = 1). `gauges`: the gauges of
     physics.md §3 (ion content with no-flux walls and periodic ends; the outlet pressure with
     periodic ends) as loss terms ("penalty"), or exact by construction ("exact": c± divided by
-    the mean of c± e^{±ψ} over the uniform interior points, the outlet mean subtracted from P).
+    the mean of c± e^{±ψ} over the uniform interior points, the outlet section's mean subtracted
+    from P: the trapezoid rule over the outlet points' heights, collocation.section_mean_weights).
     `wall_flux` (no-flux walls): n·N± = 0 as the loss term `wall_ions` ("penalty"), or exact by
     construction ("exact": the c± blocks see the height through w(y) = (1 − cos πy)/2, so
     ∂g±/∂y = 0 on both walls, which with Slotboom concentrations and no-slip walls is n·N± = 0;

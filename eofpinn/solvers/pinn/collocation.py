@@ -135,6 +135,20 @@ def stratified_uniform(points: Tensor, ell: float) -> Tensor:
     return torch.stack((ell * (column + points[:, 0] / ell) / n_x, (row + points[:, 1]) / n_y), dim=1)
 
 
+def section_mean_weights(y: Tensor) -> Tensor:
+    """Weights (N,) that sum to 1 and turn values at the heights `y` (N,) of one cross-section, in
+    any order, into their mean over the height [0, 1]: the trapezoid rule over the sorted heights,
+    each end piece given to the node next to it (node k's weight is half the gap to each
+    neighbour). The outlet points of a periodic channel, where the pressure gauge takes its mean,
+    are drawn clustered at the walls, so their plain mean is not the section's mean."""
+    order = torch.argsort(y)
+    ys = y[order]
+    edges = torch.cat((ys.new_zeros(1), 0.5 * (ys[1:] + ys[:-1]), ys.new_ones(1)))
+    weights = torch.empty_like(y)
+    weights[order] = edges[1:] - edges[:-1]
+    return weights
+
+
 def interior_split(settings: PointSettings) -> dict[str, int]:
     """How many interior points each group gets: uniform (first: area means use them), wall
     bands, pattern edges, transition bands, end bands, adaptive (last: adaptive sampling replaces

@@ -108,6 +108,7 @@ from eofpinn.physics.exact import closed_layer
 from eofpinn.physics.observables import condition_edges
 from eofpinn.physics.walls import WallProfile
 from eofpinn.solvers.pinn import derivatives as jets
+from eofpinn.solvers.pinn.collocation import section_mean_weights
 from eofpinn.solvers.pinn.networks import Embedding, FieldNetworks
 
 FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "P")
@@ -558,10 +559,13 @@ def velocity_scale(problem: Problem) -> float:
 
 
 def apply_gauges(fields: dict[str, Tensor], content: dict[str, Tensor] | None,
-                 outlet: dict[str, Tensor] | None, valences: tuple[float, float] = (1.0, -1.0)) -> dict[str, Tensor]:
+                 outlet: dict[str, Tensor] | None, valences: tuple[float, float] = (1.0, -1.0),
+                 outlet_weights: Tensor | None = None) -> dict[str, Tensor]:
     """The gauges of physics.md §3 made exact: c± divided by the mean of c± e^{ẑ±ψ} over the
-    `content` jets (the uniform interior points), the mean of P over the `outlet` jets subtracted
-    from P; each None when the problem does not need it. Acts on jets (all rows) or values."""
+    `content` jets (the uniform interior points), the mean of P over the outlet section subtracted
+    from P: Σ outlet_weights · P over the `outlet` jets (collocation.section_mean_weights of their
+    heights; None: their plain mean); each None when the problem does not need it. Acts on jets
+    (all rows) or values."""
     out = dict(fields)
     if content is not None:
         for name, z in zip(ION_SIGNS, valences):
@@ -569,7 +573,8 @@ def apply_gauges(fields: dict[str, Tensor], content: dict[str, Tensor] | None,
             out[name] = fields[name] / scale
     if outlet is not None:
         shifted = fields["P"].clone()
-        shifted[0] = shifted[0] - torch.mean(outlet["P"][0])
+        level = torch.mean(outlet["P"][0]) if outlet_weights is None else torch.sum(outlet_weights * outlet["P"][0])
+        shifted[0] = shifted[0] - level
         out["P"] = shifted
     return out
 
@@ -682,7 +687,9 @@ class PINNModel(nn.Module):
         fields = self._jet_values(points) if self.formulation.stream else self._raw_values(points)
         if self.formulation.exact_gauges and self.gauge_points:
             means = {key: (self._raw_values(p) if p is not None else None) for key, p in self.gauge_points.items()}
-            fields = apply_gauges(fields, means.get("content"), means.get("outlet"), self.formulation.valences)
+            outlet = self.gauge_points.get("outlet")
+            weights = None if outlet is None else section_mean_weights(outlet[:, 1])
+            fields = apply_gauges(fields, means.get("content"), means.get("outlet"), self.formulation.valences, weights)
         return {name: value[0] for name, value in fields.items()}
 
 

@@ -20,7 +20,7 @@ not already satisfy it exactly:
     end_velocity    ∂u/∂x = 0, v = 0
     end_pressure    P = Δp̂ at x = 0, P = 0 at x = ℓ (pressure "core": P + Π_s, the core pressure,
                     equal to P for ions in equilibrium with the reservoir)
-    pressure_gauge  mean of P over the outlet = 0                 (periodic ends)
+    pressure_gauge  the outlet section's mean of P = 0            (periodic ends)
     content_plus/minus  area mean of c± e^{ẑ±ψ} = 1              (no-flux walls + periodic ends)
     stokes_x_mean   the mean over rows of (the Stokes-x residual averaged along x on the row)²
                     ([pinn.points] balance_rows > 0: the x-averaged momentum balance)
@@ -60,7 +60,7 @@ from torch import Tensor
 from eofpinn.cases.model import Problem
 from eofpinn.physics.observables import current_density_x, ion_flux_x_parts
 from eofpinn.physics.residuals import residuals
-from eofpinn.solvers.pinn.collocation import Collocation
+from eofpinn.solvers.pinn.collocation import Collocation, section_mean_weights
 from eofpinn.solvers.pinn.derivatives import as_derivatives
 from eofpinn.solvers.pinn.formulation import FIELDS, ION_SIGNS, PINNModel, apply_gauges
 
@@ -342,7 +342,8 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
     if exact_gauges:
         content = None if problem.fixes_ion_content else _region(jets, slice(0, points.n_uniform))
         outlet = _region(jets, slices["outlet"]) if problem.ends == "periodic" else None
-        jets = apply_gauges(jets, content, outlet, model.formulation.valences)
+        weights = section_mean_weights(points.outlet[:, 1]) if outlet is not None else None
+        jets = apply_gauges(jets, content, outlet, model.formulation.valences, weights)
     interior = _region(jets, slices["interior"])
     terms = pde_terms(problem, interior, model.field, model.formulation.ion_residuals, model.formulation.flux_force)
     walls = {name: torch.cat((jets[name][:, slices["bottom"]], jets[name][:, slices["top"]]), dim=1) for name in jets}
@@ -358,7 +359,7 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
                              for end in (inlet, outlet))
         terms.update(reservoir_terms(problem, inlet, outlet, scale * points.psi_inlet, scale * points.psi_outlet))
     elif not exact_gauges:
-        terms["pressure_gauge"] = torch.mean(outlet["P"][0]) ** 2
+        terms["pressure_gauge"] = torch.sum(section_mean_weights(points.outlet[:, 1]) * outlet["P"][0]) ** 2
     if not problem.fixes_ion_content and not exact_gauges:
         terms.update(ion_content_terms(_region(interior, slice(0, points.n_uniform)), _valences(problem)))
     if points.rows is not None:
