@@ -8,8 +8,10 @@ scaled by 0.1, double-layer-wide input features for the c± and flow blocks, 100
 about the corners where a wall's ζ̂ changes on top of the 1000 others, the mirror symmetry where the
 walls are alike, v's envelope along the channel, and a float64 L-BFGS polish of the flow block over
 the last quarter of the steps — on a periodic channel only where a counter-ion is crowded, since the
-eighth revision of 2026-12-07, so on patterned_zeta "no flow polish" is today's recipe and the
-RESULTS section, run before it, calls the polished run "recipe"). Each "no …"/"fixed points"
+eighth revision of 2026-12-07, so on patterned_zeta "no flow polish" is the eighth's recipe and
+the RESULTS section, run before it, calls the polished run "recipe"; since the ninth, the same day,
+the uniform points are stratified where the ion-content gauge applies, patterned_zeta included).
+Each "no …"/"fixed points"
 variant turns ONE of those levers back (leave-one-out); "0.1 layout" turns them all back (the
 formulation of eofpinn 0.1: linear wall blend, no flow base, penalty gauges, output gain 0.1, fixed
 points); each "+ …" variant adds one lever the recipe leaves off (RAD, continuation, an L-BFGS

@@ -44,11 +44,13 @@ def _recipe_values(settings: PINNSettings) -> dict:
             "compile": settings.compile}
 
 
-@pytest.mark.parametrize("name, steps, polish_steps", [("patterned_zeta", 7000, 0), ("zeta_step", 14000, 3000)])
-def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, steps, polish_steps, tmp_path):
+@pytest.mark.parametrize("name, steps, polish_steps, uniform", [("patterned_zeta", 7000, 0, "stratified"),
+                                                                 ("zeta_step", 14000, 3000, "random")])
+def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, steps, polish_steps, uniform, tmp_path):
     """Every channel whose walls change along x gets the same settings; the run's length goes by
     its ends: 14000 steps between reservoirs, the last 3000 a flow polish, 7000 SOAP steps on a
-    periodic channel whose counter-ions are not crowded (the eighth revision)."""
+    periodic channel whose counter-ions are not crowded (the eighth revision); where the ion-content
+    gauge applies (periodic ends, no-flux walls) its uniform points are stratified (the ninth)."""
     case = load_case(_without_pinn(name, tmp_path))
     assert case.pinn.recipe == "auto"
     assert _recipe_values(case.pinn) == {"points.balance_sections": 16, "points.section_terms": "spread",
@@ -63,6 +65,7 @@ def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, steps, polish_steps, 
                                          "polish.blocks": "flow", "compile": True}
     assert _recipe_values(case.pinn) == {**WALL_PATTERN_RECIPE, "steps": steps, "polish.steps": polish_steps}
     assert case.pinn.main_steps == steps - polish_steps and case.pinn.polish.name == "lbfgs"
+    assert case.pinn.points.uniform == uniform and case.problem.fixes_ion_content == (uniform == "random")
 
 
 def test_given_steps_keep_the_recipes_share_of_polish(tmp_path):
@@ -256,7 +259,8 @@ def test_a_crowded_counter_ion_gets_ionic_strength_residuals_on_a_2d_channel(tmp
         if label == "3:1":
             from eofpinn.cli import _recipe_line
 
-            assert _recipe_line(case).endswith('formulation.ion_residuals = "ionic_strength", steps = 7000, '
+            assert _recipe_line(case).endswith('formulation.ion_residuals = "ionic_strength", points.uniform = "stratified", '
+                                               'steps = 7000, '
                                                'polish.steps = 1500 (walls that change along x; a counter-ion 343× '
                                                'its bulk at a wall; docs/case-files.md "[pinn]")')
     assert counter_ion_crowding(load_case("cacl2_channel").problem) > COUNTER_ION_CROWDING  # 2:1 σ walls, 119×
