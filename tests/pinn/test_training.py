@@ -132,6 +132,11 @@ def test_resume_refuses_changed_networks(tmp_path, quick_problem, small_settings
         run_in_directory(case, tmp_path, wider, resume=tmp_path, progress=False)
     with pytest.raises(SolverError, match="no checkpoint at"):
         run_in_directory(case, tmp_path, settings, resume=tmp_path / "nowhere", progress=False)
+    # a resume under another seed would record the run as that seed's
+    other_seed = replace(settings, {"seed": 1, "steps": 10})
+    with pytest.raises(SolverError, match=r"^cannot resume from .*: settings changed \(seed: 0 → 1\); "
+                                          r"start a new run or restore these settings$"):
+        run_in_directory(case, tmp_path, other_seed, resume=tmp_path, progress=False)
 
 
 def test_paper_case_runs_with_reservoir_ends(tmp_path, small_settings):

@@ -67,6 +67,9 @@ OPTIONAL_PARAMETERS = ("scaled_field", "scaled_flux", "ion_fluxes")
 # Settings that change the shape of the state; a resumed run must keep them.
 STRUCTURAL_SETTINGS = ("network", "formulation", "dtype", "optimizer.name", "balancing.name",
                        "points.n_interior", "points.n_boundary", "polish.name", "polish.dtype", "polish.blocks")
+# Settings that say which run it is: a resume that changed them would go on with the run's own
+# random state and record it under another seed (a resume without --seed of a seed-1 run did).
+IDENTITY_SETTINGS = ("seed",)
 
 
 class Observer:
@@ -536,10 +539,11 @@ class Trainer:
         self.balance = {**self.balance, "weights": weights}
 
     def check_compatible(self, saved: dict, source: str) -> None:
-        """Refuse to continue with settings that change the networks, optimiser or points."""
+        """Refuse to continue with settings that change the networks, optimiser or points, or
+        the run's seed."""
         now = as_table(self.settings)
         saved = with_default_keys(saved)
-        changed = [k for k in STRUCTURAL_SETTINGS if _setting(saved, k) != _setting(now, k)]
+        changed = [k for k in STRUCTURAL_SETTINGS + IDENTITY_SETTINGS if _setting(saved, k) != _setting(now, k)]
         if changed:
             detail = ", ".join(_difference(k, _setting(saved, k), _setting(now, k)) for k in changed)
             raise SolverError(f"cannot resume from {source}: settings changed ({detail}); "
