@@ -82,7 +82,7 @@ def model_targets(model, problem, points: torch.Tensor, outlet: torch.Tensor) ->
     ions satisfy it already, so the fitted g± keep their mean of 1."""
     values = field_jets(model, points)
     if problem.ends == "periodic" and model.formulation.exact_gauges:
-        values = apply_gauges(values, None, field_jets(model, outlet), model.formulation.valences)
+        values = apply_gauges(values, None, (field_jets(model, outlet), outlet[:, 1]), model.formulation.valences)
     return value_targets({name: value[0] for name, value in values.items()}, problem)
 
 

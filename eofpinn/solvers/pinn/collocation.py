@@ -149,6 +149,12 @@ def section_mean_weights(y: Tensor) -> Tensor:
     return weights
 
 
+def section_mean(values: Tensor, y: Tensor) -> Tensor:
+    """The mean over the height of values (N,) at the heights `y` (N,) of one cross-section
+    (`section_mean_weights`)."""
+    return torch.sum(section_mean_weights(y) * values)
+
+
 def interior_split(settings: PointSettings) -> dict[str, int]:
     """How many interior points each group gets: uniform (first: area means use them), wall
     bands, pattern edges, transition bands, end bands, adaptive (last: adaptive sampling replaces

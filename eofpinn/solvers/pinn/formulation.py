@@ -108,7 +108,7 @@ from eofpinn.physics.exact import closed_layer
 from eofpinn.physics.observables import condition_edges
 from eofpinn.physics.walls import WallProfile
 from eofpinn.solvers.pinn import derivatives as jets
-from eofpinn.solvers.pinn.collocation import section_mean_weights
+from eofpinn.solvers.pinn.collocation import section_mean
 from eofpinn.solvers.pinn.networks import Embedding, FieldNetworks
 
 FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "P")
@@ -559,13 +559,13 @@ def velocity_scale(problem: Problem) -> float:
 
 
 def apply_gauges(fields: dict[str, Tensor], content: dict[str, Tensor] | None,
-                 outlet: dict[str, Tensor] | None, valences: tuple[float, float] = (1.0, -1.0),
-                 outlet_weights: Tensor | None = None) -> dict[str, Tensor]:
+                 outlet: tuple[dict[str, Tensor], Tensor] | None,
+                 valences: tuple[float, float] = (1.0, -1.0)) -> dict[str, Tensor]:
     """The gauges of physics.md §3 made exact: c± divided by the mean of c± e^{ẑ±ψ} over the
-    `content` jets (the uniform interior points), the mean of P over the outlet section subtracted
-    from P: Σ outlet_weights · P over the `outlet` jets (collocation.section_mean_weights of their
-    heights; None: their plain mean); each None when the problem does not need it. Acts on jets
-    (all rows) or values."""
+    `content` jets (the uniform interior points), the outlet section's mean of P subtracted from P,
+    `outlet` being (the jets at the outlet points, their heights): the trapezoid rule over the
+    heights (collocation.section_mean), since those points are clustered at the walls. Each None
+    when the problem does not need it. Acts on jets (all rows) or values."""
     out = dict(fields)
     if content is not None:
         for name, z in zip(ION_SIGNS, valences):
@@ -573,8 +573,8 @@ def apply_gauges(fields: dict[str, Tensor], content: dict[str, Tensor] | None,
             out[name] = fields[name] / scale
     if outlet is not None:
         shifted = fields["P"].clone()
-        level = torch.mean(outlet["P"][0]) if outlet_weights is None else torch.sum(outlet_weights * outlet["P"][0])
-        shifted[0] = shifted[0] - level
+        jets_there, heights = outlet
+        shifted[0] = shifted[0] - section_mean(jets_there["P"][0], heights)
         out["P"] = shifted
     return out
 
@@ -687,9 +687,9 @@ class PINNModel(nn.Module):
         fields = self._jet_values(points) if self.formulation.stream else self._raw_values(points)
         if self.formulation.exact_gauges and self.gauge_points:
             means = {key: (self._raw_values(p) if p is not None else None) for key, p in self.gauge_points.items()}
-            outlet = self.gauge_points.get("outlet")
-            weights = None if outlet is None else section_mean_weights(outlet[:, 1])
-            fields = apply_gauges(fields, means.get("content"), means.get("outlet"), self.formulation.valences, weights)
+            at_outlet = self.gauge_points.get("outlet")
+            outlet = None if at_outlet is None else (means["outlet"], at_outlet[:, 1])
+            fields = apply_gauges(fields, means.get("content"), outlet, self.formulation.valences)
         return {name: value[0] for name, value in fields.items()}
 
 

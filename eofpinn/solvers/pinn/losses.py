@@ -60,7 +60,7 @@ from torch import Tensor
 from eofpinn.cases.model import Problem
 from eofpinn.physics.observables import current_density_x, ion_flux_x_parts
 from eofpinn.physics.residuals import residuals
-from eofpinn.solvers.pinn.collocation import Collocation, section_mean_weights
+from eofpinn.solvers.pinn.collocation import Collocation, section_mean
 from eofpinn.solvers.pinn.derivatives import as_derivatives
 from eofpinn.solvers.pinn.formulation import FIELDS, ION_SIGNS, PINNModel, apply_gauges
 
@@ -341,9 +341,8 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
     exact_gauges = model.formulation.exact_gauges
     if exact_gauges:
         content = None if problem.fixes_ion_content else _region(jets, slice(0, points.n_uniform))
-        outlet = _region(jets, slices["outlet"]) if problem.ends == "periodic" else None
-        weights = section_mean_weights(points.outlet[:, 1]) if outlet is not None else None
-        jets = apply_gauges(jets, content, outlet, model.formulation.valences, weights)
+        outlet = (_region(jets, slices["outlet"]), points.outlet[:, 1]) if problem.ends == "periodic" else None
+        jets = apply_gauges(jets, content, outlet, model.formulation.valences)
     interior = _region(jets, slices["interior"])
     terms = pde_terms(problem, interior, model.field, model.formulation.ion_residuals, model.formulation.flux_force)
     walls = {name: torch.cat((jets[name][:, slices["bottom"]], jets[name][:, slices["top"]]), dim=1) for name in jets}
@@ -359,7 +358,7 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
                              for end in (inlet, outlet))
         terms.update(reservoir_terms(problem, inlet, outlet, scale * points.psi_inlet, scale * points.psi_outlet))
     elif not exact_gauges:
-        terms["pressure_gauge"] = torch.sum(section_mean_weights(points.outlet[:, 1]) * outlet["P"][0]) ** 2
+        terms["pressure_gauge"] = section_mean(outlet["P"][0], points.outlet[:, 1]) ** 2
     if not problem.fixes_ion_content and not exact_gauges:
         terms.update(ion_content_terms(_region(interior, slice(0, points.n_uniform)), _valences(problem)))
     if points.rows is not None:
