@@ -58,7 +58,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: 
 
 from eofpinn import io  # noqa: E402
 from eofpinn.solution import trapezoid_weights  # noqa: E402
-from eofpinn.validation.compare import balances, ion_flux_scale  # noqa: E402
+from eofpinn.validation.compare import balances, flux_scale  # noqa: E402
 from eofpinn.solvers.pinn.collocation import sections_at  # noqa: E402
 from eofpinn.physics.exact import osmotic_pressure  # noqa: E402
 from eofpinn.physics.observables import condition_edges  # noqa: E402
@@ -225,11 +225,11 @@ def wall_leaks(trainer, edges: np.ndarray, means: dict[str, float]) -> dict[str,
 def station_flux_spreads(trainer, stations: np.ndarray, chunk: int = 40) -> dict[str, dict[str, float]]:
     """Each ion's flux Q±(x) = ∫ N±·e_x dy through the sections at `stations`, from the networks'
     jets, reduced as `eofpinn validate` reduces its sampled fluxes: spread = (max − min) / scale,
-    scale = max(mean |Q±|, mean ∫|N±·e_x| dy) (compare.ion_flux_scale, which `balances` uses). Also the mean flux and where
+    scale = max(mean |Q±|, mean ∫|N±·e_x| dy) (compare.flux_scale, which `balances` uses). Also the mean flux and where
     Q± departs most from it (as a fraction of the scale)."""
     out = {}
     for name, (flux, magnitude) in station_fluxes(trainer, stations, chunk).items():
-        scale = ion_flux_scale(flux, magnitude)
+        scale = flux_scale(flux, magnitude)
         departure = (flux - flux.mean()) / scale
         worst = int(np.argmax(np.abs(departure)))
         out[name] = {"spread": float(np.ptp(flux) / scale), "mean": float(flux.mean()),
