@@ -73,10 +73,7 @@ def residual_grid(trainer: Trainer) -> tuple[np.ndarray, np.ndarray, dict[str, n
     trainer.task.bind(model, trainer.points)
     with torch.no_grad():
         jets = model(points)
-        gauge = {key: (model(p) if p is not None else None) for key, p in model.gauge_points.items()}
-        at_outlet = model.gauge_points.get("outlet")
-        outlet = None if at_outlet is None else (gauge["outlet"], at_outlet[:, 1])
-        jets = apply_gauges(jets, gauge.get("content"), outlet, model.formulation.valences)
+        jets = apply_gauges(jets, *model.gauge_inputs(model), model.formulation.valences)
         residuals = pde_residuals(problem, jets, model.field, model.formulation.flux_force)
     return x, y, {name: r.cpu().numpy().reshape(GRID, GRID) for name, r in residuals.items()}
 

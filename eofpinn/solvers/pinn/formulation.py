@@ -686,11 +686,16 @@ class PINNModel(nn.Module):
         ψ, c± and P, so they come from plain passes)."""
         fields = self._jet_values(points) if self.formulation.stream else self._raw_values(points)
         if self.formulation.exact_gauges and self.gauge_points:
-            means = {key: (self._raw_values(p) if p is not None else None) for key, p in self.gauge_points.items()}
-            at_outlet = self.gauge_points.get("outlet")
-            outlet = None if at_outlet is None else (means["outlet"], at_outlet[:, 1])
-            fields = apply_gauges(fields, means.get("content"), outlet, self.formulation.valences)
+            fields = apply_gauges(fields, *self.gauge_inputs(self._raw_values), self.formulation.valences)
         return {name: value[0] for name, value in fields.items()}
+
+    def gauge_inputs(self, evaluate) -> tuple[dict[str, Tensor] | None, tuple[dict[str, Tensor], Tensor] | None]:
+        """`apply_gauges`' content and outlet arguments at the `gauge_points`: `evaluate` (points →
+        jets) at the content points, and (its jets at the outlet points, their heights); each None
+        where the problem has no such gauge."""
+        content, outlet = self.gauge_points.get("content"), self.gauge_points.get("outlet")
+        return (None if content is None else evaluate(content),
+                None if outlet is None else (evaluate(outlet), outlet[:, 1]))
 
 
 def build_model(problem: Problem, settings: PINNSettings, generator: torch.Generator) -> PINNModel:
