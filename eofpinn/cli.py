@@ -67,6 +67,8 @@ def _recipe_line(case) -> str:
     if case.pinn.recipe == "none":
         return "none (the [pinn] keys the case gives, else the defaults)"
     added = recipe_additions(case.pinn, case.pinn_given or {}, case.problem)
+    if case.pinn.polish.steps == 0:  # the polish's dtype and blocks act only in a polish
+        added = {key: value for key, value in added.items() if key not in ("polish.dtype", "polish.blocks")}
     if not added:
         return "auto: adds nothing " + ("(a straight channel)" if case.problem.is_straight_channel
                                        else "(the case gives those keys itself)")

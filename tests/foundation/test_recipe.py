@@ -214,6 +214,10 @@ def test_info_says_what_the_recipe_adds(tmp_path, capsys):
         'points.wall_fraction = 0.4545, points.edge_fraction = 0.0909, formulation.symmetry = "mirror", '
         'formulation.normal_velocity_envelope = 0.5, polish.dtype = "float64", polish.blocks = "flow", compile = true, '
         'steps = 14000, polish.steps = 3000 (walls that change along x; docs/case-files.md "[pinn]")')
+    # A periodic pattern with no crowded counter-ion gets no polish: its dtype and blocks are not listed.
+    assert main(["info", str(_without_pinn("patterned_zeta", tmp_path))]) == 0
+    line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("PINN recipe")]
+    assert line and "polish.steps = 0" in line[0] and "polish.dtype" not in line[0] and "polish.blocks" not in line[0]
     assert main(["info", "straight_channel"]) == 0
     assert re.search(r"^PINN recipe +auto: adds nothing \(a straight channel\)$", capsys.readouterr().out, re.M)
 
