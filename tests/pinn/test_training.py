@@ -182,6 +182,26 @@ def test_a_compiled_run_goes_through_a_float64_flow_polish_with_per_term_gradien
     assert len(trainer.history) == 13 and all(math.isfinite(row["loss"]) for row in trainer.history)
 
 
+@pytest.mark.slow
+def test_a_compiled_run_of_a_salt_without_closed_layers_does_not_trace_its_cached_base(small_settings):
+    """A 3:1 salt's double layers are root-found (a Newton loop that reads tensors as numbers) and
+    kept per point set (Formulation._cached). Traced by torch.compile, that look-up broke the graph
+    at each `Tensor.item()` and recompiled until dynamo's recompile limit, with a page of warnings
+    in the user's terminal; now the compiled loss calls it untraced, so dynamo meets no `.item()`."""
+    from torch._dynamo.utils import counters
+
+    problem = straight_problem(0.2, -1.0, 1.0, valence_plus=3.0, valence_minus=-1.0)
+    settings = replace(small_settings, {"compile": True, "steps": 24, "dtype": "float32", "polish.steps": 4,
+                                        "polish.dtype": "float64", "polish.blocks": "flow", "points.resample_every": 2})
+    trainer = trainer_module.Trainer(ChannelTask(case_from_problem(problem, pinn=settings), settings), settings)
+    counters.clear()
+    trainer.train()
+    assert trainer.compile_failure is None and trainer.step == 24 and trainer.dtype == torch.float64
+    breaks = [reason for kind in ("graph_break", "unimplemented") for reason in counters[kind]]
+    assert any("Formulation._cached" in reason for reason in breaks)  # the compiled loss did reach it
+    assert [reason.splitlines()[0] for reason in breaks if "Tensor.item()" in reason] == []
+
+
 def test_a_compiler_that_fails_leaves_the_run_eager_with_one_warning(monkeypatch, quick_problem, small_settings):
     """Where torch.compile cannot compile (no C++ compiler on the machine, say), the run trains
     on the eager loss, warns once and records it; its steps are the eager run's to the last bit."""

@@ -293,9 +293,13 @@ class Formulation:
         nearly half the cost of a step."""
         return self._cached("flow", points, self._stream_base_jets)
 
+    @torch.compiler.disable
     def _cached(self, kind: str, points: Tensor, compute):
         """compute(points), kept in `base_cache` for the last few point sets (keyed by `kind`, the
-        points and the continuation's ζ̂ scale)."""
+        points and the continuation's ζ̂ scale). Never traced by torch.compile (the compiled loss
+        calls it as a plain function): its look-up guards on every cached tensor, so each new point
+        set and the polish's float64 recompiled it until dynamo's recompile limit, with a page of
+        warnings, and the root-found layers of a salt without a closed form break its graph anyway."""
         points, key = points.detach(), (kind, self.zeta_scale)
         for cached_points, cached_key, result in self.base_cache:
             if cached_key == key and jets.same_points(cached_points, points):
