@@ -39,7 +39,10 @@ at the checkpoint's parameters on the FD nodes and prints
 9. the other source, the interior's: ∫∫ ∇·N̂± over each of those stretches (the networks'
    Nernst–Planck residuals, Gauss–Legendre in y as the sections and two Gauss nodes in x in each
    of 200 cells per channel height), in the same units, and what the balance leaves,
-   F(b) − F(a) + out − ∫∫ ∇·N̂± (the quadratures' error: 0 up to it).
+   F(b) − F(a) + out − ∫∫ ∇·N̂± (the quadratures' error: 0 up to it); then the same integral split
+   by the distance from the nearer wall (BANDS: within 0.02, 0.02–0.1, 0.1–0.25, beyond 0.25
+   channel heights; each node counted in the band that holds it), which says whether the source
+   sits in a double layer or in the core.
 
     python validation/pinn_error_map.py RUN_DIR FD_RUN_DIR [--case CASE]
         (--case when RUN_DIR has no case.toml, e.g. a validation/pinn_targets.py run)
@@ -163,14 +166,20 @@ def main(argv: list[str] | None = None) -> dict:
     print("to x           " + " ".join(f"{b:6.2f}" for b in edges[1:]))
     for name, values in out["wall_leaks"].items():
         print(f"{name:14s} " + " ".join(f"{1e3 * v:6.2f}" for v in values))
-    out["interior_sources"] = interior_sources(trainer, edges, means)
+    by_band = interior_sources(trainer, edges, means, bands=BANDS)
+    out["interior_sources"] = {name: [float(sum(v)) for v in values] for name, values in by_band.items()}
+    out["interior_sources_by_band"] = {"bands": list(BANDS), **by_band}
     through = ion_fluxes(trainer, edges)
-    print("∫∫ ∇·N over each stretch (the interior's residual), in the same units; then what the balance leaves")
+    print("∫∫ ∇·N over each stretch (the interior's residual), in the same units; then what the balance leaves;")
+    print("then the residual's share from each band of distance to the nearer wall")
+    labels = [f"{a:g}-{b:g}" for a, b in zip((0.0, *BANDS), (*BANDS, 0.5))]
     for name, values in out["interior_sources"].items():
         change = np.diff(np.array(through[name])) / abs(means[name])
         left = change + np.array(out["wall_leaks"][name]) - np.array(values)
         print(f"{name:14s} " + " ".join(f"{1e3 * v:6.2f}" for v in values))
         print(f"{'  left':14s} " + " ".join(f"{1e3 * v:6.2f}" for v in left))
+        for k, label in enumerate(labels):
+            print(f"{'  ' + label:14s} " + " ".join(f"{1e3 * v[k]:6.2f}" for v in by_band[name]))
     return out
 
 
@@ -184,13 +193,20 @@ def leak_stretches(ell: float, changes: np.ndarray) -> np.ndarray:
     return np.unique(np.round(edges, 12))
 
 
+BANDS = (0.02, 0.1, 0.25)  # item 9's split by the distance from the nearer wall (channel heights)
+
+
 def interior_sources(trainer, edges: np.ndarray, means: dict[str, float], per_unit: int = 200,
-                     chunk: int = 20000) -> dict[str, list[float]]:
+                     chunk: int = 20000, bands: tuple[float, ...] = ()) -> dict[str, list]:
     """∫∫ ∇·N̂± over each stretch [edges[i], edges[i+1]] (the networks' Nernst–Planck residual r
     is −∇·N̂±), over |means[ion]|: sections at two Gauss nodes in x per cell, `per_unit` cells
-    per channel height, each integrated in y as `sections_at` lays it out."""
+    per channel height, each integrated in y as `sections_at` lays it out. With `bands` (edges in
+    distance from the nearer wall, 0 < b₁ < … < 1/2), each stretch's value is a list over the
+    bands [0, b₁), [b₁, b₂), …, [b_k, 1/2] instead, each quadrature node counted in the band that
+    holds it (their sum is the stretch's total)."""
     problem, model = trainer.task.problem, trainer.model
     g, gw = np.polynomial.legendre.leggauss(2)
+    cuts = np.asarray(bands, dtype=float)
     out = {name: [] for name in means}
     for a, b in zip(edges[:-1], edges[1:]):
         cells = np.linspace(a, b, max(1, int(np.ceil(per_unit * (b - a)))) + 1)
@@ -199,16 +215,20 @@ def interior_sources(trainer, edges: np.ndarray, means: dict[str, float], per_un
         wx = (half[:, None] * gw[None, :]).ravel()
         points, wy = sections_at(problem, trainer.settings.points, xs)
         weights = wy.numpy() * np.repeat(wx, wy.numel() // xs.size)  # the points section by section
-        total = {name: 0.0 for name in means}
+        y = points[:, 1].double().numpy()
+        band = np.searchsorted(cuts, np.minimum(y, 1.0 - y), side="right")  # 0 … len(bands)
+        total = {name: np.zeros(cuts.size + 1) for name in means}
         for start in range(0, points.shape[0], chunk):
             with torch.no_grad():
                 res = pde_residuals(problem, model(points[start:start + chunk].to(trainer.dtype)), model.field,
                                     model.formulation.flux_force)
+            rows = slice(start, start + chunk)
             for name in means:
                 r = res["np_" + name[2:]].double().cpu().numpy().ravel()
-                total[name] -= float((weights[start:start + chunk] * r).sum())
+                total[name] -= np.bincount(band[rows], weights=weights[rows] * r, minlength=cuts.size + 1)
         for name in means:
-            out[name].append(total[name] / abs(means[name]))
+            value = total[name] / abs(means[name])
+            out[name].append(value.tolist() if bands else float(value.sum()))
     return out
 
 

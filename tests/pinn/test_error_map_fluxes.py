@@ -73,6 +73,15 @@ def test_interior_sources_integrate_minus_the_residual_over_each_stretch(small_s
                                chunk=10**9)
     assert sources["c_plus"] == pytest.approx([(0.16 - 0.0) / 6 / 2, (1.0 - 0.16) / 6 / 2], rel=1e-12)
     assert sources["c_minus"] == pytest.approx([-3 * 0.4 / 0.5, -3 * 0.6 / 0.5], rel=1e-12)
+    # Split by the distance from the nearer wall at the sections' own band edge (h = 0.3 here), where
+    # Gauss–Legendre is exact on each side: ∫ y² dy is 0.684/3 within 0.3 of a wall and 0.316/3 beyond.
+    banded = interior_sources(trainer, np.array([0.0, 0.4, 1.0]), {"c_plus": 2.0, "c_minus": -0.5}, per_unit=10,
+                              chunk=10**9, bands=(0.3,))
+    for k, (a, b) in enumerate(((0.0, 0.4), (0.4, 1.0))):
+        assert banded["c_plus"][k] == pytest.approx([(b * b - a * a) / 2 * 0.684 / 3 / 2,
+                                                     (b * b - a * a) / 2 * 0.316 / 3 / 2], rel=1e-12)
+        assert sum(banded["c_minus"][k]) == pytest.approx(sources["c_minus"][k], rel=1e-12)
+        assert banded["c_minus"][k][0] == pytest.approx(-3 * (b - a) * 0.6 / 0.5, rel=1e-12)
 
 
 def test_leak_stretches_are_channel_heights_except_about_a_change_of_wall_condition(monkeypatch):
