@@ -25,7 +25,10 @@ at the checkpoint's parameters on the FD nodes and prints
    middle fifth, which no-flux walls forbid (a source that could make the flux jump there);
 6. the spread of each ion's flux over every x node of the FD grid (periodic: less the node that
    repeats x = 0), as `eofpinn validate` defines it — (max − min) / max(mean |Q±|, mean ∫|N±·e_x| dy)
-   — but from the networks' own jets (exact derivatives, Gauss–Legendre in y), beside the spread
+   — but from the networks' own jets (exact derivatives, Gauss–Legendre in y as the training's
+   sections, and again by a quadrature graded into the layers, 8 nodes on each piece between
+   0, 0.001, 0.0025, …, 0.3 and 0.5 from either wall: whether the sections resolve a counter-ion
+   crowded into a sliver of the layer), beside the spread
    `validate` reports from the run's sampled output fields (when RUN_DIR holds them). If the two
    agree, the spread is the networks', not the quadrature's; the x of the largest departure from
    the mean flux says where it sits;
@@ -144,12 +147,15 @@ def main(argv: list[str] | None = None) -> dict:
           + ", ".join(f"{k} {v:+.1e}" for k, v in out["wall_outflow"].items()))
     stations = x[:-1] if problem.ends == "periodic" else x
     out["station_spreads"] = station_flux_spreads(trainer, stations)
+    out["graded_station_spreads"] = station_flux_spreads(trainer, stations, graded=True)
     sampled = validate_spreads(Path(args.run))
     for name, found in out["station_spreads"].items():
         by_validate = f"; validate on the run's output fields {sampled[name]:.3e}" if sampled else ""
+        graded = out["graded_station_spreads"][name]
         print(f"flux spread of {name} over {stations.size} stations from the jets {found['spread']:.3e} "
               f"(mean {found['mean']:.5f}, largest departure {found['largest_departure']:+.2e} of the scale at "
-              f"x = {found['x_of_largest']:.3f}){by_validate}")
+              f"x = {found['x_of_largest']:.3f}); by a quadrature graded into the layers {graded['spread']:.3e} "
+              f"(mean {graded['mean']:.5f}){by_validate}")
     out["validate_spreads"] = sampled
     along = np.linspace(0.0, problem.length_ratio, PROFILE_STATIONS + 1)
     along = along[:-1] if problem.ends == "periodic" else along  # x = ℓ is x = 0 there
@@ -242,13 +248,14 @@ def wall_leaks(trainer, edges: np.ndarray, means: dict[str, float]) -> dict[str,
     return leaks
 
 
-def station_flux_spreads(trainer, stations: np.ndarray, chunk: int = 40) -> dict[str, dict[str, float]]:
+def station_flux_spreads(trainer, stations: np.ndarray, chunk: int = 40,
+                         graded: bool = False) -> dict[str, dict[str, float]]:
     """Each ion's flux Q±(x) = ∫ N±·e_x dy through the sections at `stations`, from the networks'
     jets, reduced as `eofpinn validate` reduces its sampled fluxes: spread = (max − min) / scale,
     scale = max(mean |Q±|, mean ∫|N±·e_x| dy) (compare.flux_scale, which `balances` uses). Also the mean flux and where
     Q± departs most from it (as a fraction of the scale)."""
     out = {}
-    for name, (flux, magnitude) in station_fluxes(trainer, stations, chunk).items():
+    for name, (flux, magnitude) in station_fluxes(trainer, stations, chunk, graded).items():
         scale = flux_scale(flux, magnitude)
         departure = (flux - flux.mean()) / scale
         worst = int(np.argmax(np.abs(departure)))
@@ -266,14 +273,31 @@ def flux_profile(trainer, stations: np.ndarray) -> dict[str, np.ndarray]:
     return out
 
 
-def station_fluxes(trainer, stations: np.ndarray, chunk: int = 40) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+GRADED_EDGES = (0.0, 0.001, 0.0025, 0.005, 0.01, 0.02, 0.04, 0.08, 0.15, 0.3, 0.5)  # distance from a wall
+
+
+def graded_sections(xs: np.ndarray, per_piece: int = 8) -> tuple[torch.Tensor, torch.Tensor]:
+    """Points and weights of sections at `xs` laid out as `sections_at` lays them out (section by
+    section), but with `per_piece` Gauss–Legendre nodes on each piece between GRADED_EDGES from
+    either wall: a quadrature that resolves a layer a few thousandths of the height thick."""
+    edges = np.array(GRADED_EDGES)
+    edges = np.concatenate((edges, 1.0 - edges[-2::-1]))
+    g, gw = np.polynomial.legendre.leggauss(per_piece)
+    y = np.concatenate([0.5 * (a + b) + 0.5 * (b - a) * g for a, b in zip(edges[:-1], edges[1:])])
+    w = np.concatenate([0.5 * (b - a) * gw for a, b in zip(edges[:-1], edges[1:])])
+    points = np.stack((np.repeat(xs, y.size), np.tile(y, xs.size)), axis=1)
+    return torch.tensor(points, dtype=torch.float64), torch.tensor(np.tile(w, xs.size), dtype=torch.float64)
+
+
+def station_fluxes(trainer, stations: np.ndarray, chunk: int = 40,
+                   graded: bool = False) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Each ion's (∫ N±·e_x dy, ∫ |N±·e_x| dy) through the sections at `stations` (Gauss–Legendre
-    in y, the networks' jets)."""
+    in y as the training's sections, or `graded_sections`; the networks' jets)."""
     problem, model = trainer.task.problem, trainer.model
     totals: dict[str, list[np.ndarray]] = {}
     for start in range(0, stations.size, chunk):
         xs = stations[start:start + chunk]
-        points, w = sections_at(problem, trainer.settings.points, xs)
+        points, w = graded_sections(xs) if graded else sections_at(problem, trainer.settings.points, xs)
         w = w.to(trainer.dtype)
         with torch.no_grad():
             jets = model(points.to(trainer.dtype))

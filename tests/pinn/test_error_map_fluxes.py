@@ -14,8 +14,9 @@ import torch
 from eofpinn.cases import straight_problem
 from eofpinn.physics.exact import exact_transport
 from eofpinn.solvers.pinn.formulation import Formulation, PINNModel
-from validation.pinn_error_map import (centre_residuals, flux_profile, interior_sources, ion_fluxes, leak_stretches,
-                                      mirror_split, mirror_symmetric, station_flux_spreads, v_by_continuity, wall_leaks)
+from validation.pinn_error_map import (centre_residuals, flux_profile, graded_sections, interior_sources, ion_fluxes,
+                                      leak_stretches, mirror_split, mirror_symmetric, station_flux_spreads,
+                                      v_by_continuity, wall_leaks)
 
 
 def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_current(small_settings,
@@ -37,6 +38,8 @@ def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_curr
     assert set(profile) == {"c_plus", "c_minus"} and all(np.abs(p).max() < 1e-12 for p in profile.values())
     spreads = station_flux_spreads(trainer, stations)
     assert spreads["c_plus"]["mean"] == pytest.approx(plus[0], rel=1e-12) and spreads["c_minus"]["spread"] < 1e-12
+    graded = station_flux_spreads(trainer, stations, graded=True)
+    assert graded["c_plus"]["mean"] == pytest.approx(plus[0], rel=1e-10) and graded["c_minus"]["spread"] < 1e-12
     # No interior source either (∫∫ ∇·N over each stretch; 20 cells of two Gauss nodes in x per stretch).
     sources = interior_sources(trainer, np.array([0.0, 0.4, 1.0]), {"c_plus": plus[0], "c_minus": minus[0]}, per_unit=50)
     assert set(sources) == {"c_plus", "c_minus"} and all(len(v) == 2 and max(map(abs, v)) < 1e-9 for v in sources.values())
@@ -143,3 +146,18 @@ def test_the_mirror_split_of_an_error_adds_up_and_finds_each_part():
     assert split["even"] ** 2 + split["odd"] ** 2 == pytest.approx(whole**2, rel=1e-12)
     assert mirror_symmetric(odd_field, y) and not mirror_symmetric(odd_field + even_part, y)
     assert not mirror_symmetric(odd_field, y**1.1) and not mirror_symmetric(0.0 * odd_field, y)
+
+
+def test_graded_sections_lay_out_their_points_section_by_section_and_resolve_a_sliver_of_a_layer():
+    """graded_sections: 8 Gauss–Legendre nodes on each of the 20 pieces between the graded edges,
+    section after section; exact on polynomials, and within 1e-12 on e^{−y/0.002} + e^{−(1−y)/0.002},
+    a layer whose bulk lies within 0.01 of the walls."""
+    xs = np.array([0.25, 1.5])
+    points, weights = graded_sections(xs)
+    assert points.shape == (2 * 160, 2) and weights.shape == (2 * 160,)
+    assert torch.equal(points[:160, 0], torch.full((160,), 0.25, dtype=torch.float64))
+    y, w = points[:160, 1], weights[:160]
+    assert bool(torch.all(torch.diff(y) > 0)) and float(w.sum()) == pytest.approx(1.0, rel=1e-14)
+    assert float((w * y**5).sum()) == pytest.approx(1 / 6, rel=1e-13)
+    layer = torch.exp(-y / 0.002) + torch.exp(-(1 - y) / 0.002)
+    assert float((w * layer).sum()) == pytest.approx(2 * 0.002 * (1 - np.exp(-1 / 0.002)), rel=1e-12)
