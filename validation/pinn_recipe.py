@@ -6,18 +6,16 @@ every 100 steps, and on channels whose walls change along x the 2D recipe (cross
 terms, GN weights capped at 1000× the smallest, the ion-flux spreads weighted 10× above the cap, v
 scaled by 0.1, double-layer-wide input features for the c± and flow blocks, 100 collocation points
 about the corners where a wall's ζ̂ changes on top of the 1000 others, the mirror symmetry where the
-walls are alike, v's envelope along the channel, and a float64 L-BFGS polish of the flow block over
-the last quarter of the steps — on a periodic channel only where a counter-ion is crowded, since the
-eighth revision of 2026-12-07, so on patterned_zeta "no flow polish" is the eighth's recipe and
-the RESULTS section, run before it, calls the polished run "recipe"; since the ninth, the same day,
-the uniform points are stratified where the ion-content gauge applies, patterned_zeta included).
-Each "no …"/"fixed points"
-variant turns ONE of those levers back (leave-one-out); "0.1 layout" turns them all back (the
-formulation of eofpinn 0.1: linear wall blend, no flow base, penalty gauges, output gain 0.1, fixed
-points); each "+ …" variant adds one lever the recipe leaves off (RAD, continuation, an L-BFGS
-polish of every block in the run's float32 over the last fifth of the steps — on the patterned case
-in place of the recipe's flow polish —, the flow scale U, exact no-flux walls, Nernst–Planck
-residuals over the local ionic strength, half the balance sections about the pattern edges).
+walls are alike, v's envelope along the channel, and the uniform points stratified where the
+ion-content gauge applies — patterned_zeta included; a float64 L-BFGS polish of the flow block over
+the last part of the steps only between reservoirs or where a counter-ion is crowded, so not on
+patterned_zeta). Each "no …"/"fixed points"/"random uniform points" variant turns ONE of those
+levers back (leave-one-out); "0.1 layout" turns them all back (the formulation of eofpinn 0.1:
+linear wall blend, no flow base, penalty gauges, output gain 0.1, fixed points); each "+ …" variant
+adds one lever the recipe leaves off (RAD, continuation, an L-BFGS polish of every block in the
+run's float32 over the last fifth of the steps, the recipe's float64 flow polish over the last
+quarter, the flow scale U, exact no-flux walls, Nernst–Planck residuals over the local ionic
+strength, half the balance sections about the pattern edges).
 Variants that change nothing on a straight channel (pattern features, the 2D recipe and its
 sections) run on the patterned case only.
 Every run gets the same number of steps (--steps) on
@@ -79,14 +77,15 @@ VARIANTS = {
     "no corner points": {"points.n_interior": 1000, "points.wall_fraction": 0.5, "points.edge_fraction": 0.0},
     "no mirror symmetry": {"formulation.symmetry": "none"},
     "no v envelope": {"formulation.normal_velocity_envelope": 0.0},
-    "no flow polish": {"polish.steps": 0},
+    "+ flow polish": {"polish.steps": "quarter", "polish.dtype": "float64", "polish.blocks": "flow"},
+    "random uniform points": {"points.uniform": "random"},
     "+ sections at edges": {"points.section_placement": "transitions"},
 }
 # Variants that change nothing on a straight channel (no wall pattern, no 2D recipe): run on
 # the patterned case only.
 PATTERN_ONLY = ("no pattern features", "no section terms", "no GN cap", "no ion-spread factor",
                 "no v scale", "no layer features", "no corner points", "no mirror symmetry", "no v envelope",
-                "no flow polish", "+ sections at edges")
+                "+ flow polish", "random uniform points", "+ sections at edges")
 
 
 def cases() -> dict:
@@ -121,6 +120,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser.add_argument("--variants", default=",".join(VARIANTS))
     parser.add_argument("--cases", default="", help="comma-separated case names (default: all three)")
     parser.add_argument("--out", default=str(REPO / "validation" / "out" / "pinn_recipe"))
+    parser.add_argument("--threads", type=int, default=0,
+                        help="torch CPU threads per run (0: the case's own); 1 to run two invocations side by side")
     parser.add_argument("--no-results-page", action="store_true")
     args = parser.parse_args(argv)
     out = Path(args.out)
@@ -137,8 +138,11 @@ def main(argv: list[str] | None = None) -> list[dict]:
             errors, times, v_errors, diverged = [], [], [], []
             for seed in range(args.seeds):
                 changes = {"seed": seed, "steps": args.steps, **VARIANTS[variant]}
-                if changes.get("polish.steps") == "fifth":
-                    changes["polish.steps"] = args.steps // 5
+                if args.threads:
+                    changes["threads"] = args.threads
+                share = {"fifth": 5, "quarter": 4}.get(changes.get("polish.steps"))
+                if share:
+                    changes["polish.steps"] = args.steps // share
                 run_dir = out / case.name / variant.replace(" ", "_").replace("+", "plus").replace(".", "") / f"seed{seed}"
                 row = pinn_study.run_pinn(case, changes, reference, run_dir)
                 errors.append(row["err_mean"])
@@ -165,7 +169,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         print(table)
         if args.no_results_page:
             continue
-        body = (f"Leave-one-out ablation of the PINN recipe: {args.steps} steps per run (+ polish: the last fifth; the 2D recipe's flow polish on the patterned case: the last quarter), "
+        body = (f"Leave-one-out ablation of the PINN recipe: {args.steps} steps per run (+ polish: the last fifth; + flow polish: the last quarter), "
                 f"{args.seeds} seed(s), mean relative L2 over (φ, c₊, c₋, u) against the exact solution "
                 "(straight cells) or FD (patterned_zeta); median v error: v's relative L2, the field the 2D cases miss; train s: the training time each run recorded when it ran (finished runs are skipped, so their load is that of their own invocation). Figure: "
                 f"{shown_path(figure)} (error against training time).\n\n" + table)

@@ -59,3 +59,21 @@ def test_a_diverged_run_is_listed_in_its_own_group_only(fake_runs, tmp_path, mon
     assert "Diverged" not in straight
     assert patterned.endswith("Diverged runs (inf above):\n\n"
                               "- patterned_zeta / recipe, seed 1: diverged: NaN loss at step 7")
+
+
+def test_threads_and_the_polish_shares_reach_each_run(fake_runs, tmp_path, monkeypatch):
+    """--threads sets every run's torch threads (two invocations side by side); "+ flow polish" polishes the
+    flow block in float64 over the last quarter of --steps, "+ polish" every block over the last fifth."""
+    seen = []
+    finished = pinn_recipe.pinn_study.run_pinn
+    monkeypatch.setattr(pinn_recipe.pinn_study, "run_pinn",
+                        lambda case, changes, reference, run_dir: seen.append(changes) or
+                        finished(case, changes, reference, run_dir))
+    pinn_recipe.main(["--variants", "+ flow polish,+ polish", "--cases", "patterned_zeta", "--steps", "1500",
+                      "--seeds", "1", "--threads", "1", "--out", str(tmp_path)])
+    assert seen == [{"seed": 0, "steps": 1500, "polish.steps": 375, "polish.dtype": "float64", "polish.blocks": "flow",
+                     "threads": 1},
+                    {"seed": 0, "steps": 1500, "polish.steps": 300, "polish.dtype": "same", "polish.blocks": "all",
+                     "threads": 1}]
+    pinn_recipe.main(["--variants", "recipe", "--cases", "patterned_zeta", "--seeds", "1", "--out", str(tmp_path)])
+    assert seen[-1] == {"seed": 0, "steps": 1500}
