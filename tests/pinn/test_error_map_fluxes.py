@@ -161,3 +161,30 @@ def test_graded_sections_lay_out_their_points_section_by_section_and_resolve_a_s
     assert float((w * y**5).sum()) == pytest.approx(1 / 6, rel=1e-13)
     layer = torch.exp(-y / 0.002) + torch.exp(-(1 - y) / 0.002)
     assert float((w * layer).sum()) == pytest.approx(2 * 0.002 * (1 - np.exp(-1 / 0.002)), rel=1e-12)
+
+
+def test_the_error_map_reads_the_networks_gauged():
+    """gauged_jets: raw networks whose c± carry constants (2 and 3 here, as a periodic channel's raw
+    c± carry the content gauge's) come back divided by them — the c± of the loss and of the written
+    fields; without exact gauges the jets are the networks' own."""
+    from eofpinn.solvers.pinn.formulation import PINNModel
+    from validation.pinn_error_map import gauged_jets
+
+    class Raw:
+        gauge_inputs = PINNModel.gauge_inputs
+
+        def __init__(self, exact: bool):
+            self.formulation = SimpleNamespace(exact_gauges=exact, valences=(1.0, -1.0))
+            self.gauge_points = {"content": torch.rand(50, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(1))}
+
+        def __call__(self, points):
+            psi = torch.sin(3.0 * points[:, 0]) * torch.exp(-points[:, 1])
+            jets = {"psi": psi, "c_plus": 2.0 * torch.exp(-psi), "c_minus": 3.0 * torch.exp(psi)}
+            return {name: torch.stack([value] * 5) for name, value in jets.items()}
+
+    points = torch.rand(20, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
+    gauged, raw = gauged_jets(Raw(True), points), gauged_jets(Raw(False), points)
+    psi = raw["psi"][0]
+    assert torch.allclose(gauged["c_plus"][0], torch.exp(-psi), rtol=1e-14, atol=0)
+    assert torch.allclose(gauged["c_minus"][0], torch.exp(psi), rtol=1e-14, atol=0)
+    assert torch.equal(raw["c_plus"][0], 2.0 * torch.exp(-psi)) and torch.equal(gauged["psi"], raw["psi"])
