@@ -45,7 +45,12 @@ at the checkpoint's parameters on the FD nodes and prints
    F(b) − F(a) + out − ∫∫ ∇·N̂± (the quadratures' error: 0 up to it); then the same integral split
    by the distance from the nearer wall (BANDS: within 0.02, 0.02–0.1, 0.1–0.25, beyond 0.25
    channel heights; each node counted in the band that holds it), which says whether the source
-   sits in a double layer or in the core.
+   sits in a double layer or in the core;
+10. each PDE residual's mean square over the channel (the sections' quadrature at 200 stations per
+   channel height) and its share from each of those bands: where each term of the loss lies
+   (a residual that scales with a crowded counter-ion's concentration puts its loss in a sliver of
+   the layer, and the core, which sets the flow, counts for nothing in it); Poisson's and the
+   Nernst–Planck residuals also over the local (c₊ + c₋)/2.
 
     python validation/pinn_error_map.py RUN_DIR FD_RUN_DIR [--case CASE]
         (--case when RUN_DIR has no case.toml, e.g. a validation/pinn_targets.py run)
@@ -197,6 +202,11 @@ def main(argv: list[str] | None = None) -> dict:
         print(f"{'  left':14s} " + " ".join(f"{1e3 * v:6.2f}" for v in left))
         for k, label in enumerate(labels):
             print(f"{'  ' + label:14s} " + " ".join(f"{1e3 * v[k]:6.2f}" for v in by_band[name]))
+    out["residual_shares"] = residual_shares(trainer)
+    print("each PDE residual's mean square over the channel and its share from each band of distance to the nearer wall")
+    print(f"{'':16s} {'mean square':>11s} " + " ".join(f"{label:>9s}" for label in labels))
+    for name, found in out["residual_shares"].items():
+        print(f"{name:16s} {found['mean_square']:11.2e} " + " ".join(f"{share:9.3f}" for share in found["shares"]))
     return out
 
 
@@ -247,6 +257,33 @@ def interior_sources(trainer, edges: np.ndarray, means: dict[str, float], per_un
             value = total[name] / abs(means[name])
             out[name].append(value.tolist() if bands else float(value.sum()))
     return out
+
+
+def residual_shares(trainer, per_unit: int = 200, bands: tuple[float, ...] = BANDS) -> dict[str, dict]:
+    """Each PDE residual's mean square over the channel (sections at `per_unit` stations per channel
+    height, each integrated in y as `sections_at` lays it out, gauged jets) and the share of it from
+    each band of distance to the nearer wall ([0, b₁), …, [b_k, 1/2]); "<name> / I" for Poisson's
+    and the Nernst–Planck residuals divided by the local (c₊ + c₋)/2 (formulation
+    poisson_residual / ion_residuals "ionic_strength")."""
+    problem, model = trainer.task.problem, trainer.model
+    xs = (np.arange(int(np.ceil(per_unit * problem.length_ratio))) + 0.5) / per_unit
+    cuts = np.asarray(bands, dtype=float)
+    totals: dict[str, np.ndarray] = {}
+    for start in range(0, xs.size, 40):
+        points, w = sections_at(problem, trainer.settings.points, xs[start:start + 40])
+        y = points[:, 1].double().numpy()
+        band = np.searchsorted(cuts, np.minimum(y, 1.0 - y), side="right")
+        with torch.no_grad():
+            jets = gauged_jets(model, points.to(trainer.dtype))
+            res = pde_residuals(problem, jets, model.field, model.formulation.flux_force)
+        salt = (0.5 * (jets["c_plus"][0] + jets["c_minus"][0])).double().cpu().numpy()
+        squares = {name: r.double().cpu().numpy() ** 2 for name, r in res.items()}
+        squares.update({f"{name} / I": squares[name] / salt**2 for name in ("poisson", "np_plus", "np_minus")
+                        if name in squares})
+        for name, r2 in squares.items():
+            totals[name] = totals.get(name, 0.0) + np.bincount(band, weights=w.numpy() * r2, minlength=cuts.size + 1)
+    return {name: {"mean_square": float(t.sum() / xs.size), "shares": (t / t.sum()).tolist() if t.sum() > 0 else []}
+            for name, t in totals.items()}
 
 
 def wall_leaks(trainer, edges: np.ndarray, means: dict[str, float]) -> dict[str, list[float]]:

@@ -234,8 +234,8 @@ def test_settings_replaced_in_code_are_final(tmp_path):
 
 def test_a_crowded_counter_ion_gets_ionic_strength_residuals_on_a_2d_channel(tmp_path):
     """Where a counter-ion reaches more than 100× its bulk at a wall (e^{−ẑζ̂}), the 2D recipe also
-    takes the Nernst–Planck residuals over the local ionic strength (docs/method.md "A trivalent
-    counter-ion's drive"): LaCl₃ on patterned_zeta's −50 mV patches (343×) and KCl at −150 mV
+    takes the Nernst–Planck and Poisson residuals over the local ionic strength (docs/method.md "A
+    trivalent counter-ion's drive", "Poisson over the ionic strength"): LaCl₃ on patterned_zeta's −50 mV patches (343×) and KCl at −150 mV
     (e^{5.84} = 343×) do; KCl (7×), CaCl₂ (49×) and Na₂SO₄ there do not, nor a straight channel,
     ion stream functions or a case that gives the key."""
     from eofpinn.cases.pinn_settings import COUNTER_ION_CROWDING, counter_ion_crowding
@@ -254,6 +254,7 @@ def test_a_crowded_counter_ion_gets_ionic_strength_residuals_on_a_2d_channel(tmp
         assert counter_ion_crowding(case.problem) == pytest.approx(crowding, rel=0.01), label
         assert (counter_ion_crowding(case.problem) > COUNTER_ION_CROWDING) == (residuals == "ionic_strength")
         assert case.pinn.formulation.ion_residuals == residuals, label
+        assert case.pinn.formulation.poisson_residual == residuals, label  # the two go together
         # a periodic channel keeps its flow polish only where a counter-ion is crowded
         assert case.pinn.polish.steps == (1500 if residuals == "ionic_strength" else 0), label
         if residuals == "ionic_strength":
@@ -263,7 +264,8 @@ def test_a_crowded_counter_ion_gets_ionic_strength_residuals_on_a_2d_channel(tmp
         if label == "3:1":
             from eofpinn.cli import _recipe_line
 
-            assert _recipe_line(case).endswith('formulation.ion_residuals = "ionic_strength", points.uniform = "stratified", '
+            assert _recipe_line(case).endswith('formulation.ion_residuals = "ionic_strength", '
+                                               'formulation.poisson_residual = "ionic_strength", points.uniform = "stratified", '
                                                'steps = 7000, '
                                                'polish.steps = 1500 (walls that change along x; a counter-ion 343× '
                                                'its bulk at a wall; docs/case-files.md "[pinn]")')

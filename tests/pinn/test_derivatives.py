@@ -145,6 +145,15 @@ def test_ion_residuals_over_the_ionic_strength_weigh_each_point_by_one_over_the_
         assert terms["ionic_strength"][name] < 0.9 * terms["absolute"][name]
     others = set(terms["absolute"]) - {"np_plus", "np_minus"}
     assert others and all(terms["absolute"][k] == terms["ionic_strength"][k] for k in others)
+    # formulation.poisson_residual = "ionic_strength": Poisson's term alike, and nothing else moves.
+    settings = replace(small_settings, {"formulation.poisson_residual": "ionic_strength", "network.output_gain": 1.0})
+    model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
+    poisson = {k: float(v.detach()) for k, v in loss_terms(problem, model, points).items()}
+    r = res["poisson"].detach()
+    assert terms["absolute"]["poisson"] == pytest.approx(float(torch.mean(r**2)), rel=1e-12)
+    assert poisson["poisson"] == pytest.approx(float(torch.mean((r / salt) ** 2)), rel=1e-12)
+    assert poisson["poisson"] < 0.9 * terms["absolute"]["poisson"]
+    assert all(poisson[k] == terms["absolute"][k] for k in set(terms["absolute"]) - {"poisson"})
 
 
 def test_autograd_jets_of_a_known_function():

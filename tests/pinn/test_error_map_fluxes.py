@@ -15,8 +15,8 @@ from eofpinn.cases import straight_problem
 from eofpinn.physics.exact import exact_transport
 from eofpinn.solvers.pinn.formulation import Formulation, PINNModel
 from validation.pinn_error_map import (centre_residuals, flux_profile, graded_sections, interior_sources, ion_fluxes,
-                                      leak_stretches, mirror_split, mirror_symmetric, station_flux_spreads,
-                                      v_by_continuity, wall_leaks)
+                                      leak_stretches, mirror_split, mirror_symmetric, residual_shares,
+                                      station_flux_spreads, v_by_continuity, wall_leaks)
 
 
 def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_current(small_settings,
@@ -188,3 +188,41 @@ def test_the_error_map_reads_the_networks_gauged():
     assert torch.allclose(gauged["c_plus"][0], torch.exp(-psi), rtol=1e-14, atol=0)
     assert torch.allclose(gauged["c_minus"][0], torch.exp(psi), rtol=1e-14, atol=0)
     assert torch.equal(raw["c_plus"][0], 2.0 * torch.exp(-psi)) and torch.equal(gauged["psi"], raw["psi"])
+
+
+def test_residual_shares_split_each_mean_square_by_the_distance_from_the_wall(small_settings, exact_networks_factory,
+                                                                            monkeypatch):
+    """With Poisson's residual replaced by r = y (and Nernst–Planck's by 2, Stokes-x's by 0), the mean
+    square over the channel is ∫ y² dy = 1/3, of which 0.684 lies within 0.3 of a wall (the
+    sections' own band edge there, where Gauss–Legendre is exact); "poisson / I" divides by the
+    exact solution's (c₊ + c₋)/2 = cosh ψ."""
+    import validation.pinn_error_map as error_map
+
+    problem = straight_problem(0.1, 1.0, 1.0)
+    form = Formulation.build(problem, small_settings.formulation)
+    model = PINNModel(exact_networks_factory(problem, form), form)
+    trainer = SimpleNamespace(task=SimpleNamespace(problem=problem), model=model, settings=small_settings,
+                              dtype=torch.float64)
+    captured = {}
+    original = error_map.sections_at
+
+    def sections(problem, settings, xs):
+        points, weights = original(problem, settings, xs)
+        captured["points"] = points
+        return points, weights
+
+    def fake_residuals(problem, jets, field, flux_force):
+        y = captured["points"][:, 1]
+        return {"poisson": y, "np_plus": torch.full_like(y, 2.0), "stokes_x": torch.zeros_like(y)}
+
+    monkeypatch.setattr(error_map, "sections_at", sections)
+    monkeypatch.setattr(error_map, "pde_residuals", fake_residuals)
+    shares = residual_shares(trainer, per_unit=10, bands=(0.3,))
+    assert shares["poisson"]["mean_square"] == pytest.approx(1 / 3, rel=1e-12)
+    assert shares["poisson"]["shares"] == pytest.approx([0.684, 0.316], rel=1e-12)
+    assert shares["np_plus"]["mean_square"] == pytest.approx(4.0, rel=1e-12)
+    assert shares["np_plus"]["shares"] == pytest.approx([0.6, 0.4], rel=1e-12)
+    assert shares["stokes_x"] == {"mean_square": 0.0, "shares": []}
+    # Over the salt: the crowded wall's share shrinks (cosh ψ > 1 there, 1.54 at ζ̂ = 1).
+    assert shares["poisson / I"]["mean_square"] < shares["poisson"]["mean_square"]
+    assert shares["poisson / I"]["shares"][0] < 0.684

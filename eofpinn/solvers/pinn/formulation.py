@@ -144,6 +144,7 @@ class Formulation:
     field_scale: float = 10.0  # open circuit: Ê = field_scale · θ (PINNModel)
     exact_wall_flux: bool = False  # no-flux walls exact: the c± blocks see the warped height (networks.py)
     ion_residuals: str = "absolute"  # the NP residuals in the loss as they are, or over (c₊ + c₋)/2 (losses.pde_terms)
+    poisson_residual: str = "absolute"  # Poisson's residual in the loss as it is, or over (c₊ + c₋)/2
     slotboom_brackets: bool = False  # ion_brackets "slotboom": jets "slotboom_plus/minus" (N±) formed for the losses
     stream: bool = False  # flow "stream": the flow block carries Ψ, ω, P (module docstring)
     ion_stream: bool = False  # ion_flux "stream": the c± blocks carry N± and N_χ± (module docstring)
@@ -196,6 +197,7 @@ class Formulation:
             field_scale=settings.field_scale,
             exact_wall_flux=settings.wall_flux == "exact" and problem.ion_wall == "no_flux",
             ion_residuals=settings.ion_residuals,
+            poisson_residual=settings.poisson_residual,
             slotboom_brackets=settings.slotboom_brackets,
             stream=settings.flow == "stream",
             ion_stream=settings.ion_flux == "stream",

@@ -161,13 +161,17 @@ def pde_residuals(problem: Problem, interior: Jets, field_hat: Tensor | float | 
 
 
 def pde_terms(problem: Problem, interior: Jets, field_hat: Tensor | float | None = None,
-              ion_residuals: str = "absolute", flux_force: bool = False) -> dict[str, Tensor]:
+              ion_residuals: str = "absolute", flux_force: bool = False,
+              poisson_residual: str = "absolute") -> dict[str, Tensor]:
     """The mean square of each PDE residual over the interior points; with `ion_residuals`
-    "ionic_strength" the Nernst–Planck residuals are divided by the local (c₊ + c₋)/2 first."""
+    "ionic_strength" the Nernst–Planck residuals are divided by the local (c₊ + c₋)/2 first, with
+    `poisson_residual` "ionic_strength" Poisson's."""
     res = pde_residuals(problem, interior, field_hat, flux_force)
-    if ion_residuals == "ionic_strength":
+    over_salt = (("np_plus", "np_minus") if ion_residuals == "ionic_strength" else ()) + \
+        (("poisson",) if poisson_residual == "ionic_strength" else ())
+    if over_salt:
         salt = 0.5 * (interior["c_plus"][0] + interior["c_minus"][0])
-        res.update({name: res[name] / salt for name in ("np_plus", "np_minus")})
+        res.update({name: res[name] / salt for name in over_salt})
     terms = {name: _mean_square(r) for name, r in res.items() if name not in ION_FLUX_COMPONENTS}
     for name, term in ION_FLUX_COMPONENTS.items():
         if name in res:
@@ -344,7 +348,8 @@ def loss_terms(problem: Problem, model: PINNModel, points: Collocation) -> dict[
         outlet = (_region(jets, slices["outlet"]), points.outlet[:, 1]) if problem.ends == "periodic" else None
         jets = apply_gauges(jets, content, outlet, model.formulation.valences)
     interior = _region(jets, slices["interior"])
-    terms = pde_terms(problem, interior, model.field, model.formulation.ion_residuals, model.formulation.flux_force)
+    terms = pde_terms(problem, interior, model.field, model.formulation.ion_residuals, model.formulation.flux_force,
+                      model.formulation.poisson_residual)
     walls = {name: torch.cat((jets[name][:, slices["bottom"]], jets[name][:, slices["top"]]), dim=1) for name in jets}
     scale = model.formulation.zeta_scale  # continuation: wall and reservoir targets follow the scaled ζ̂
     charges = wall_charges(problem, points.bottom[:, 0], points.top[:, 0]) if problem.has_charge() else None
