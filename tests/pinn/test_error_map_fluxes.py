@@ -19,6 +19,31 @@ from validation.pinn_error_map import (centre_residuals, flux_profile, graded_se
                                       station_flux_spreads, v_by_continuity, wall_leaks)
 
 
+def _exact_trainer(settings, exact_networks_factory):
+    """A stand-in trainer whose model returns the exact solution of ε = 0.1, ζ̂ = 1, Ê = 1."""
+    problem = straight_problem(0.1, 1.0, 1.0)
+    form = Formulation.build(problem, settings.formulation)
+    model = PINNModel(exact_networks_factory(problem, form), form)
+    return SimpleNamespace(task=SimpleNamespace(problem=problem), model=model, settings=settings, dtype=torch.float64)
+
+
+def _capture_sections(monkeypatch) -> dict:
+    """Route the error map's `sections_at` through a wrapper that keeps the last points it laid out
+    (captured["points"]), so a replaced residual can be a function of them."""
+    import validation.pinn_error_map as error_map
+
+    captured = {}
+    original = error_map.sections_at
+
+    def sections(problem, settings, xs):
+        points, weights = original(problem, settings, xs)
+        captured["points"] = points
+        return points, weights
+
+    monkeypatch.setattr(error_map, "sections_at", sections)
+    return captured
+
+
 def test_ion_fluxes_of_the_exact_solution_are_conserved_and_carry_the_exact_current(small_settings,
                                                                                     exact_networks_factory):
     problem = straight_problem(0.1, 1.0, 1.0, pressure_drop_hat=2.0)
@@ -52,25 +77,13 @@ def test_interior_sources_integrate_minus_the_residual_over_each_stretch(small_s
     and the sign, checked apart from any network."""
     import validation.pinn_error_map as error_map
 
-    problem = straight_problem(0.1, 1.0, 1.0)
-    form = Formulation.build(problem, small_settings.formulation)
-    model = PINNModel(exact_networks_factory(problem, form), form)
-    trainer = SimpleNamespace(task=SimpleNamespace(problem=problem), model=model, settings=small_settings,
-                              dtype=torch.float64)
-
-    captured = {}
-    original = error_map.sections_at
-
-    def sections(problem, settings, xs):
-        points, weights = original(problem, settings, xs)
-        captured["points"] = points
-        return points, weights
+    trainer = _exact_trainer(small_settings, exact_networks_factory)
+    captured = _capture_sections(monkeypatch)
 
     def fake_residuals(problem, jets, field, flux_force):
         x, y = captured["points"][:, 0], captured["points"][:, 1]
         return {"np_plus": -x * y**2, "np_minus": torch.full_like(x, 3.0)}
 
-    monkeypatch.setattr(error_map, "sections_at", sections)
     monkeypatch.setattr(error_map, "pde_residuals", fake_residuals)
     sources = interior_sources(trainer, np.array([0.0, 0.4, 1.0]), {"c_plus": 2.0, "c_minus": -0.5}, per_unit=10,
                                chunk=10**9)
@@ -198,24 +211,13 @@ def test_residual_shares_split_each_mean_square_by_the_distance_from_the_wall(sm
     exact solution's (c₊ + c₋)/2 = cosh ψ."""
     import validation.pinn_error_map as error_map
 
-    problem = straight_problem(0.1, 1.0, 1.0)
-    form = Formulation.build(problem, small_settings.formulation)
-    model = PINNModel(exact_networks_factory(problem, form), form)
-    trainer = SimpleNamespace(task=SimpleNamespace(problem=problem), model=model, settings=small_settings,
-                              dtype=torch.float64)
-    captured = {}
-    original = error_map.sections_at
-
-    def sections(problem, settings, xs):
-        points, weights = original(problem, settings, xs)
-        captured["points"] = points
-        return points, weights
+    trainer = _exact_trainer(small_settings, exact_networks_factory)
+    captured = _capture_sections(monkeypatch)
 
     def fake_residuals(problem, jets, field, flux_force):
         y = captured["points"][:, 1]
         return {"poisson": y, "np_plus": torch.full_like(y, 2.0), "stokes_x": torch.zeros_like(y)}
 
-    monkeypatch.setattr(error_map, "sections_at", sections)
     monkeypatch.setattr(error_map, "pde_residuals", fake_residuals)
     shares = residual_shares(trainer, per_unit=10, bands=(0.3,))
     assert shares["poisson"]["mean_square"] == pytest.approx(1 / 3, rel=1e-12)
