@@ -21,7 +21,7 @@ at the checkpoint's parameters on the FD nodes and prints
    their parts even and odd about the centre line (v's even part: a flow across it);
 5. the PINN's flux of each ion through cross-sections at those x (Gauss–Legendre in y, exact
    derivatives of the networks, with the exact gauges applied as in the loss and the written
-   fields: `gauged_jets`; every jet below is gauged), and the ions that leave through the walls over the
+   fields: `PINNModel.gauged_jets`; every jet below is gauged), and the ions that leave through the walls over the
    middle fifth, which no-flux walls forbid (a source that could make the flux jump there);
 6. the spread of each ion's flux over every x node of the FD grid (periodic: less the node that
    repeats x = 0), as `eofpinn validate` defines it — (max − min) / max(mean |Q±|, mean ∫|N±·e_x| dy)
@@ -73,7 +73,6 @@ from eofpinn.validation.compare import balances, flux_scale  # noqa: E402
 from eofpinn.solvers.pinn.collocation import sections_at  # noqa: E402
 from eofpinn.physics.exact import osmotic_pressure  # noqa: E402
 from eofpinn.physics.observables import condition_edges  # noqa: E402
-from eofpinn.solvers.pinn.formulation import apply_gauges  # noqa: E402
 from eofpinn.solvers.pinn.losses import ion_fluxes_x, ion_fluxes_y, pde_residuals, through_sections  # noqa: E402
 from eofpinn.solvers.pinn.evaluation import predict  # noqa: E402
 from validation.pinn_generalization import trained  # noqa: E402
@@ -81,16 +80,6 @@ from validation.pinn_generalization import trained  # noqa: E402
 FIELDS = ("psi", "c_plus", "c_minus", "u", "v", "p")
 PROFILE_POINTS = 12
 PROFILE_STATIONS = 40  # equispaced intervals of the flux profile along x (item 7 of the docstring)
-
-
-def gauged_jets(model, points: torch.Tensor) -> dict[str, torch.Tensor]:
-    """The networks' jets at `points` with the exact gauges applied, as the loss and the written
-    fields have them (a periodic channel with no-flux walls divides c± by its content gauge's
-    mean, a constant that the raw networks' c± carry: 0.64 for La³⁺ on patterned_lacl3)."""
-    jets = model(points)
-    if model.formulation.exact_gauges and model.gauge_points:
-        jets = apply_gauges(jets, *model.gauge_inputs(model), model.formulation.valences)
-    return jets
 
 
 def strips(x: np.ndarray, ell: float) -> dict[str, np.ndarray]:
@@ -223,6 +212,12 @@ def leak_stretches(ell: float, changes: np.ndarray) -> np.ndarray:
 BANDS = (0.02, 0.1, 0.25)  # item 9's split by the distance from the nearer wall (channel heights)
 
 
+def wall_band(points: torch.Tensor, cuts: np.ndarray) -> np.ndarray:
+    """Each point's band of distance to the nearer wall: 0 for [0, cuts[0]), …, len(cuts) beyond the last."""
+    y = points[:, 1].double().cpu().numpy()
+    return np.searchsorted(cuts, np.minimum(y, 1.0 - y), side="right")
+
+
 def interior_sources(trainer, edges: np.ndarray, means: dict[str, float], per_unit: int = 200,
                      chunk: int = 20000, bands: tuple[float, ...] = ()) -> dict[str, list]:
     """∫∫ ∇·N̂± over each stretch [edges[i], edges[i+1]] (the networks' Nernst–Planck residual r
@@ -242,12 +237,11 @@ def interior_sources(trainer, edges: np.ndarray, means: dict[str, float], per_un
         wx = (half[:, None] * gw[None, :]).ravel()
         points, wy = sections_at(problem, trainer.settings.points, xs)
         weights = wy.numpy() * np.repeat(wx, wy.numel() // xs.size)  # the points section by section
-        y = points[:, 1].double().numpy()
-        band = np.searchsorted(cuts, np.minimum(y, 1.0 - y), side="right")  # 0 … len(bands)
+        band = wall_band(points, cuts)
         total = {name: np.zeros(cuts.size + 1) for name in means}
         for start in range(0, points.shape[0], chunk):
             with torch.no_grad():
-                res = pde_residuals(problem, gauged_jets(model, points[start:start + chunk].to(trainer.dtype)), model.field,
+                res = pde_residuals(problem, model.gauged_jets(points[start:start + chunk].to(trainer.dtype)), model.field,
                                     model.formulation.flux_force)
             rows = slice(start, start + chunk)
             for name in means:
@@ -271,10 +265,9 @@ def residual_shares(trainer, per_unit: int = 200, bands: tuple[float, ...] = BAN
     totals: dict[str, np.ndarray] = {}
     for start in range(0, xs.size, 40):
         points, w = sections_at(problem, trainer.settings.points, xs[start:start + 40])
-        y = points[:, 1].double().numpy()
-        band = np.searchsorted(cuts, np.minimum(y, 1.0 - y), side="right")
+        band = wall_band(points, cuts)
         with torch.no_grad():
-            jets = gauged_jets(model, points.to(trainer.dtype))
+            jets = model.gauged_jets(points.to(trainer.dtype))
             res = pde_residuals(problem, jets, model.field, model.formulation.flux_force)
         salt = (0.5 * (jets["c_plus"][0] + jets["c_minus"][0])).double().cpu().numpy()
         squares = {name: r.double().cpu().numpy() ** 2 for name, r in res.items()}
@@ -348,7 +341,7 @@ def station_fluxes(trainer, stations: np.ndarray, chunk: int = 40,
         points, w = graded_sections(xs) if graded else sections_at(problem, trainer.settings.points, xs)
         w = w.to(trainer.dtype)
         with torch.no_grad():
-            jets = gauged_jets(model, points.to(trainer.dtype))
+            jets = model.gauged_jets(points.to(trainer.dtype))
         for name, parts in ion_fluxes_x(problem, jets, model.field).items():
             density = sum(parts.values())
             totals.setdefault(name, []).append(np.stack([
@@ -400,7 +393,7 @@ def velocity_precision(trainer, fd: dict, pinn: dict, points: torch.Tensor, weig
     makes of the PINN's ∂u/∂x (`v_by_continuity`; ∂u/∂x from the networks' jets). A stream-function
     flow is divergence-free by construction (its jets carry no ∂u/∂x): continuity rebuilds its own v."""
     with torch.no_grad():
-        jets = gauged_jets(trainer.model, points.to(trainer.dtype))
+        jets = trainer.model.gauged_jets(points.to(trainer.dtype))
     u, v = pinn["u"], pinn["v"]
     area = weights.sum()
     rms = lambda f: float(np.sqrt((weights * f**2).sum() / area))  # noqa: E731
@@ -428,7 +421,7 @@ def centre_residuals(trainer, xs: np.ndarray) -> dict[str, list[float]]:
     problem, model = trainer.task.problem, trainer.model
     points = torch.tensor(np.stack((xs, np.full_like(xs, 0.5)), 1), dtype=trainer.dtype)
     with torch.no_grad():
-        residuals = pde_residuals(problem, gauged_jets(model, points), model.field, model.formulation.flux_force)
+        residuals = pde_residuals(problem, model.gauged_jets(points), model.field, model.formulation.flux_force)
     return {name: residuals[name].double().cpu().tolist()
             for name in ("stokes_x", "np_plus", "np_minus", "flux_plus_x", "flux_minus_x", "continuity", "vorticity")
             if name in residuals}
@@ -440,7 +433,7 @@ def ion_fluxes(trainer, xs: np.ndarray) -> dict[str, list[float]]:
     problem, model = trainer.task.problem, trainer.model
     points, w = sections_at(problem, trainer.settings.points, np.asarray(xs, dtype=float))
     with torch.no_grad():
-        jets = gauged_jets(model, points.to(trainer.dtype))
+        jets = model.gauged_jets(points.to(trainer.dtype))
     out = {}
     for name, parts in ion_fluxes_x(problem, jets, model.field).items():
         through = {k: through_sections(w.to(trainer.dtype), v, len(xs)) for k, v in parts.items()}
@@ -457,7 +450,7 @@ def wall_outflow(trainer, a: float, b: float, n: int = 4001) -> dict[str, float]
     for y_wall, sign in ((0.0, -1.0), (1.0, 1.0)):  # n = −e_y at the bottom, +e_y on top
         points = torch.tensor(np.stack((x, np.full_like(x, y_wall)), 1), dtype=trainer.dtype)
         with torch.no_grad():
-            jets = gauged_jets(model, points)
+            jets = model.gauged_jets(points)
         for name, flux_y in ion_fluxes_y(problem, jets).items():
             total[name] += float(np.trapezoid(sign * flux_y.double().cpu().numpy(), x))
     return total

@@ -25,7 +25,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository: 
 from eofpinn.cases import load_case  # noqa: E402
 from eofpinn.pinn_runs import load_checkpoint  # noqa: E402
 from eofpinn.solvers.pinn.channel import ChannelTask  # noqa: E402
-from eofpinn.solvers.pinn.formulation import apply_gauges  # noqa: E402
 from eofpinn.solvers.pinn.losses import pde_residuals  # noqa: E402
 from eofpinn.solvers.pinn.trainer import Trainer  # noqa: E402
 
@@ -72,8 +71,7 @@ def residual_grid(trainer: Trainer) -> tuple[np.ndarray, np.ndarray, dict[str, n
     model = trainer.model
     trainer.task.bind(model, trainer.points)
     with torch.no_grad():
-        jets = model(points)
-        jets = apply_gauges(jets, *model.gauge_inputs(model), model.formulation.valences)
+        jets = model.gauged_jets(points)
         residuals = pde_residuals(problem, jets, model.field, model.formulation.flux_force)
     return x, y, {name: r.cpu().numpy().reshape(GRID, GRID) for name, r in residuals.items()}
 

@@ -177,14 +177,14 @@ def test_graded_sections_lay_out_their_points_section_by_section_and_resolve_a_s
 
 
 def test_the_error_map_reads_the_networks_gauged():
-    """gauged_jets: raw networks whose c± carry constants (2 and 3 here, as a periodic channel's raw
-    c± carry the content gauge's) come back divided by them — the c± of the loss and of the written
-    fields; without exact gauges the jets are the networks' own."""
+    """PINNModel.gauged_jets (what the error map and pinn_generalization read): raw networks whose c±
+    carry constants (2 and 3 here, as a periodic channel's raw c± carry the content gauge's) come
+    back divided by them — the c± of the loss and of the written fields; without exact gauges the
+    jets are the networks' own."""
     from eofpinn.solvers.pinn.formulation import PINNModel
-    from validation.pinn_error_map import gauged_jets
 
     class Raw:
-        gauge_inputs = PINNModel.gauge_inputs
+        gauged, gauged_jets, gauge_inputs = PINNModel.gauged, PINNModel.gauged_jets, PINNModel.gauge_inputs
 
         def __init__(self, exact: bool):
             self.formulation = SimpleNamespace(exact_gauges=exact, valences=(1.0, -1.0))
@@ -196,7 +196,7 @@ def test_the_error_map_reads_the_networks_gauged():
             return {name: torch.stack([value] * 5) for name, value in jets.items()}
 
     points = torch.rand(20, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
-    gauged, raw = gauged_jets(Raw(True), points), gauged_jets(Raw(False), points)
+    gauged, raw = Raw(True).gauged_jets(points), Raw(False).gauged_jets(points)
     psi = raw["psi"][0]
     assert torch.allclose(gauged["c_plus"][0], torch.exp(-psi), rtol=1e-14, atol=0)
     assert torch.allclose(gauged["c_minus"][0], torch.exp(psi), rtol=1e-14, atol=0)

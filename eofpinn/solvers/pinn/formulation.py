@@ -691,9 +691,21 @@ class PINNModel(nn.Module):
         jets themselves, u and v being derivatives of Ψ — gauges applied (their means need only
         ψ, c± and P, so they come from plain passes)."""
         fields = self._jet_values(points) if self.formulation.stream else self._raw_values(points)
-        if self.formulation.exact_gauges and self.gauge_points:
+        if self.gauged:
             fields = apply_gauges(fields, *self.gauge_inputs(self._raw_values), self.formulation.valences)
         return {name: value[0] for name, value in fields.items()}
+
+    @property
+    def gauged(self) -> bool:
+        """Whether evaluation applies the exact gauges (exact gauges, and points bound for them)."""
+        return bool(self.formulation.exact_gauges and self.gauge_points)
+
+    def gauged_jets(self, points: Tensor) -> dict[str, Tensor]:
+        """The jets (5, N) at `points` with the exact gauges applied, as the loss and the written
+        fields have them: a periodic channel's raw c± carry the content gauge's constant, which
+        the gauge divides out (for diagnostics that need derivatives; `values` for values)."""
+        jets = self(points)
+        return apply_gauges(jets, *self.gauge_inputs(self), self.formulation.valences) if self.gauged else jets
 
     def gauge_inputs(self, evaluate) -> tuple[dict[str, Tensor] | None, tuple[dict[str, Tensor], Tensor] | None]:
         """`apply_gauges`' content and outlet arguments at the `gauge_points`: `evaluate` (points →
