@@ -148,6 +148,31 @@ def test_exact_gauges_hold_by_construction_and_leave_the_exact_solution_exact(na
         assert abs(float(torch.mean(model.values(points.outlet)["P"]))) > 1e-2 * spread
 
 
+def test_adaptive_sampling_density_is_the_loss_s_own_weighted_residuals(small_settings):
+    """RAD draws where Σ λ_i r_i² is large: at each point the residuals exactly as the loss counts
+    them (on the gauged fields, Poisson and Nernst–Planck over the ionic strength when the
+    formulation asks), so the density's mean over the interior points is the weighted PDE loss."""
+    from eofpinn.cases import case_from_problem
+    from eofpinn.solvers.pinn.channel import ChannelTask
+    from eofpinn.solvers.pinn.losses import residual_density
+
+    problem = PROBLEMS["full_periodic_noflux"]
+    settings = replace(small_settings, {"formulation.gauges": "exact", "formulation.ion_residuals": "ionic_strength",
+                                        "formulation.poisson_residual": "ionic_strength"})
+    task = ChannelTask(case_from_problem(problem, pinn=settings), settings)
+    model = task.build_model(torch.Generator().manual_seed(1)).double()
+    for block in model.networks.blocks.values():  # raw c± far from the content gauge
+        block.layers[-1].bias.data.fill_(0.3)
+    points = sample_collocation(problem, settings.points, torch.Generator().manual_seed(0))
+    task.bind(model, points)
+    weights = {"poisson": 2.0, "np_plus": 3.0, "np_minus": 0.5, "stokes_x": 1.5, "stokes_y": 4.0, "continuity": 0.25}
+    terms = loss_terms(problem, model, points)
+    weighted_loss = sum(w * float(terms[name].detach()) for name, w in weights.items())
+    density = residual_density(problem, model, points.interior, weights)
+    assert density.shape == (points.interior.shape[0],)
+    assert float(density.mean()) == pytest.approx(weighted_loss, rel=1e-10)
+
+
 def test_flow_scale_is_the_velocity_the_drive_makes():
     """flow_scale "auto": U = max(|Ê| max|ζ̂|, |Δp̂|/(8ℓ)), 1 without a drive; "none" (default) 1; a number: itself."""
     from eofpinn.cases.pinn_settings import SettingError

@@ -160,11 +160,11 @@ def pde_residuals(problem: Problem, interior: Jets, field_hat: Tensor | float | 
     return out
 
 
-def pde_terms(problem: Problem, interior: Jets, field_hat: Tensor | float | None = None,
-              ion_residuals: str = "absolute", flux_force: bool = False,
-              poisson_residual: str = "absolute") -> dict[str, Tensor]:
-    """The mean square of each PDE residual over the interior points; with `ion_residuals`
-    "ionic_strength" the Nernst–Planck residuals are divided by the local (c₊ + c₋)/2 first, with
+def scaled_residuals(problem: Problem, interior: Jets, field_hat: Tensor | float | None = None,
+                     ion_residuals: str = "absolute", flux_force: bool = False,
+                     poisson_residual: str = "absolute") -> dict[str, Tensor]:
+    """Each PDE residual at the interior points as the loss counts it: with `ion_residuals`
+    "ionic_strength" the Nernst–Planck residuals are divided by the local (c₊ + c₋)/2, with
     `poisson_residual` "ionic_strength" Poisson's."""
     res = pde_residuals(problem, interior, field_hat, flux_force)
     over_salt = (("np_plus", "np_minus") if ion_residuals == "ionic_strength" else ()) + \
@@ -172,6 +172,14 @@ def pde_terms(problem: Problem, interior: Jets, field_hat: Tensor | float | None
     if over_salt:
         salt = 0.5 * (interior["c_plus"][0] + interior["c_minus"][0])
         res.update({name: res[name] / salt for name in over_salt})
+    return res
+
+
+def pde_terms(problem: Problem, interior: Jets, field_hat: Tensor | float | None = None,
+              ion_residuals: str = "absolute", flux_force: bool = False,
+              poisson_residual: str = "absolute") -> dict[str, Tensor]:
+    """The mean square of each PDE residual over the interior points (`scaled_residuals`)."""
+    res = scaled_residuals(problem, interior, field_hat, ion_residuals, flux_force, poisson_residual)
     terms = {name: _mean_square(r) for name, r in res.items() if name not in ION_FLUX_COMPONENTS}
     for name, term in ION_FLUX_COMPONENTS.items():
         if name in res:
@@ -264,10 +272,13 @@ def flux_spread_terms(problem: Problem, columns: Jets, weights: Tensor, n_column
 
 def residual_density(problem: Problem, model: PINNModel, points: Tensor, weights: dict[str, float]) -> Tensor:
     """Σ_i λ_i r_i² at each of `points` (N, 2): the pointwise share of the weighted PDE loss
-    (adaptive sampling draws where it is large)."""
+    (adaptive sampling draws where it is large), with the residuals as the loss has them: on the
+    gauged fields and with the formulation's ionic-strength scalings."""
+    form = model.formulation
     # Taylor-mode jets need no autograd; nested-autograd jets do (then the result is detached).
     with torch.set_grad_enabled(model.derivatives == "autograd"):
-        res = pde_residuals(problem, model(points), model.field, model.formulation.flux_force)
+        res = scaled_residuals(problem, model.gauged_jets(points), model.field, form.ion_residuals,
+                               form.flux_force, form.poisson_residual)
     return sum(weights.get(ION_FLUX_COMPONENTS.get(name, name), 1.0) * r.detach().square() for name, r in res.items())
 
 
