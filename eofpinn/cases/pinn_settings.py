@@ -360,7 +360,10 @@ class FormulationSettings:
 @dataclass(frozen=True)
 class PointSettings:
     """Collocation: `n_interior` points, a fraction `wall_fraction` of them in two wall bands
-    of height `wall_band` (0: min(5√2 ε, 0.3)), a fraction `edge_fraction` near the pattern
+    of height `wall_band` (0: min(5√2 ε, 0.3)), at distance h s^k from the wall, s uniform in
+    [0, 1] and k = `band_grading` (1: uniform in the band; k > 1 packs them towards the wall with
+    density ∝ d^(1/k − 1), where a crowded counter-ion's layer is a sliver of the band; the ends'
+    and the balance rows' band points alike), a fraction `edge_fraction` near the pattern
     edges of the walls (within a few max(w, ε) of each corner where ζ̂ changes; a fraction
     `boundary_edge_fraction` of each wall's `n_boundary` points are drawn about that wall's own
     corners alike, the rest uniform in x, where the wall conditions are imposed), a fraction
@@ -402,6 +405,7 @@ class PointSettings:
     n_boundary: int = 200
     wall_band: float = 0.0
     wall_fraction: float = 0.5
+    band_grading: float = 1.0
     edge_fraction: float = 0.0
     boundary_edge_fraction: float = 0.0
     transition_fraction: float = 0.0
@@ -425,6 +429,7 @@ class PointSettings:
             "n_boundary": (in_range(2, 1_000_000, integer=True), "an integer in [2, 1e6]"),
             "wall_band": (in_range(0.0, 0.5), "a number in [0, 0.5] (0: min(5√2 ε, 0.3))"),
             "wall_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
+            "band_grading": (in_range(1.0, 10.0), "a number in [1, 10] (1: uniform in the wall bands)"),
             "edge_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
             "boundary_edge_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),
             "transition_fraction": (in_range(0.0, 1.0), "a number in [0, 1]"),

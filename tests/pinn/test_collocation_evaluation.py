@@ -228,6 +228,30 @@ def test_stratified_uniform_points_fill_one_cell_each_and_integrate_far_better()
         PointSettings(uniform="sobol")
 
 
+def test_band_grading_packs_the_band_points_towards_the_walls():
+    """band_grading k: band points at distance h s^k from a wall, so the share within q h of it is
+    q^(1/k) (k = 3, q = 0.008: 0.2, where uniform band points put 0.008 there); the uniform points,
+    the boundary points and the band's height are untouched, and k = 1 is the uniform band."""
+    problem = straight_problem(0.1, 1.0, 1.0)
+    plain = PointSettings(n_interior=40000, wall_fraction=0.5)
+    graded = dataclasses.replace(plain, band_grading=3.0)
+    h = wall_band_height(problem, plain)
+    draws = {k: sample_collocation(problem, settings, torch.Generator().manual_seed(0))
+             for k, settings in (("plain", plain), ("graded", graded),
+                                 ("one", dataclasses.replace(plain, band_grading=1.0)))}
+    assert torch.equal(draws["one"].interior, draws["plain"].interior)
+    assert torch.equal(draws["graded"].interior[:20000], draws["plain"].interior[:20000])
+    assert torch.equal(draws["graded"].bottom, draws["plain"].bottom)
+    for name, share in (("plain", 0.008), ("graded", 0.2)):
+        y = draws[name].interior[20000:, 1]
+        distance = torch.minimum(y, 1.0 - y)
+        assert float(distance.max()) <= h
+        assert float((distance < 0.008 * h).double().mean()) == pytest.approx(share, abs=0.015)
+    with pytest.raises(SettingError, match=r"^\[pinn\.points\.band_grading\] must be a number in \[1, 10\] "
+                                           r"\(1: uniform in the wall bands\); got 0\.5$"):
+        PointSettings(band_grading=0.5)
+
+
 def test_transition_points_span_the_height_about_the_change_of_wall_condition():
     wall = (ZetaSegment(0.0, 5.0, -2.0), ZetaSegment(5.0, 10.0, -0.4))
     problem = Problem(debye_ratio=0.1, length_ratio=10.0, field_hat=1.0, zeta_bottom=wall, zeta_top=wall,

@@ -1,8 +1,8 @@
 """Collocation points and the boundary data that goes with them.
 
 Interior (arXiv 2605.23391's layout): a fraction of the points uniform over [0, ℓ] × [0, 1], the
-rest uniform inside the two wall bands of height h = min(5 ε_p, 0.3), ε_p = √2 ε, where the
-double layer lives. The uniform points come first, so area means (the ion-content gauge) are
+rest inside the two wall bands of height h = min(5 ε_p, 0.3), ε_p = √2 ε, where the
+double layer lives (uniform in them, or packed towards the walls by `band_grading`). The uniform points come first, so area means (the ion-content gauge) are
 taken over them alone, unbiased by the clustering. Each wall carries n_boundary points at
 uniform random x (a fraction `boundary_edge_fraction` of them about that wall's pattern corners
 instead); each end carries n_boundary points, half uniform in y and half in the bands.
@@ -110,10 +110,12 @@ def _uniform_points(ell: float, n: int, generator: torch.Generator) -> Tensor:
     return torch.stack((ell * _uniform(n, generator), _uniform(n, generator)), dim=1)
 
 
-def _clustered_y(n_uniform: int, n_band: int, band: float, generator: torch.Generator) -> Tensor:
-    """n_uniform values uniform in [0, 1], then n_band uniform in [0, h] ∪ [1 − h, 1]."""
+def _clustered_y(n_uniform: int, n_band: int, band: float, generator: torch.Generator,
+                 grading: float = 1.0) -> Tensor:
+    """n_uniform values uniform in [0, 1], then n_band in [0, h] ∪ [1 − h, 1] at distance h s^k
+    from the wall, s uniform, k = `grading` (1: uniform in the bands)."""
     s = _uniform(n_band, generator)
-    in_band = s * band
+    in_band = (s if grading == 1.0 else s**grading) * band
     lower = _uniform(n_band, generator) < 0.5
     return torch.cat((_uniform(n_uniform, generator), torch.where(lower, in_band, 1.0 - in_band)))
 
@@ -295,7 +297,7 @@ def balance_rows(problem: Problem, settings: PointSettings, generator: torch.Gen
     the midpoint-type rule between reservoirs)."""
     n_rows, n = settings.balance_rows, settings.balance_nodes
     band = wall_band_height(problem, settings)
-    y = _clustered_y(n_rows - n_rows // 2, n_rows // 2, band, generator)
+    y = _clustered_y(n_rows - n_rows // 2, n_rows // 2, band, generator, settings.band_grading)
     offset = _uniform(n_rows, generator)
     x = problem.length_ratio * (torch.arange(n, dtype=torch.float64)[None, :] + offset[:, None]) / n
     return torch.stack((x.reshape(-1), y.repeat_interleave(n)), dim=1)
@@ -327,7 +329,7 @@ def sample_collocation(problem: Problem, settings: PointSettings, generator: tor
     ell, band = problem.length_ratio, wall_band_height(problem, settings)
     split = interior_split(settings)
     n_base = split["uniform"] + split["band"]
-    y = _clustered_y(split["uniform"], split["band"], band, generator)
+    y = _clustered_y(split["uniform"], split["band"], band, generator, settings.band_grading)
     interior = torch.stack((ell * _uniform(n_base, generator), y), dim=1)
     if settings.uniform == "stratified":  # the same draws, moved into a jittered grid
         n_uniform = split["uniform"]
@@ -345,7 +347,7 @@ def sample_collocation(problem: Problem, settings: PointSettings, generator: tor
     for name, x_end in (("inlet", 0.0), ("outlet", ell)):
         # Periodic ends need the outlet only (pressure gauge); the inlet is the same line.
         n_end = nb if problem.ends == "reservoir" or name == "outlet" else 0
-        y_end = _clustered_y(n_end - n_end // 2, n_end // 2, band, generator)
+        y_end = _clustered_y(n_end - n_end // 2, n_end // 2, band, generator, settings.band_grading)
         ends[name] = torch.stack((torch.full_like(y_end, x_end), y_end), dim=1)
         if problem.ends == "reservoir":
             psi_eq[name] = torch.from_numpy(reservoir_profile(problem, name, y_end.numpy()))
