@@ -124,6 +124,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                         help="torch CPU threads per run (0: the case's own); 1 to run two invocations side by side")
     parser.add_argument("--no-results-page", action="store_true")
     args = parser.parse_args(argv)
+    pinn_study.use_threads(args.threads)
     out = Path(args.out)
     chosen = [v.strip() for v in args.variants.split(",") if v.strip()]
     rows, curves = [], {}

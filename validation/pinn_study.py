@@ -37,6 +37,16 @@ def run_script(main: Callable[[], Any]) -> None:
         raise SystemExit(exc.exit_code) from None
 
 
+def use_threads(threads: int) -> None:
+    """Run this process's torch on `threads` CPU threads (0: leave torch's default), before any
+    run: the results page's header names the invoking process's thread count, which is the runs'
+    only if it is set here — an invocation whose runs are all finished trains nothing."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+
+
 def fd_reference(case: Case, out_dir: Path, nx: int | None = None, ny: int | None = None) -> Solution:
     """The FD solution of `case` on its default grid (or on nx × ny), solved once and kept in
     `out_dir`; a kept solution on another grid is refused."""

@@ -172,6 +172,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
                         help="train nothing: tabulate the finished runs in --out (up to --seeds per case)")
     parser.add_argument("--no-results-page", action="store_true")
     args = parser.parse_args(argv)
+    pinn_study.use_threads(args.threads)
     out = Path(args.out)
     names = [name.strip() for name in args.cases.split(",") if name.strip()]
     rows = [run_case(name, args.seeds, out, args.threads, args.finished_only) for name in names]
