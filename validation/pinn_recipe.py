@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> list[dict]:
                 print(f"{case_name} | {variant} | seed {seed}: mean {row['err_mean']:.2e} ({row['status']})", flush=True)
             rows.append({"case": case_name, "group": "straight" if case.problem.is_straight_channel else case.name,
                          "variant": variant, "median error": float(np.median(errors)),
-                         "seeds": " / ".join(f"{e:.1e}" for e in errors), "median v error": float(np.median(v_errors)),
+                         "seeds": " / ".join(f"{e:.1e}" for e in errors), "errors": [float(e) for e in errors],
+                         "median v error": float(np.median(v_errors)),
                          "train s": float(np.median(times)), "diverged": diverged})
     for group in dict.fromkeys(r["group"] for r in rows):
         section = section_name(group, args.steps)
@@ -164,7 +165,7 @@ def main(argv: list[str] | None = None) -> list[dict]:
         (out / f"{section}.json").write_text(json.dumps(shown, indent=2))
         figure = out / f"{section}.png"
         names = {r["case"] for r in shown}
-        _plot({key: curve for key, curve in curves.items() if key[0] in names}, chosen, figure)
+        _plot({key: curve for key, curve in curves.items() if key[0] in names}, shown, chosen, figure)
         table = markdown_table(shown, ["case", "variant", "median error", "seeds", "median v error", "train s"],
                                {"median error": ".2e", "median v error": ".1e", "train s": ".0f"})
         print(table)
@@ -181,30 +182,49 @@ def main(argv: list[str] | None = None) -> list[dict]:
     return rows
 
 
-def _plot(curves: dict, variants: list[str], path: Path) -> None:
+def _plot(curves: dict, rows: list[dict], variants: list[str], path: Path) -> None:
+    """One column per case: above, the error of the logged iterates against training time (each
+    variant its own colour and line style, seed 0 thick, seed 1 thin); below, each variant's final
+    error per seed, sorted by their median, with the recipe's seeds as a shaded band (a lever
+    whose seeds both fall outside it moved the error beyond the recipe's own scatter)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    case_names = list(dict.fromkeys(key[0] for key in curves))
-    fig, axes = plt.subplots(1, max(len(case_names), 1), figsize=(5 * max(len(case_names), 1), 5.2), squeeze=False)
+    case_names = list(dict.fromkeys(r["case"] for r in rows))
+    n = max(len(case_names), 1)
+    height = 0.2 * max(sum(r["case"] == c for r in rows) for c in case_names) + 1.0 if rows else 3.0
+    fig, axes = plt.subplots(2, n, figsize=(max(5.5 * n, 11.0), 4.6 + height), squeeze=False,
+                             gridspec_kw={"height_ratios": (4.6, height)})
     styles = ("-", "--", ":")  # ten colours, then the next line style: each variant its own look
+    look = {variant: dict(color=f"C{i % 10}", ls=styles[(i // 10) % len(styles)]) for i, variant in enumerate(variants)}
     labels = {}
     for ax, case_name in zip(axes[0], case_names):
-        for i, variant in enumerate(variants):
+        for variant in variants:
             for (c, v, seed), (t, e) in curves.items():
                 if c == case_name and v == variant:
-                    line, = ax.semilogy(t, e, color=f"C{i % 10}", ls=styles[(i // 10) % len(styles)],
-                                        lw=1.5 if seed == 0 else 0.7)
+                    line, = ax.semilogy(t, e, lw=1.5 if seed == 0 else 0.7, **look[variant])
                     if seed == 0:
                         labels.setdefault(variant, line)
         ax.set_title(case_name)
         ax.set_xlabel("training time [s]")
         ax.set_ylabel("mean relative L2 (logged iterates)")
         ax.grid(alpha=0.3, which="both")
-    fig.legend(list(labels.values()), list(labels), loc="lower center", ncol=6, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.14, 1, 1))
+    for ax, case_name in zip(axes[1], case_names):
+        shown = sorted((r for r in rows if r["case"] == case_name), key=lambda r: r["median error"])
+        for k, r in enumerate(shown):
+            finals = [float(e) for e in r["errors"] if math.isfinite(e)]  # a diverged run: none
+            ax.semilogx(finals, [k] * len(finals), "o", ms=4, color=look[r["variant"]]["color"], alpha=0.8)
+            if r["variant"] == "recipe" and finals:
+                ax.axvspan(min(finals), max(finals), color="0.85", zorder=0)
+        ax.set_yticks(range(len(shown)), [r["variant"] for r in shown], fontsize=7)
+        ax.set_ylim(len(shown) - 0.5, -0.5)
+        ax.set_xlabel("final mean relative L2 (each seed; shaded: the recipe's seeds)")
+        ax.grid(alpha=0.3, which="both", axis="x")
+    fig.legend(list(labels.values()), list(labels), loc="upper center", bbox_to_anchor=(0.5, 1.0), ncol=5,
+               fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
     save_figure(fig, path, dpi=110)
 
 
