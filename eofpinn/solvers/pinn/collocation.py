@@ -1,11 +1,12 @@
 """Collocation points and the boundary data that goes with them.
 
 Interior (arXiv 2605.23391's layout): a fraction of the points uniform over [0, ℓ] × [0, 1], the
-rest inside the two wall bands of height h = min(5 ε_p, 0.3), ε_p = √2 ε, where the
-double layer lives (uniform in them, or packed towards the walls by `band_grading`). The uniform points come first, so area means (the ion-content gauge) are
-taken over them alone, unbiased by the clustering. Each wall carries n_boundary points at
-uniform random x (a fraction `boundary_edge_fraction` of them about that wall's pattern corners
-instead); each end carries n_boundary points, half uniform in y and half in the bands.
+rest inside the two wall bands of height h = min(5 ε_p, 0.3), ε_p = √2 ε, where the double layer
+lives (uniform in them, or packed towards the walls by `band_grading`). The uniform points come
+first, so area means (the ion-content gauge) are taken over them alone, unbiased by the
+clustering. Each wall carries n_boundary points at uniform random x (a fraction
+`boundary_edge_fraction` of them about that wall's pattern corners instead); each end carries
+n_boundary points, half uniform in y and half in the bands.
 Boundary targets (ζ̂ of the wall under each point, the equilibrium ψ_eq(y) at reservoir ends)
 are computed once per sampling, in float64 on the host, and stored with the points.
 
