@@ -235,9 +235,9 @@ def test_settings_replaced_in_code_are_final(tmp_path):
 def test_a_crowded_counter_ion_gets_ionic_strength_residuals_on_a_2d_channel(tmp_path):
     """Where a counter-ion reaches more than 100× its bulk at a wall (e^{−ẑζ̂}), the 2D recipe also
     takes the Nernst–Planck and Poisson residuals over the local ionic strength (docs/method.md "A
-    trivalent counter-ion's drive", "Poisson over the ionic strength"): LaCl₃ on patterned_zeta's −50 mV patches (343×) and KCl at −150 mV
-    (e^{5.84} = 343×) do; KCl (7×), CaCl₂ (49×) and Na₂SO₄ there do not, nor a straight channel,
-    ion stream functions or a case that gives the key."""
+    trivalent counter-ion's drive", "Poisson over the ionic strength"): LaCl₃ on patterned_zeta's
+    −50 mV patches (343×) and KCl at −150 mV (e^{5.84} = 343×) do; KCl (7×), CaCl₂ (49×) and
+    Na₂SO₄ there do not, nor a straight channel, ion stream functions or a case that gives the key."""
     from eofpinn.cases.pinn_settings import COUNTER_ION_CROWDING, counter_ion_crowding
 
     text = _without_pinn("patterned_zeta", tmp_path).read_text(encoding="utf-8")
@@ -265,8 +265,8 @@ def test_a_crowded_counter_ion_gets_ionic_strength_residuals_on_a_2d_channel(tmp
             from eofpinn.cli import _recipe_line
 
             assert _recipe_line(case).endswith('formulation.ion_residuals = "ionic_strength", '
-                                               'formulation.poisson_residual = "ionic_strength", points.uniform = "stratified", '
-                                               'steps = 7000, '
+                                               'formulation.poisson_residual = "ionic_strength", '
+                                               'points.uniform = "stratified", steps = 7000, '
                                                'polish.steps = 1500 (walls that change along x; a counter-ion 343× '
                                                'its bulk at a wall; docs/case-files.md "[pinn]")')
     assert counter_ion_crowding(load_case("cacl2_channel").problem) > COUNTER_ION_CROWDING  # 2:1 σ walls, 119×
