@@ -190,7 +190,9 @@ class FormulationSettings:
     `ion_residuals`: the Nernst–Planck residuals enter the loss as they are ("absolute"), or
     divided by the local (c₊ + c₋)/2 ("ionic_strength"): inside a double layer of ζ̂ = −2 that
     is cosh 2 = 3.8, so the core's residuals are no longer outweighed 14-fold by the layers'; the
-    2D recipe takes it where a counter-ion is crowded at a wall (CROWDED_LAYER_RECIPE).
+    2D recipe takes it where a counter-ion is crowded at a wall (CROWDED_LAYER_RECIPE). With
+    ion_flux "stream" it divides the flux residuals (an ion's flux, as its divergence, is of the
+    order of its concentration).
     `poisson_residual`: Poisson's residual enters the loss as it is ("absolute"), or divided by the
     same local (c₊ + c₋)/2 ("ionic_strength"): it scales with the charge density, so where a
     counter-ion is crowded into a sliver of the layer that sliver holds nearly all of Poisson's loss
@@ -220,8 +222,7 @@ class FormulationSettings:
     stream function χ± = χ_B± + Q± y + d N_χ± with χ_B± that of the base state and Q± a
     trainable flux, and the loss asks the flux of the fields to equal its curl,
     N± = (∂χ±/∂y, −∂χ±/∂x): two first-order residuals per ion, and the flux through a section
-    differs from Q± by the x-residual integrated across that section only; no-flux walls only,
-    with ion_residuals = "absolute").
+    differs from Q± by the x-residual integrated across that section only; no-flux walls only).
     `body_force`: where the Stokes equations take the electric body force from: "fields" (default)
     from the gradients of c± and φ, each ion's (∇c± + ẑ± c±∇φ)/ẑ±, a difference of terms of order
     1/ε inside a double layer; "ion_flux" (ion_flux = "stream" only) from the ion stream functions,
@@ -254,7 +255,8 @@ class FormulationSettings:
     centre line y = 1/2 into the fields: every block sees the channel through the folded height
     f(y) = y(1 − y), so ψ, c±, u and P are even about y = 1/2, and v = s U d (1 − 2y) N_v is odd;
     the interior points are reflected into y ≤ 1/2, whose residuals are those of the upper half
-    (flow and ion_flux "stream" not supported). "none" (default; the 2D recipe adds "mirror" where
+    (with ion_flux "stream" χ± = … + d (1 − 2y) N_χ±, so χ± − Q±/2 is odd; flow "stream" not
+    supported). "none" (default; the 2D recipe adds "mirror" where
     the walls are alike): the fields are free on the whole height. Measured (docs/method.md "The
     mirror symmetry"): with the 2D recipe of before it brought patterned_zeta's ψ, c±, u and v
     1.6–2.5× closer to FD, and zeta_step's ψ and c± 1.5–2×, but zeta_step's v, P and flux spreads
@@ -328,9 +330,6 @@ class FormulationSettings:
                  '0 with flow = "stream" (the stream function gives u and v together)', self.normal_velocity_envelope)
         _require(self.flow == "velocity" or self.hard_walls, "formulation.flow",
                  '"velocity", or "stream" with hard_walls = true (no slip is built into the stream function)', self.flow)
-        _require(self.ion_flux == "divergence" or self.ion_residuals == "absolute", "formulation.ion_flux",
-                 '"divergence" with ion_residuals = "ionic_strength" (that option rescales the divergence residuals)',
-                 self.ion_flux)
         _require(self.ion_brackets != "slotboom" or self.concentrations == "slotboom", "formulation.ion_brackets",
                  '"auto" or "expanded", or "slotboom" with concentrations = "slotboom" (the brackets are formed from the '
                  'Slotboom exponent)', self.ion_brackets)
@@ -338,17 +337,17 @@ class FormulationSettings:
                  '1 with concentrations = "direct" (it scales the exponent of "slotboom" and "log" ions)',
                  self.ion_scale)
         _require(self.symmetry == "none" or self.mirror_forms,
-                 "formulation.symmetry", '"none" with flow = "stream" or ion_flux = "stream" (their stream functions '
-                 'are not built odd about the centre line)', self.symmetry)
+                 "formulation.symmetry", '"none" with flow = "stream" (its stream function is not built odd about '
+                 'the centre line)', self.symmetry)
         _require(self.body_force == "fields" or self.ion_flux == "stream", "formulation.body_force",
                  '"fields", or "ion_flux" with ion_flux = "stream" (the force is taken from the ion stream functions)',
                  self.body_force)
 
     @property
     def mirror_forms(self) -> bool:
-        """True when the blocks' forms take symmetry "mirror": flow "velocity" and ion_flux
-        "divergence" (the stream functions are not built odd about the centre line)."""
-        return self.flow == "velocity" and self.ion_flux == "divergence"
+        """True when the blocks' forms take symmetry "mirror": flow "velocity" (the flow's stream
+        function is not built odd about the centre line; the ions' are)."""
+        return self.flow == "velocity"
 
     @property
     def slotboom_brackets(self) -> bool:
@@ -867,12 +866,13 @@ def recipe_changes(settings: PINNSettings, problem: Any) -> dict[str, Any]:
     """The dotted keys that `settings.recipe` adds for `problem` (a cases.model.Problem):
     WALL_PATTERN_RECIPE and the run length of RECIPE_RUN for its ends when its walls change
     along x, nothing for a straight channel or with recipe "none"; CROWDED_LAYER_RECIPE too where
-    `counter_ion_crowding` exceeds COUNTER_ION_CROWDING and the ions' residuals are divergences,
+    `counter_ion_crowding` exceeds COUNTER_ION_CROWDING and the ions' residuals are divergences
+    (measured in that form only),
     GAUGE_QUADRATURE_RECIPE where the ion-content gauge applies (no-flux walls, periodic ends).
     A periodic channel gets no polish (polish.steps 0) unless a counter-ion is that crowded.
     Balancer options only go with the balancer they belong to (gn), the scale and the envelope of
     v only with a flow block that carries v (flow "velocity"), the mirror symmetry only where the
-    two walls are alike and neither block is a stream function."""
+    two walls are alike and the flow block is not a stream function."""
     if settings.recipe == "none" or problem.is_straight_channel:
         return {}
     form = settings.formulation

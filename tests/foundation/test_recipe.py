@@ -99,11 +99,12 @@ def test_the_recipe_adds_the_mirror_symmetry_only_where_the_walls_are_alike(tmp_
     assert differ.polish.blocks == "flow"
 
 
-def test_a_stream_function_flow_gets_neither_the_symmetry_nor_the_envelope(tmp_path):
+def test_a_stream_function_flow_gets_neither_the_symmetry_nor_the_envelope_ion_stream_functions_both(tmp_path):
     form = load_case(_without_pinn("zeta_step", tmp_path), {"pinn.formulation.flow": "stream"}).pinn.formulation
     assert (form.symmetry, form.normal_velocity_envelope, form.normal_velocity_scale) == ("none", 0.0, 1.0)
+    # ion stream functions are built odd under the symmetry
     form = load_case(_without_pinn("patterned_zeta", tmp_path), {"pinn.formulation.ion_flux": "stream"}).pinn.formulation
-    assert (form.symmetry, form.normal_velocity_envelope) == ("none", 0.5)
+    assert (form.symmetry, form.normal_velocity_envelope, form.ion_residuals) == ("mirror", 0.5, "absolute")
 
 
 def _other_top_wall(name: str, tmp_path: Path) -> Path:
@@ -134,9 +135,8 @@ def test_the_mirror_symmetry_does_not_go_with_stream_functions(tmp_path):
     path = _without_pinn("zeta_step", tmp_path)
     with pytest.raises(CaseError) as info:
         load_case(path, {"pinn.formulation.flow": "stream", "pinn.formulation.symmetry": "mirror"})
-    assert str(info.value).endswith('[pinn.formulation.symmetry] must be "none" with flow = "stream" or ion_flux = '
-                                    '"stream" (their stream functions are not built odd about the centre line); '
-                                    "got 'mirror'")
+    assert str(info.value).endswith('[pinn.formulation.symmetry] must be "none" with flow = "stream" (its stream '
+                                    "function is not built odd about the centre line); got 'mirror'")
 
 
 def test_a_straight_channel_keeps_the_defaults():

@@ -156,6 +156,36 @@ def test_ion_residuals_over_the_ionic_strength_weigh_each_point_by_one_over_the_
     assert all(poisson[k] == terms["absolute"][k] for k in set(terms["absolute"]) - {"poisson"})
 
 
+def test_ion_flux_residuals_over_the_ionic_strength(small_settings):
+    """With ion_flux = "stream", ion_residuals = "ionic_strength" divides each flux component's
+    residual by (c₊ + c₋)/2 at the point: flux_plus and flux_minus are the mean squares of the two
+    scaled components summed; every other term is as it was."""
+    from eofpinn.solvers.pinn.collocation import sample_collocation
+    from eofpinn.solvers.pinn.losses import loss_terms, pde_residuals
+
+    problem = straight_problem(0.1, -2.0, 1.0, length_ratio=2.0, ends="reservoir")
+    points = sample_collocation(problem, small_settings.points, torch.Generator().manual_seed(0))
+    terms = {}
+    for mode in ("absolute", "ionic_strength"):
+        settings = replace(small_settings, {"formulation.ion_flux": "stream", "formulation.ion_residuals": mode,
+                                            "network.output_gain": 1.0})
+        model = build_model(problem, settings, torch.Generator().manual_seed(0)).double()
+        terms[mode] = {k: float(v.detach()) for k, v in loss_terms(problem, model, points).items()}
+    interior = model(points.interior)
+    res = pde_residuals(problem, interior)
+    salt = (0.5 * (interior["c_plus"][0] + interior["c_minus"][0])).detach()
+    assert float(salt.max()) > 3.0
+    for name in ("plus", "minus"):
+        parts = [res[f"flux_{name}_{axis}"].detach() for axis in "xy"]
+        assert terms["absolute"][f"flux_{name}"] == pytest.approx(sum(float(torch.mean(r**2)) for r in parts),
+                                                                   rel=1e-12)
+        scaled = sum(float(torch.mean((r / salt) ** 2)) for r in parts)
+        assert terms["ionic_strength"][f"flux_{name}"] == pytest.approx(scaled, rel=1e-12)
+        assert terms["ionic_strength"][f"flux_{name}"] < 0.9 * terms["absolute"][f"flux_{name}"]
+    others = set(terms["absolute"]) - {"flux_plus", "flux_minus"}
+    assert others and all(terms["absolute"][k] == terms["ionic_strength"][k] for k in others)
+
+
 def test_autograd_jets_of_a_known_function():
     points = _points(50).requires_grad_(True)
     x, y = points[:, 0], points[:, 1]
@@ -640,14 +670,10 @@ def test_an_ion_scale_is_refused_with_direct_concentrations_and_out_of_range():
         FormulationSettings(ion_scale=0)
 
 
-def test_ion_stream_functions_are_refused_with_boltzmann_walls_and_with_ionic_strength_residuals():
+def test_ion_stream_functions_are_refused_with_boltzmann_walls():
     from eofpinn.cases import case_from_problem, with_settings
     from eofpinn.errors import CaseError
 
-    with pytest.raises(SettingError, match=r'^\[pinn.formulation.ion_flux\] must be "divergence" with ion_residuals = '
-                                           r'"ionic_strength" \(that option rescales the divergence residuals\); '
-                                           r"got 'stream'$"):
-        FormulationSettings(ion_flux="stream", ion_residuals="ionic_strength")
     problem = _patterned("boltzmann", "reservoir")
     message = (r'must be "divergence" with \[model\] ion_wall = "boltzmann" \(an ion stream function is constant '
                r"along a wall only where no ion crosses it\); got 'stream'$")

@@ -83,3 +83,32 @@ def test_mirrored_interior_points_are_the_drawn_ones_reflected_into_the_lower_ha
     assert torch.equal(mirrored.top, drawn.top) and torch.equal(mirrored.columns, drawn.columns)
     unmirrored = ChannelTask(case, replace(case.pinn, {"formulation.symmetry": "none"}))  # (the 2D recipe adds "mirror")
     assert torch.equal(unmirrored.sample(torch.Generator().manual_seed(3)).interior, drawn.interior)
+
+
+def test_mirrored_ion_stream_functions_carry_an_even_flux_and_no_flux_through_the_walls():
+    """With ion_flux "stream" χ± − Q±/2 is odd about y = 1/2 (its ∂/∂y, the x-flux, even), and
+    χ± is 0 on the bottom wall and Q± on the top, whatever the weights."""
+    case = load_case("zeta_step")
+    model = _model(case, {"formulation.ion_flux": "stream"})
+    fluxes = model.ion_fluxes.detach()
+    points = _points(64, case.problem.length_ratio, seed=4)
+    image = torch.stack((points[:, 0], 1.0 - points[:, 1]), dim=1)
+    x = points[:, 0]
+    walls = [torch.stack((x, torch.full_like(x, y_wall)), dim=1) for y_wall in (0.0, 1.0)]
+    with torch.no_grad():
+        here, there = model(points), model(image)
+        bottom, top = model(walls[0]), model(walls[1])
+    for k, name in enumerate(("chi_plus", "chi_minus")):
+        chi, chi_image = here[name], there[name]
+        scale = float((chi[0] - fluxes[k] / 2).abs().max())
+        assert scale > 1e-3, name
+        assert torch.allclose(chi[0] + chi_image[0], fluxes[k].expand_as(chi[0]), rtol=0, atol=1e-12), name
+        assert torch.allclose(chi[1], -chi_image[1], rtol=0, atol=1e-12), name  # ∂χ/∂x odd: N·e_y odd
+        assert torch.allclose(chi[2], chi_image[2], rtol=0, atol=1e-12), name  # ∂χ/∂y even: N·e_x even
+        assert float(bottom[name][0].abs().max()) < 1e-12, name
+        assert torch.allclose(top[name][0], fluxes[k].expand_as(top[name][0]), rtol=0, atol=1e-12), name
+    unmirrored = _model(case, {"formulation.ion_flux": "stream", "formulation.symmetry": "none"})
+    with torch.no_grad():
+        free, free_image = unmirrored(points)["chi_plus"], unmirrored(image)["chi_plus"]
+        asymmetry = float((free[0] + free_image[0] - unmirrored.ion_fluxes[0]).abs().max())
+    assert asymmetry > 1e-3  # not odd unless built so

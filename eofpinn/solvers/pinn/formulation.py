@@ -61,6 +61,9 @@ stream function of its own (an ion's steady flux is divergence-free, as the volu
                                                     section, a trainable scalar; χ± is 0 on the
                                                     bottom wall and Q± on the top, so no ion
                                                     crosses a wall)
+         d N_χ± times (1 − 2y) with symmetry "mirror": N_χ± is even about y = 1/2 there, so χ± − Q±/2
+         is odd, as the x-flux it carries is even (χ_B± − Q_B±/2 is odd by construction when the two
+         walls are alike)
          χ_B± = Λ±(x, y) − y Λ±(x, 1), Λ± = ∫₀^y N_B±·e_x dy′ (Gauss–Legendre in y): the stream
          function of the base state's x-flux N_B±·e_x = δ± ẑ± Ê c_B± + Pe u_B c_B± (c_B± =
          e^{−ẑ±B_ζ}, the Boltzmann ions of the ψ base, whose diffusion and migration along x
@@ -459,11 +462,16 @@ class Formulation:
             out[name] = self._concentration(ion, valence, psi, distance, points, exponent)
             if self.slotboom_brackets:
                 out[f"slotboom_{name[2:]}"] = exponent
+        # 1 − 2y, odd about the centre line: what makes v (and χ± − Q±/2) odd under symmetry "mirror"
+        odd = jets.jet_of_y(1.0 - 2.0 * y, torch.full_like(y, -2.0), torch.zeros_like(y)) if self.mirror else None
         if self.ion_stream and ion_fluxes is not None:
             height = jets.jet_of_y(y, torch.ones_like(y), torch.zeros_like(y))
             bases = self.ion_stream_base_jets(points) if self.walls is not None and not self.paper_model else None
             for k, name in enumerate(ION_SIGNS):
-                chi = ion_fluxes[k] * height + jets.product(distance, raw[name][..., 1])
+                learned = jets.product(distance, raw[name][..., 1])
+                if self.mirror:  # N_χ± is even about y = 1/2: χ± − Q±/2 is made odd (the base's is)
+                    learned = jets.product(odd, learned)
+                chi = ion_fluxes[k] * height + learned
                 if bases is not None:
                     per_field, fixed = bases[k]
                     base = (self.field_hat if field_hat is None else field_hat) * per_field + fixed
@@ -482,8 +490,7 @@ class Formulation:
             if self.v_edges:
                 out["v"] = jets.product(self.v_envelope_jet(x), out["v"])
             if self.mirror:  # the block's N_v is even about y = 1/2: v is made odd
-                out["v"] = jets.product(jets.jet_of_y(1.0 - 2.0 * y, torch.full_like(y, -2.0), torch.zeros_like(y)),
-                                        out["v"])
+                out["v"] = jets.product(odd, out["v"])
             base = self.flow_base_jet(points, field_hat) if self.walls is not None else None
             if base is not None:
                 out["u"] = out["u"] + base

@@ -164,10 +164,12 @@ def scaled_residuals(problem: Problem, interior: Jets, field_hat: Tensor | float
                      ion_residuals: str = "absolute", flux_force: bool = False,
                      poisson_residual: str = "absolute") -> dict[str, Tensor]:
     """Each PDE residual at the interior points as the loss counts it: with `ion_residuals`
-    "ionic_strength" the Nernst–Planck residuals are divided by the local (c₊ + c₋)/2, with
-    `poisson_residual` "ionic_strength" Poisson's."""
+    "ionic_strength" the Nernst–Planck residuals (divergences, or with ion stream functions the
+    flux components) are divided by the local (c₊ + c₋)/2, with `poisson_residual`
+    "ionic_strength" Poisson's."""
     res = pde_residuals(problem, interior, field_hat, flux_force)
-    over_salt = (("np_plus", "np_minus") if ion_residuals == "ionic_strength" else ()) + \
+    ions = ("np_plus", "np_minus", *ION_FLUX_COMPONENTS)
+    over_salt = tuple(name for name in ions if name in res and ion_residuals == "ionic_strength") + \
         (("poisson",) if poisson_residual == "ionic_strength" else ())
     if over_salt:
         salt = 0.5 * (interior["c_plus"][0] + interior["c_minus"][0])
