@@ -307,6 +307,9 @@ def build_parser() -> argparse.ArgumentParser:
     info = sub.add_parser("info", help="print a case's derived scalings")
     info.add_argument("case", help="a case file, or the name of a shipped case (eofpinn cases)")
     info.add_argument("--json", action="store_true", help="machine-readable output")
+    info.add_argument("--set", action="append", metavar="NAME=VALUE",
+                      help="a change as in eofpinn solve --set (the scalings and the PINN recipe line show it); "
+                           "repeatable")
     info.set_defaults(run=_info)
 
     solve = sub.add_parser("solve", help="solve a case and write fields.npz, fields.vts, summary.json, PNGs")

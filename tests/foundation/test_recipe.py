@@ -220,6 +220,16 @@ def test_info_says_what_the_recipe_adds(tmp_path, capsys):
     assert line and "polish.steps = 0" in line[0] and "polish.dtype" not in line[0] and "polish.blocks" not in line[0]
     assert main(["info", "straight_channel"]) == 0
     assert re.search(r"^PINN recipe +auto: adds nothing \(a straight channel\)$", capsys.readouterr().out, re.M)
+    # --set changes what info reports, as it changes what solve would run: a stream-function flow
+    # takes neither the symmetry nor v's scale and envelope; a bad value is one line, exit 2
+    assert main(["info", str(_without_pinn("zeta_step", tmp_path)), "--set", "pinn.formulation.flow=stream"]) == 0
+    line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("PINN recipe")][0]
+    assert "points.balance_sections = 16" in line and "symmetry" not in line and "normal_velocity" not in line
+    assert main(["info", "patterned_zeta", "--set", "walls.top=-50mV", "--set", "walls.bottom=-50mV"]) == 0
+    assert re.search(r"^PINN recipe +auto: adds nothing \(a straight channel\)$", capsys.readouterr().out, re.M)
+    assert main(["info", "patterned_zeta", "--set", "pinn.formulation.ion_flux=strem"]) == 2
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "eofpinn: error: --set: [pinn.formulation.ion_flux] must be one of 'divergence', 'stream'; got 'strem'"]
 
 
 def test_settings_replaced_in_code_are_final(tmp_path):
