@@ -99,7 +99,7 @@ def test_the_recipe_adds_the_mirror_symmetry_only_where_the_walls_are_alike(tmp_
     assert differ.polish.blocks == "flow"
 
 
-def test_a_stream_function_flow_gets_neither_the_symmetry_nor_the_envelope_ion_stream_functions_both(tmp_path):
+def test_a_stream_function_flow_gets_neither_the_symmetry_nor_the_envelope_and_ion_stream_functions_both(tmp_path):
     form = load_case(_without_pinn("zeta_step", tmp_path), {"pinn.formulation.flow": "stream"}).pinn.formulation
     assert (form.symmetry, form.normal_velocity_envelope, form.normal_velocity_scale) == ("none", 0.0, 1.0)
     # ion stream functions are built odd under the symmetry

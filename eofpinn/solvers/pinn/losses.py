@@ -168,9 +168,9 @@ def scaled_residuals(problem: Problem, interior: Jets, field_hat: Tensor | float
     flux components) are divided by the local (c₊ + c₋)/2, with `poisson_residual`
     "ionic_strength" Poisson's."""
     res = pde_residuals(problem, interior, field_hat, flux_force)
-    ions = ("np_plus", "np_minus", *ION_FLUX_COMPONENTS)
-    over_salt = tuple(name for name in ions if name in res and ion_residuals == "ionic_strength") + \
-        (("poisson",) if poisson_residual == "ionic_strength" else ())
+    over_salt = ("poisson",) if poisson_residual == "ionic_strength" else ()
+    if ion_residuals == "ionic_strength":  # the divergences, or the flux components that stand for them
+        over_salt += tuple(name for name in ("np_plus", "np_minus", *ION_FLUX_COMPONENTS) if name in res)
     if over_salt:
         salt = 0.5 * (interior["c_plus"][0] + interior["c_minus"][0])
         res.update({name: res[name] / salt for name in over_salt})
