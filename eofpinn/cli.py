@@ -180,11 +180,22 @@ def _validate(args: argparse.Namespace) -> int:
     from eofpinn.validation.report import exact_reference, format_report, validate
 
     solution = io.read_run(args.run_dir)
-    reference = exact_reference(solution) if args.reference == "exact" else io.read_run(args.reference)
-    runs.require_same_problem(solution.case.problem, reference.case.problem, args.run_dir, args.reference)
+    exact = solution.case.problem.is_straight_channel
+    if args.reference == "exact" and not exact:
+        raise EofpinnError(f"validate {args.run_dir}: --reference exact: this case's walls change along x, and only a "
+                           "straight channel has an exact solution (physics.md §4); give --reference DIR (a run of "
+                           "the same case, e.g. FD), or leave --reference out for the balances alone")
+    if args.reference == "none" or (args.reference is None and not exact):
+        reference = None
+    elif args.reference in (None, "exact"):
+        reference = exact_reference(solution)
+    else:
+        reference = io.read_run(args.reference)
+        runs.require_same_problem(solution.case.problem, reference.case.problem, args.run_dir, args.reference)
     report = validate(solution, reference, Path(args.run_dir))
     print(format_report(report))
-    print(f"wrote {args.run_dir}/validation.json, comparison.png, profiles_comparison.png")
+    figures = "balances.png" + ("" if reference is None else ", comparison.png, profiles_comparison.png")
+    print(f"wrote {args.run_dir}/validation.json, {figures}")
     return 0
 
 
@@ -345,8 +356,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("validate", help="errors vs a reference, balances, comparison figures")
     check.add_argument("run_dir")
-    check.add_argument("--reference", default="exact", metavar="DIR|exact",
-                       help="reference run directory, or 'exact' (straight channels; default)")
+    check.add_argument("--reference", metavar="DIR|exact|none",
+                       help="a reference run directory, 'exact' (straight channels), or 'none' (the balances "
+                            "alone); default: exact for a straight channel, none otherwise")
     check.set_defaults(run=_validate)
 
     mean = sub.add_parser("ensemble", help="the mean of finished PINN runs that differ only in their seed, "

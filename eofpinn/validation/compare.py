@@ -282,17 +282,43 @@ def flux_scale(per_station: np.ndarray, magnitude: np.ndarray) -> float:
     return max(float(np.mean(np.abs(per_station))), float(np.mean(magnitude)), 1e-300)
 
 
+def station_positions(solution: Solution) -> np.ndarray:
+    """x of the ion-flux balance stations (`station_ion_fluxes`): the midpoints between
+    neighbouring nodes for an FD solution, otherwise every distinct node (periodic ends: all but
+    the repeated x = ℓ)."""
+    x = solution.x
+    if solution.solver == "fd":
+        return 0.5 * (x[1:] + x[:-1])
+    return x[:-1] if solution.case.problem.ends == "periodic" else x
+
+
+def section_fluxes(solution: Solution) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
+    """Each conserved flux through the cross-sections: {"c_plus", "c_minus", "volume"} → (x of
+    the stations, the flux Q through each, the scale its spread is relative to: `flux_scale`).
+    The ions' stations are `station_positions`; the volume flux's are the nodes."""
+    p = solution.case.problem
+    wy = y_quadrature(solution.y, finite_volume=solution.solver == "fd")
+    out = {}
+    for name, valence, delta in (("c_plus", p.valence_plus, p.delta_plus), ("c_minus", p.valence_minus, p.delta_minus)):
+        flux_x = station_ion_fluxes(solution, name, valence, delta)
+        per_station = flux_x @ wy
+        out[name] = (station_positions(solution), per_station, flux_scale(per_station, np.abs(flux_x) @ wy))
+    u = solution.fields["u"]
+    q = u @ wy
+    out["volume"] = (solution.x, q, flux_scale(q, np.abs(u) @ wy))
+    return out
+
+
 def balances(solution: Solution) -> dict[str, float]:
     """Ion-flux, charge and volume-flux balances (see the module docstring)."""
     p = solution.case.problem
     x, y, f = solution.x, solution.y, solution.fields
     wy = y_quadrature(y, finite_volume=solution.solver == "fd")
     wx = quadratic_rule_weights(x)
+    fluxes = section_fluxes(solution)
     out = {}
-    for name, valence, delta in (("c_plus", p.valence_plus, p.delta_plus), ("c_minus", p.valence_minus, p.delta_minus)):
-        flux_x = station_ion_fluxes(solution, name, valence, delta)
-        per_station = flux_x @ wy
-        scale = flux_scale(per_station, np.abs(flux_x) @ wy)
+    for name in ("c_plus", "c_minus"):
+        _, per_station, scale = fluxes[name]
         out[f"ion_flux_spread_{name}"] = float(np.ptp(per_station) / scale)
         out[f"ion_flux_mean_{name}"] = float(np.mean(per_station))
     rho = (f["c_plus"] - f["c_minus"]) / (p.valence_plus - p.valence_minus)
@@ -305,6 +331,6 @@ def balances(solution: Solution) -> dict[str, float]:
         end_flux = (psi_x_outlet - psi_x_inlet) @ wy
     residual = p.debye_ratio**2 * (wall_flux + end_flux) + fluid_charge
     out["charge_balance"] = float(abs(residual) / max(wx @ np.abs(rho) @ wy, 1e-300))
-    q = f["u"] @ wy
-    out["volume_flux_spread"] = float(np.ptp(q) / flux_scale(q, np.abs(f["u"]) @ wy))
+    _, q, scale = fluxes["volume"]
+    out["volume_flux_spread"] = float(np.ptp(q) / scale)
     return out

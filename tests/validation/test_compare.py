@@ -152,3 +152,72 @@ def test_validate_cli_on_a_shipped_case(tmp_path, capsys):
     assert main(["validate", str(out)]) == 0
     text = capsys.readouterr().out
     assert "paper_mean" in text and (out / "profiles_comparison.png").is_file()
+
+
+@pytest.fixture(scope="module")
+def step_run(tmp_path_factory):
+    """An FD run of zeta_step on 41 × 42 nodes: walls that change along x, no exact solution."""
+    out = tmp_path_factory.mktemp("step") / "run"
+    assert main(["solve", "zeta_step", "--out", str(out), "--nx", "41", "--ny", "42"]) == 0
+    return out
+
+
+def test_validate_without_a_reference_reports_the_balances_alone(step_run, capsys):
+    """A case with no exact solution and no --reference: the balances, balances.png, no comparison
+    figures (one left from an earlier comparison is removed: it would not match validation.json)."""
+    import json
+
+    from eofpinn import io
+
+    capsys.readouterr()
+    assert main(["validate", str(step_run), "--reference", str(step_run)]) == 0
+    assert (step_run / "comparison.png").is_file()
+    assert main(["validate", str(step_run)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    start = lines.index("zeta_step: fd, no reference (this case has no exact solution; --reference DIR compares with "
+                        "another run, e.g. an FD run of the case)")
+    assert lines[start + 1] == "balances (from the run alone, 0 for an exact solution; on its 41 × 42 nodes):"
+    expected = balances(io.read_run(step_run))
+    assert [line.split() for line in lines[start + 2:start + 8]] == [[k, f"{v:.3e}"] for k, v in expected.items()]
+    assert lines[start + 8] == f"wrote {step_run}/validation.json, balances.png"
+    report = json.loads((step_run / "validation.json").read_text())
+    assert report["reference"] is None and report["errors"] == {} and report["balances"] == pytest.approx(expected)
+    assert (step_run / "balances.png").is_file() and not (step_run / "comparison.png").exists()
+    assert not (step_run / "profiles_comparison.png").exists()
+    assert max(expected["ion_flux_spread_c_plus"], expected["ion_flux_spread_c_minus"]) < 1e-3  # FD: no mark
+
+
+def test_validate_refuses_the_exact_solution_of_a_patterned_case(step_run, capsys):
+    capsys.readouterr()
+    assert main(["validate", str(step_run), "--reference", "exact"]) == 2
+    assert capsys.readouterr().err == (
+        f"eofpinn: error: validate {step_run}: --reference exact: this case's walls change along x, and only a "
+        "straight channel has an exact solution (physics.md §4); give --reference DIR (a run of the same case, "
+        "e.g. FD), or leave --reference out for the balances alone\n")
+
+
+def test_a_flux_spread_over_the_bound_is_marked():
+    from eofpinn.validation.report import format_report
+
+    report = {"case": "patterned_lacl3", "solver": "pinn", "reference": None, "grid": [321, 322],
+              "balances": {"ion_flux_spread_c_plus": 2.2e-2, "ion_flux_mean_c_plus": 5.6e-2,
+                           "charge_balance": 3e-2, "volume_flux_spread": 3.3e-3}}
+    lines = format_report(report).splitlines()
+    assert lines[2] == "  ion_flux_spread_c_plus       2.200e-02   over 1e-02"
+    assert lines[3:] == ["  ion_flux_mean_c_plus         5.600e-02", "  charge_balance               3.000e-02",
+                         "  volume_flux_spread           3.300e-03"]
+
+
+def test_section_fluxes_stations():
+    """FD's ion stations are the midpoints between nodes (its Scharfetter–Gummel fluxes), a sampled
+    solution's its distinct nodes (periodic: all but the repeated x = ℓ); the volume flux's the
+    nodes. On the exact straight channel every flux is the same through each station."""
+    from eofpinn.validation.compare import section_fluxes
+
+    sol = exact(nx=9)
+    fluxes = section_fluxes(sol)
+    assert np.array_equal(fluxes["c_plus"][0], sol.x[:-1]) and np.array_equal(fluxes["volume"][0], sol.x)
+    for x, q, scale in fluxes.values():
+        assert q.shape == x.shape and np.ptp(q) / scale < 1e-10 and scale > 0
+    fd = Solution(sol.case, sol.x, sol.y, sol.fields, "fd")
+    assert np.allclose(section_fluxes(fd)["c_minus"][0], 0.5 * (sol.x[1:] + sol.x[:-1]))
