@@ -69,21 +69,33 @@ def _section_pattern(name: str) -> re.Pattern:
     return re.compile(rf"<!-- study:{re.escape(name)} -->(.*?)<!-- /study:{re.escape(name)} -->", re.S)
 
 
-def section_table(name: str, path: Path = RESULTS_PATH) -> tuple[str, list[dict[str, str]]]:
-    """The run stamp ("2026-12-02 09:55 UTC") of the section `name` and the rows of its first
-    table, each a dict of the cells as printed; ("", []) when the page has no such section."""
+def section_tables(name: str, path: Path = RESULTS_PATH) -> tuple[str, list[list[dict[str, str]]]]:
+    """The run stamp ("2026-12-02 09:55 UTC") of the section `name` and the rows of each of its
+    tables in order, each row a dict of the cells as printed; ("", []) when the page has no such
+    section."""
     text = path.read_text() if path.is_file() else ""
     found = _section_pattern(name).search(text)
     if not found:
         return "", []
     stamp = re.search(r"_run:_ (.*?) —", found.group(1))
     stamp = stamp.group(1) if stamp else ""
-    lines = [line.strip() for line in found.group(1).splitlines() if line.strip().startswith("|")]
-    if len(lines) < 2:
-        return stamp, []
-    split = lambda line: [cell.strip() for cell in line.strip("|").split("|")]  # noqa: E731
-    columns = split(lines[0])
-    return stamp, [dict(zip(columns, split(line))) for line in lines[2:]]
+    split = lambda line: [cell.strip() for cell in line.strip().strip("|").split("|")]  # noqa: E731
+    tables, block = [], []
+    for line in [*found.group(1).splitlines(), ""]:  # a table is a run of consecutive "|" lines
+        if line.strip().startswith("|"):
+            block.append(line)
+            continue
+        if len(block) >= 2:
+            columns = split(block[0])
+            tables.append([dict(zip(columns, split(row))) for row in block[2:]])
+        block = []
+    return stamp, tables
+
+
+def section_table(name: str, path: Path = RESULTS_PATH) -> tuple[str, list[dict[str, str]]]:
+    """The run stamp of the section `name` and the rows of its first table (`section_tables`)."""
+    stamp, tables = section_tables(name, path)
+    return stamp, tables[0] if tables else []
 
 
 def error_cell(value: float) -> str:

@@ -54,3 +54,33 @@ def test_the_reference_of_a_2d_case_is_fd_halved_with_its_own_error(tmp_path):
 def _small(case):
     """The case on a 17 × 22 FD grid (a few seconds to solve twice)."""
     return dataclasses.replace(case, fd=dataclasses.replace(case.fd, nx=17, ny=22))
+
+
+def test_the_table_lists_each_seed_and_carries_the_seeds_of_cases_not_rerun(tmp_path, monkeypatch):
+    """A case tabulated now gives its median row and one row per seed; a case not rerun keeps both
+    its row and its seeds' rows from the page (runs faked: the tabulation alone)."""
+    from validation import results_page
+
+    page = tmp_path / "RESULTS.md"
+    monkeypatch.setattr(pinn_targets, "section_tables", lambda name: results_page.section_tables(name, page))
+    monkeypatch.setattr(pinn_targets, "write_section",
+                        lambda name, command, body: results_page.write_section(name, command, body, page))
+
+    def fake(name, seeds, out, threads=0, finished_only=False):
+        errors = {f"err_{f}": 1e-3 for f in pinn_targets.FIELDS}
+        runs = [{**errors, "err_v": v, "err_mean": 1e-4, "volume_flux_spread": 1e-3, "ion_flux_spread": 2e-3,
+                 "train_s": 100.0 + seed, "seed": seed, "steps": 10} for seed, v in enumerate((5e-3, 2e-2))]
+        median = {**errors, "err_v": 1.25e-2, "err_mean": 1e-4, "volume_flux_spread": 1e-3, "ion_flux_spread": 2e-3,
+                  "case": name, "seeds": 2, "steps": 10, "train_s": 101.0, "target": "t", "met": "no",
+                  "seeds_met": "1/2", "reference": "FD", "ref_error": 1e-4}
+        median["per_seed"] = [{**r, "case": name, "met": "yes" if pinn_targets.meets(name, r) else "no"} for r in runs]
+        return median
+
+    monkeypatch.setattr(pinn_targets, "run_case", fake)
+    pinn_targets.main(["--cases", "zeta_step,patterned_zeta", "--out", str(tmp_path / "out")])
+    pinn_targets.main(["--cases", "zeta_step", "--out", str(tmp_path / "out")])
+    _, (rows, seeds) = results_page.section_tables("pinn_targets", page)
+    assert [row["case"] for row in rows] == ["patterned_zeta", "zeta_step"]
+    assert [(row["case"], row["seed"], row["met"], row["err_v"]) for row in seeds] == [
+        ("patterned_zeta", "0", "yes", "5.0e-03"), ("patterned_zeta", "1", "no", "2.0e-02"),
+        ("zeta_step", "0", "yes", "5.0e-03"), ("zeta_step", "1", "no", "2.0e-02")]

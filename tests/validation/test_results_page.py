@@ -2,7 +2,7 @@
 
 import re
 
-from validation.results_page import markdown_table, section_table, write_section
+from validation.results_page import markdown_table, section_table, section_tables, write_section
 
 
 def test_sections_are_replaced_not_duplicated(tmp_path):
@@ -28,3 +28,15 @@ def test_a_written_table_reads_back_cell_by_cell(tmp_path):
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d UTC", stamp)
     assert found == [{"case": "a", "err": "1.2e-03", "met": "yes"}, {"case": "b", "err": "5.0e-01", "met": "no"}]
     assert section_table("missing", page) == ("", [])
+
+
+def test_a_section_with_two_tables_reads_back_each(tmp_path):
+    """The first table's rows are its own: a second table after a paragraph is not read into it."""
+    page = tmp_path / "RESULTS.md"
+    first = markdown_table([{"case": "a", "err": 0.5}], ["case", "err"], {"err": ".1e"})
+    second = markdown_table([{"case": "a", "seed": 0}, {"case": "a", "seed": 1}], ["case", "seed"])
+    write_section("t", "python t.py", f"{first}\n\nPer seed:\n\n{second}", page)
+    _, tables = section_tables("t", page)
+    assert tables == [[{"case": "a", "err": "5.0e-01"}],
+                      [{"case": "a", "seed": "0"}, {"case": "a", "seed": "1"}]]
+    assert section_table("t", page)[1] == tables[0]
