@@ -124,8 +124,8 @@ def format_report(report: dict) -> str:
         for name, e in report["errors"].items():
             lines.append(f"{name:<10}{e['relative_l2']:>12.3e}{e['max_error']:>12.3e}")
     else:
-        lines.append(f"{report['case']}: {report['solver']}, no reference (this case has no exact solution; "
-                     "--reference DIR compares with another run, e.g. an FD run of the case)")
+        lines.append(f"{report['case']}: {report['solver']}, no reference (--reference DIR compares with another run "
+                     "of the case, e.g. FD; a straight channel's default is its exact solution)")
     grid = report.get("grid")
     lines.append("balances (from the run alone, 0 for an exact solution"
                  + (f"; on its {grid[0]} × {grid[1]} nodes):" if grid else "):"))

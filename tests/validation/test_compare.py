@@ -174,8 +174,8 @@ def test_validate_without_a_reference_reports_the_balances_alone(step_run, capsy
     assert (step_run / "comparison.png").is_file()
     assert main(["validate", str(step_run)]) == 0
     lines = capsys.readouterr().out.splitlines()
-    start = lines.index("zeta_step: fd, no reference (this case has no exact solution; --reference DIR compares with "
-                        "another run, e.g. an FD run of the case)")
+    start = lines.index("zeta_step: fd, no reference (--reference DIR compares with another run of the case, e.g. FD; "
+                        "a straight channel's default is its exact solution)")
     assert lines[start + 1] == "balances (from the run alone, 0 for an exact solution; on its 41 × 42 nodes):"
     expected = balances(io.read_run(step_run))
     assert [line.split() for line in lines[start + 2:start + 8]] == [[k, f"{v:.3e}"] for k, v in expected.items()]
@@ -221,3 +221,16 @@ def test_section_fluxes_stations():
         assert q.shape == x.shape and np.ptp(q) / scale < 1e-10 and scale > 0
     fd = Solution(sol.case, sol.x, sol.y, sol.fields, "fd")
     assert np.allclose(section_fluxes(fd)["c_minus"][0], 0.5 * (sol.x[1:] + sol.x[:-1]))
+
+
+def test_validate_reference_none_gives_a_straight_channel_its_balances_alone(tmp_path, capsys):
+    import json
+
+    out = tmp_path / "run"
+    assert main(["solve", "quickstart", "--solver", "exact", "--out", str(out), "--nx", "5", "--ny", "51"]) == 0
+    capsys.readouterr()
+    assert main(["validate", str(out), "--reference", "none"]) == 0
+    text = capsys.readouterr().out
+    assert "paper_mean" not in text and text.endswith(f"wrote {out}/validation.json, balances.png\n")
+    report = json.loads((out / "validation.json").read_text())
+    assert report["reference"] is None and report["balances"]["ion_flux_spread_c_plus"] < 1e-6
