@@ -144,6 +144,11 @@ def _solve(args: argparse.Namespace) -> int:
 
     for line in observable_lines(observables(solution)):
         print(f"  {line}")
+    if args.solver == "pinn":  # what a PINN run keeps by itself (FD conserves its own fluxes exactly)
+        from eofpinn.validation.compare import balances
+        from eofpinn.validation.report import balance_line
+
+        print(f"  {balance_line(balances(solution))}")
     return 0
 
 

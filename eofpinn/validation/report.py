@@ -133,3 +133,15 @@ def format_report(report: dict) -> str:
         over = "_spread" in name and value > FLUX_SPREAD_BOUND
         lines.append(f"  {name:<26}{value:>12.3e}" + (f"   over {FLUX_SPREAD_BOUND:.0e}" if over else ""))
     return "\n".join(lines)
+
+
+def balance_line(found: dict[str, float]) -> str:
+    """The balances of `compare.balances` in one line, as `eofpinn solve` prints them after a PINN
+    run: 'balances: ion-flux spread c₊ 6.0e-03, c₋ 6.2e-03, volume-flux spread 7.2e-04, charge
+    4.7e-04', and which spreads exceed FLUX_SPREAD_BOUND."""
+    spreads = {"c₊": found["ion_flux_spread_c_plus"], "c₋": found["ion_flux_spread_c_minus"],
+               "volume": found["volume_flux_spread"]}
+    line = (f"balances: ion-flux spread c₊ {spreads['c₊']:.1e}, c₋ {spreads['c₋']:.1e}, volume-flux spread "
+            f"{spreads['volume']:.1e}, charge {found['charge_balance']:.1e}")
+    over = [name for name, value in spreads.items() if value > FLUX_SPREAD_BOUND]
+    return line + (f" ({', '.join(over)} over {FLUX_SPREAD_BOUND:.0e}; `eofpinn validate` plots where)" if over else "")

@@ -598,3 +598,22 @@ def test_sigint_stops_an_fd_solve_with_nothing_half_written(tmp_path):
     assert err.splitlines()[-1] == (f"eofpinn: error: interrupted by SIGINT; the fd solve did not finish and {out} "
                                     "holds no complete run; start it again")
     assert sorted(p.name for p in out.iterdir()) == [runs.LOCK, "run.json"]
+
+
+def test_a_pinn_solve_ends_with_its_balances(tiny_case, tmp_path, capsys):
+    """After the observables, a PINN solve prints the balances `eofpinn validate` reports, in one
+    line, naming the spreads over 1e-2 (a 20-step tiny run has at least one)."""
+    from eofpinn.validation.compare import balances
+
+    out = tmp_path / "run"
+    capsys.readouterr()
+    assert _solve(tiny_case, "--solver", "pinn", "--out", out) == 0
+    last = capsys.readouterr().out.splitlines()[-1]
+    found = balances(io.read_run(out))
+    spreads = {"c₊": found["ion_flux_spread_c_plus"], "c₋": found["ion_flux_spread_c_minus"],
+               "volume": found["volume_flux_spread"]}
+    over = ", ".join(name for name, value in spreads.items() if value > 1e-2)
+    assert over
+    assert last == (f"  balances: ion-flux spread c₊ {spreads['c₊']:.1e}, c₋ {spreads['c₋']:.1e}, volume-flux spread "
+                    f"{spreads['volume']:.1e}, charge {found['charge_balance']:.1e} ({over} over 1e-02; "
+                    "`eofpinn validate` plots where)")

@@ -234,3 +234,14 @@ def test_validate_reference_none_gives_a_straight_channel_its_balances_alone(tmp
     assert "paper_mean" not in text and text.endswith(f"wrote {out}/validation.json, balances.png\n")
     report = json.loads((out / "validation.json").read_text())
     assert report["reference"] is None and report["balances"]["ion_flux_spread_c_plus"] < 1e-6
+
+
+def test_balance_line_names_only_the_spreads_over_the_bound():
+    from eofpinn.validation.report import balance_line
+
+    found = {"ion_flux_spread_c_plus": 6.04e-3, "ion_flux_mean_c_plus": 6e-2, "ion_flux_spread_c_minus": 1.07e-1,
+             "ion_flux_mean_c_minus": -2e-2, "charge_balance": 4.7e-4, "volume_flux_spread": 1e-2}
+    assert balance_line(found) == ("balances: ion-flux spread c₊ 6.0e-03, c₋ 1.1e-01, volume-flux spread 1.0e-02, "
+                                   "charge 4.7e-04 (c₋ over 1e-02; `eofpinn validate` plots where)")
+    found["ion_flux_spread_c_minus"] = 9.9e-3
+    assert balance_line(found).endswith("volume-flux spread 1.0e-02, charge 4.7e-04")
