@@ -142,9 +142,9 @@ def run_case(name: str, seeds: int, out: Path, threads: int = 0, finished_only: 
     median["target"] = ("mean ≤ {:g}" if TARGETS[name][0] == "mean" else "ψ,c±,u,v ≤ {:g}, p ≤ 3e-2").format(
         TARGETS[name][1])
     median["met"] = "yes" if runs and meets(name, median) else "no"
-    median["seeds_met"] = f"{sum(meets(name, r) for r in runs)}/{len(runs)}"
-    median["by_validate"] = any(r.get("by_validate") for r in runs)
     median["per_seed"] = [{**r, "case": name, "met": "yes" if meets(name, r) else "no"} for r in runs]
+    median["seeds_met"] = f"{sum(r['met'] == 'yes' for r in median['per_seed'])}/{len(runs)}"
+    median["by_validate"] = any(r.get("by_validate") for r in runs)
     return median
 
 
