@@ -226,10 +226,12 @@ def _boundary_derivatives(values: np.ndarray, t: np.ndarray) -> tuple[np.ndarray
     return first.reshape(values.shape[1:]), last.reshape(values.shape[1:])
 
 
-def station_ion_fluxes(solution: Solution, name: str, valence: float, delta: float) -> np.ndarray:
-    """N±·e_x (stations, ny) at the balance stations (see the module docstring): for an FD
-    solution the Scharfetter–Gummel flux between neighbouring nodes (stations: the midpoints),
-    otherwise the Slotboom form at every distinct node (stations: the nodes)."""
+def station_ion_fluxes(solution: Solution, name: str, valence: float,
+                       delta: float) -> tuple[np.ndarray, np.ndarray]:
+    """(x of the balance stations, N±·e_x there (stations, ny)) (see the module docstring): for an
+    FD solution the Scharfetter–Gummel flux between neighbouring nodes (stations: the midpoints),
+    otherwise the Slotboom form at every distinct node (stations: the nodes; periodic ends: all
+    but the repeated x = ℓ)."""
     p = solution.case.problem
     x, f = solution.x, solution.fields
     field, peclet = (0.0, 0.0) if p.paper_model else (p.field_hat, p.peclet)
@@ -237,13 +239,13 @@ def station_ion_fluxes(solution: Solution, name: str, valence: float, delta: flo
     if solution.solver == "fd":
         h = np.diff(x)[:, None]
         drift = valence * (psi[1:] - psi[:-1] - field * h) - (peclet / delta) * h * 0.5 * (u[1:] + u[:-1])
-        return delta * (_bernoulli(drift) * c[:-1] - _bernoulli(-drift) * c[1:]) / h
+        return 0.5 * (x[1:] + x[:-1]), delta * (_bernoulli(drift) * c[:-1] - _bernoulli(-drift) * c[1:]) / h
     index, weights = _x_stencils(x, p.ends == "periodic")
     stations = np.arange(index.shape[0])  # node i is station i (periodic: all but the repeated x = ℓ)
     # −δ(∂c/∂x + ẑ c ∂ψ/∂x) = −δ ∂/∂x [c e^{ẑ(ψ − ψ_i)}] at node i: c e^{ẑψ} is smooth across a double layer.
     slotboom = c[index] * np.exp(valence * (psi[index] - psi[stations][:, None, :]))
     gradient = np.einsum("ik,ikj->ij", weights, slotboom)
-    return -delta * gradient + valence * delta * field * c[stations] + peclet * u[stations] * c[stations]
+    return x[stations], -delta * gradient + valence * delta * field * c[stations] + peclet * u[stations] * c[stations]
 
 
 def _x_stencils(x: np.ndarray, periodic: bool) -> tuple[np.ndarray, np.ndarray]:
@@ -282,27 +284,17 @@ def flux_scale(per_station: np.ndarray, magnitude: np.ndarray) -> float:
     return max(float(np.mean(np.abs(per_station))), float(np.mean(magnitude)), 1e-300)
 
 
-def station_positions(solution: Solution) -> np.ndarray:
-    """x of the ion-flux balance stations (`station_ion_fluxes`): the midpoints between
-    neighbouring nodes for an FD solution, otherwise every distinct node (periodic ends: all but
-    the repeated x = ℓ)."""
-    x = solution.x
-    if solution.solver == "fd":
-        return 0.5 * (x[1:] + x[:-1])
-    return x[:-1] if solution.case.problem.ends == "periodic" else x
-
-
 def section_fluxes(solution: Solution) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
     """Each conserved flux through the cross-sections: {"c_plus", "c_minus", "volume"} → (x of
     the stations, the flux Q through each, the scale its spread is relative to: `flux_scale`).
-    The ions' stations are `station_positions`; the volume flux's are the nodes."""
+    The ions' stations are those of `station_ion_fluxes`; the volume flux's are the nodes."""
     p = solution.case.problem
     wy = y_quadrature(solution.y, finite_volume=solution.solver == "fd")
     out = {}
     for name, valence, delta in (("c_plus", p.valence_plus, p.delta_plus), ("c_minus", p.valence_minus, p.delta_minus)):
-        flux_x = station_ion_fluxes(solution, name, valence, delta)
+        stations, flux_x = station_ion_fluxes(solution, name, valence, delta)
         per_station = flux_x @ wy
-        out[name] = (station_positions(solution), per_station, flux_scale(per_station, np.abs(flux_x) @ wy))
+        out[name] = (stations, per_station, flux_scale(per_station, np.abs(flux_x) @ wy))
     u = solution.fields["u"]
     q = u @ wy
     out["volume"] = (solution.x, q, flux_scale(q, np.abs(u) @ wy))
