@@ -66,14 +66,14 @@ def test_the_table_lists_each_seed_and_carries_the_seeds_of_cases_not_rerun(tmp_
     monkeypatch.setattr(pinn_targets, "write_section",
                         lambda name, command, body: results_page.write_section(name, command, body, page))
 
-    def fake(name, seeds, out, threads=0, finished_only=False):
+    def fake(name, seeds, out, threads=0, finished_only=False, suite=pinn_targets.SHIPPED):
         errors = {f"err_{f}": 1e-3 for f in pinn_targets.FIELDS}
         runs = [{**errors, "err_v": v, "err_mean": 1e-4, "volume_flux_spread": 1e-3, "ion_flux_spread": 2e-3,
                  "train_s": 100.0 + seed, "seed": seed, "steps": 10} for seed, v in enumerate((5e-3, 2e-2))]
         median = {**errors, "err_v": 1.25e-2, "err_mean": 1e-4, "volume_flux_spread": 1e-3, "ion_flux_spread": 2e-3,
                   "case": name, "seeds": 2, "steps": 10, "train_s": 101.0, "target": "t", "met": "no",
                   "seeds_met": "1/2", "reference": "FD", "ref_error": 1e-4}
-        median["per_seed"] = [{**r, "case": name, "met": "yes" if pinn_targets.meets(name, r) else "no"} for r in runs]
+        median["per_seed"] = [{**r, "case": name, "met": "yes" if pinn_targets.meets(suite.targets[name], r) else "no"} for r in runs]
         return median
 
     monkeypatch.setattr(pinn_targets, "run_case", fake)
@@ -84,3 +84,52 @@ def test_the_table_lists_each_seed_and_carries_the_seeds_of_cases_not_rerun(tmp_
     assert [(row["case"], row["seed"], row["met"], row["err_v"]) for row in seeds] == [
         ("patterned_zeta", "0", "yes", "5.0e-03"), ("patterned_zeta", "1", "no", "2.0e-02"),
         ("zeta_step", "0", "yes", "5.0e-03"), ("zeta_step", "1", "no", "2.0e-02")]
+
+
+def test_the_held_out_cases_are_the_ones_their_files_say():
+    """issue_asym is the case issue 15 opened with (ε = 0.04, ζ̂ = ±0.2 below, −0.1 above, Ê = 1);
+    thin_patterned is patterned_zeta at a third of its Debye ratio with −75 mV patches."""
+    from validation.pinn_heldout import HELDOUT
+
+    asym = load_case(HELDOUT.case_file("issue_asym")).problem
+    assert asym.debye_ratio == pytest.approx(0.04, rel=1e-3)
+    assert [s.zeta_hat for s in asym.zeta_bottom] == pytest.approx([0.2, -0.2], rel=1e-3)
+    assert [s.zeta_hat for s in asym.zeta_top] == pytest.approx([-0.1], rel=1e-3)
+    assert asym.field_hat == pytest.approx(1.0, rel=1e-3)
+    assert not asym.mirror_symmetric
+    thin = load_case(HELDOUT.case_file("thin_patterned")).problem
+    shipped = load_case("patterned_zeta").problem
+    assert thin.debye_ratio / shipped.debye_ratio == pytest.approx(10 ** -0.5, rel=1e-6)
+    assert [s.zeta_hat for s in thin.zeta_bottom] == pytest.approx([-75 / 25.693, 25 / 25.693], rel=1e-3)
+    assert set(HELDOUT.targets) == {"issue_asym", "thin_patterned"}
+    assert not set(HELDOUT.targets) & set(pinn_targets.TARGETS)
+
+
+def test_the_held_out_suite_has_its_own_section(tmp_path, monkeypatch):
+    """pinn_heldout tabulates into `pinn_heldout` with its own targets and leaves `pinn_targets`
+    alone (runs faked: the tabulation alone)."""
+    from validation import pinn_heldout, results_page
+
+    page = tmp_path / "RESULTS.md"
+    monkeypatch.setattr(pinn_targets, "section_tables", lambda name: results_page.section_tables(name, page))
+    monkeypatch.setattr(pinn_targets, "write_section",
+                        lambda name, command, body: results_page.write_section(name, command, body, page))
+    seen = []
+
+    def fake(name, seeds, out, threads=0, finished_only=False, suite=pinn_targets.SHIPPED):
+        seen.append((name, suite.section, out))
+        run = {**{f"err_{f}": 2e-3 for f in pinn_targets.FIELDS}, "err_p": 4e-2, "err_mean": 1e-4,
+               "volume_flux_spread": 1e-3, "ion_flux_spread": 2e-3, "train_s": 100.0, "seed": 0, "steps": 10}
+        met = "yes" if pinn_targets.meets(suite.targets[name], run) else "no"
+        return {**run, "case": name, "seeds": 1, "target": pinn_targets.target_text(suite.targets[name]),
+                "met": met, "seeds_met": f"{int(met == 'yes')}/1", "reference": "FD", "ref_error": 1e-4,
+                "per_seed": [{**run, "case": name, "met": met}]}
+
+    monkeypatch.setattr(pinn_targets, "run_case", fake)
+    pinn_heldout.main(["--cases", "thin_patterned", "--out", str(tmp_path / "out")])
+    assert seen == [("thin_patterned", "pinn_heldout", tmp_path / "out")]
+    stamp, (rows, seeds) = results_page.section_tables("pinn_heldout", page)
+    assert [(r["case"], r["target"], r["met"]) for r in rows] == [("thin_patterned", "ψ,c±,u,v ≤ 0.01, p ≤ 0.03", "no")]
+    assert [(r["case"], r["seed"], r["err_p"]) for r in seeds] == [("thin_patterned", "0", "4.0e-02")]
+    assert "python validation/pinn_heldout.py --cases thin_patterned" in page.read_text()
+    assert results_page.section_tables("pinn_targets", page)[1] == []
