@@ -101,7 +101,9 @@ def test_the_held_out_cases_are_the_ones_their_files_say():
     shipped = load_case("patterned_zeta").problem
     assert thin.debye_ratio / shipped.debye_ratio == pytest.approx(10 ** -0.5, rel=1e-6)
     assert [s.zeta_hat for s in thin.zeta_bottom] == pytest.approx([-75 / 25.693, 25 / 25.693], rel=1e-3)
-    assert set(HELDOUT.targets) == {"issue_asym", "thin_patterned"}
+    step = load_case(HELDOUT.case_file("step_backpressure")).problem
+    assert step.ends == "reservoir" and step.pressure_drop_hat < 0  # against the flow
+    assert set(HELDOUT.targets) == {"issue_asym", "thin_patterned", "step_backpressure"}
     assert not set(HELDOUT.targets) & set(pinn_targets.TARGETS)
 
 
