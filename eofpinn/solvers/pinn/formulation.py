@@ -20,7 +20,7 @@ L(x, y) = (1 − y) ζ̂_b(x) + y ζ̂_t(x) their linear blend:
                          v times (1 − 2y) with symmetry "mirror" (the blocks' outputs are even about
                          y = 1/2 there, networks.py: v is made odd, ψ, c±, u, P are even)
                          v = s_v U d² N_v (normal_velocity "squared": ∂v/∂y = 0 on the walls too)
-         s_v (normal_velocity_scale, default 1) scales v alone: it is ~1 % of u where walls change
+         s_v (normal_velocity_scale, default 1) scales v alone, which is smaller than u where walls change
          u_B = 0 (flow_base "none"), or (flow_base "electroosmotic") Ê (B_ζ − L) +
          Δp̂ y(1 − y)/(2ℓ): the electroosmotic flow of those layers plus the Poiseuille flow of
          the imposed drop, which vanishes on the walls and is the exact straight-channel u
