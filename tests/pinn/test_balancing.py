@@ -110,6 +110,27 @@ def test_gn_max_ratio_clips_the_estimates_to_a_multiple_of_the_smallest() -> Non
         make_balancer(BalancingSettings(name="gn", options={"max_ratio": 0.5}))
 
 
+def test_gn_cap_poisson_false_leaves_poissons_estimate_unclipped() -> None:
+    """The same norms with the terms named (stokes_x, poisson, continuity) and max_ratio 5:
+    with cap_poisson false Poisson's estimate (5.276) stays as it is, continuity's is still clipped
+    to 5 × 0.440 if above it (1.865 is not); with the default both would be clipped."""
+    norms = [12.0, 1.0, 2.0 * math.sqrt(2.0)]
+    estimate = _gn_estimate(norms)
+    names = ("stokes_x", "poisson", "continuity")
+    free = GradNorm(GradNorm.Options(init_from_first=True, max_ratio=5.0, cap_poisson=False))
+    state = _updated(free, free.init(names, dtype=torch.float64), _toy_gradients(2.0, -1.0))
+    assert state["weights"].tolist() == pytest.approx(estimate, rel=1e-12, abs=1e-12)
+    capped = GradNorm(GradNorm.Options(init_from_first=True, max_ratio=5.0))
+    state = _updated(capped, capped.init(names, dtype=torch.float64), _toy_gradients(2.0, -1.0))
+    assert state["weights"].tolist() == pytest.approx([estimate[0], 5.0 * estimate[0], estimate[2]],
+                                                      rel=1e-12, abs=1e-12)
+    free = GradNorm(GradNorm.Options(init_from_first=True, max_ratio=2.0, cap_poisson=False))
+    state = _updated(free, free.init(("stokes_x", "continuity", "poisson"), dtype=torch.float64),
+                     _toy_gradients(2.0, -1.0))  # the other order: continuity (5.276) clipped to 0.880
+    assert state["weights"].tolist() == pytest.approx([estimate[0], 2.0 * estimate[0], estimate[2]],
+                                                      rel=1e-12, abs=1e-12)
+
+
 def test_gn_ion_spread_factor_multiplies_the_ion_spread_terms_after_the_clip() -> None:
     """The same norms with the terms named (a, spread_plus, spread_minus), max_ratio 5 and
     ion_spread_factor 10: spread_plus's estimate is clipped to 5 × 0.440 and then multiplied by 10,
