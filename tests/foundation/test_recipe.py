@@ -28,6 +28,7 @@ def _recipe_values(settings: PINNSettings) -> dict:
             "points.section_terms": settings.points.section_terms,
             "balancing.max_ratio": settings.balancing.options.get("max_ratio"),
             "balancing.ion_spread_factor": settings.balancing.options.get("ion_spread_factor"),
+            "balancing.cap_poisson": settings.balancing.options.get("cap_poisson"),
             "formulation.normal_velocity_scale": settings.formulation.normal_velocity_scale,
             "network.wall_features": settings.network.wall_features,
             "network.pattern_layer_features": settings.network.pattern_layer_features,
@@ -55,6 +56,7 @@ def test_a_2d_case_without_pinn_keys_gets_the_recipe(name, steps, polish_steps, 
     assert case.pinn.recipe == "auto"
     assert _recipe_values(case.pinn) == {"points.balance_sections": 16, "points.section_terms": "spread",
                                          "balancing.max_ratio": 1000, "balancing.ion_spread_factor": 10,
+                                         "balancing.cap_poisson": False,
                                          "formulation.normal_velocity_scale": 0.1, "network.wall_features": True,
                                          "network.pattern_layer_features": True,
                                          "network.psi_layer_features": False,
@@ -147,7 +149,7 @@ def test_a_given_key_wins_and_none_adds_nothing(tmp_path):
     path = _without_pinn("patterned_zeta", tmp_path)
     given = load_case(path, {"pinn.points.balance_sections": 16}).pinn
     assert (given.points.balance_sections, given.points.section_terms) == (16, "spread")
-    assert given.balancing.options == {"max_ratio": 1000, "ion_spread_factor": 10}
+    assert given.balancing.options == {"max_ratio": 1000, "ion_spread_factor": 10, "cap_poisson": False}
     assert load_case(path, {"pinn.recipe": "none"}).pinn == PINNSettings(recipe="none")
 
 
@@ -176,7 +178,7 @@ def test_the_scale_of_v_only_goes_with_a_flow_block_that_carries_v(tmp_path):
     """A stream-function flow (which refuses normal_velocity_scale ≠ 1) gets the rest of the recipe."""
     settings = load_case(_without_pinn("zeta_step", tmp_path), {"pinn.formulation.flow": "stream"}).pinn
     assert settings.formulation.normal_velocity_scale == 1.0
-    assert settings.balancing.options == {"max_ratio": 1000, "ion_spread_factor": 10}
+    assert settings.balancing.options == {"max_ratio": 1000, "ion_spread_factor": 10, "cap_poisson": False}
 
 
 def test_settings_follow_changes_of_the_recipe_and_of_the_walls(tmp_path):
@@ -209,7 +211,8 @@ def test_info_says_what_the_recipe_adds(tmp_path, capsys):
     line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("PINN recipe")]
     assert line and line[0].split(None, 2)[2] == (
         'auto: adds points.balance_sections = 16, points.section_terms = "spread", balancing.max_ratio = 1000, '
-        'balancing.ion_spread_factor = 10, formulation.normal_velocity_scale = 0.1, network.wall_features = true, '
+        'balancing.ion_spread_factor = 10, balancing.cap_poisson = false, formulation.normal_velocity_scale = 0.1, '
+        'network.wall_features = true, '
         'network.pattern_layer_features = true, network.psi_layer_features = false, points.n_interior = 1100, '
         'points.wall_fraction = 0.4545, points.edge_fraction = 0.0909, formulation.symmetry = "mirror", '
         'formulation.normal_velocity_envelope = 0.5, polish.dtype = "float64", polish.blocks = "flow", compile = true, '

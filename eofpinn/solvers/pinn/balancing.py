@@ -119,7 +119,7 @@ class GradNorm(Balancer):
     Where the drive is strong and the walls weak (validation/heldout/issue_asym.toml: Ê = 1, ε = 0.04,
     |ζ̂| ≤ 0.2) the ceiling holds Poisson some 100× under its estimate for the whole run, ψ's error
     sets the slip, and u and v came out 10–26× over their targets (docs/method.md "The GN cap
-    starves Poisson")."""
+    starves Poisson"). The 2D recipe sets it false (cases.pinn_settings.WALL_PATTERN_RECIPE)."""
 
     name = "gn"
     label = "GN"
