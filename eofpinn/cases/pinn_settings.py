@@ -811,7 +811,7 @@ RECIPE_RUN = {"reservoir": (14000, 3000), "periodic": (7000, 1500)}  # ends: (st
 # its bulk) u went from 3.8e-3 to 4.4e-2 without it, so a crowded case keeps it.
 # Revised a tenth time (docs/method.md "The GN cap starves Poisson"): the clip at 1000× the
 # smallest estimate (Stokes-x's, which grows with Ê/ε²) leaves Poisson out. On the held-out
-# issue_asym (Ê = 1, ε = 0.04, |ζ̂| ≤ 0.2) the clip held Poisson ~100× under its estimate all run:
+# issue_asym (Ê = 1, ε = 0.04, |ζ̂| ≤ 0.2) the clip held Poisson ~170× under its estimate all run:
 # u 0.11 / 0.14 and v 0.20 / 0.26 off FD on seeds 0 / 1; with Poisson out of it 5.0 / 7.8e-3 and
 # 4.0 / 5.4e-3. On patterned_zeta, zeta_step (seed 0 each) and patterned_lacl3 (seeds 0, 1)
 # every field stayed within its target.

@@ -117,7 +117,7 @@ class GradNorm(Balancer):
     The smallest estimate, which sets the ceiling, is Stokes-x's, whose gradient is dominated by the
     double layers' body force and grows with Ê/ε²; Poisson's gradient grows with the walls' charge.
     Where the drive is strong and the walls weak (validation/heldout/issue_asym.toml: Ê = 1, ε = 0.04,
-    |ζ̂| ≤ 0.2) the ceiling holds Poisson some 100× under its estimate for the whole run, ψ's error
+    |ζ̂| ≤ 0.2) the ceiling holds Poisson some 170× under its estimate for the whole run, ψ's error
     sets the slip, and u and v came out 10–26× over their targets (docs/method.md "The GN cap
     starves Poisson"). The 2D recipe sets it false (cases.pinn_settings.WALL_PATTERN_RECIPE)."""
 
@@ -171,9 +171,11 @@ class GradNorm(Balancer):
         estimate = torch.where(alive, mean / torch.where(alive, norms, torch.ones_like(norms)), weights)
         if self.options.max_ratio > 0 and bool(alive.any()):
             ceiling = self.options.max_ratio * estimate[alive].min()
-            capped = state.get("capped")  # (checkpoints of before cap_poisson have none: every term capped)
+            # (checkpoints of before cap_poisson have no mask: every term capped; a resumed state
+            # comes back in the weights' dtype, so the mask is read as a truth value)
+            capped = state.get("capped")
             clipped = torch.clamp(estimate, max=ceiling)
-            estimate = clipped if capped is None else torch.where(capped.to(estimate.device), clipped, estimate)
+            estimate = clipped if capped is None else torch.where(capped.to(estimate.device) != 0, clipped, estimate)
         if "factors" in state:  # (checkpoints of before ion_spread_factor have none: factor 1)
             estimate = estimate * state["factors"].to(estimate)
         return _folded(state, estimate, self.options.momentum, self.options.init_from_first)
