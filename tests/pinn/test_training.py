@@ -410,6 +410,31 @@ def test_tail_average_ends_on_the_mean_of_the_last_iterates_and_resumes_exactly(
         assert torch.equal(a.detach(), b.detach())
 
 
+def test_a_resumed_gn_state_keeps_its_cap_mask_and_resumes_exactly(quick_problem, small_settings):
+    """The GN state's `capped` mask (cap_poisson false) comes back from a checkpoint as a bool mask
+    (Trainer.load_state casts floating tensors only), and the run stopped at step 3 and resumed ends
+    on the parameters of the run in one go."""
+    settings = replace(small_settings, {"steps": 6, "balancing.name": "gn", "balancing.every": 2,
+                                        "balancing.max_ratio": 10, "balancing.cap_poisson": False})
+
+    def trainer(observers=()):
+        return trainer_module.Trainer(ChannelTask(case_from_problem(quick_problem, pinn=settings), settings, None),
+                                      settings, list(observers))
+
+    straight = trainer()
+    straight.train()
+    saver = _Iterates()
+    saver.at_step = lambda t: setattr(saver, "state", _copy(t.state()) if t.step == 3 else getattr(saver, "state", None))
+    trainer([saver]).train()
+    resumed = trainer()
+    resumed.load_state(saver.state)
+    mask = resumed.balance["capped"]
+    assert mask.dtype == torch.bool and mask.tolist() == [name != "poisson" for name in resumed.term_names]
+    resumed.train()
+    for a, b in zip(resumed.params, straight.params):
+        assert torch.equal(a.detach(), b.detach())
+
+
 def _copy(state: dict) -> dict:
     """`state` through torch.save and torch.load, as a checkpoint file holds it."""
     import io

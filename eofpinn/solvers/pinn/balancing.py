@@ -170,12 +170,9 @@ class GradNorm(Balancer):
         mean = norms.sum() / alive.sum().clamp_min(1)
         estimate = torch.where(alive, mean / torch.where(alive, norms, torch.ones_like(norms)), weights)
         if self.options.max_ratio > 0 and bool(alive.any()):
-            ceiling = self.options.max_ratio * estimate[alive].min()
-            # (checkpoints of before cap_poisson have no mask: every term capped; a resumed state
-            # comes back in the weights' dtype, so the mask is read as a truth value)
-            capped = state.get("capped")
-            clipped = torch.clamp(estimate, max=ceiling)
-            estimate = clipped if capped is None else torch.where(capped.to(estimate.device) != 0, clipped, estimate)
+            clipped = torch.clamp(estimate, max=self.options.max_ratio * estimate[alive].min())
+            capped = state.get("capped")  # (checkpoints of before cap_poisson have none: every term capped)
+            estimate = clipped if capped is None else torch.where(capped.to(estimate.device), clipped, estimate)
         if "factors" in state:  # (checkpoints of before ion_spread_factor have none: factor 1)
             estimate = estimate * state["factors"].to(estimate)
         return _folded(state, estimate, self.options.momentum, self.options.init_from_first)

@@ -489,7 +489,9 @@ class Trainer:
             self.start_polish()
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
-        self.balance = {k: (v.to(self.weights) if isinstance(v, Tensor) else v) for k, v in state["balance"].items()}
+        # Floating tensors take the weights' dtype and device, others (a mask) keep their dtype, as in start_polish.
+        self.balance = {k: (v.to(self.weights) if v.is_floating_point() else v.to(self.device)) if isinstance(v, Tensor)
+                        else v for k, v in state["balance"].items()}
         self._use_points(type(self.points).from_state_dict(state["points"], self.device, self.dtype))
         self.sampler.set_state(state["rng"]["sampler"].cpu())
         self.step, self.train_seconds, self.best = state["step"], state["train_seconds"], state["best"]
