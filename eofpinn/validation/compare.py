@@ -20,6 +20,13 @@ osmotic pressure Π, (cosh ζ̂ − 1)/ε² at the walls: on cases/zeta_step.tom
 ‖P‖ ≈ 3.8, so a relative L2 of 2e-2 in p can hide a P that is entirely wrong, and P is what the
 flow feels (the induced pressure of a ζ step, less the osmotic pressure of its salt excess).
 
+`p_shape` is the error of p with one constant left out: p − p_ref less its area mean, relative to
+‖p_ref‖ as p's row. A periodic channel fixes p only up to a constant; the gauge (physics.md §3)
+takes it from the mean of P = p − Π over the outlet section, and Π = (c₊ + c₋ − 2)/(2ε²) carries
+c±'s errors there into every p multiplied by 1/(2ε²) (312 at ε = 0.04). So p's row can be far
+off while the pressure field itself is right: `p_shape` says which (docs/method.md "What sets
+the level of p on issue_asym").
+
 Balances (`balances`: from the solution alone, on its own grid). Each is a conservation law of
 the steady problem, zero for the exact solution:
 
@@ -145,6 +152,14 @@ def field_errors(solution: Solution, reference: Solution) -> dict[str, dict[str,
     out["p_excess"] = {
         "relative_l2": l2(excess) / excess_norm if excess_norm > 0 else l2(excess),
         "max_error": float(np.max(np.abs(excess)) / excess_peak) if excess_peak > 0 else float(np.max(np.abs(excess))),
+    }
+    # p up to a constant: the level that the pressure gauge fixes left out (see the module's text)
+    level = float(np.sum(weights * (solution.fields["p"] - ref["p"])) / np.sum(weights))
+    shape = solution.fields["p"] - ref["p"] - level
+    norm, peak = l2(ref["p"]), float(np.max(np.abs(ref["p"])))
+    out["p_shape"] = {
+        "relative_l2": l2(shape) / norm if norm > 0 else l2(shape),
+        "max_error": float(np.max(np.abs(shape)) / peak) if peak > 0 else float(np.max(np.abs(shape))),
     }
     out["paper_mean"] = {
         "relative_l2": float(np.mean([out[n]["relative_l2"] for n in PAPER_ERROR_FIELDS])),

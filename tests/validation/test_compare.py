@@ -77,6 +77,28 @@ def test_excess_pressure_error_sees_what_the_osmotic_pressure_hides():
     assert errors["p_excess"]["relative_l2"] == pytest.approx(1e-3 / speed, rel=1e-9)
 
 
+def test_pressure_shape_error_leaves_out_the_level_alone():
+    """`p_shape` is p's error with its area mean left out: a constant added to p (what a
+    periodic channel's gauge decides) is all of p's row and none of `p_shape`; a shape added
+    on top is in both, and `p_shape` is its own norm over ‖p_ref‖ when it has zero mean."""
+    ref = exact()
+    X, _ = ref.mesh
+    weights = np.outer(*(0.5 * (np.r_[0.0, np.diff(t)] + np.r_[np.diff(t), 0.0]) for t in (ref.x, ref.y)))
+    norm = np.sqrt(np.sum(weights * ref["p"] ** 2))
+    fields = {k: v.copy() for k, v in ref.fields.items()}
+    fields["p"] = fields["p"] + 0.3
+    errors = field_errors(Solution(ref.case, ref.x, ref.y, fields, "shifted"), ref)
+    assert errors["p"]["relative_l2"] == pytest.approx(0.3 * np.sqrt(np.sum(weights)) / norm, rel=1e-9)
+    assert errors["p_shape"]["relative_l2"] < 1e-12
+    shape = 0.05 * np.cos(2.0 * np.pi * X)  # ℓ = 1 on this grid's x: zero mean by the trapezoid rule
+    fields["p"] = fields["p"] + shape
+    errors = field_errors(Solution(ref.case, ref.x, ref.y, fields, "shifted and bent"), ref)
+    assert errors["p_shape"]["relative_l2"] == pytest.approx(np.sqrt(np.sum(weights * shape**2)) / norm, rel=1e-9)
+    assert errors["p_shape"]["max_error"] == pytest.approx(0.05 / np.max(np.abs(ref["p"])), rel=1e-9)
+    both = np.sqrt(0.3**2 * np.sum(weights) + np.sum(weights * shape**2)) / norm  # orthogonal parts
+    assert errors["p"]["relative_l2"] == pytest.approx(both, rel=1e-9)
+
+
 def test_interpolated_reference_on_another_grid_is_accurate():
     fine, coarse = exact(nx=9, ny=801), exact(nx=5, ny=101)
     errors = field_errors(coarse, fine)
