@@ -142,12 +142,13 @@ def run_case(name: str, seeds: int, out: Path, threads: int = 0, finished_only: 
     target = suite.targets[name]
     reference, about = references(case, out / name / "fd")
     case_grid = about.pop("case_grid", None)
-    runs = []
+    runs, tried = [], 0
     for seed in range(seeds):
         run_dir = out / name / f"seed{seed}"
         if finished_only and not (run_dir / "summary.json").is_file():
             print(f"{name} seed {seed}: not run (--finished-only)", flush=True)
             continue
+        tried += 1
         row = pinn_study.run_pinn(case, {"seed": seed, "threads": threads}, reference, run_dir)
         if row["status"].startswith("diverged"):
             print(f"{name} seed {seed}: {row['status']}", flush=True)
@@ -165,7 +166,7 @@ def run_case(name: str, seeds: int, out: Path, threads: int = 0, finished_only: 
     keys = [k for k in runs[0] if k.startswith(("err_", "volume_flux", "ion_flux"))] if runs else []
     median = {k: float(np.median([r[k] for r in runs])) for k in keys}
     median.update(about)
-    median.update(case=name, seeds=len(runs), steps=runs[0]["steps"] if runs else "diverged",
+    median.update(case=name, seeds=len(runs), steps=runs[0]["steps"] if runs else ("diverged" if tried else "not run"),
                   train_s=max((r["train_s"] for r in runs), default=float("nan")))
     median["target"] = target_text(target)
     median["met"] = "yes" if runs and meets(target, median) else "no"

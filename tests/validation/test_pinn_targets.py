@@ -103,7 +103,15 @@ def test_the_held_out_cases_are_the_ones_their_files_say():
     assert [s.zeta_hat for s in thin.zeta_bottom] == pytest.approx([-75 / 25.693, 25 / 25.693], rel=1e-3)
     step = load_case(HELDOUT.case_file("step_backpressure")).problem
     assert step.ends == "reservoir" and step.pressure_drop_hat < 0  # against the flow
-    assert set(HELDOUT.targets) == {"issue_asym", "thin_patterned", "step_backpressure"}
+    unequal = load_case(HELDOUT.case_file("unequal_patches")).problem
+    assert [s.zeta_hat for s in unequal.zeta_bottom] == pytest.approx([-50 / 25.693, -10 / 25.693, 20 / 25.693], rel=1e-3)
+    assert unequal.length_ratio == pytest.approx(4.0) and unequal.pressure_drop_hat > 0  # along the flow
+    assert not unequal.mirror_symmetric
+    overlapping = load_case(HELDOUT.case_file("overlapping_patterned")).problem
+    assert overlapping.debye_ratio == pytest.approx(0.1964, rel=1e-3)  # layers that overlap
+    assert not overlapping.mirror_symmetric  # alike patterns out of step
+    assert set(HELDOUT.targets) == {"issue_asym", "thin_patterned", "step_backpressure", "unequal_patches",
+                                    "overlapping_patterned"}
     assert not set(HELDOUT.targets) & set(pinn_targets.TARGETS)
 
 
@@ -135,3 +143,12 @@ def test_the_held_out_suite_has_its_own_section(tmp_path, monkeypatch):
     assert [(r["case"], r["seed"], r["err_p"]) for r in seeds] == [("thin_patterned", "0", "4.0e-02")]
     assert "python validation/pinn_heldout.py --cases thin_patterned" in page.read_text()
     assert results_page.section_tables("pinn_targets", page)[1] == []
+
+
+def test_a_case_with_no_finished_run_is_not_run_not_diverged(tmp_path, monkeypatch, capsys):
+    """--finished-only over a case none of whose seeds has finished tabulates it as "not run":
+    "diverged" is for runs that were tried and failed."""
+    monkeypatch.setattr(pinn_targets, "references", lambda case, out: (None, {"reference": "FD", "ref_error": 0.0}))
+    row = pinn_targets.run_case("patterned_zeta", 2, tmp_path, finished_only=True)
+    assert (row["steps"], row["seeds"], row["met"], row["seeds_met"]) == ("not run", 0, "no", "0/0")
+    assert "patterned_zeta seed 1: not run (--finished-only)" in capsys.readouterr().out
