@@ -11,6 +11,10 @@ uses): against FD on the case's grid with every cell halved, ψ, c±, u, v withi
 - issue_asym: the 2D case issue 15 opened with (unlike walls, low ζ̂, Ê = 1, ε = 0.04).
 - thin_patterned: patterned_zeta with layers a third as thick and −75 mV patches.
 - step_backpressure: a −75 → −25 mV step between reservoirs against a 200 Pa back-pressure.
+- unequal_patches: three unequal bottom patches under a uniform top wall, ℓ = 4, field and pressure
+  drop together (written after the recipe's tenth revision, which issue_asym led to).
+- overlapping_patterned: overlapping layers (ε = 0.2), both walls patterned out of step, NaCl
+  (likewise written after the tenth revision).
 
     python validation/pinn_heldout.py [--seeds 2] [--cases issue_asym] [--threads 1] [--finished-only]
 
@@ -29,7 +33,8 @@ from validation.pinn_targets import REPO, Suite, main as tabulate  # noqa: E402
 
 HELDOUT = Suite(
     "pinn_heldout", REPO / "validation" / "heldout",
-    {"issue_asym": ("fields", 1e-2), "thin_patterned": ("fields", 1e-2), "step_backpressure": ("fields", 1e-2)},
+    {"issue_asym": ("fields", 1e-2), "thin_patterned": ("fields", 1e-2), "step_backpressure": ("fields", 1e-2),
+     "unequal_patches": ("fields", 1e-2), "overlapping_patterned": ("fields", 1e-2)},
     "PINN on held-out cases (validation/heldout: no recipe setting was chosen on them) with the default recipe "
     "(`eofpinn solve CASE --solver pinn`)")
 
