@@ -32,15 +32,10 @@ from eofpinn.solution import trapezoid_weights
 from eofpinn.validation.compare import field_errors, on_grid
 
 
-def line_weights(t: np.ndarray) -> np.ndarray:
-    """Trapezoid weights of the nodes t."""
-    return 0.5 * (np.r_[0.0, np.diff(t)] + np.r_[np.diff(t), 0.0])
-
-
 def first_harmonic(x: np.ndarray, values: np.ndarray) -> float:
     """a₁ of values(x) ≈ a₀ + a₁ cos(2πx/ℓ) + …, ℓ = x[-1] − x[0], by the trapezoid rule."""
     length = x[-1] - x[0]
-    return float(2.0 * np.sum(line_weights(x) * values * np.cos(2.0 * np.pi * (x - x[0]) / length)) / length)
+    return float(2.0 * np.trapezoid(values * np.cos(2.0 * np.pi * (x - x[0]) / length), x) / length)
 
 
 def pressure_level(run_dir: Path, reference_dir: Path) -> dict:
@@ -52,12 +47,12 @@ def pressure_level(run_dir: Path, reference_dir: Path) -> dict:
     weights = trapezoid_weights(run.x, run.y)
     level = float(np.sum(weights * (run["p"] - ref["p"])) / np.sum(weights))
     errors = field_errors(run, reference)
-    wy = line_weights(run.y)
     out = {"p": errors["p"]["relative_l2"], "p_shape": errors["p_shape"]["relative_l2"], "level": level,
            "outlet": {"y": run.y, "p": run["p"][-1] - ref["p"][-1], "P": run.excess_pressure[-1] - ref["P"][-1],
                       "Pi": pi_run[-1] - pi_ref[-1]},
-           "outlet_mean_P": (float(np.sum(wy * run.excess_pressure[-1])), float(np.sum(wy * ref["P"][-1]))),
-           "outlet_mean_Pi": (float(np.sum(wy * pi_run[-1])), float(np.sum(wy * pi_ref[-1]))),
+           "outlet_mean_P": (float(np.trapezoid(run.excess_pressure[-1], run.y)),
+                             float(np.trapezoid(ref["P"][-1], run.y))),
+           "outlet_mean_Pi": (float(np.trapezoid(pi_run[-1], run.y)), float(np.trapezoid(pi_ref[-1], run.y))),
            "harmonics": {}}
     middle = int(np.argmin(np.abs(run.y - 0.5)))
     for name, j in (("bottom wall", 0), ("mid-height", middle), ("top wall", run.y.size - 1)):
